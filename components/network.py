@@ -1,0 +1,252 @@
+"""Network tier: a VPC across N availability zones with public, private and database subnets."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+Tier = Literal["public", "private", "database"]
+TIERS: tuple[Tier, ...] = ("public", "private", "database")
+# Each tier owns a fixed block of slots, so adding an AZ never renumbers existing subnets.
+_TIER_SLOT_OFFSET: dict[Tier, int] = {"public": 0, "private": 4, "database": 8}
+MAX_AZS = 4
+_SUBNET_NEWBITS = 4  # 16 equal slots; 12 used at most
+
+# Services the private tiers call, reached through interface endpoints instead of NAT.
+INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "kms", "ssm", "ssmmessages", "ec2messages", "logs")
+
+
+def carve_subnets(vpc_cidr: str, az_count: int) -> dict[Tier, list[str]]:
+    """Split ``vpc_cidr`` into one subnet per tier and AZ, all the same size and disjoint.
+
+    A /16 gives /20 subnets (4,091 usable addresses each); a /20 gives /24s.
+    """
+    if not 1 <= az_count <= MAX_AZS:
+        raise ValueError(f"az_count must be from 1 to {MAX_AZS}, got {az_count}")
+    network = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    slots = list(network.subnets(prefixlen_diff=_SUBNET_NEWBITS))
+    return {tier: [str(slots[_TIER_SLOT_OFFSET[tier] + i]) for i in range(az_count)] for tier in TIERS}
+
+
+def pick_zones(available: Sequence[str], az_count: int) -> list[str]:
+    """The first ``az_count`` zones, in the provider's order; fails clearly if the region has fewer."""
+    if len(available) < az_count:
+        raise ValueError(
+            f"azCount is {az_count} but the region offers only {len(available)} default availability zones "
+            f"({', '.join(available) or 'none'}); lower azCount or choose another region"
+        )
+    return list(available[:az_count])
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    vpc_cidr: str
+    """Private IPv4 CIDR (/16-/20) the subnets are carved from."""
+    az_count: int
+    """Availability zones to span (2-4)."""
+    nat_strategy: Literal["single", "per_az"]
+    """One NAT gateway for the VPC, or one per AZ so an AZ outage cannot cut the others off."""
+    flow_log_group_name: str
+    """Name of the CloudWatch log group receiving VPC flow logs."""
+    flow_log_retention_days: int
+    flow_log_key_arn: pulumi.Input[str]
+    """KMS key encrypting the flow-log group."""
+    flow_log_role_arn: pulumi.Input[str]
+    """Role VPC Flow Logs assumes to write into the group."""
+    interface_endpoint_services: tuple[str, ...] = field(default=())
+    """Short service names (``secretsmanager``, ``kms`` ...) to reach through interface endpoints."""
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets per tier and AZ, internet and NAT gateways, routes, flow logs and endpoints."""
+
+    vpc_id: pulumi.Output[str]
+    availability_zones: pulumi.Output[list[str]]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    database_subnet_ids: list[pulumi.Output[str]]
+    nat_gateway_ids: list[pulumi.Output[str]]
+    private_route_table_ids: list[pulumi.Output[str]]
+    endpoint_security_group_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:network:Network", name, None, opts)
+        cidrs = carve_subnets(args.vpc_cidr, args.az_count)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+
+        zones = aws.get_availability_zones_output(
+            state="available",
+            # Local Zones and Wavelength Zones are opt-in; they lack NAT gateways and RDS.
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=invoke,
+        ).names.apply(lambda names: pick_zones(names, args.az_count))
+        endpoint_prefix = aws.get_partition_output(opts=invoke).reverse_dns_prefix
+        region = aws.get_region_output(opts=invoke).region
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        # Adopt the default security group and strip its rules: nothing should use it.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=child)
+
+        subnets: dict[Tier, list[aws.ec2.Subnet]] = {tier: [] for tier in TIERS}
+        for tier in TIERS:
+            for i, cidr in enumerate(cidrs[tier]):
+                subnets[tier].append(
+                    aws.ec2.Subnet(
+                        f"{name}-{tier}-{i}",
+                        vpc_id=vpc.id,
+                        cidr_block=cidr,
+                        availability_zone=zones[i],
+                        map_public_ip_on_launch=False,
+                        tags={"Name": f"{name}-{tier}-{i}", "Tier": tier},
+                        opts=child,
+                    )
+                )
+
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
+        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for i, subnet in enumerate(subnets["public"]):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
+
+        nat_count = args.az_count if args.nat_strategy == "per_az" else 1
+        nats: list[aws.ec2.NatGateway] = []
+        for i in range(nat_count):
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{i}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=subnets["public"][i].id,
+                    connectivity_type="public",
+                    tags={"Name": f"{name}-nat-{i}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            )
+
+        private_rts: list[aws.ec2.RouteTable] = []
+        for i, subnet in enumerate(subnets["private"]):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"}, opts=child
+            )
+            aws.ec2.Route(
+                f"{name}-private-default-{i}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[i % nat_count].id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
+            private_rts.append(rt)
+
+        # Database subnets get a table of their own with only the implicit local route.
+        database_rt = aws.ec2.RouteTable(
+            f"{name}-database-rt", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=child
+        )
+        for i, subnet in enumerate(subnets["database"]):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-database-{i}", subnet_id=subnet.id, route_table_id=database_rt.id, opts=child
+            )
+
+        flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=args.flow_log_group_name,
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.flow_log_key_arn,
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=flow_log_group.arn,
+            iam_role_arn=args.flow_log_role_arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-flow-log"},
+            opts=child,
+        )
+
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3-endpoint",
+            vpc_id=vpc.id,
+            vpc_endpoint_type="Gateway",
+            service_name=pulumi.Output.concat(endpoint_prefix, ".", region, ".s3"),
+            route_table_ids=[rt.id for rt in private_rts],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+
+        self.endpoint_security_group_id = None
+        if args.interface_endpoint_services:
+            endpoint_sg = aws.ec2.SecurityGroup(
+                f"{name}-endpoints-sg",
+                vpc_id=vpc.id,
+                description="Interface endpoints: HTTPS from the private (app) subnets",
+                tags={"Name": f"{name}-endpoints"},
+                opts=child,
+            )
+            for i, cidr in enumerate(cidrs["private"]):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-endpoints-https-{i}",
+                    security_group_id=endpoint_sg.id,
+                    description=f"HTTPS from private subnet {i}",
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_ipv4=cidr,
+                    opts=child,
+                )
+            for service in args.interface_endpoint_services:
+                aws.ec2.VpcEndpoint(
+                    f"{name}-{service}-endpoint",
+                    vpc_id=vpc.id,
+                    vpc_endpoint_type="Interface",
+                    service_name=pulumi.Output.concat(endpoint_prefix, ".", region, f".{service}"),
+                    private_dns_enabled=True,
+                    subnet_ids=[s.id for s in subnets["private"]],
+                    security_group_ids=[endpoint_sg.id],
+                    tags={"Name": f"{name}-{service}"},
+                    opts=child,
+                )
+            self.endpoint_security_group_id = endpoint_sg.id
+
+        self.vpc_id = vpc.id
+        self.availability_zones = zones
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.database_subnet_ids = [s.id for s in subnets["database"]]
+        self.nat_gateway_ids = [n.id for n in nats]
+        self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "availability_zones": self.availability_zones,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "database_subnet_ids": self.database_subnet_ids,
+                "nat_gateway_ids": self.nat_gateway_ids,
+                "private_route_table_ids": self.private_route_table_ids,
+                "endpoint_security_group_id": self.endpoint_security_group_id,
+            }
+        )

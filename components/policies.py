@@ -1,0 +1,185 @@
+"""IAM and KMS policy documents, one small pure function per document.
+
+Every function returns a plain dict (serialise with ``json.dumps``) built only from
+ARNs, account ids and region names passed in, so each is unit-tested on its own and
+no document ever needs a wildcard action.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+PolicyDocument = dict[str, Any]
+KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts"]
+
+# What the account (through IAM policies of its administrators) may do with a key:
+# manage it, never read data with it. Data-plane use is granted per service below.
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Delete*",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Revoke*",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+)
+# What an AWS service needs to encrypt on a caller's behalf (RDS and EBS also create grants).
+KEY_USE_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+)
+# Services that use a key on behalf of a principal of this account, per purpose.
+VIA_SERVICE: dict[KeyPurpose, str] = {
+    "database": "rds",
+    "secrets": "secretsmanager",
+    "storage": "s3",
+    "alerts": "sns",
+}
+
+
+def _document(*statements: dict[str, Any]) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def account_root(partition: str, account_id: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, region: str) -> PolicyDocument:
+    """Key policy for one customer-managed key.
+
+    The account may administer the key; data-plane use is limited to the one AWS
+    service the key exists for (``kms:ViaService``), or to that service's principal
+    where the service acts on its own (CloudWatch Logs, CloudWatch alarms).
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(partition, account_id)},
+            "Action": list(KEY_ADMIN_ACTIONS),
+            # In a key policy "*" means "this key"; no other value is valid here.
+            "Resource": "*",
+        }
+    ]
+    if purpose in VIA_SERVICE:
+        service = VIA_SERVICE[purpose]
+        actions = list(KEY_USE_ACTIONS)
+        if purpose == "database":
+            actions += ["kms:CreateGrant", "kms:ListGrants"]
+        statements.append(
+            {
+                "Sid": f"UseThrough{service.capitalize()}",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(partition, account_id)},
+                "Action": sorted(actions),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            }
+        )
+    if purpose == "logs":
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                    }
+                },
+            }
+        )
+    if purpose == "alerts":
+        # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key;
+        # with a CMK it needs these two actions, limited to this account's alarms.
+        statements.append(
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+                },
+            }
+        )
+    return _document(*statements)
+
+
+def service_assume_role_policy(service: str, *, account_id: str, source_arn: str | None = None) -> PolicyDocument:
+    """Trust policy letting one AWS service assume a role on behalf of this account only."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_arn is not None:
+        # Confused-deputy guard for services that act for other accounts too.
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        }
+    return _document(statement)
+
+
+def log_group_arn(partition: str, region: str, account_id: str, name: str) -> str:
+    return f"arn:{partition}:logs:{region}:{account_id}:log-group:{name}"
+
+
+def flow_log_delivery_policy(log_group: str) -> PolicyDocument:
+    """What VPC Flow Logs needs to write into one existing log group (``log_group`` is its ARN)."""
+    return _document(
+        {
+            "Sid": "WriteFlowLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogStream",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            "Resource": [log_group, f"{log_group}:*"],
+        }
+    )
+
+
+def app_secrets_read_policy(
+    *, partition: str, region: str, account_id: str, secret_name_prefix: str, secrets_key_arn: str
+) -> PolicyDocument:
+    """Read access to the app's own secrets (by name prefix) and nothing else."""
+    return _document(
+        {
+            "Sid": "ReadOwnSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Resource": f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{secret_name_prefix}*",
+        },
+        {
+            "Sid": "DecryptOwnSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": secrets_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+    )

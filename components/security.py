@@ -1,0 +1,161 @@
+"""Security tier, identity half: customer-managed KMS keys and IAM roles.
+
+Security groups live in ``security_groups.py`` because they need the VPC, while the
+network needs this tier's flow-log key and role first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+from components.policies import KeyPurpose
+
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts")
+_KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
+    "logs": "CloudWatch Logs log groups",
+    "database": "Aurora storage, snapshots and Performance Insights",
+    "secrets": "Secrets Manager secrets",
+    "storage": "S3 transaction archive",
+    "alerts": "SNS alert topic",
+}
+
+
+@dataclass(frozen=True)
+class SecurityArgs:
+    alias_prefix: str
+    """KMS aliases are ``alias/<alias_prefix>/<purpose>``; keep it unique per stack."""
+    flow_log_group_name: str
+    """Name of the log group the network tier creates for VPC flow logs."""
+    app_secret_name_prefix: str
+    """App instances may read the secrets whose names start with this, and no others."""
+    key_deletion_window_days: int = 30
+    """Waiting period before a destroyed key is deleted (7-30 days)."""
+    protect: bool = False
+    """Pulumi ``protect`` on the keys: data encrypted with them is lost with them."""
+
+
+def _key_policy_json(purpose: KeyPurpose, context: list[str]) -> str:
+    partition, account_id, region = context
+    return json.dumps(policies.kms_key_policy(purpose, partition=partition, account_id=account_id, region=region))
+
+
+class Security(pulumi.ComponentResource):
+    """KMS keys (one per purpose, rotated yearly) and the IAM roles other tiers assume."""
+
+    key_arns: dict[KeyPurpose, pulumi.Output[str]]
+    flow_log_role_arn: pulumi.Output[str]
+    app_role_name: pulumi.Output[str]
+    app_role_arn: pulumi.Output[str]
+    app_instance_profile_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:security:Security", name, None, opts)
+        if not 7 <= args.key_deletion_window_days <= 30:
+            raise ValueError(
+                f"key_deletion_window_days must be from 7 to 30 (KMS limit), got {args.key_deletion_window_days}"
+            )
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+
+        self.key_arns = {}
+        for purpose in KEY_PURPOSES:
+            key = aws.kms.Key(
+                f"{name}-{purpose}-key",
+                description=f"{args.alias_prefix}: {_KEY_DESCRIPTIONS[purpose]}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.key_deletion_window_days,
+                policy=pulumi.Output.all(partition, account_id, region).apply(partial(_key_policy_json, purpose)),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            aws.kms.Alias(
+                f"{name}-{purpose}-alias",
+                name=f"alias/{args.alias_prefix}/{purpose}",
+                target_key_id=key.key_id,
+                opts=child,
+            )
+            self.key_arns[purpose] = key.arn
+
+        flow_log_group_arn = pulumi.Output.all(partition, region, account_id).apply(
+            lambda v: policies.log_group_arn(v[0], v[1], v[2], args.flow_log_group_name)
+        )
+        flow_role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            description="VPC Flow Logs delivery to CloudWatch Logs",
+            assume_role_policy=pulumi.Output.all(partition, region, account_id).apply(
+                lambda v: json.dumps(
+                    policies.service_assume_role_policy(
+                        "vpc-flow-logs.amazonaws.com",
+                        account_id=v[2],
+                        source_arn=f"arn:{v[0]}:ec2:{v[1]}:{v[2]}:vpc-flow-log/*",
+                    )
+                )
+            ),
+            opts=child,
+        )
+        flow_policy = aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=flow_role.name,
+            policy=flow_log_group_arn.apply(lambda arn: json.dumps(policies.flow_log_delivery_policy(arn))),
+            opts=child,
+        )
+
+        app_role = aws.iam.Role(
+            f"{name}-app-role",
+            description="App tier EC2 instances: SSM access, CloudWatch agent, own secrets",
+            assume_role_policy=account_id.apply(
+                lambda acct: json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com", account_id=acct))
+            ),
+            opts=child,
+        )
+        for short, managed in (
+            ("ssm", "AmazonSSMManagedInstanceCore"),
+            ("cw-agent", "CloudWatchAgentServerPolicy"),
+        ):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-app-{short}",
+                role=app_role.name,
+                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", managed),
+                opts=child,
+            )
+        aws.iam.RolePolicy(
+            f"{name}-app-secrets-policy",
+            role=app_role.name,
+            policy=pulumi.Output.all(partition, region, account_id, self.key_arns["secrets"]).apply(
+                lambda v: json.dumps(
+                    policies.app_secrets_read_policy(
+                        partition=v[0],
+                        region=v[1],
+                        account_id=v[2],
+                        secret_name_prefix=args.app_secret_name_prefix,
+                        secrets_key_arn=v[3],
+                    )
+                )
+            ),
+            opts=child,
+        )
+        profile = aws.iam.InstanceProfile(f"{name}-app-profile", role=app_role.name, opts=child)
+
+        # Resolves only once the role can write, so the flow log is never created without rights.
+        self.flow_log_role_arn = pulumi.Output.all(flow_role.arn, flow_policy.id).apply(lambda v: v[0])
+        self.app_role_name = app_role.name
+        self.app_role_arn = app_role.arn
+        self.app_instance_profile_name = profile.name
+        self.register_outputs(
+            {
+                "key_arns": dict(self.key_arns),
+                "flow_log_role_arn": self.flow_log_role_arn,
+                "app_role_name": self.app_role_name,
+                "app_role_arn": self.app_role_arn,
+                "app_instance_profile_name": self.app_instance_profile_name,
+            }
+        )

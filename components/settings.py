@@ -1,0 +1,419 @@
+"""Stack settings: the one place configuration is read, parsed and validated.
+
+Every problem in a stack's configuration is collected and reported in a single
+``SettingsError`` before any resource is declared, so a bad ``Pulumi.<stack>.yaml``
+costs one round trip, not one per typo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
+
+import pulumi
+
+PROJECT = "payments-platform"
+
+Environment = Literal["dev", "staging", "prod"]
+NatStrategy = Literal["single", "per_az"]
+
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
+NAT_STRATEGIES: tuple[NatStrategy, ...] = ("single", "per_az")
+
+# The values CloudWatch Logs accepts for retentionInDays (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+# PCI DSS 10.5.1: audit logs kept at least 12 months, the last 3 immediately available.
+MIN_HOT_LOG_RETENTION_DAYS = 90
+
+# Aurora MySQL 3 instance families (AWS "Supported DB engines for DB instance classes").
+DB_INSTANCE_FAMILIES = ("t3", "t4g", "r5", "r6g", "r6i", "r7g", "r7i", "r8g", "x2g")
+BURSTABLE_DB_FAMILIES = ("t3", "t4g")
+# A writer plus the 15 Aurora replicas a cluster allows.
+MAX_DB_INSTANCES = 16
+# Above this an ASG size is far more likely a typo than a plan; raise it deliberately.
+MAX_ASG_SIZE = 100
+
+ConfigKind = Literal["string", "integer", "boolean", "array"]
+
+# Every project key the program reads, with the type Pulumi.yaml declares for it.
+# tests/unit/test_settings.py keeps this table and Pulumi.yaml's `config:` block in step.
+CONFIG_KEYS: dict[str, ConfigKind] = {
+    "environment": "string",
+    "envSuffix": "string",
+    "application": "string",
+    "costCenter": "string",
+    "vpcCidr": "string",
+    "azCount": "integer",
+    "natStrategy": "string",
+    "interfaceEndpoints": "boolean",
+    "flowLogRetentionDays": "integer",
+    "logRetentionDays": "integer",
+    "protectData": "boolean",
+    "dbInstanceClass": "string",
+    "dbInstanceCount": "integer",
+    "instanceType": "string",
+    "appPort": "integer",
+    "asgMinSize": "integer",
+    "asgMaxSize": "integer",
+    "asgDesiredCapacity": "integer",
+    "alarmEmails": "array",
+    "domainName": "string",
+    "hostedZoneId": "string",
+}
+REGION_KEY = "aws:region"
+
+_SUFFIX_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?!-)){0,10}[a-z0-9]$|^[a-z]$")
+_REGION_RE = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_TAG_VALUE_RE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+_INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+class SettingsError(ValueError):
+    """Raised once, listing every invalid or missing configuration value."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"Stack '{stack}' has {len(problems)} invalid configuration value(s); "
+            f"fix them in Pulumi.{stack}.yaml (or `pulumi config set`):\n{lines}"
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated view of one stack's configuration."""
+
+    project: str
+    stack: str
+    environment: Environment
+    """Class of environment; decides which guard rails apply (prod: HA and no data loss)."""
+    env_suffix: str
+    """Lower-case DNS-safe suffix (<= 12 chars) that every name derives from."""
+    region: str
+    application: str
+    cost_center: str
+    vpc_cidr: str
+    """IPv4 private CIDR, /16 to /20; subnets are carved from it."""
+    az_count: int
+    nat_strategy: NatStrategy
+    interface_endpoints: bool
+    """Reach AWS APIs from private subnets through interface endpoints (not only NAT)."""
+    flow_log_retention_days: int
+    log_retention_days: int
+    protect_data: bool
+    """True: Pulumi protect, deletion protection, final snapshots, versioned/locked data."""
+    db_instance_class: str
+    db_instance_count: int
+    instance_type: str
+    app_port: int
+    asg_min_size: int
+    asg_max_size: int
+    asg_desired_capacity: int
+    alarm_emails: tuple[str, ...]
+    domain_name: str | None
+    hosted_zone_id: str | None
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every logical name, e.g. ``fintech-dev``."""
+        return f"fintech-{self.env_suffix}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Standard tags the AWS provider stamps on every taggable resource."""
+        return {
+            "Application": self.application,
+            "CostCenter": self.cost_center,
+            "Environment": self.env_suffix,
+            "ManagedBy": "pulumi",
+        }
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Parses raw string config values, recording problems instead of raising."""
+
+    def __init__(self, project: str, raw: Mapping[str, str | None]) -> None:
+        self.project = project
+        self.raw = raw
+        self.problems: list[str] = []
+        self.bad: set[str] = set()
+
+    def ok(self, key: str) -> bool:
+        """Present and parsed: worth checking further without repeating a problem."""
+        return self.full_key(key) in self.raw and self.full_key(key) not in self.bad
+
+    def full_key(self, key: str) -> str:
+        return key if ":" in key else f"{self.project}:{key}"
+
+    def problem(self, key: str, value: object, allowed: str) -> None:
+        self.bad.add(self.full_key(key))
+        self.problems.append(f"{self.full_key(key)} = {value!r}: {allowed}")
+
+    def _get(self, key: str, parse: Callable[[str], T], kind: str, fallback: T) -> T:
+        value = self.raw.get(self.full_key(key))
+        if value is None:
+            self.bad.add(self.full_key(key))
+            self.problems.append(f"{self.full_key(key)} is missing: set it to {kind}")
+            return fallback
+        try:
+            return parse(value)
+        except ValueError:
+            self.problem(key, value, f"must be {kind}")
+            return fallback
+
+    def string(self, key: str) -> str:
+        return self._get(key, str, "a string", "")
+
+    def integer(self, key: str) -> int:
+        return self._get(key, _parse_int, "an integer", 0)
+
+    def boolean(self, key: str) -> bool:
+        return self._get(key, _parse_bool, "true or false", False)
+
+    def string_list(self, key: str) -> tuple[str, ...]:
+        return self._get(key, _parse_string_list, "a list of strings", ())
+
+    def choice(self, key: str, allowed: tuple[T, ...]) -> T:
+        value = self.string(key)
+        if value not in cast(tuple[object, ...], allowed) and self.ok(key):
+            self.problem(key, value, f"must be one of {', '.join(map(str, allowed))}")
+        return cast(T, value) if value in cast(tuple[object, ...], allowed) else allowed[0]
+
+
+def _parse_int(value: str) -> int:
+    if not re.fullmatch(r"-?\d+", value.strip()):
+        raise ValueError(value)
+    return int(value)
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(value)
+    return lowered == "true"
+
+
+def _parse_string_list(value: str) -> tuple[str, ...]:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(value) from exc
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise ValueError(value)
+    return tuple(parsed)
+
+
+def _is_dns_name(value: str) -> bool:
+    labels = value.split(".")
+    return len(value) <= 253 and len(labels) >= 2 and all(_DNS_LABEL_RE.match(x) for x in labels)
+
+
+def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = PROJECT) -> Settings:
+    """Build validated settings from raw config strings keyed ``<project>:<key>``.
+
+    Raises ``SettingsError`` naming every bad key, its value and what is allowed.
+    """
+    r = _Reader(project, raw)
+
+    environment = r.choice("environment", ENVIRONMENTS)
+    prod = environment == "prod"
+
+    env_suffix = r.string("envSuffix")
+    if r.ok("envSuffix") and not _SUFFIX_RE.match(env_suffix):
+        r.problem(
+            "envSuffix",
+            env_suffix,
+            "must be 1-12 characters of a-z, 0-9 and single hyphens, starting with a letter "
+            "and not ending with a hyphen",
+        )
+
+    region = r.string(REGION_KEY)
+    if r.ok(REGION_KEY) and not _REGION_RE.match(region):
+        r.problem(REGION_KEY, region, "must be an AWS region code such as eu-west-1")
+
+    application = r.string("application")
+    cost_center = r.string("costCenter")
+    for key, value in (("application", application), ("costCenter", cost_center)):
+        if r.ok(key) and not _TAG_VALUE_RE.match(value):
+            r.problem(
+                key,
+                value,
+                "must be a tag value: 1-256 characters of letters, digits, spaces and _ . : / = + - @",
+            )
+
+    vpc_cidr = r.string("vpcCidr")
+    if r.ok("vpcCidr"):
+        _check_vpc_cidr(r, vpc_cidr)
+
+    az_count = r.integer("azCount")
+    if r.ok("azCount") and az_count not in (2, 3):
+        r.problem("azCount", az_count, "must be 2 or 3")
+    elif prod and r.ok("azCount") and az_count != 3:
+        r.problem("azCount", az_count, "must be 3 when environment is prod (highly available)")
+
+    nat_strategy = r.choice("natStrategy", NAT_STRATEGIES)
+    if prod and raw.get(r.full_key("natStrategy")) == "single":
+        r.problem(
+            "natStrategy",
+            nat_strategy,
+            "must be per_az when environment is prod (one NAT gateway is a single point of failure)",
+        )
+
+    interface_endpoints = r.boolean("interfaceEndpoints")
+
+    retention: dict[str, int] = {}
+    for key in ("flowLogRetentionDays", "logRetentionDays"):
+        days = r.integer(key)
+        retention[key] = days
+        if r.ok(key) and (days not in LOG_RETENTION_DAYS or days < MIN_HOT_LOG_RETENTION_DAYS):
+            allowed = [d for d in LOG_RETENTION_DAYS if d >= MIN_HOT_LOG_RETENTION_DAYS]
+            r.problem(
+                key,
+                days,
+                f"must be a CloudWatch Logs retention of at least {MIN_HOT_LOG_RETENTION_DAYS} days "
+                f"(PCI DSS 10.5.1): one of {', '.join(map(str, allowed))}",
+            )
+
+    protect_data = r.boolean("protectData")
+    if prod and r.ok("protectData") and not protect_data:
+        r.problem("protectData", protect_data, "must be true when environment is prod (prod cannot lose data)")
+
+    db_instance_class = r.string("dbInstanceClass")
+    if r.ok("dbInstanceClass"):
+        _check_db_instance_class(r, db_instance_class, prod)
+
+    db_instance_count = r.integer("dbInstanceCount")
+    if r.ok("dbInstanceCount"):
+        if not 1 <= db_instance_count <= MAX_DB_INSTANCES:
+            r.problem("dbInstanceCount", db_instance_count, f"must be from 1 to {MAX_DB_INSTANCES}")
+        elif prod and db_instance_count < 2:
+            r.problem(
+                "dbInstanceCount",
+                db_instance_count,
+                "must be at least 2 when environment is prod (a writer and a reader in another AZ)",
+            )
+
+    instance_type = r.string("instanceType")
+    if r.ok("instanceType") and not _INSTANCE_TYPE_RE.match(instance_type):
+        r.problem("instanceType", instance_type, "must be an EC2 instance type such as t3.large")
+
+    app_port = r.integer("appPort")
+    if r.ok("appPort") and not 1024 <= app_port <= 65535:
+        r.problem("appPort", app_port, "must be an unprivileged TCP port, 1024 to 65535")
+
+    asg_min, asg_max, asg_desired = (r.integer(k) for k in ("asgMinSize", "asgMaxSize", "asgDesiredCapacity"))
+    _check_asg(r, asg_min, asg_max, asg_desired, prod)
+
+    alarm_emails = r.string_list("alarmEmails")
+    for email in alarm_emails:
+        if not _EMAIL_RE.match(email):
+            r.problem("alarmEmails", email, "must be an e-mail address such as oncall@example.com")
+    if prod and r.ok("alarmEmails") and not alarm_emails:
+        r.problem("alarmEmails", [], "must list at least one address when environment is prod")
+
+    domain_name = r.string("domainName") or None
+    hosted_zone_id = r.string("hostedZoneId") or None
+    if domain_name is not None and not _is_dns_name(domain_name):
+        r.problem("domainName", domain_name, "must be a lower-case DNS name such as pay.example.com, or empty")
+    if hosted_zone_id is not None and not _ZONE_ID_RE.match(hosted_zone_id):
+        r.problem("hostedZoneId", hosted_zone_id, "must be a Route 53 hosted zone id such as Z0123456789ABC, or empty")
+    if r.ok("domainName") and r.ok("hostedZoneId") and (domain_name is None) != (hosted_zone_id is None):
+        r.problem(
+            "hostedZoneId" if domain_name else "domainName",
+            hosted_zone_id or domain_name or "",
+            "domainName and hostedZoneId must be set together (the certificate is validated in that zone), "
+            "or both left empty",
+        )
+
+    if r.problems:
+        raise SettingsError(stack, r.problems)
+
+    return Settings(
+        project=project,
+        stack=stack,
+        environment=environment,
+        env_suffix=env_suffix,
+        region=region,
+        application=application,
+        cost_center=cost_center,
+        vpc_cidr=vpc_cidr,
+        az_count=az_count,
+        nat_strategy=nat_strategy,
+        interface_endpoints=interface_endpoints,
+        flow_log_retention_days=retention["flowLogRetentionDays"],
+        log_retention_days=retention["logRetentionDays"],
+        protect_data=protect_data,
+        db_instance_class=db_instance_class,
+        db_instance_count=db_instance_count,
+        instance_type=instance_type,
+        app_port=app_port,
+        asg_min_size=asg_min,
+        asg_max_size=asg_max,
+        asg_desired_capacity=asg_desired,
+        alarm_emails=alarm_emails,
+        domain_name=domain_name,
+        hosted_zone_id=hosted_zone_id,
+    )
+
+
+def _check_vpc_cidr(r: _Reader, value: str) -> None:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        r.problem("vpcCidr", value, "must be an IPv4 network in CIDR form with no host bits set, e.g. 10.20.0.0/16")
+        return
+    if not 16 <= network.prefixlen <= 20:
+        r.problem("vpcCidr", value, "must have a prefix from /16 to /20 (AWS allows /16-/28; we carve 12 subnets)")
+    elif not network.is_private:
+        r.problem("vpcCidr", value, "must be a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+
+
+def _check_db_instance_class(r: _Reader, value: str, prod: bool) -> None:
+    if value == "db.serverless":
+        return
+    parts = value.split(".")
+    if len(parts) != 3 or parts[0] != "db" or parts[1] not in DB_INSTANCE_FAMILIES or not parts[2]:
+        families = ", ".join(f"db.{f}.*" for f in DB_INSTANCE_FAMILIES)
+        r.problem("dbInstanceClass", value, f"must be db.serverless or an Aurora MySQL class: {families}")
+    elif prod and parts[1] in BURSTABLE_DB_FAMILIES:
+        r.problem(
+            "dbInstanceClass",
+            value,
+            "must not be burstable (db.t3/db.t4g) when environment is prod: AWS advises T classes for dev/test only",
+        )
+
+
+def _check_asg(r: _Reader, lo: int, hi: int, desired: int, prod: bool) -> None:
+    if not all(r.ok(k) for k in ("asgMinSize", "asgMaxSize", "asgDesiredCapacity")):
+        return
+    if lo < 0 or hi < 1 or hi > MAX_ASG_SIZE:
+        r.problem("asgMaxSize", hi, f"must be from 1 to {MAX_ASG_SIZE}, and asgMinSize at least 0 (got {lo})")
+    elif lo > hi:
+        r.problem("asgMinSize", lo, f"must not exceed asgMaxSize ({hi})")
+    elif not lo <= desired <= hi:
+        r.problem("asgDesiredCapacity", desired, f"must be between asgMinSize ({lo}) and asgMaxSize ({hi})")
+    if prod and lo < 2:
+        r.problem("asgMinSize", lo, "must be at least 2 when environment is prod (one instance per AZ failure)")
+
+
+def load_settings() -> Settings:
+    """Read this stack's configuration through ``pulumi.Config`` and validate it."""
+    project = pulumi.get_project()
+    project_config = pulumi.Config(project)
+    raw: dict[str, str | None] = {f"{project}:{key}": project_config.get(key) for key in CONFIG_KEYS}
+    raw[REGION_KEY] = pulumi.Config("aws").get("region")
+    return parse_settings({k: v for k, v in raw.items() if v is not None}, stack=pulumi.get_stack(), project=project)

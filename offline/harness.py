@@ -1,0 +1,436 @@
+"""Run the whole Pulumi program for a stack in-process, under Pulumi's mocks.
+
+No Pulumi CLI, provider plugin or cloud credentials are involved: the program's
+resource registrations and data-source calls are answered here, and everything
+the program declares is recorded for tests and the offline plan.
+
+What the mocks hide and this module surfaces (see shared/OFFLINE-TESTING.md):
+resource options (protect, retain_on_delete, ignore_changes, dependencies) are read
+off the raw registration request; warnings the program logs are collected; exports
+must all resolve, or the run fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import runpy
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import ROOT, SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+# Pulumi marks secret values with this signature key when it serialises them.
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+class ProgramError(RuntimeError):
+    """The program failed, or left an export unresolved, under the mocks.
+
+    ``__cause__`` is what the program raised (e.g. a ``SettingsError``); ``resources``
+    is what it had declared by then, so tests can prove a bad config declares nothing.
+    """
+
+    def __init__(self, message: str, resources: list[ResourceRecord]) -> None:
+        super().__init__(message)
+        self.resources = resources
+
+
+@dataclass(frozen=True)
+class ResourceRecord:
+    """One registered resource as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]
+    """Inputs with camelCase keys at every depth; numbers are floats; secrets unwrapped."""
+    secret_inputs: frozenset[str]
+    """Top-level input keys whose value was marked secret."""
+    parent: str
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    id: str
+    state: dict[str, Any]
+
+
+@dataclass
+class StackRun:
+    """Everything one offline run of the program declared."""
+
+    stack: str
+    config: dict[str, str]
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+    warnings: list[str]
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> ResourceRecord:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> ResourceRecord:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise LookupError(urn)
+
+    def by_id(self, id_: str) -> ResourceRecord:
+        for r in self.resources:
+            if r.custom and r.id == id_:
+                return r
+        raise LookupError(id_)
+
+    def children_of(self, urn: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def graph(self) -> list[dict[str, Any]]:
+        """A JSON-ready, order-independent view of the graph, for comparisons and reports."""
+        return sorted(
+            (
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "inputs": r.inputs,
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                    "ignoreChanges": list(r.ignore_changes),
+                    "dependencies": sorted(r.dependencies),
+                }
+                for r in self.resources
+            ),
+            key=lambda d: d["urn"],
+        )
+
+
+# --------------------------------------------------------------------------- config
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def stack_config(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> dict[str, str]:
+    """The config the CLI would hand the program: Pulumi.yaml defaults under the stack file.
+
+    ``overrides`` keys may be short (``vpcCidr``) or full (``aws:region``); a value of
+    ``None`` removes the key, to test what a missing setting does.
+    """
+    project = project_name(project_dir)
+    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
+    config: dict[str, str] = {}
+    for key, decl in declared.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(decl, dict) and "default" in decl:
+            config[full] = _config_string(decl["default"])
+        elif isinstance(decl, dict) and "value" in decl:
+            config[full] = _config_string(decl["value"])
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(
+            f"no stack file {stack_file.name}; known stacks: {', '.join(known_stacks(project_dir))}"
+        )
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            raise ValueError(f"{key} is a secure value: pass a test value in overrides")
+        config[key] = _config_string(value)
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = _config_string(value)
+    return config
+
+
+def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+# --------------------------------------------------------------------------- mocks
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if _SECRET_SIG in value and "value" in value:
+            return _unwrap(value["value"])
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def _digest(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _partition(region: str) -> tuple[str, str]:
+    if region.startswith("cn-"):
+        return "aws-cn", "amazonaws.com.cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov", "amazonaws.com"
+    return "aws", "amazonaws.com"
+
+
+class PlatformMocks(pulumi_mocks.Mocks):
+    """Answers like AWS would, deterministically: the same program gives the same state."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.partition, self.dns_suffix = _partition(region)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        # The monitor runs each registration on a worker thread and calls new_resource on it;
+        # this hands the inputs back to the monitor without deserialising them twice
+        # (a second pass over a resource reference deadlocks the mock engine).
+        self.local = threading.local()
+
+    # Data sources ----------------------------------------------------------
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, dict(args.args)))
+        region = args.args.get("region") or self.region
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            letters = "abcd"
+            return {
+                "id": region,
+                "region": region,
+                "names": [f"{region}{x}" for x in letters],
+                "zoneIds": [f"{region[:3]}{region.split('-')[1][:2]}{region[-1]}-az{i + 1}" for i in range(4)],
+                "groupNames": [region] * 4,
+            }, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": ACCOUNT_ID,
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:{self.partition}:iam::{ACCOUNT_ID}:user/offline",
+                "userId": "AIDAOFFLINE",
+            }, []
+        if token == "aws:index/getRegion:getRegion":
+            return {
+                "id": region,
+                "name": region,
+                "region": region,
+                "description": region,
+                "endpoint": f"ec2.{region}.{self.dns_suffix}",
+            }, []
+        if token == "aws:index/getPartition:getPartition":
+            return {
+                "id": self.partition,
+                "partition": self.partition,
+                "dnsSuffix": self.dns_suffix,
+                "reverseDnsPrefix": ".".join(reversed(self.dns_suffix.split("."))),
+            }, []
+        raise NotImplementedError(
+            f"offline harness has no answer for data source {token}: add one to PlatformMocks.call"
+        )
+
+    # Resources -------------------------------------------------------------
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.local.raw_inputs = args.inputs
+        inputs = _unwrap(args.inputs)
+        if not args.custom:
+            return "", {}
+        region = inputs.get("region") or self.region
+        module = args.typ.split(":")[1].split("/")[0] if args.typ.startswith("aws:") else args.typ.split(":")[0]
+        physical = inputs.get("name") or f"{args.name}-{_digest(args.typ, args.name, length=7)}"
+        id_ = f"{args.name}-{_digest(args.typ, args.name)}"
+        state: dict[str, Any] = dict(inputs)
+        state.setdefault("name", physical)
+        state.setdefault("id", id_)
+        state["arn"] = self._arn(args.typ, module, region, physical, id_)
+        state.update(self._extra_state(args.typ, args.name, inputs, id_, physical, region))
+        return id_, state
+
+    def _arn(self, typ: str, module: str, region: str, physical: str, id_: str) -> str:
+        p, acct = self.partition, ACCOUNT_ID
+        resource = typ.rsplit(":", maxsplit=1)[-1]
+        if module == "iam":
+            return f"arn:{p}:iam::{acct}:{resource[0].lower() + resource[1:]}/{physical}"
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            return f"arn:{p}:logs:{region}:{acct}:log-group:{physical}"
+        if typ == "aws:s3/bucket:Bucket":
+            return f"arn:{p}:s3:::{physical}"
+        if typ == "aws:kms/key:Key":
+            return f"arn:{p}:kms:{region}:{acct}:key/{id_}"
+        if typ == "aws:kms/alias:Alias":
+            return f"arn:{p}:kms:{region}:{acct}:{physical}"
+        return f"arn:{p}:{module}:{region}:{acct}:{resource.lower()}/{physical}"
+
+    def _extra_state(
+        self, typ: str, name: str, inputs: dict[str, Any], id_: str, physical: str, region: str
+    ) -> dict[str, Any]:
+        if typ == "aws:kms/key:Key":
+            return {"keyId": id_}
+        if typ == "aws:ec2/vpc:Vpc":
+            return {"defaultSecurityGroupId": f"{id_}-default-sg", "mainRouteTableId": f"{id_}-main-rt"}
+        if typ == "aws:iam/role:Role":
+            return {"uniqueId": f"AROA{_digest(name, length=16).upper()}"}
+        if typ == "aws:ec2/eip:Eip":
+            return {"publicIp": f"198.51.100.{int(_digest(name, length=2), 16) % 250 + 1}", "allocationId": id_}
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            return {"prefixListId": f"pl-{_digest(name)}", "dnsEntries": [], "networkInterfaceIds": []}
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps what the stock mock monitor drops: parent, options and dependencies."""
+
+    def __init__(self, mocks: PlatformMocks) -> None:
+        super().__init__(mocks)
+        self.platform_mocks = mocks
+        self.records: list[ResourceRecord] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw_inputs: dict[str, Any] = self.platform_mocks.local.raw_inputs
+        registered = self.resources[response.urn]
+        record = ResourceRecord(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            inputs=_unwrap(raw_inputs),
+            secret_inputs=frozenset(k for k, v in raw_inputs.items() if isinstance(v, dict) and _SECRET_SIG in v),
+            parent=request.parent,
+            provider=request.provider,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            ignore_changes=tuple(request.ignoreChanges),
+            dependencies=tuple(request.dependencies),
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
+            id=registered.id,
+            state=dict(registered.state),
+        )
+        with self._lock:
+            self.records.append(record)
+        return response
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _reset_runtime() -> None:
+    ROOT.set(None)
+    pulumi.runtime.set_all_config({}, [])
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+
+
+def run_stack(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    program: Path | None = None,
+) -> StackRun:
+    """Run ``__main__.py`` for ``stack`` offline and return everything it declared.
+
+    Raises ``ProgramError`` when the program raises (the error is its ``__cause__``) or
+    leaves an export unresolved.
+    """
+    config = stack_config(stack, overrides, project_dir)
+    region = config.get("aws:region", "us-east-1")
+    project = project_name(project_dir)
+
+    _reset_runtime()
+    pulumi.runtime.set_all_config(config, [])
+    mocks = PlatformMocks(region)
+    monitor = RecordingMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"offline.{stack}")
+    logger.propagate = False
+    logger.handlers = [collector]
+    logger.setLevel(logging.DEBUG)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
+
+    resolved: dict[str, Any] = {}
+    secret: set[str] = set()
+    unknown: list[str] = []
+
+    def main() -> None:
+        runpy.run_path(str(program or project_dir / "__main__.py"), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        exports: dict[str, Any] = dict(getattr(root, "outputs", {}))
+
+        async def resolve() -> None:
+            for key, value in exports.items():
+                out = pulumi.Output.from_input(value)
+                if not await out.is_known():
+                    unknown.append(key)
+                    continue
+                if await out.is_secret():
+                    secret.add(key)
+                resolved[key] = await out.future()
+
+        _sync_await(resolve())
+
+    try:
+        _sync_await(run_pulumi_func(main))
+    except Exception as exc:
+        raise ProgramError(f"stack {stack}: the program failed: {exc}", list(monitor.records)) from exc
+    finally:
+        _reset_runtime()
+    if unknown:
+        raise ProgramError(
+            f"stack {stack}: exports never resolved under the mocks: {', '.join(sorted(unknown))}",
+            list(monitor.records),
+        )
+
+    return StackRun(
+        stack=stack,
+        config=config,
+        resources=sorted(monitor.records, key=lambda r: r.urn),
+        outputs=resolved,
+        secret_outputs=frozenset(secret),
+        warnings=list(collector.messages),
+        calls=list(mocks.calls),
+    )

@@ -1,0 +1,31 @@
+"""Small readers over recorded graphs, shared by the test modules."""
+
+import json
+from typing import Any
+
+from offline.harness import ResourceRecord, StackRun
+
+
+def doc(record: ResourceRecord, key: str = "policy") -> dict[str, Any]:
+    """A JSON policy document input, parsed."""
+    value = record.inputs[key]
+    parsed: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
+    return parsed
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def children(run: StackRun, component_type: str, type_: str) -> list[ResourceRecord]:
+    """Resources of ``type_`` whose parent is the (single) component of ``component_type``."""
+    (component,) = run.of_type(component_type)
+    return [r for r in run.children_of(component.urn) if r.type == type_]
+
+
+def record_by_output(run: StackRun, value: str) -> ResourceRecord:
+    """The resource whose id or ARN is ``value`` (how inputs reference other resources)."""
+    for r in run.resources:
+        if r.custom and value in (r.id, r.state.get("arn")):
+            return r
+    raise LookupError(value)

@@ -1,0 +1,161 @@
+"""Stack settings: every invalid value is named, with what is allowed, before anything is declared."""
+
+from typing import Any
+
+import pytest
+import yaml
+
+from components.settings import CONFIG_KEYS, PROJECT, REGION_KEY, Settings, SettingsError, parse_settings
+from offline.harness import PROJECT_DIR, ProgramError, known_stacks, run_stack, stack_config
+
+
+def settings_for(stack: str, **overrides: Any) -> Settings:
+    return parse_settings(stack_config(stack, overrides), stack=stack)
+
+
+def problems_for(stack: str, **overrides: Any) -> list[str]:
+    with pytest.raises(SettingsError) as excinfo:
+        settings_for(stack, **overrides)
+    return excinfo.value.problems
+
+
+def test_shipped_stacks_are_valid_and_differ_where_it_matters() -> None:
+    dev, prod = settings_for("dev"), settings_for("prod")
+    assert (dev.environment, dev.env_suffix, dev.protect_data) == ("dev", "dev", False)
+    assert (prod.environment, prod.env_suffix, prod.protect_data) == ("prod", "prod", True)
+    assert prod.az_count == 3
+    assert prod.nat_strategy == "per_az"
+    assert prod.db_instance_count >= 2
+    assert prod.alarm_emails
+    assert dev.vpc_cidr != prod.vpc_cidr
+
+
+def test_standard_tags_are_always_present() -> None:
+    tags = settings_for("dev").tags
+    assert tags == {
+        "Application": "payments-platform",
+        "CostCenter": "payments-eng",
+        "Environment": "dev",
+        "ManagedBy": "pulumi",
+    }
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    project_keys = {k: v for k, v in declared.items() if ":" not in k}
+    assert set(project_keys) == set(CONFIG_KEYS)
+    for key, kind in CONFIG_KEYS.items():
+        assert project_keys[key]["type"] == kind, key
+        assert project_keys[key].get("description"), f"{key} has no description"
+
+
+def test_stack_files_only_set_declared_keys() -> None:
+    for stack in known_stacks():
+        stack_keys = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+        for key in stack_keys:
+            namespace, _, short = key.partition(":")
+            if namespace == PROJECT:
+                assert short in CONFIG_KEYS, f"Pulumi.{stack}.yaml sets undeclared key {key}"
+
+
+INVALID = [
+    ("dev", "environment", "qa", "must be one of dev, staging, prod"),
+    ("dev", "envSuffix", "Dev_1", "1-12 characters of a-z"),
+    ("dev", "envSuffix", "averylongsuffix", "1-12 characters"),
+    ("dev", "envSuffix", "dev-", "not ending with a hyphen"),
+    ("dev", REGION_KEY, "mars-north", "AWS region code"),
+    ("dev", "costCenter", "", "tag value"),
+    ("dev", "vpcCidr", "10.0.0.0/8", "/16 to /20"),
+    ("dev", "vpcCidr", "10.0.0.0/24", "/16 to /20"),
+    ("dev", "vpcCidr", "10.0.0.1/16", "no host bits set"),
+    ("dev", "vpcCidr", "8.8.0.0/16", "private (RFC 1918)"),
+    ("dev", "vpcCidr", "not-a-cidr", "IPv4 network in CIDR form"),
+    ("dev", "azCount", "4", "must be 2 or 3"),
+    ("dev", "azCount", "three", "must be an integer"),
+    ("prod", "azCount", "2", "must be 3 when environment is prod"),
+    ("dev", "natStrategy", "gateway", "must be one of single, per_az"),
+    ("prod", "natStrategy", "single", "must be per_az when environment is prod"),
+    ("dev", "interfaceEndpoints", "maybe", "true or false"),
+    ("dev", "flowLogRetentionDays", "30", "at least 90 days"),
+    ("dev", "logRetentionDays", "100", "one of 90, 120"),
+    ("prod", "protectData", "false", "must be true when environment is prod"),
+    ("dev", "protectData", "yes", "true or false"),
+    ("dev", "dbInstanceClass", "db.m5.large", "Aurora MySQL class"),
+    ("prod", "dbInstanceClass", "db.t4g.medium", "must not be burstable"),
+    ("dev", "dbInstanceCount", "0", "from 1 to 16"),
+    ("dev", "dbInstanceCount", "17", "from 1 to 16"),
+    ("prod", "dbInstanceCount", "1", "at least 2 when environment is prod"),
+    ("dev", "instanceType", "large", "EC2 instance type"),
+    ("dev", "appPort", "80", "1024 to 65535"),
+    ("dev", "asgMaxSize", "1000", "from 1 to 100"),
+    ("prod", "asgMinSize", "1", "at least 2 when environment is prod"),
+    ("dev", "alarmEmails", '["not-an-email"]', "e-mail address"),
+    ("dev", "alarmEmails", "oncall@example.com", "a list of strings"),
+    ("prod", "alarmEmails", "[]", "at least one address"),
+    ("dev", "domainName", "Pay.Example.com", "lower-case DNS name"),
+    ("dev", "hostedZoneId", "zone-1", "Route 53 hosted zone id"),
+]
+
+
+@pytest.mark.parametrize(("stack", "key", "value", "allowed"), INVALID, ids=[f"{c[0]}-{c[1]}={c[2]}" for c in INVALID])
+def test_each_invalid_value_is_named_with_what_is_allowed(stack: str, key: str, value: str, allowed: str) -> None:
+    problems = problems_for(stack, **{key: value})
+    full_key = key if ":" in key else f"{PROJECT}:{key}"
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{full_key} = "), problems[0]
+    assert value.strip('[]"').lower() in problems[0].lower(), "the message shows the bad value"
+    assert allowed in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "allowed"),
+    [
+        ({"asgMinSize": 5, "asgMaxSize": 3, "asgDesiredCapacity": 4}, "asgMinSize", "must not exceed asgMaxSize (3)"),
+        ({"asgDesiredCapacity": 9}, "asgDesiredCapacity", "between asgMinSize (1) and asgMaxSize (2)"),
+        ({"domainName": "pay.example.com"}, "hostedZoneId", "must be set together"),
+        ({"hostedZoneId": "Z0123456789ABC"}, "domainName", "must be set together"),
+    ],
+)
+def test_inconsistent_values_name_the_key_to_fix(overrides: dict[str, Any], key: str, allowed: str) -> None:
+    problems = problems_for("dev", **overrides)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{PROJECT}:{key} = ")
+    assert allowed in problems[0]
+
+
+@pytest.mark.parametrize("key", ["environment", "envSuffix", "costCenter", REGION_KEY])
+def test_missing_required_value_is_named(key: str) -> None:
+    problems = problems_for("dev", **{key: None})
+    full_key = key if ":" in key else f"{PROJECT}:{key}"
+    assert problems == [f"{full_key} is missing: set it to a string"]
+
+
+def test_every_problem_is_reported_in_one_error() -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        settings_for("prod", vpcCidr="10.0.0.0/8", azCount="2", natStrategy="bogus", appPort="22")
+    message = str(excinfo.value)
+    assert "Stack 'prod' has 4 invalid configuration value(s)" in message
+    assert "Pulumi.prod.yaml" in message
+    for key in ("vpcCidr", "azCount", "natStrategy", "appPort"):
+        assert f"{PROJECT}:{key} = " in message
+
+
+def test_optional_domain_is_none_when_empty() -> None:
+    settings = settings_for("dev")
+    assert settings.domain_name is None
+    assert settings.hosted_zone_id is None
+    with_domain = settings_for("dev", domainName="pay.example.com", hostedZoneId="Z0123456789ABC")
+    assert with_domain.domain_name == "pay.example.com"
+
+
+def test_invalid_settings_declare_no_resource() -> None:
+    with pytest.raises(ProgramError) as excinfo:
+        run_stack("dev", {"vpcCidr": "10.0.0.0/8", "azCount": "7"})
+    assert isinstance(excinfo.value.__cause__, SettingsError)
+    assert len(excinfo.value.__cause__.problems) == 2
+    assert excinfo.value.resources == []
+
+
+def test_unknown_stack_names_the_known_ones() -> None:
+    with pytest.raises(FileNotFoundError, match=r"known stacks: dev, prod"):
+        stack_config("qa")
