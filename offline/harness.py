@@ -32,6 +32,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+# Default (non opt-in) zones the mocks report per region; us-west-1 offers new accounts two.
+ZONE_COUNTS = {"us-east-1": 6, "us-west-1": 2}
 # Pulumi marks secret values with this signature key when it serialises them.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
@@ -227,13 +229,13 @@ class PlatformMocks(pulumi_mocks.Mocks):
         region = args.args.get("region") or self.region
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            letters = "abcd"
+            letters = "abcdef"[: ZONE_COUNTS.get(region, 3)]
             return {
                 "id": region,
                 "region": region,
                 "names": [f"{region}{x}" for x in letters],
-                "zoneIds": [f"{region[:3]}{region.split('-')[1][:2]}{region[-1]}-az{i + 1}" for i in range(4)],
-                "groupNames": [region] * 4,
+                "zoneIds": [f"{region.replace('-', '')[:5]}-az{i + 1}" for i in range(len(letters))],
+                "groupNames": [region] * len(letters),
             }, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

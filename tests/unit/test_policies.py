@@ -1,0 +1,125 @@
+"""Policy documents: least privilege, checked on the pure builders."""
+
+from typing import Any
+
+import pytest
+
+from components import policies
+from components.security import KEY_PURPOSES
+from tests.helpers import as_list
+
+ACCOUNT = "111122223333"
+REGION = "eu-central-1"
+
+
+def key_policy(purpose: policies.KeyPurpose, partition: str = "aws") -> dict[str, Any]:
+    return policies.kms_key_policy(purpose, partition=partition, account_id=ACCOUNT, region=REGION)
+
+
+def principals(document: dict[str, Any]) -> set[str]:
+    found = set()
+    for statement in document["Statement"]:
+        for kind, values in statement["Principal"].items():
+            found.update(f"{kind}:{v}" for v in as_list(values))
+    return found
+
+
+def actions(document: dict[str, Any]) -> list[str]:
+    return [a for s in document["Statement"] for a in as_list(s["Action"])]
+
+
+ROOT = f"AWS:arn:aws:iam::{ACCOUNT}:root"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "expected"),
+    [
+        ("logs", {ROOT, f"Service:logs.{REGION}.amazonaws.com"}),
+        ("alerts", {ROOT, "Service:cloudwatch.amazonaws.com"}),
+        ("database", {ROOT}),
+        ("secrets", {ROOT}),
+        ("storage", {ROOT}),
+    ],
+)
+def test_key_policy_names_only_the_intended_principals(purpose: policies.KeyPurpose, expected: set[str]) -> None:
+    assert principals(key_policy(purpose)) == expected
+
+
+@pytest.mark.parametrize(
+    ("purpose", "service"),
+    [("database", "rds"), ("secrets", "secretsmanager"), ("storage", "s3"), ("alerts", "sns")],
+)
+def test_data_plane_use_by_the_account_goes_only_through_the_keys_service(
+    purpose: policies.KeyPurpose, service: str
+) -> None:
+    document = key_policy(purpose)
+    use = [s for s in document["Statement"] if "kms:Decrypt" in as_list(s["Action"]) and "AWS" in s["Principal"]]
+    assert len(use) == 1
+    assert use[0]["Condition"]["StringEquals"] == {
+        "kms:ViaService": f"{service}.{REGION}.amazonaws.com",
+        "kms:CallerAccount": ACCOUNT,
+    }
+
+
+@pytest.mark.parametrize("purpose", KEY_PURPOSES)
+def test_account_administers_but_cannot_decrypt_directly(purpose: policies.KeyPurpose) -> None:
+    admin = key_policy(purpose)["Statement"][0]
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert "Condition" not in admin
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*", "*"} & set(admin["Action"])
+    assert "kms:ScheduleKeyDeletion" in admin["Action"]
+
+
+@pytest.mark.parametrize("purpose", KEY_PURPOSES)
+def test_no_key_policy_grants_every_action(purpose: policies.KeyPurpose) -> None:
+    assert not {"*", "kms:*"} & set(actions(key_policy(purpose)))
+
+
+def test_cloudwatch_logs_may_use_the_logs_key_only_for_this_accounts_log_groups() -> None:
+    (logs,) = [s for s in key_policy("logs")["Statement"] if "Service" in s["Principal"]]
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}
+    }
+
+
+def test_cloudwatch_alarms_may_use_the_alerts_key_only_for_this_accounts_alarms() -> None:
+    (cw,) = [s for s in key_policy("alerts")["Statement"] if "Service" in s["Principal"]]
+    assert sorted(cw["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cw["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert cw["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"}
+
+
+def test_key_policy_is_partition_aware() -> None:
+    assert f"AWS:arn:aws-cn:iam::{ACCOUNT}:root" in principals(key_policy("database", partition="aws-cn"))
+
+
+def test_flow_log_trust_is_limited_to_this_accounts_flow_logs() -> None:
+    source = f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*"
+    document = policies.service_assume_role_policy("vpc-flow-logs.amazonaws.com", account_id=ACCOUNT, source_arn=source)
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": source},
+    }
+
+
+def test_flow_log_delivery_is_scoped_to_one_log_group() -> None:
+    group = policies.log_group_arn("aws", REGION, ACCOUNT, "/fintech/dev/vpc-flow-logs")
+    (statement,) = policies.flow_log_delivery_policy(group)["Statement"]
+    assert statement["Resource"] == [group, f"{group}:*"]
+    assert "logs:PutLogEvents" in statement["Action"]
+    assert "logs:CreateLogGroup" not in statement["Action"], "the program creates the group, encrypted"
+
+
+def test_app_reads_only_its_own_secrets_and_decrypts_only_through_secrets_manager() -> None:
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/abc"
+    document = policies.app_secrets_read_policy(
+        partition="aws", region=REGION, account_id=ACCOUNT, secret_name_prefix="fintech-dev/app/", secrets_key_arn=key
+    )
+    read, decrypt = document["Statement"]
+    assert read["Resource"] == f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:fintech-dev/app/*"
+    assert set(read["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert decrypt["Resource"] == key
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}

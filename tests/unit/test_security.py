@@ -1,0 +1,190 @@
+"""Security tier as declared: keys, roles and security group rules in both stacks."""
+
+import json
+from typing import Any
+
+import pytest
+
+from components.security import KEY_PURPOSES
+from components.security_groups import ROLES, rule_plan
+from offline.harness import ResourceRecord, StackRun
+from tests.helpers import as_list, doc, record_by_output
+
+KEY = "aws:kms/key:Key"
+ALIAS = "aws:kms/alias:Alias"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def key_for(run: StackRun, purpose: str) -> ResourceRecord:
+    return record_by_output(run, run.outputs["kms_key_arns"][purpose])
+
+
+def role_named(run: StackRun, suffix: str) -> ResourceRecord:
+    (role,) = [r for r in run.of_type(ROLE) if r.name.endswith(suffix)]
+    return role
+
+
+def policies_of(run: StackRun, role: ResourceRecord) -> list[dict[str, Any]]:
+    return [doc(p) for p in run.of_type(ROLE_POLICY) if p.inputs["role"] == role.state["name"]]
+
+
+# ----------------------------------------------------------------- KMS
+
+
+def test_one_rotating_key_per_purpose(stack_run: StackRun) -> None:
+    assert sorted(stack_run.outputs["kms_key_arns"]) == sorted(KEY_PURPOSES)
+    for purpose in KEY_PURPOSES:
+        key = key_for(stack_run, purpose)
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["rotationPeriodInDays"] == 365
+
+
+def test_each_key_has_a_stable_alias(stack_run: StackRun) -> None:
+    suffix = stack_run.config["payments-platform:envSuffix"]
+    aliases = {a.inputs["name"]: a.inputs["targetKeyId"] for a in stack_run.of_type(ALIAS)}
+    for purpose in KEY_PURPOSES:
+        assert aliases[f"alias/fintech-{suffix}/{purpose}"] == key_for(stack_run, purpose).state["keyId"]
+
+
+@pytest.mark.parametrize(
+    ("purpose", "services"),
+    [
+        ("logs", {"logs.eu-west-1.amazonaws.com"}),
+        ("alerts", {"cloudwatch.amazonaws.com"}),
+        ("database", set()),
+        ("secrets", set()),
+        ("storage", set()),
+    ],
+)
+def test_declared_key_policies_grant_only_intended_service_principals(
+    stack_run: StackRun, purpose: str, services: set[str]
+) -> None:
+    policy = doc(key_for(stack_run, purpose))
+    found = {svc for s in policy["Statement"] for svc in as_list(s["Principal"].get("Service", []))}
+    accounts = {a for s in policy["Statement"] for a in as_list(s["Principal"].get("AWS", []))}
+    assert found == services
+    assert accounts == {"arn:aws:iam::123456789012:root"}
+
+
+def test_prod_keys_are_protected_with_the_longest_deletion_window(prod: StackRun) -> None:
+    for key in prod.of_type(KEY):
+        assert key.protect is True
+        assert key.inputs["deletionWindowInDays"] == 30
+
+
+def test_dev_keys_are_disposable(dev: StackRun) -> None:
+    for key in dev.of_type(KEY):
+        assert key.protect is False
+        assert key.inputs["deletionWindowInDays"] == 7
+
+
+# ----------------------------------------------------------------- IAM
+
+
+def test_no_iam_document_has_wildcard_actions_or_write_on_every_resource(stack_run: StackRun) -> None:
+    documents = [doc(p) for p in stack_run.of_type(ROLE_POLICY)]
+    documents += [doc(r, "assumeRolePolicy") for r in stack_run.of_type(ROLE)]
+    assert documents
+    for document in documents:
+        for statement in document["Statement"]:
+            assert not any(a == "*" or a.endswith(":*") for a in as_list(statement["Action"])), statement
+            assert statement.get("Resource", "arn") != "*", statement
+
+
+def test_flow_log_role_is_trusted_by_flow_logs_and_writes_only_its_group(stack_run: StackRun) -> None:
+    role = role_named(stack_run, "-flow-logs-role")
+    (trust,) = doc(role, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    group = stack_run.one("aws:cloudwatch/logGroup:LogGroup")
+    (permissions,) = policies_of(stack_run, role)
+    (statement,) = permissions["Statement"]
+    assert statement["Resource"] == [group.state["arn"], group.state["arn"] + ":*"]
+
+
+def test_app_role_has_ssm_agent_and_its_own_secrets_only(stack_run: StackRun) -> None:
+    role = role_named(stack_run, "-app-role")
+    (trust,) = doc(role, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
+    attached = sorted(
+        a.inputs["policyArn"]
+        for a in stack_run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == role.state["name"]
+    )
+    assert attached == [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+    ]
+    (permissions,) = policies_of(stack_run, role)
+    read, decrypt = permissions["Statement"]
+    suffix = stack_run.config["payments-platform:envSuffix"]
+    assert read["Resource"] == f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:fintech-{suffix}/app/*"
+    assert decrypt["Resource"] == stack_run.outputs["kms_key_arns"]["secrets"]
+    profile = stack_run.one("aws:iam/instanceProfile:InstanceProfile")
+    assert profile.inputs["role"] == role.state["name"]
+    assert stack_run.outputs["app_instance_profile_name"] == profile.state["name"]
+
+
+# ----------------------------------------------------------------- security groups
+
+
+def group_role(run: StackRun, group_id: str) -> str:
+    ids = run.outputs["security_group_ids"]
+    (role,) = [r for r, i in ids.items() if i == group_id]
+    return role
+
+
+def rules(run: StackRun) -> list[tuple[str, str, int, str]]:
+    """(direction, group role, port, peer) for every rule; peer is a role or a CIDR."""
+    found = []
+    for direction, type_ in (("ingress", INGRESS), ("egress", EGRESS)):
+        for rule in run.of_type(type_):
+            if rule.inputs["securityGroupId"] not in run.outputs["security_group_ids"].values():
+                continue  # the network tier's endpoint group
+            assert rule.inputs["fromPort"] == rule.inputs["toPort"]
+            assert rule.inputs["ipProtocol"] == "tcp"
+            peer = rule.inputs.get("referencedSecurityGroupId")
+            found.append(
+                (
+                    direction,
+                    group_role(run, rule.inputs["securityGroupId"]),
+                    int(rule.inputs["fromPort"]),
+                    group_role(run, peer) if peer else rule.inputs["cidrIpv4"],
+                )
+            )
+    return sorted(found)
+
+
+def test_security_group_rules_are_exactly_the_plan(stack_run: StackRun) -> None:
+    app_port = int(stack_run.config["payments-platform:appPort"])
+    planned = sorted((r.direction, r.group, r.port, r.peer_group or r.cidr or "") for r in rule_plan(app_port, 3306))
+    assert rules(stack_run) == planned
+    assert sorted(stack_run.outputs["security_group_ids"]) == sorted(ROLES)
+
+
+def test_only_the_load_balancer_listeners_admit_a_cidr(stack_run: StackRun) -> None:
+    cidr_ingress = [(g, p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and "/" in peer]
+    assert sorted(cidr_ingress) == [("alb", 80, "0.0.0.0/0"), ("alb", 443, "0.0.0.0/0")]
+
+
+def test_database_admits_only_the_app_and_rotation_on_mysql(stack_run: StackRun) -> None:
+    db_ingress = [(p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and g == "database"]
+    assert sorted(db_ingress) == [(3306, "app"), (3306, "rotation")]
+
+
+def test_security_groups_live_in_the_vpc(stack_run: StackRun) -> None:
+    vpc = stack_run.one("aws:ec2/vpc:Vpc")
+    for group in stack_run.of_type(SG):
+        assert group.inputs["vpcId"] == vpc.id
+        assert group.inputs["description"] != "Managed by Pulumi"
+        assert not group.inputs.get("ingress")
+        assert not group.inputs.get("egress"), "rules are separate resources; inline ones would fight them"
+
+
+def test_policies_are_json_documents(stack_run: StackRun) -> None:
+    for record in stack_run.of_type(KEY) + stack_run.of_type(ROLE_POLICY):
+        assert json.loads(record.inputs["policy"])["Version"] == "2012-10-17"
