@@ -17,7 +17,7 @@ def key_policy(purpose: policies.KeyPurpose, partition: str = "aws") -> dict[str
 
 
 def principals(document: dict[str, Any]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for statement in document["Statement"]:
         for kind, values in statement["Principal"].items():
             found.update(f"{kind}:{v}" for v in as_list(values))

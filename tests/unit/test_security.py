@@ -133,7 +133,7 @@ def test_app_role_has_ssm_agent_and_its_own_secrets_only(stack_run: StackRun) ->
 
 
 def group_role(run: StackRun, group_id: str) -> str:
-    ids = run.outputs["security_group_ids"]
+    ids: dict[str, str] = run.outputs["security_group_ids"]
     (role,) = [r for r, i in ids.items() if i == group_id]
     return role
 
