@@ -1,9 +1,12 @@
 """Whole-stack properties of dev and prod: warnings, tags, structure, determinism, outputs."""
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws
 import pytest
 
 from offline.harness import StackRun, run_stack
@@ -96,3 +99,33 @@ def test_prod_is_bigger_where_availability_needs_it(dev: StackRun, prod: StackRu
     assert count(prod, "aws:ec2/natGateway:NatGateway") > count(dev, "aws:ec2/natGateway:NatGateway")
     assert sum(r.protect for r in prod.resources) > 0
     assert sum(r.protect for r in dev.resources) == 0
+
+
+def _deprecated_arguments(type_token: str) -> set[str]:
+    """camelCase inputs the pulumi-aws SDK documents as deprecated for a resource type.
+
+    Arguments deprecated only in the provider produce no warning offline (the provider
+    emits it), so the SDK's own docs are scanned instead of relying on a warning.
+    """
+    module_path, _, _ = type_token.split(":")[1].partition(":")
+    package, _, file_camel = module_path.partition("/")
+    snake_file = re.sub(r"(?<!^)([A-Z])", r"_\1", file_camel).lower()
+    source = (Path(pulumi_aws.__file__).parent / package / f"{snake_file}.py").read_text()
+    names = set(re.findall(r"The `(\w+)` argument is deprecated", source))
+    names |= set(re.findall(r'"""(\w+) is deprecated', source))
+    camel = {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), n) for n in names}
+    # Docs name the Terraform block (inline_policy); the Pulumi input may be its plural.
+    return camel | {c + "s" for c in camel} | {c[:-1] + "ies" for c in camel if c.endswith("y")}
+
+
+def test_deprecation_scanner_sees_known_deprecations() -> None:
+    assert {"managedPolicyArns", "inlinePolicies"} <= _deprecated_arguments("aws:iam/role:Role")
+    assert "acl" in _deprecated_arguments("aws:s3/bucket:Bucket")
+
+
+def test_no_deprecated_argument_is_used(stack_run: StackRun) -> None:
+    used = [r for r in stack_run.resources if r.custom and r.type.startswith("aws:") and ":providers:" not in r.type]
+    for type_token in {r.type for r in used}:
+        deprecated = _deprecated_arguments(type_token)
+        for record in (r for r in used if r.type == type_token):
+            assert not deprecated & set(record.inputs), f"{record.name} sets {deprecated & set(record.inputs)}"
