@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
+from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.settings import load_settings
@@ -20,6 +20,8 @@ provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags),
 )
 tier_opts = pulumi.ResourceOptions(providers=[provider])
+# A region with too few zones fails here, before any tier is declared.
+zones = lookup_zones(settings.az_count, pulumi.InvokeOptions(provider=provider))
 
 flow_log_group_name = f"/fintech/{settings.env_suffix}/vpc-flow-logs"
 
@@ -39,7 +41,7 @@ network = Network(
     f"{prefix}-net",
     NetworkArgs(
         vpc_cidr=settings.vpc_cidr,
-        az_count=settings.az_count,
+        availability_zones=zones,
         nat_strategy=settings.nat_strategy,
         flow_log_group_name=flow_log_group_name,
         flow_log_retention_days=settings.flow_log_retention_days,

@@ -33,22 +33,35 @@ def carve_subnets(vpc_cidr: str, az_count: int) -> dict[Tier, list[str]]:
     return {tier: [str(slots[_TIER_SLOT_OFFSET[tier] + i]) for i in range(az_count)] for tier in TIERS}
 
 
-def pick_zones(available: Sequence[str], az_count: int) -> list[str]:
+def pick_zones(available: Sequence[str], az_count: int) -> tuple[str, ...]:
     """The first ``az_count`` zones, in the provider's order; fails clearly if the region has fewer."""
     if len(available) < az_count:
         raise ValueError(
             f"azCount is {az_count} but the region offers only {len(available)} default availability zones "
             f"({', '.join(available) or 'none'}); lower azCount or choose another region"
         )
-    return list(available[:az_count])
+    return tuple(available[:az_count])
+
+
+def lookup_zones(az_count: int, opts: pulumi.InvokeOptions) -> tuple[str, ...]:
+    """Default zones of the provider's region, looked up before anything is declared.
+
+    Local Zones and Wavelength Zones are opt-in and lack NAT gateways and RDS, so they are excluded.
+    """
+    found = aws.get_availability_zones(
+        state="available",
+        filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+        opts=opts,
+    )
+    return pick_zones(found.names, az_count)
 
 
 @dataclass(frozen=True)
 class NetworkArgs:
     vpc_cidr: str
     """Private IPv4 CIDR (/16-/20) the subnets are carved from."""
-    az_count: int
-    """Availability zones to span (2-4)."""
+    availability_zones: tuple[str, ...]
+    """Zones to span, one subnet per tier in each (from ``get_availability_zones``, never literals)."""
     nat_strategy: Literal["single", "per_az"]
     """One NAT gateway for the VPC, or one per AZ so an AZ outage cannot cut the others off."""
     flow_log_group_name: str
@@ -66,7 +79,7 @@ class Network(pulumi.ComponentResource):
     """VPC, subnets per tier and AZ, internet and NAT gateways, routes, flow logs and endpoints."""
 
     vpc_id: pulumi.Output[str]
-    availability_zones: pulumi.Output[list[str]]
+    availability_zones: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
     database_subnet_ids: list[pulumi.Output[str]]
@@ -76,16 +89,11 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:network:Network", name, None, opts)
-        cidrs = carve_subnets(args.vpc_cidr, args.az_count)
+        zones = list(args.availability_zones)
+        az_count = len(zones)
+        cidrs = carve_subnets(args.vpc_cidr, az_count)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-
-        zones = aws.get_availability_zones_output(
-            state="available",
-            # Local Zones and Wavelength Zones are opt-in; they lack NAT gateways and RDS.
-            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=invoke,
-        ).names.apply(lambda names: pick_zones(names, args.az_count))
         endpoint_prefix = aws.get_partition_output(opts=invoke).reverse_dns_prefix
         region = aws.get_region_output(opts=invoke).region
 
@@ -129,7 +137,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
             )
 
-        nat_count = args.az_count if args.nat_strategy == "per_az" else 1
+        nat_count = az_count if args.nat_strategy == "per_az" else 1
         nats: list[aws.ec2.NatGateway] = []
         for i in range(nat_count):
             eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
