@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan test lint typecheck unit clean
+.PHONY: plan test lint typecheck unit services clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-unit: $(BIN)/.installed
+## The rotation tests need a MariaDB server binary; the tests start and stop it themselves.
+services:
+	./scripts/setup-mariadb.sh
+
+unit: $(BIN)/.installed services
 	$(BIN)/pytest
 
 clean:

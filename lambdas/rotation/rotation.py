@@ -1,0 +1,256 @@
+"""Secrets Manager rotation of the app's MySQL credential, alternating users.
+
+Two users share the app's privileges, ``<name>`` and ``<name>_clone``. Each rotation
+gives the user that is *not* current a new password and then makes it current, so the
+credential the app holds keeps working until the rotation after next: no request fails
+mid-rotation.
+
+Events:
+- Secrets Manager: ``{"SecretId", "ClientRequestToken", "Step"}`` with Step one of
+  createSecret, setSecret, testSecret, finishSecret. Each step is idempotent.
+- The Pulumi program, once: ``{"action": "bootstrap", "SecretId"}`` creates the schema and
+  the current user with the secret's password, using the master credential (``masterarn``).
+
+Passwords are never logged. In AWS the database is reached over TLS, verified against
+``DB_CA_BUNDLE``; ``DB_TLS=disabled`` exists only for the local test server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any
+
+import boto3
+import pymysql
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+REQUIRED_FIELDS = ("engine", "host", "port", "username", "password", "dbname", "masterarn")
+CLONE_SUFFIX = "_clone"
+# Data access only: schema changes go through migrations run by another identity.
+APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+MAX_MYSQL_USER_LENGTH = 32
+# Characters that break connection strings or shell quoting in consumers.
+EXCLUDE_CHARACTERS = os.environ.get("EXCLUDE_CHARACTERS", "/@\"'\\`:;%")
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+class RotationError(RuntimeError):
+    """A step cannot complete; Secrets Manager retries the step later."""
+
+
+def lambda_handler(event: dict[str, Any], context: object, client: Any = None) -> dict[str, Any] | None:
+    client = client or boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    if not isinstance(event, dict):
+        raise ValueError("event must be a JSON object")
+    if event.get("action") == "bootstrap":
+        return bootstrap(client, _required(event, "SecretId"))
+
+    arn = _required(event, "SecretId")
+    token = _required(event, "ClientRequestToken")
+    step = _required(event, "Step")
+    if step not in STEPS:
+        raise ValueError(f"unknown rotation step {step!r}; expected one of {', '.join(STEPS)}")
+
+    metadata = client.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled"):
+        raise ValueError(f"secret {arn} is not enabled for rotation")
+    versions = metadata.get("VersionIdsToStages", {})
+    if token not in versions:
+        raise ValueError(f"secret version {token} has no stage for rotation of secret {arn}")
+    if "AWSCURRENT" in versions[token]:
+        logger.info("%s: version %s is already AWSCURRENT for %s", step, token, arn)
+        return None
+    if "AWSPENDING" not in versions[token]:
+        raise ValueError(f"secret version {token} is not staged AWSPENDING for rotation of secret {arn}")
+
+    logger.info("%s: starting for %s version %s", step, arn, token)
+    {"createSecret": create_secret, "setSecret": set_secret, "testSecret": test_secret, "finishSecret": finish_secret}[
+        step
+    ](client, arn, token)
+    logger.info("%s: done for %s version %s", step, arn, token)
+    return None
+
+
+def _required(event: dict[str, Any], key: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"event is missing {key}")
+    return value
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def create_secret(client: Any, arn: str, token: str) -> None:
+    """Stage a new password for the user that is not current, unless already staged."""
+    current = get_secret(client, arn, "AWSCURRENT")
+    try:
+        get_secret(client, arn, "AWSPENDING", token)
+        logger.info("createSecret: a pending version already exists for %s", arn)
+        return
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    pending = dict(current)
+    pending["username"] = alternate_username(current["username"])
+    pending["password"] = client.get_random_password(
+        PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
+    )["RandomPassword"]
+    client.put_secret_value(
+        SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(pending), VersionStages=["AWSPENDING"]
+    )
+    logger.info("createSecret: staged a new password for user %s", pending["username"])
+
+
+def set_secret(client: Any, arn: str, token: str) -> None:
+    """Give the pending user its new password (creating the user on first use)."""
+    current = get_secret(client, arn, "AWSCURRENT")
+    pending = get_secret(client, arn, "AWSPENDING", token)
+    for field in ("host", "port", "dbname", "masterarn"):
+        # The master credential must only ever be presented to the database this secret is for.
+        if str(pending[field]) != str(current[field]):
+            raise ValueError(f"pending secret's {field} differs from the current secret's; refusing to rotate")
+
+    existing = connect(pending)
+    if existing is not None:
+        existing.close()
+        logger.info("setSecret: user %s already has the pending password", pending["username"])
+        return
+
+    master = master_credential(client, current)
+    with _connect_or_raise(master, database=None) as conn:
+        ensure_app_user(conn, pending["username"], pending["password"], pending["dbname"])
+    logger.info("setSecret: set the pending password for user %s", pending["username"])
+
+
+def test_secret(client: Any, arn: str, token: str) -> None:
+    """Prove the pending credential logs in and can use the app schema."""
+    pending = get_secret(client, arn, "AWSPENDING", token)
+    with _connect_or_raise(pending, database=pending["dbname"]) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+    logger.info("testSecret: user %s logs in with the pending password", pending["username"])
+
+
+def finish_secret(client: Any, arn: str, token: str) -> None:
+    """Make the pending version current; the old one stays valid as AWSPREVIOUS."""
+    metadata = client.describe_secret(SecretId=arn)
+    current_version = next(
+        (version for version, stages in metadata["VersionIdsToStages"].items() if "AWSCURRENT" in stages), None
+    )
+    if current_version == token:
+        logger.info("finishSecret: version %s is already AWSCURRENT", token)
+        return
+    client.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current_version
+    )
+    logger.info("finishSecret: version %s is now AWSCURRENT (was %s)", token, current_version)
+
+
+def bootstrap(client: Any, arn: str) -> dict[str, Any]:
+    """Create the app schema and the current app user, or bring them in line; safe to repeat."""
+    current = get_secret(client, arn, "AWSCURRENT")
+    master = master_credential(client, current)
+    with _connect_or_raise(master, database=None) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
+        ensure_app_user(conn, current["username"], current["password"], current["dbname"])
+    logger.info("bootstrap: user %s can use schema %s", current["username"], current["dbname"])
+    return {"username": current["username"], "dbname": current["dbname"]}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def alternate_username(username: str) -> str:
+    """``app`` <-> ``app_clone``: the user the next rotation changes."""
+    if username.endswith(CLONE_SUFFIX):
+        return username[: -len(CLONE_SUFFIX)]
+    alternate = username + CLONE_SUFFIX
+    if len(alternate) > MAX_MYSQL_USER_LENGTH:
+        raise ValueError(f"username {username!r} is too long to alternate with {CLONE_SUFFIX!r} (MySQL max 32)")
+    return alternate
+
+
+def ensure_app_user(conn: Any, username: str, password: str, dbname: str) -> None:
+    """Create or update ``username`` with ``password`` and exactly the app's privileges on ``dbname``."""
+    user = _identifier(username)
+    schema = _identifier(dbname)
+    with conn.cursor() as cursor:
+        cursor.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
+        cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        cursor.execute(f"GRANT {APP_PRIVILEGES} ON `{schema}`.* TO %s@'%%'", (user,))
+    conn.commit()
+
+
+def get_secret(client: Any, arn: str, stage: str, token: str | None = None) -> dict[str, Any]:
+    kwargs: dict[str, str] = {"SecretId": arn, "VersionStage": stage}
+    if token:
+        kwargs["VersionId"] = token
+    secret = json.loads(client.get_secret_value(**kwargs)["SecretString"])
+    missing = [field for field in REQUIRED_FIELDS if field not in secret]
+    if missing:
+        raise KeyError(f"secret {arn} ({stage}) lacks {', '.join(missing)}")
+    if secret["engine"] not in ("mysql", "mariadb"):
+        raise KeyError(f"secret {arn} is for engine {secret['engine']!r}, not mysql")
+    return dict(secret)
+
+
+def master_credential(client: Any, app_secret: dict[str, Any]) -> dict[str, Any]:
+    """The master user's login for the app secret's database.
+
+    The RDS-managed master secret holds only username and password; where to connect comes
+    from the app secret, never from the master secret.
+    """
+    response = client.get_secret_value(SecretId=app_secret["masterarn"], VersionStage="AWSCURRENT")
+    master = json.loads(response["SecretString"])
+    return {
+        "host": app_secret["host"],
+        "port": app_secret["port"],
+        "username": master["username"],
+        "password": master["password"],
+    }
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{value!r} is not a safe MySQL identifier")
+    return value
+
+
+def _connect_kwargs(secret: dict[str, Any], database: str | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "host": secret["host"],
+        "port": int(secret["port"]),
+        "user": secret["username"],
+        "password": secret["password"],
+        "database": database,
+        "connect_timeout": 5,
+    }
+    if os.environ.get("DB_TLS", "required") != "disabled":
+        kwargs["ssl_ca"] = os.environ.get("DB_CA_BUNDLE", "/etc/pki/tls/cert.pem")
+        kwargs["ssl_verify_cert"] = True
+        kwargs["ssl_verify_identity"] = True
+    return kwargs
+
+
+def connect(secret: dict[str, Any], database: str | None = None) -> Any:
+    """A connection as ``secret``'s user, or None when the login is refused."""
+    try:
+        return pymysql.connect(**_connect_kwargs(secret, database))
+    except pymysql.err.OperationalError as exc:
+        logger.info("login as %s refused (%s)", secret["username"], exc.args[0] if exc.args else "?")
+        return None
+
+
+def _connect_or_raise(secret: dict[str, Any], database: str | None) -> Any:
+    try:
+        return pymysql.connect(**_connect_kwargs(secret, database))
+    except pymysql.err.OperationalError as exc:
+        code = exc.args[0] if exc.args else "?"
+        raise RotationError(f"cannot log in to {secret['host']} as {secret['username']} (MySQL error {code})") from None

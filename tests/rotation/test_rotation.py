@@ -1,0 +1,382 @@
+"""The rotation Lambda against a real MySQL-protocol server, with Secrets Manager faked by moto.
+
+Moto stores secrets and versions; `SecretsManagerService` plays the part of the Secrets
+Manager rotation service (enable rotation, stage AWSPENDING on a new token, call the four
+steps in order, clear AWSPENDING when finishSecret succeeded), as AWS documents it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pymysql
+import pytest
+import rotation  # lambdas/rotation is on the test path: the handler as Lambda imports it
+from moto import mock_aws
+from moto.secretsmanager.models import secretsmanager_backends
+
+from tests.rotation.conftest import MariaDB
+
+REGION = "eu-west-1"
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
+LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotation"
+_counter = itertools.count()
+
+
+class SecretsManagerService:
+    """What the Secrets Manager service does around a rotation Lambda."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _secret(self, arn: str) -> Any:
+        return secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets[arn]
+
+    def enable_rotation(self, arn: str, days: int = 30) -> None:
+        secret = self._secret(arn)
+        secret.rotation_requested = True
+        secret.rotation_enabled = True
+        secret.rotation_lambda_arn = LAMBDA_ARN
+        secret.auto_rotate_after_days = days
+
+    def start(self, arn: str) -> str:
+        """A new rotation: AWSPENDING is attached to a new version id that has no value yet."""
+        token = str(uuid.uuid4())
+        secret = self._secret(arn)
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+        return token
+
+    def run(self, arn: str, token: str, steps: tuple[str, ...] = rotation.STEPS) -> None:
+        for step in steps:
+            rotation.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, self.client)
+        if steps and steps[-1] == "finishSecret":
+            stages = self._secret(arn).versions[token]["version_stages"]
+            if "AWSPENDING" in stages:
+                stages.remove("AWSPENDING")
+
+    def rotate(self, arn: str) -> str:
+        token = self.start(arn)
+        self.run(arn, token)
+        return token
+
+    def current(self, arn: str) -> dict[str, Any]:
+        # By stage: moto's default version does not follow update_secret_version_stage.
+        return dict(json.loads(self.client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]))
+
+    def stages(self, arn: str) -> dict[str, list[str]]:
+        return dict(self.client.describe_secret(SecretId=arn)["VersionIdsToStages"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DB_TLS", "disabled")  # the loopback test server has no certificate
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def service(aws: Any) -> SecretsManagerService:
+    return SecretsManagerService(aws)
+
+
+@pytest.fixture
+def app_secret(aws: Any, mariadb: MariaDB) -> str:
+    """An app credential secret like the program creates, with its own schema and user names."""
+    n = next(_counter)
+    master = aws.create_secret(
+        Name=f"rds-master-{n}",
+        SecretString=json.dumps({"username": mariadb.master_user, "password": mariadb.master_password}),
+    )["ARN"]
+    value = {
+        "engine": "mysql",
+        "host": mariadb.host,
+        "port": mariadb.port,
+        "username": f"app{n}",
+        "password": f"Initial-{uuid.uuid4().hex}",
+        "dbname": f"payments{n}",
+        "masterarn": master,
+    }
+    return str(aws.create_secret(Name=f"app-db-{n}", SecretString=json.dumps(value))["ARN"])
+
+
+def can_login(db: MariaDB, secret: dict[str, Any]) -> bool:
+    try:
+        conn = db.connect(secret["username"], secret["password"], secret["dbname"])
+    except pymysql.err.OperationalError:
+        return False
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return True
+
+
+def bootstrap(aws: Any, arn: str) -> Any:
+    return rotation.lambda_handler({"action": "bootstrap", "SecretId": arn}, None, aws)
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_creates_schema_and_app_user_with_only_data_privileges(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    result = bootstrap(aws, app_secret)
+    secret = service.current(app_secret)
+    assert result == {"username": secret["username"], "dbname": secret["dbname"]}
+    assert "password" not in json.dumps(result)
+    assert can_login(mariadb, secret)
+    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn, conn.cursor() as cursor:
+        cursor.execute("SHOW GRANTS FOR %s@'%%'", (secret["username"],))
+        grants = " ".join(row[0] for row in cursor.fetchall())
+    assert f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{secret['dbname']}`.*" in grants
+    assert "ALL PRIVILEGES" not in grants
+    assert "ON *.*" not in grants.replace("GRANT USAGE ON *.*", "")
+
+
+def test_bootstrap_is_idempotent_and_never_resets_a_rotated_password(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    bootstrap(aws, app_secret)
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    service.rotate(app_secret)
+    bootstrap(aws, app_secret)  # e.g. a later `pulumi up` re-running the invocation
+    assert can_login(mariadb, service.current(app_secret))
+
+
+# --------------------------------------------------------------------------- rotation
+
+
+def test_full_rotation_switches_to_the_clone_user_and_keeps_the_old_one_working(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    before = service.current(app_secret)
+
+    token = service.rotate(app_secret)
+
+    after = service.current(app_secret)
+    assert after["username"] == before["username"] + "_clone"
+    assert after["password"] != before["password"]
+    assert {k: v for k, v in after.items() if k not in ("username", "password")} == {
+        k: v for k, v in before.items() if k not in ("username", "password")
+    }
+    assert "AWSCURRENT" in service.stages(app_secret)[token]
+    assert "AWSPENDING" not in service.stages(app_secret)[token]
+    assert can_login(mariadb, after)
+    assert can_login(mariadb, before), "the credential the app still holds must keep working"
+
+
+def test_second_rotation_alternates_back_and_the_previous_credential_survives_until_the_next(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    first = service.current(app_secret)
+    service.rotate(app_secret)
+    second = service.current(app_secret)
+    service.rotate(app_secret)
+    third = service.current(app_secret)
+
+    assert [first["username"], second["username"], third["username"]] == [
+        first["username"],
+        first["username"] + "_clone",
+        first["username"],
+    ]
+    assert third["password"] not in (first["password"], second["password"])
+    assert can_login(mariadb, third)
+    assert can_login(mariadb, second), "AWSPREVIOUS keeps working until the rotation after next"
+    assert not can_login(mariadb, first), "the password two rotations old is gone"
+
+
+def test_the_handler_never_logs_a_password(
+    aws: Any, service: SecretsManagerService, app_secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    passwords = [service.current(app_secret)["password"]]
+    for _ in range(2):
+        service.rotate(app_secret)
+        passwords.append(service.current(app_secret)["password"])
+    assert caplog.records, "the handler logs its steps"
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "rotation")
+    for password in [*passwords, "Master-Pw-0123456789"]:
+        assert password not in text
+
+
+# --------------------------------------------------------------------------- failures and retries
+
+
+class FailOnce:
+    """Wraps a callable so its first call raises after (or instead of) doing the work."""
+
+    def __init__(self, target: Callable[..., Any], *, after: bool) -> None:
+        self.target, self.after, self.failed = target, after, False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failed:
+            return self.target(*args, **kwargs)
+        self.failed = True
+        if self.after:
+            self.target(*args, **kwargs)
+        raise ConnectionError("injected failure")
+
+
+class FlakyClient:
+    """A Secrets Manager client one of whose operations fails once."""
+
+    def __init__(self, client: Any, operation: str, *, after: bool) -> None:
+        self._client = client
+        self._failing = {operation: FailOnce(getattr(client, operation), after=after)}
+
+    def __getattr__(self, name: str) -> Any:
+        return self._failing.get(name) or getattr(self._client, name)
+
+
+@pytest.mark.parametrize(
+    ("step", "inject", "after"),
+    [
+        # The value is stored but the response is lost: the retry must find it, not stage another.
+        ("createSecret", "put_secret_value", True),
+        # The password changed but the connection dropped: the retry must see it already works.
+        ("setSecret", "ensure_app_user", True),
+        ("testSecret", "_connect_or_raise", False),
+        ("finishSecret", "update_secret_version_stage", False),
+        # The label moved but the response was lost: the retry is a no-op.
+        ("finishSecret", "update_secret_version_stage", True),
+    ],
+    ids=[
+        "create-lost-response",
+        "set-dropped-connection",
+        "test-db-unreachable",
+        "finish-failed",
+        "finish-lost-response",
+    ],
+)
+def test_a_retry_after_a_failure_at_each_step_completes_the_rotation(
+    aws: Any,
+    app_secret: str,
+    mariadb: MariaDB,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    inject: str,
+    after: bool,
+) -> None:
+    bootstrap(aws, app_secret)
+    service = SecretsManagerService(aws)
+    service.enable_rotation(app_secret)
+    before = service.current(app_secret)
+    if hasattr(aws, inject):
+        service.client = FlakyClient(aws, inject, after=after)
+    else:
+        monkeypatch.setattr(rotation, inject, FailOnce(getattr(rotation, inject), after=after))
+
+    token = service.start(app_secret)
+    with pytest.raises(ConnectionError, match="injected failure"):
+        service.run(app_secret, token)
+    if step != "finishSecret" or not after:
+        assert service.current(app_secret) == before, f"a failure in {step} must leave AWSCURRENT alone"
+    assert can_login(mariadb, before)
+
+    service.run(app_secret, token)  # Secrets Manager retries the rotation with the same token
+
+    rotated = service.current(app_secret)
+    assert rotated["username"] == before["username"] + "_clone"
+    assert can_login(mariadb, rotated)
+    assert can_login(mariadb, before)
+
+
+def test_a_failing_test_step_leaves_awscurrent_untouched(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    before = service.current(app_secret)
+    versions_before = {v for v, s in service.stages(app_secret).items() if "AWSCURRENT" in s}
+    token = service.start(app_secret)
+    service.run(app_secret, token, ("createSecret", "setSecret"))
+    pending = json.loads(aws.get_secret_value(SecretId=app_secret, VersionId=token)["SecretString"])
+    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn, conn.cursor() as cursor:
+        cursor.execute("DROP USER %s@'%%'", (pending["username"],))  # the database lost the new user
+
+    with pytest.raises(rotation.RotationError, match=f"as {pending['username']}"):
+        service.run(app_secret, token, ("testSecret",))
+
+    assert {v for v, s in service.stages(app_secret).items() if "AWSCURRENT" in s} == versions_before
+    assert service.current(app_secret) == before
+    assert can_login(mariadb, before)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_a_secret_without_rotation_enabled_is_refused(
+    aws: Any, service: SecretsManagerService, app_secret: str
+) -> None:
+    token = service.start(app_secret)
+    with pytest.raises(ValueError, match="is not enabled for rotation"):
+        service.run(app_secret, token, ("createSecret",))
+
+
+def test_a_version_not_staged_awspending_is_refused(aws: Any, service: SecretsManagerService, app_secret: str) -> None:
+    service.enable_rotation(app_secret)
+    current = next(v for v, s in service.stages(app_secret).items() if "AWSCURRENT" in s)
+    previous_token = service.start(app_secret)
+    service.start(app_secret)  # a newer rotation took AWSPENDING away from the first token
+    with pytest.raises(ValueError, match="not staged AWSPENDING"):
+        service.run(app_secret, previous_token, ("createSecret",))
+    # A version already current is a no-op, not an error (Secrets Manager may repeat finishSecret).
+    service.run(app_secret, current, ("finishSecret",))
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({}, "missing SecretId"),
+        ({"SecretId": "x", "Step": "createSecret"}, "missing ClientRequestToken"),
+        ({"SecretId": "x", "ClientRequestToken": "t", "Step": "dropDatabase"}, "unknown rotation step 'dropDatabase'"),
+        ({"action": "bootstrap"}, "missing SecretId"),
+    ],
+)
+def test_bad_events_get_a_clear_error(aws: Any, event: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        rotation.lambda_handler(event, None, aws)
+
+
+def test_an_unknown_token_is_refused(aws: Any, service: SecretsManagerService, app_secret: str) -> None:
+    service.enable_rotation(app_secret)
+    with pytest.raises(ValueError, match="has no stage for rotation"):
+        service.run(app_secret, str(uuid.uuid4()), ("createSecret",))
+
+
+def test_pending_secret_pointing_elsewhere_is_refused(
+    aws: Any, service: SecretsManagerService, app_secret: str
+) -> None:
+    bootstrap(aws, app_secret)
+    service.enable_rotation(app_secret)
+    token = service.start(app_secret)
+    tampered = dict(service.current(app_secret), host="attacker.example.com", username="x", password="y")
+    aws.put_secret_value(
+        SecretId=app_secret, ClientRequestToken=token, SecretString=json.dumps(tampered), VersionStages=["AWSPENDING"]
+    )
+    with pytest.raises(ValueError, match="host differs"):
+        service.run(app_secret, token, ("setSecret",))
+
+
+def test_usernames_alternate_within_mysql_limits() -> None:
+    assert rotation.alternate_username("app") == "app_clone"
+    assert rotation.alternate_username("app_clone") == "app"
+    with pytest.raises(ValueError, match="too long"):
+        rotation.alternate_username("a" * 27)
