@@ -3,7 +3,9 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.database import Database, DatabaseArgs
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
+from components.secrets import Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.settings import load_settings
@@ -24,13 +26,15 @@ tier_opts = pulumi.ResourceOptions(providers=[provider])
 zones = lookup_zones(settings.az_count, pulumi.InvokeOptions(provider=provider))
 
 flow_log_group_name = f"/fintech/{settings.env_suffix}/vpc-flow-logs"
+# The app may read exactly the secrets under this prefix (see components/security.py).
+app_secret_prefix = f"{prefix}/app/"
 
 security = Security(
     f"{prefix}-sec",
     SecurityArgs(
         alias_prefix=prefix,
         flow_log_group_name=flow_log_group_name,
-        app_secret_name_prefix=f"{prefix}/app/",
+        app_secret_name_prefix=app_secret_prefix,
         key_deletion_window_days=30 if settings.protect_data else 7,
         protect=settings.protect_data,
     ),
@@ -58,6 +62,48 @@ security_groups = SecurityGroups(
     tier_opts,
 )
 
+database = Database(
+    f"{prefix}-db",
+    DatabaseArgs(
+        subnet_ids=network.database_subnet_ids,
+        security_group_id=security_groups.ids["database"],
+        availability_zones=zones,
+        storage_key_arn=security.key_arns["database"],
+        secrets_key_arn=security.key_arns["secrets"],
+        logs_key_arn=security.key_arns["logs"],
+        log_retention_days=settings.log_retention_days,
+        engine_version=settings.db_engine_version,
+        instance_class=settings.db_instance_class,
+        instance_count=settings.db_instance_count,
+        backup_retention_days=settings.db_backup_retention_days,
+        backup_window=settings.db_backup_window,
+        maintenance_window=settings.db_maintenance_window,
+        monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
+        insights_retention_days=settings.db_insights_retention_days,
+        protect=settings.protect_data,
+    ),
+    tier_opts,
+)
+
+secrets = Secrets(
+    f"{prefix}-secrets",
+    SecretsArgs(
+        secret_name_prefix=app_secret_prefix,
+        secrets_key_arn=security.key_arns["secrets"],
+        logs_key_arn=security.key_arns["logs"],
+        log_retention_days=settings.log_retention_days,
+        db_host=database.endpoint,
+        db_port=database.port,
+        db_name="payments",
+        master_secret_arn=database.master_secret_arn,
+        db_instance_ids=database.instance_ids,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=security_groups.ids["rotation"],
+        recovery_window_days=30 if settings.protect_data else 0,
+    ),
+    tier_opts,
+)
+
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("public_subnet_ids", network.public_subnet_ids)
@@ -67,3 +113,8 @@ pulumi.export("nat_gateway_ids", network.nat_gateway_ids)
 pulumi.export("kms_key_arns", security.key_arns)
 pulumi.export("app_instance_profile_name", security.app_instance_profile_name)
 pulumi.export("security_group_ids", security_groups.ids)
+pulumi.export("db_cluster_endpoint", database.endpoint)
+pulumi.export("db_reader_endpoint", database.reader_endpoint)
+pulumi.export("db_port", database.port)
+pulumi.export("db_master_secret_arn", database.master_secret_arn)
+pulumi.export("app_db_secret_arn", secrets.app_secret_arn)

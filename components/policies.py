@@ -127,14 +127,16 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
     return _document(*statements)
 
 
-def service_assume_role_policy(service: str, *, account_id: str, source_arn: str | None = None) -> PolicyDocument:
-    """Trust policy letting one AWS service assume a role on behalf of this account only."""
+def service_assume_role_policy(
+    service: str, *, account_id: str | None = None, source_arn: str | None = None
+) -> PolicyDocument:
+    """Trust policy letting one AWS service assume a role; with ``source_arn``, for this account only."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
     }
-    if source_arn is not None:
+    if source_arn is not None and account_id is not None:
         # Confused-deputy guard for services that act for other accounts too.
         statement["Condition"] = {
             "StringEquals": {"aws:SourceAccount": account_id},
@@ -181,5 +183,53 @@ def app_secrets_read_policy(
             "Action": "kms:Decrypt",
             "Resource": secrets_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+    )
+
+
+# Actions AWS offers no resource-level permissions for; "*" is the only valid Resource.
+UNSCOPABLE_ACTIONS = frozenset({"secretsmanager:GetRandomPassword"})
+
+
+def rotation_lambda_policy(
+    *, app_secret_arn: str, master_secret_arn: str, secrets_key_arn: str, log_group: str, region: str
+) -> PolicyDocument:
+    """What the rotation function needs: rotate one secret, read the master secret, log."""
+    return _document(
+        {
+            "Sid": "RotateAppSecret",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            "Resource": app_secret_arn,
+        },
+        {
+            "Sid": "ReadMasterSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Resource": master_secret_arn,
+        },
+        {
+            "Sid": "GeneratePasswords",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetRandomPassword",
+            "Resource": "*",
+        },
+        {
+            "Sid": "UseSecretsKeyThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": secrets_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group, f"{log_group}:*"],
         },
     )

@@ -112,9 +112,7 @@ class Security(pulumi.ComponentResource):
         app_role = aws.iam.Role(
             f"{name}-app-role",
             description="App tier EC2 instances: SSM access, CloudWatch agent, own secrets",
-            assume_role_policy=account_id.apply(
-                lambda acct: json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com", account_id=acct))
-            ),
+            assume_role_policy=json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com")),
             opts=child,
         )
         for short, managed in (

@@ -35,6 +35,14 @@ MIN_HOT_LOG_RETENTION_DAYS = 90
 # Aurora MySQL 3 instance families (AWS "Supported DB engines for DB instance classes").
 DB_INSTANCE_FAMILIES = ("t3", "t4g", "r5", "r6g", "r6i", "r7g", "r7i", "r8g", "x2g")
 BURSTABLE_DB_FAMILIES = ("t3", "t4g")
+# Aurora MySQL 3 (MySQL 8.0 compatible) engine versions, e.g. 8.0.mysql_aurora.3.10.1.
+_ENGINE_VERSION_RE = re.compile(r"^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$")
+# RDS keeps automated backups for 1-35 days; we require a week at least, two in prod.
+MIN_BACKUP_RETENTION_DAYS, MIN_PROD_BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS = 7, 14, 35
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+# Performance Insights keeps 7 days free, then whole months (31 days) up to 2 years.
+INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A writer plus the 15 Aurora replicas a cluster allows.
 MAX_DB_INSTANCES = 16
 # Above this an ASG size is far more likely a typo than a plan; raise it deliberately.
@@ -56,8 +64,14 @@ CONFIG_KEYS: dict[str, ConfigKind] = {
     "flowLogRetentionDays": "integer",
     "logRetentionDays": "integer",
     "protectData": "boolean",
+    "dbEngineVersion": "string",
     "dbInstanceClass": "string",
     "dbInstanceCount": "integer",
+    "dbBackupRetentionDays": "integer",
+    "dbBackupWindow": "string",
+    "dbMaintenanceWindow": "string",
+    "dbMonitoringIntervalSeconds": "integer",
+    "dbInsightsRetentionDays": "integer",
     "instanceType": "string",
     "appPort": "integer",
     "asgMinSize": "integer",
@@ -113,8 +127,16 @@ class Settings:
     log_retention_days: int
     protect_data: bool
     """True: Pulumi protect, deletion protection, final snapshots, versioned/locked data."""
+    db_engine_version: str
     db_instance_class: str
     db_instance_count: int
+    db_backup_retention_days: int
+    db_backup_window: str
+    """Daily UTC window, hh24:mi-hh24:mi."""
+    db_maintenance_window: str
+    """Weekly UTC window, ddd:hh24:mi-ddd:hh24:mi; never overlaps the backup window."""
+    db_monitoring_interval_seconds: int
+    db_insights_retention_days: int
     instance_type: str
     app_port: int
     asg_min_size: int
@@ -307,6 +329,36 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
                 "must be at least 2 when environment is prod (a writer and a reader in another AZ)",
             )
 
+    db_engine_version = r.string("dbEngineVersion")
+    if r.ok("dbEngineVersion") and not _ENGINE_VERSION_RE.match(db_engine_version):
+        r.problem(
+            "dbEngineVersion", db_engine_version, "must be an Aurora MySQL 3 version such as 8.0.mysql_aurora.3.10.1"
+        )
+
+    db_backup_retention_days = r.integer("dbBackupRetentionDays")
+    minimum = MIN_PROD_BACKUP_RETENTION_DAYS if prod else MIN_BACKUP_RETENTION_DAYS
+    if r.ok("dbBackupRetentionDays") and not minimum <= db_backup_retention_days <= MAX_BACKUP_RETENTION_DAYS:
+        r.problem(
+            "dbBackupRetentionDays",
+            db_backup_retention_days,
+            f"must be from {minimum} to {MAX_BACKUP_RETENTION_DAYS} days"
+            + (" when environment is prod" if prod else ""),
+        )
+    db_backup_window = r.string("dbBackupWindow")
+    db_maintenance_window = r.string("dbMaintenanceWindow")
+    _check_windows(r, db_backup_window, db_maintenance_window)
+
+    db_monitoring_interval = r.integer("dbMonitoringIntervalSeconds")
+    if r.ok("dbMonitoringIntervalSeconds") and db_monitoring_interval not in MONITORING_INTERVALS:
+        r.problem(
+            "dbMonitoringIntervalSeconds",
+            db_monitoring_interval,
+            f"must be one of {', '.join(map(str, MONITORING_INTERVALS))} (enhanced monitoring stays on)",
+        )
+    db_insights_retention = r.integer("dbInsightsRetentionDays")
+    if r.ok("dbInsightsRetentionDays") and db_insights_retention not in INSIGHTS_RETENTION_DAYS:
+        r.problem("dbInsightsRetentionDays", db_insights_retention, "must be 7, a multiple of 31 up to 713, or 731")
+
     instance_type = r.string("instanceType")
     if r.ok("instanceType") and not _INSTANCE_TYPE_RE.match(instance_type):
         r.problem("instanceType", instance_type, "must be an EC2 instance type such as t3.large")
@@ -357,8 +409,14 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         flow_log_retention_days=retention["flowLogRetentionDays"],
         log_retention_days=retention["logRetentionDays"],
         protect_data=protect_data,
+        db_engine_version=db_engine_version,
         db_instance_class=db_instance_class,
         db_instance_count=db_instance_count,
+        db_backup_retention_days=db_backup_retention_days,
+        db_backup_window=db_backup_window,
+        db_maintenance_window=db_maintenance_window,
+        db_monitoring_interval_seconds=db_monitoring_interval,
+        db_insights_retention_days=db_insights_retention,
         instance_type=instance_type,
         app_port=app_port,
         asg_min_size=asg_min,
@@ -395,6 +453,70 @@ def _check_db_instance_class(r: _Reader, value: str, prod: bool) -> None:
             value,
             "must not be burstable (db.t3/db.t4g) when environment is prod: AWS advises T classes for dev/test only",
         )
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    if not (len(hours) == 2 and len(minutes) == 2 and 0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
+        raise ValueError(hhmm)
+    return int(hours) * 60 + int(minutes)
+
+
+def window_minutes(window: str, *, weekly: bool) -> list[tuple[int, int]]:
+    """A UTC window as [start, end) minute ranges of the week (weekly) or of each day (daily).
+
+    Raises ValueError when malformed. Daily windows are repeated for all seven days.
+    """
+    start_text, _, end_text = window.partition("-")
+    if weekly:
+        (start_day, _, start_hhmm), (end_day, _, end_hhmm) = start_text.partition(":"), end_text.partition(":")
+        if start_day not in _DAYS or end_day not in _DAYS:
+            raise ValueError(window)
+        start = _DAYS.index(start_day) * 1440 + _minutes(start_hhmm)
+        end = _DAYS.index(end_day) * 1440 + _minutes(end_hhmm)
+        starts = [start]
+        length = (end - start) % (7 * 1440)
+    else:
+        start, end = _minutes(start_text), _minutes(end_text)
+        starts = [day * 1440 + start for day in range(7)]
+        length = (end - start) % 1440
+    if length == 0:
+        raise ValueError(window)
+    return [(s, s + length) for s in starts]
+
+
+def windows_overlap(backup: str, maintenance: str) -> bool:
+    week = 7 * 1440
+    spans = [(s % week, s % week + (e - s)) for s, e in window_minutes(backup, weekly=False)]
+    (m_start, m_end) = window_minutes(maintenance, weekly=True)[0]
+    # Compare on the week's circle: shift each span by a week either way.
+    return any(s + shift < m_end and m_start < e + shift for s, e in spans for shift in (-week, 0, week))
+
+
+def _check_windows(r: _Reader, backup: str, maintenance: str) -> None:
+    backup_ok = maintenance_ok = False
+    if r.ok("dbBackupWindow"):
+        try:
+            span = window_minutes(backup, weekly=False)[0]
+            backup_ok = span[1] - span[0] >= 30
+        except ValueError:
+            pass
+        if not backup_ok:
+            r.problem("dbBackupWindow", backup, "must be a daily UTC window hh24:mi-hh24:mi of at least 30 minutes")
+    if r.ok("dbMaintenanceWindow"):
+        try:
+            span = window_minutes(maintenance, weekly=True)[0]
+            maintenance_ok = span[1] - span[0] >= 30
+        except ValueError:
+            pass
+        if not maintenance_ok:
+            r.problem(
+                "dbMaintenanceWindow",
+                maintenance,
+                "must be a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least 30 minutes, e.g. sun:04:00-sun:05:00",
+            )
+    if backup_ok and maintenance_ok and windows_overlap(backup, maintenance):
+        r.problem("dbMaintenanceWindow", maintenance, f"must not overlap dbBackupWindow ({backup})")
 
 
 def _check_asg(r: _Reader, lo: int, hi: int, desired: int, prod: bool) -> None:

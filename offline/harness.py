@@ -189,13 +189,28 @@ def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
 # --------------------------------------------------------------------------- mocks
 
 
-def _unwrap(value: Any) -> Any:
+def _unwrap(value: Any, *, describe_assets: bool = True) -> Any:
+    """Plain data: secrets unwrapped, assets described by content (their reprs carry addresses).
+
+    Mock state keeps assets as they are (``describe_assets=False``): the SDK checks their types.
+    """
+    if not describe_assets and isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return value
+    if isinstance(value, pulumi.FileAsset):
+        path = Path(str(value.path))
+        return {"fileAsset": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    if isinstance(value, pulumi.StringAsset):
+        return {"stringAsset": hashlib.sha256(str(value.text).encode()).hexdigest()}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": {k: _unwrap(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileArchive):
+        return {"fileArchive": Path(str(value.path)).name}
     if isinstance(value, dict):
         if _SECRET_SIG in value and "value" in value:
-            return _unwrap(value["value"])
-        return {k: _unwrap(v) for k, v in value.items()}
+            return _unwrap(value["value"], describe_assets=describe_assets)
+        return {k: _unwrap(v, describe_assets=describe_assets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unwrap(v) for v in value]
+        return [_unwrap(v, describe_assets=describe_assets) for v in value]
     return value
 
 
@@ -266,7 +281,7 @@ class PlatformMocks(pulumi_mocks.Mocks):
     # Resources -------------------------------------------------------------
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.local.raw_inputs = args.inputs
-        inputs = _unwrap(args.inputs)
+        inputs = _unwrap(args.inputs, describe_assets=False)
         if not args.custom:
             return "", {}
         region = inputs.get("region") or self.region
@@ -306,6 +321,39 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"uniqueId": f"AROA{_digest(name, length=16).upper()}"}
         if typ == "aws:ec2/eip:Eip":
             return {"publicIp": f"198.51.100.{int(_digest(name, length=2), 16) % 250 + 1}", "allocationId": id_}
+        if typ == "aws:rds/cluster:Cluster":
+            ident = inputs.get("clusterIdentifier", physical)
+            return {
+                "endpoint": f"{ident}.cluster-offline.{region}.rds.amazonaws.com",
+                "readerEndpoint": f"{ident}.cluster-ro-offline.{region}.rds.amazonaws.com",
+                "port": inputs.get("port", 3306),
+                "arn": f"arn:{self.partition}:rds:{region}:{ACCOUNT_ID}:cluster:{ident}",
+                "masterUserSecrets": [
+                    {
+                        "secretArn": (
+                            f"arn:{self.partition}:secretsmanager:{region}:{ACCOUNT_ID}:secret:rds!cluster-{id_}"
+                        ),
+                        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                        "secretStatus": "active",
+                    }
+                ],
+            }
+        if typ == "aws:secretsmanager/secret:Secret":
+            prefix = inputs.get("namePrefix", "")
+            secret_name = f"{prefix}{_digest(name, length=6)}" if prefix else physical
+            return {
+                "name": secret_name,
+                "arn": f"arn:{self.partition}:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret_name}-AbCdEf",
+            }
+        if typ == "aws:secretsmanager/secretVersion:SecretVersion":
+            return {"versionId": f"{_digest(name, length=8)}-0000-4000-8000-{_digest(name, 'v', length=12)}"}
+        if typ == "aws:lambda/function:Function":
+            arn = f"arn:{self.partition}:lambda:{region}:{ACCOUNT_ID}:function:{physical}"
+            return {"arn": arn, "invokeArn": f"arn:{self.partition}:apigateway:{region}:lambda:path/{arn}/invocations"}
+        if typ == "random:index/randomPassword:RandomPassword":
+            return {"result": f"offline-{_digest(name, length=24)}", "bcryptHash": "offline"}
+        if typ == "random:index/randomId:RandomId":
+            return {"hex": _digest(name, length=16), "b64Url": _digest(name, length=11), "dec": "0"}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             return {"prefixListId": f"pl-{_digest(name)}", "dnsEntries": [], "networkInterfaceIds": []}
         return {}

@@ -1,6 +1,7 @@
 """Whole-stack properties of dev and prod: warnings, tags, structure, determinism, outputs."""
 
 import json
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def _deprecated_arguments(type_token: str) -> set[str]:
     module_path, _, _ = type_token.split(":")[1].partition(":")
     package, _, file_camel = module_path.partition("/")
     snake_file = re.sub(r"(?<!^)([A-Z])", r"_\1", file_camel).lower()
+    package = f"{package}_" if keyword.iskeyword(package) else package  # lambda -> lambda_
     source = (Path(pulumi_aws.__file__).parent / package / f"{snake_file}.py").read_text()
     names = set(re.findall(r"The `(\w+)` argument is deprecated", source))
     names |= set(re.findall(r'"""(\w+) is deprecated', source))

@@ -5,7 +5,15 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import CONFIG_KEYS, PROJECT, REGION_KEY, Settings, SettingsError, parse_settings
+from components.settings import (
+    CONFIG_KEYS,
+    PROJECT,
+    REGION_KEY,
+    Settings,
+    SettingsError,
+    parse_settings,
+    windows_overlap,
+)
 from offline.harness import PROJECT_DIR, ProgramError, known_stacks, run_stack, stack_config
 
 
@@ -85,6 +93,15 @@ INVALID = [
     ("dev", "dbInstanceCount", "0", "from 1 to 16"),
     ("dev", "dbInstanceCount", "17", "from 1 to 16"),
     ("prod", "dbInstanceCount", "1", "at least 2 when environment is prod"),
+    ("dev", "dbEngineVersion", "8.0.mysql_aurora.2.11.2", "Aurora MySQL 3 version"),
+    ("dev", "dbBackupRetentionDays", "3", "from 7 to 35 days"),
+    ("prod", "dbBackupRetentionDays", "7", "from 14 to 35 days when environment is prod"),
+    ("dev", "dbBackupWindow", "2am-3am", "daily UTC window"),
+    ("dev", "dbBackupWindow", "02:00-02:15", "at least 30 minutes"),
+    ("dev", "dbMaintenanceWindow", "sunday 4am", "weekly UTC window"),
+    ("dev", "dbMaintenanceWindow", "sun:02:30-sun:03:30", "must not overlap dbBackupWindow (02:00-03:00)"),
+    ("dev", "dbMonitoringIntervalSeconds", "0", "enhanced monitoring stays on"),
+    ("dev", "dbInsightsRetentionDays", "30", "multiple of 31"),
     ("dev", "instanceType", "large", "EC2 instance type"),
     ("dev", "appPort", "80", "1024 to 65535"),
     ("dev", "asgMaxSize", "1000", "from 1 to 100"),
@@ -159,3 +176,18 @@ def test_invalid_settings_declare_no_resource() -> None:
 def test_unknown_stack_names_the_known_ones() -> None:
     with pytest.raises(FileNotFoundError, match=r"known stacks: dev, prod"):
         stack_config("qa")
+
+
+@pytest.mark.parametrize(
+    ("backup", "maintenance", "overlap"),
+    [
+        ("02:00-03:00", "sun:04:00-sun:05:00", False),
+        ("02:00-03:00", "sun:02:30-sun:03:30", True),
+        ("02:00-03:00", "wed:01:00-wed:02:00", False),  # touching, not overlapping
+        ("23:30-00:30", "mon:00:00-mon:01:00", True),  # the daily window wraps midnight
+        ("23:30-00:30", "sun:23:45-mon:00:15", True),  # the weekly window wraps the week
+        ("10:00-11:00", "sat:22:00-sun:02:00", False),
+    ],
+)
+def test_backup_and_maintenance_window_overlap(backup: str, maintenance: str, overlap: bool) -> None:
+    assert windows_overlap(backup, maintenance) is overlap
