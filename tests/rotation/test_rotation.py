@@ -289,8 +289,13 @@ def test_a_retry_after_a_failure_at_each_step_completes_the_rotation(
     if step != "finishSecret" or not after:
         assert service.current(app_secret) == before, f"a failure in {step} must leave AWSCURRENT alone"
     assert can_login(mariadb, before)
+    # Real Secrets Manager refuses a second, different value for the same token: a retry must
+    # keep the password already staged rather than generate another.
+    staged = aws.get_secret_value(SecretId=app_secret, VersionId=token)["SecretString"]
 
     service.run(app_secret, token)  # Secrets Manager retries the rotation with the same token
+
+    assert aws.get_secret_value(SecretId=app_secret, VersionId=token)["SecretString"] == staged
 
     rotated = service.current(app_secret)
     assert rotated["username"] == before["username"] + "_clone"
