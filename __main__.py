@@ -3,12 +3,15 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.compute import Compute, ComputeArgs, Schedule
 from components.database import Database, DatabaseArgs
+from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
 from components.secrets import Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.settings import load_settings
+from components.storage import Storage, StorageArgs
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -104,6 +107,64 @@ secrets = Secrets(
     tier_opts,
 )
 
+storage = Storage(
+    f"{prefix}-storage",
+    StorageArgs(
+        storage_key_arn=security.key_arns["storage"],
+        log_retention_days=settings.log_bucket_retention_days,
+        object_lock_mode=settings.object_lock_mode,
+        object_lock_days=settings.object_lock_days,
+        protect=settings.protect_data,
+    ),
+    tier_opts,
+)
+
+load_balancer = LoadBalancer(
+    f"{prefix}-lb",
+    LoadBalancerArgs(
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        security_group_id=security_groups.ids["alb"],
+        logs_bucket_name=storage.logs_bucket_name,
+        logs_prefix=storage.alb_log_prefix,
+        app_port=settings.app_port,
+        health_check=HealthCheck(
+            interval_seconds=settings.health_check_interval_seconds,
+            healthy_threshold=settings.health_check_healthy_threshold,
+            unhealthy_threshold=settings.health_check_unhealthy_threshold,
+        ),
+        deregistration_delay_seconds=settings.deregistration_delay_seconds,
+        idle_timeout_seconds=settings.alb_idle_timeout_seconds,
+        deletion_protection=settings.protect_data,
+        domain_name=settings.domain_name,
+        hosted_zone_id=settings.hosted_zone_id,
+    ),
+    tier_opts,
+)
+
+compute = Compute(
+    f"{prefix}-app",
+    ComputeArgs(
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=security_groups.ids["app"],
+        instance_profile_name=security.app_instance_profile_name,
+        target_group_arn=load_balancer.target_group_arn,
+        ebs_key_arn=security.key_arns["ebs"],
+        logs_key_arn=security.key_arns["logs"],
+        log_retention_days=settings.log_retention_days,
+        app_secret_arn=secrets.app_secret_arn,
+        app_port=settings.app_port,
+        instance_type=settings.instance_type,
+        min_size=settings.asg_min_size,
+        max_size=settings.asg_max_size,
+        desired_capacity=settings.asg_desired_capacity,
+        detailed_monitoring=settings.detailed_monitoring,
+        schedule=Schedule(time_zone=settings.schedule_time_zone),
+        instance_tags=settings.tags,
+    ),
+    tier_opts,
+)
+
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("public_subnet_ids", network.public_subnet_ids)
@@ -118,3 +179,14 @@ pulumi.export("db_reader_endpoint", database.reader_endpoint)
 pulumi.export("db_port", database.port)
 pulumi.export("db_master_secret_arn", database.master_secret_arn)
 pulumi.export("app_db_secret_arn", secrets.app_secret_arn)
+pulumi.export("data_bucket_name", storage.data_bucket_name)
+pulumi.export("logs_bucket_name", storage.logs_bucket_name)
+pulumi.export("alb_arn", load_balancer.arn)
+pulumi.export("alb_dns_name", load_balancer.dns_name)
+pulumi.export("alb_zone_id", load_balancer.zone_id)
+pulumi.export("alb_target_group_arn", load_balancer.target_group_arn)
+pulumi.export("alb_listener_arns", load_balancer.listener_arns)
+pulumi.export("alb_security_group_id", load_balancer.security_group_id)
+pulumi.export("alb_tls", load_balancer.tls)
+pulumi.export("asg_name", compute.asg_name)
+pulumi.export("launch_template_id", compute.launch_template_id)

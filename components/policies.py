@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 PolicyDocument = dict[str, Any]
-KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts"]
+KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs"]
 
 # What the account (through IAM policies of its administrators) may do with a key:
 # manage it, never read data with it. Data-plane use is granted per service below.
@@ -88,6 +88,25 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
                 "Condition": {
                     "StringEquals": {
                         "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            }
+        )
+    if purpose == "ebs":
+        # Volumes are created by EC2 for whichever principal launches the instance, including
+        # the Auto Scaling service-linked role (which has no KMS rights of its own); the
+        # conditions keep this to EC2 acting for this account, as AWS's own aws/ebs key does.
+        statements.append(
+            {
+                "Sid": "UseThroughEc2ForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:CreateGrant", *KEY_USE_ACTIONS],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"ec2.{region}.amazonaws.com",
                         "kms:CallerAccount": account_id,
                     }
                 },
@@ -231,5 +250,114 @@ def rotation_lambda_policy(
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [log_group, f"{log_group}:*"],
+        },
+    )
+
+
+# Account ids of Elastic Load Balancing's log writers in regions opened before August 2022
+# (AWS "Enable access logs for your Application Load Balancer"). Newer regions use the
+# log-delivery service principal instead.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-gov-west-1": "048591011584",
+    "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993",
+    "cn-northwest-1": "037604701340",
+}
+ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def elb_log_delivery_principal(partition: str, region: str) -> dict[str, str]:
+    """Who writes ALB access logs in ``region``: ELB's account there, or the service principal."""
+    if region in ELB_LOG_ACCOUNTS:
+        return {"AWS": account_root(partition, ELB_LOG_ACCOUNTS[region])}
+    return {"Service": ELB_LOG_DELIVERY_SERVICE}
+
+
+def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
+    """TLS only; uploads either rely on the bucket's default CMK or name exactly that key."""
+    return _document(
+        deny_insecure_transport(bucket_arn),
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+        {
+            "Sid": "DenyOtherKeys",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+        },
+    )
+
+
+def logs_bucket_policy(
+    *,
+    bucket_arn: str,
+    account_id: str,
+    partition: str,
+    region: str,
+    access_log_sources: list[str],
+    access_log_prefix: str,
+    alb_log_prefix: str,
+) -> PolicyDocument:
+    """TLS only; S3 server access logs from our buckets and ALB access logs from this account."""
+    return _document(
+        deny_insecure_transport(bucket_arn),
+        {
+            "Sid": "S3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{access_log_prefix}*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": access_log_sources},
+            },
+        },
+        {
+            "Sid": "AlbAccessLogs",
+            "Effect": "Allow",
+            "Principal": elb_log_delivery_principal(partition, region),
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{alb_log_prefix}AWSLogs/{account_id}/*",
         },
     )

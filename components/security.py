@@ -16,13 +16,14 @@ import pulumi_aws as aws
 from components import policies
 from components.policies import KeyPurpose
 
-KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts")
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts", "ebs")
 _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "logs": "CloudWatch Logs log groups",
     "database": "Aurora storage, snapshots and Performance Insights",
     "secrets": "Secrets Manager secrets",
     "storage": "S3 transaction archive",
     "alerts": "SNS alert topic",
+    "ebs": "EBS volumes of the app instances",
 }
 
 

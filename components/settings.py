@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeVar, cast
@@ -20,6 +21,10 @@ PROJECT = "payments-platform"
 
 Environment = Literal["dev", "staging", "prod"]
 NatStrategy = Literal["single", "per_az"]
+ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+OBJECT_LOCK_MODES = ("none", "governance", "compliance")
+# PCI DSS 10.5.1: keep audit trails for at least a year.
+MIN_PROD_LOG_BUCKET_DAYS = 365
 
 ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 NAT_STRATEGIES: tuple[NatStrategy, ...] = ("single", "per_az")
@@ -80,6 +85,16 @@ CONFIG_KEYS: dict[str, ConfigKind] = {
     "alarmEmails": "array",
     "domainName": "string",
     "hostedZoneId": "string",
+    "objectLockMode": "string",
+    "objectLockDays": "integer",
+    "logBucketRetentionDays": "integer",
+    "healthCheckIntervalSeconds": "integer",
+    "healthCheckHealthyThreshold": "integer",
+    "healthCheckUnhealthyThreshold": "integer",
+    "deregistrationDelaySeconds": "integer",
+    "albIdleTimeoutSeconds": "integer",
+    "scheduleTimeZone": "string",
+    "detailedMonitoring": "boolean",
 }
 REGION_KEY = "aws:region"
 
@@ -145,6 +160,18 @@ class Settings:
     alarm_emails: tuple[str, ...]
     domain_name: str | None
     hosted_zone_id: str | None
+    object_lock_mode: ObjectLockMode | None
+    """S3 Object Lock default retention on the data bucket; None turns Object Lock off (not in prod)."""
+    object_lock_days: int
+    log_bucket_retention_days: int
+    health_check_interval_seconds: int
+    health_check_healthy_threshold: int
+    health_check_unhealthy_threshold: int
+    deregistration_delay_seconds: int
+    alb_idle_timeout_seconds: int
+    schedule_time_zone: str
+    """IANA zone the ASG's business-hours schedule follows (daylight saving included)."""
+    detailed_monitoring: bool
 
     @property
     def name_prefix(self) -> str:
@@ -391,6 +418,37 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
             "or both left empty",
         )
 
+    if prod and r.ok("domainName") and domain_name is None:
+        r.problem(
+            "domainName",
+            "",
+            "must be set when environment is prod: TLS from CloudFront to the load balancer needs a certificate",
+        )
+
+    object_lock_text = r.choice("objectLockMode", OBJECT_LOCK_MODES)
+    if prod and r.ok("objectLockMode") and object_lock_text == "none":
+        r.problem("objectLockMode", "none", "must be governance or compliance when environment is prod")
+    object_lock_mode = None if object_lock_text == "none" else cast(ObjectLockMode, object_lock_text.upper())
+    object_lock_days = _ranged(r, "objectLockDays", 1, 36500, "days")
+    log_bucket_days = _ranged(r, "logBucketRetentionDays", 90, 36500, "days")
+    if prod and r.ok("logBucketRetentionDays") and log_bucket_days < MIN_PROD_LOG_BUCKET_DAYS:
+        r.problem(
+            "logBucketRetentionDays",
+            log_bucket_days,
+            f"must be at least {MIN_PROD_LOG_BUCKET_DAYS} when environment is prod (PCI DSS 10.5.1)",
+        )
+
+    interval = _ranged(r, "healthCheckIntervalSeconds", 5, 300, "seconds")
+    healthy = _ranged(r, "healthCheckHealthyThreshold", 2, 10, "checks")
+    unhealthy = _ranged(r, "healthCheckUnhealthyThreshold", 2, 10, "checks")
+    deregistration = _ranged(r, "deregistrationDelaySeconds", 0, 3600, "seconds")
+    idle_timeout = _ranged(r, "albIdleTimeoutSeconds", 1, 4000, "seconds")
+
+    schedule_time_zone = r.string("scheduleTimeZone")
+    if r.ok("scheduleTimeZone") and not _is_time_zone(schedule_time_zone):
+        r.problem("scheduleTimeZone", schedule_time_zone, "must be an IANA time zone such as Europe/London")
+    detailed_monitoring = r.boolean("detailedMonitoring")
+
     if r.problems:
         raise SettingsError(stack, r.problems)
 
@@ -425,7 +483,32 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         alarm_emails=alarm_emails,
         domain_name=domain_name,
         hosted_zone_id=hosted_zone_id,
+        object_lock_mode=object_lock_mode,
+        object_lock_days=object_lock_days,
+        log_bucket_retention_days=log_bucket_days,
+        health_check_interval_seconds=interval,
+        health_check_healthy_threshold=healthy,
+        health_check_unhealthy_threshold=unhealthy,
+        deregistration_delay_seconds=deregistration,
+        alb_idle_timeout_seconds=idle_timeout,
+        schedule_time_zone=schedule_time_zone,
+        detailed_monitoring=detailed_monitoring,
     )
+
+
+def _ranged(r: _Reader, key: str, low: int, high: int, unit: str) -> int:
+    value = r.integer(key)
+    if r.ok(key) and not low <= value <= high:
+        r.problem(key, value, f"must be from {low} to {high} {unit}")
+    return value
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return "/" in name or name == "UTC"
 
 
 def _check_vpc_cidr(r: _Reader, value: str) -> None:

@@ -354,6 +354,41 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"result": f"offline-{_digest(name, length=24)}", "bcryptHash": "offline"}
         if typ == "random:index/randomId:RandomId":
             return {"hex": _digest(name, length=16), "b64Url": _digest(name, length=11), "dec": "0"}
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            suffix = f"app/{physical}/{_digest(name, length=16)}"
+            return {
+                "arn": f"arn:{self.partition}:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/{suffix}",
+                "arnSuffix": suffix,
+                "dnsName": f"{physical}-{_digest(name, length=10)}.{region}.elb.amazonaws.com",
+                "zoneId": "Z32O12XQLNTSW2",
+            }
+        if typ == "aws:lb/targetGroup:TargetGroup":
+            suffix = f"targetgroup/{physical}/{_digest(name, length=16)}"
+            return {
+                "arn": f"arn:{self.partition}:elasticloadbalancing:{region}:{ACCOUNT_ID}:{suffix}",
+                "arnSuffix": suffix,
+            }
+        if typ == "aws:acm/certificate:Certificate":
+            domain = inputs.get("domainName", "")
+            return {
+                "domainValidationOptions": [
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_{_digest(domain, length=12)}.{domain}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_digest(domain, 'v', length=12)}.acm-validations.aws.",
+                    }
+                ],
+                "status": "ISSUED",
+            }
+        if typ == "aws:acm/certificateValidation:CertificateValidation":
+            return {"certificateArn": inputs.get("certificateArn", "")}
+        if typ == "aws:route53/record:Record":
+            return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
+        if typ == "aws:s3/bucket:Bucket":
+            return {"bucket": physical, "bucketDomainName": f"{physical}.s3.amazonaws.com"}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1, "defaultVersion": 1}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             return {"prefixListId": f"pl-{_digest(name)}", "dnsEntries": [], "networkInterfaceIds": []}
         return {}

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"stack": run.stack, "outputs": run.outputs, "resources": run.graph()}, fh, indent=2, default=str)
         print(f"\nRecorded graph written to {args.json}")
-    return 1 if run.warnings else 0
+    return 0
 
 
 if __name__ == "__main__":

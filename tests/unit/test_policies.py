@@ -39,6 +39,7 @@ ROOT = f"AWS:arn:aws:iam::{ACCOUNT}:root"
         ("database", {ROOT}),
         ("secrets", {ROOT}),
         ("storage", {ROOT}),
+        ("ebs", {ROOT, "AWS:*"}),
     ],
 )
 def test_key_policy_names_only_the_intended_principals(purpose: policies.KeyPurpose, expected: set[str]) -> None:
@@ -123,3 +124,34 @@ def test_app_reads_only_its_own_secrets_and_decrypts_only_through_secrets_manage
     assert set(read["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert decrypt["Resource"] == key
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}
+
+
+def test_ebs_key_is_usable_by_anyone_only_through_ec2_for_this_account() -> None:
+    (open_statement,) = [s for s in key_policy("ebs")["Statement"] if s["Principal"] == {"AWS": "*"}]
+    assert open_statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"ec2.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+    }
+    assert "kms:CreateGrant" in open_statement["Action"]
+
+
+@pytest.mark.parametrize(
+    ("region", "principal"),
+    [
+        ("eu-west-1", {"AWS": "arn:aws:iam::156460612806:root"}),
+        ("us-east-1", {"AWS": "arn:aws:iam::127311923021:root"}),
+        ("eu-central-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+        ("ap-southeast-4", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+    ],
+)
+def test_alb_log_writer_is_the_regions_elb_principal(region: str, principal: dict[str, str]) -> None:
+    assert policies.elb_log_delivery_principal("aws", region) == principal
+
+
+def test_data_bucket_refuses_other_encryption_and_plain_http() -> None:
+    bucket, key = "arn:aws:s3:::data", "arn:aws:kms:eu-west-1:1:key/k"
+    statements = {s["Sid"]: s for s in policies.data_bucket_policy(bucket, key)["Statement"]}
+    assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statements["DenyOtherKeys"]["Condition"] == {
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}
+    }
+    assert all(s["Effect"] == "Deny" for s in statements.values())

@@ -59,6 +59,7 @@ def test_each_key_has_a_stable_alias(stack_run: StackRun) -> None:
         ("database", set()),
         ("secrets", set()),
         ("storage", set()),
+        ("ebs", set()),
     ],
 )
 def test_declared_key_policies_grant_only_intended_service_principals(
@@ -68,7 +69,8 @@ def test_declared_key_policies_grant_only_intended_service_principals(
     found = {svc for s in policy["Statement"] for svc in as_list(s["Principal"].get("Service", []))}
     accounts = {a for s in policy["Statement"] for a in as_list(s["Principal"].get("AWS", []))}
     assert found == services
-    assert accounts == {"arn:aws:iam::123456789012:root"}
+    assert accounts - {"*"} == {"arn:aws:iam::123456789012:root"}
+    assert ("*" in accounts) == (purpose == "ebs"), "only the EBS key opens up, and only through EC2"
 
 
 def test_prod_keys_are_protected_with_the_longest_deletion_window(prod: StackRun) -> None:

@@ -102,6 +102,16 @@ INVALID = [
     ("dev", "dbMaintenanceWindow", "sun:02:30-sun:03:30", "must not overlap dbBackupWindow (02:00-03:00)"),
     ("dev", "dbMonitoringIntervalSeconds", "0", "enhanced monitoring stays on"),
     ("dev", "dbInsightsRetentionDays", "30", "multiple of 31"),
+    ("dev", "objectLockMode", "forever", "must be one of none, governance, compliance"),
+    ("prod", "objectLockMode", "none", "must be governance or compliance when environment is prod"),
+    ("dev", "objectLockDays", "0", "from 1 to 36500 days"),
+    ("dev", "logBucketRetentionDays", "30", "from 90 to 36500 days"),
+    ("prod", "logBucketRetentionDays", "180", "at least 365 when environment is prod"),
+    ("dev", "healthCheckIntervalSeconds", "1", "from 5 to 300 seconds"),
+    ("dev", "healthCheckUnhealthyThreshold", "1", "from 2 to 10 checks"),
+    ("dev", "deregistrationDelaySeconds", "7200", "from 0 to 3600 seconds"),
+    ("dev", "scheduleTimeZone", "Mars/Olympus_Mons", "IANA time zone"),
+    ("dev", "detailedMonitoring", "sometimes", "true or false"),
     ("dev", "instanceType", "large", "EC2 instance type"),
     ("dev", "appPort", "80", "1024 to 65535"),
     ("dev", "asgMaxSize", "1000", "from 1 to 100"),
@@ -138,6 +148,13 @@ def test_inconsistent_values_name_the_key_to_fix(overrides: dict[str, Any], key:
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"{PROJECT}:{key} = ")
     assert allowed in problems[0]
+
+
+def test_prod_requires_a_domain_for_end_to_end_tls() -> None:
+    problems = problems_for("prod", domainName="", hostedZoneId="")
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{PROJECT}:domainName = ")
+    assert "must be set when environment is prod" in problems[0]
 
 
 @pytest.mark.parametrize("key", ["environment", "envSuffix", "costCenter", REGION_KEY])

@@ -1,0 +1,220 @@
+"""App tier: an Auto Scaling Group of Amazon Linux 2023 instances behind the load balancer."""
+
+from __future__ import annotations
+
+import base64
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Resolved by EC2 at every launch: new instances always get the current AL2023 image.
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+# Graviton families carry a "g" after the generation digit (t4g, m7g, c6gn, r8g ...).
+_GRAVITON = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+# Group metrics the dashboard and alarms read.
+GROUP_METRICS = (
+    aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+    aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+    aws.autoscaling.Metric.GROUP_MAX_SIZE,
+    aws.autoscaling.Metric.GROUP_MIN_SIZE,
+    aws.autoscaling.Metric.GROUP_PENDING_INSTANCES,
+    aws.autoscaling.Metric.GROUP_TERMINATING_INSTANCES,
+    aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
+)
+
+
+def ami_architecture(instance_type: str) -> str:
+    return "arm64" if _GRAVITON.match(instance_type) else "x86_64"
+
+
+def render_user_data(*, secret_arn: str, region: str, app_port: int, log_group: str) -> str:
+    """The instance bootstrap script: health service, its settings, CloudWatch agent."""
+    health_server = base64.b64encode((TEMPLATES / "health_server.py").read_bytes()).decode()
+    template = string.Template((TEMPLATES / "user_data.sh").read_text())
+    return template.substitute(
+        health_server_b64=health_server,
+        secret_arn=secret_arn,
+        region=region,
+        app_port=app_port,
+        log_group=log_group,
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Business-hours capacity in a named time zone, so daylight saving does not shift it."""
+
+    time_zone: str
+    scale_up_cron: str = "0 7 * * MON-FRI"
+    scale_down_cron: str = "0 20 * * MON-FRI"
+
+
+@dataclass(frozen=True)
+class ComputeArgs:
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets, one per AZ."""
+    security_group_id: pulumi.Input[str]
+    instance_profile_name: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]
+    ebs_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+    log_retention_days: int
+    app_secret_arn: pulumi.Input[str]
+    """The instance's health depends on reading this secret."""
+    app_port: int
+    instance_type: str
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    detailed_monitoring: bool
+    schedule: Schedule
+    instance_tags: Mapping[str, str]
+    """Tags for instances and volumes (provider default tags do not reach launch templates)."""
+    cpu_target_percent: float = 70.0
+    health_check_grace_seconds: int = 300
+    warmup_seconds: int = 300
+    refresh_min_healthy_percent: int = 90
+    root_volume_gb: int = 20
+
+
+class Compute(pulumi.ComponentResource):
+    """Launch template (IMDSv2, encrypted gp3, no SSH), ASG, target tracking and schedules."""
+
+    asg_name: pulumi.Output[str]
+    launch_template_id: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:app:Compute", name, None, opts)
+        if not args.min_size <= args.desired_capacity <= args.max_size:
+            raise ValueError("desired_capacity must lie between min_size and max_size")
+        if args.refresh_min_healthy_percent < 50:
+            raise ValueError("refresh_min_healthy_percent below 50 takes half the fleet down at once")
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-app-logs",
+            name=f"/fintech/{name}/app",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_key_arn,
+            opts=child,
+        )
+        user_data = pulumi.Output.all(args.app_secret_arn, region, log_group.name).apply(
+            lambda v: base64.b64encode(
+                render_user_data(secret_arn=v[0], region=v[1], app_port=args.app_port, log_group=v[2]).encode()
+            ).decode()
+        )
+        tags = {**args.instance_tags, "Name": f"{name}-app"}
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-app",
+            description="Payments app instances",
+            image_id=f"resolve:ssm:{AMI_PARAMETER.format(arch=ami_architecture(args.instance_type))}",
+            instance_type=args.instance_type,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(name=args.instance_profile_name),
+            vpc_security_group_ids=[args.security_group_id],
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="enabled",
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_type="gp3",
+                        volume_size=args.root_volume_gb,
+                        encrypted="true",
+                        kms_key_id=args.ebs_key_arn,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=args.detailed_monitoring),
+            user_data=user_data,
+            update_default_version=True,
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            opts=child,
+        )
+
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            vpc_zone_identifiers=list(args.subnet_ids),
+            min_size=args.min_size,
+            max_size=args.max_size,
+            desired_capacity=args.desired_capacity,
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            target_group_arns=[args.target_group_arn],
+            health_check_type="ELB",
+            health_check_grace_period=args.health_check_grace_seconds,
+            default_instance_warmup=args.warmup_seconds,
+            # Oldest configuration goes first, so scale-in also finishes a rollout.
+            termination_policies=["OldestLaunchTemplate", "OldestInstance"],
+            # Capacity rebalancing only acts on Spot instances; this fleet is On-Demand.
+            capacity_rebalance=False,
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                    min_healthy_percentage=args.refresh_min_healthy_percent,
+                    instance_warmup=str(args.warmup_seconds),
+                ),
+            ),
+            metrics_granularity="1Minute",
+            enabled_metrics=list(GROUP_METRICS),
+            tags=[
+                aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
+                for key, value in sorted(tags.items())
+            ],
+            # Scaling policies and schedules own the running capacity; `pulumi up` must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+        )
+        aws.autoscaling.Policy(
+            f"{name}-cpu-target",
+            autoscaling_group_name=group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ASGAverageCPUUtilization"
+                ),
+                target_value=args.cpu_target_percent,
+            ),
+            opts=child,
+        )
+        for action, cron, desired in (
+            ("business-hours", args.schedule.scale_up_cron, args.desired_capacity),
+            ("after-hours", args.schedule.scale_down_cron, args.min_size),
+        ):
+            aws.autoscaling.Schedule(
+                f"{name}-{action}",
+                scheduled_action_name=f"{name}-{action}",
+                autoscaling_group_name=group.name,
+                recurrence=cron,
+                time_zone=args.schedule.time_zone,
+                min_size=args.min_size,
+                max_size=args.max_size,
+                desired_capacity=desired,
+                opts=child,
+            )
+
+        self.asg_name = group.name
+        self.launch_template_id = template.id
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "asg_name": self.asg_name,
+                "launch_template_id": self.launch_template_id,
+                "log_group_name": self.log_group_name,
+            }
+        )

@@ -1,0 +1,251 @@
+"""Load balancer tier: an internet-facing ALB in the public subnets, HTTPS when a domain exists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+# TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+HEALTH_PATH = "/health"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    interval_seconds: int = 15
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+    timeout_seconds: int = 5
+    path: str = HEALTH_PATH
+    matcher: str = "200"
+
+    def __post_init__(self) -> None:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError("health check timeout must be shorter than its interval")
+
+
+@dataclass(frozen=True)
+class OriginVerification:
+    """A header only the edge tier knows: requests without it get 403."""
+
+    header_name: str
+    header_value: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    logs_bucket_name: pulumi.Input[str]
+    logs_prefix: str
+    app_port: int
+    health_check: HealthCheck
+    deregistration_delay_seconds: int
+    idle_timeout_seconds: int
+    deletion_protection: bool
+    domain_name: str | None = None
+    """With ``hosted_zone_id``: HTTPS on 443 with an ACM certificate for ``origin.<domain>``."""
+    hosted_zone_id: str | None = None
+    origin_verification: OriginVerification | None = None
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """ALB, target group for the app port, and listeners (HTTPS + redirect, or HTTP only)."""
+
+    arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]
+    dns_name: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    listener_arns: dict[str, pulumi.Output[str]]
+    security_group_id: pulumi.Input[str]
+    origin_domain_name: pulumi.Output[str]
+    """What the edge tier connects to: ``origin.<domain>`` over HTTPS, else the ALB name over HTTP."""
+    origin_protocol: str
+    tls: str
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:app:LoadBalancer", name, None, opts)
+        if (args.domain_name is None) != (args.hosted_zone_id is None):
+            raise ValueError("domain_name and hosted_zone_id go together")
+        child = pulumi.ResourceOptions(parent=self)
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            internal=False,
+            load_balancer_type="application",
+            subnets=list(args.public_subnet_ids),
+            security_groups=[args.security_group_id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            idle_timeout=args.idle_timeout_seconds,
+            enable_http2=True,
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.logs_bucket_name, prefix=args.logs_prefix, enabled=True
+            ),
+            opts=child,
+        )
+        hc = args.health_check
+        target_group = aws.lb.TargetGroup(
+            f"{name}-app",
+            vpc_id=args.vpc_id,
+            port=args.app_port,
+            protocol="HTTP",
+            target_type="instance",
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=hc.path,
+                port="traffic-port",
+                protocol="HTTP",
+                matcher=hc.matcher,
+                interval=hc.interval_seconds,
+                timeout=hc.timeout_seconds,
+                healthy_threshold=hc.healthy_threshold,
+                unhealthy_threshold=hc.unhealthy_threshold,
+            ),
+            opts=child,
+        )
+
+        forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)
+        # With origin verification, only requests carrying the edge's header reach the app.
+        app_default = (
+            aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="Forbidden", status_code="403"
+                ),
+            )
+            if args.origin_verification
+            else forward
+        )
+
+        self.listener_arns = {}
+        if args.domain_name and args.hosted_zone_id:
+            origin_name = f"origin.{args.domain_name}"
+            certificate_arn = self._certificate(name, origin_name, args.hosted_zone_id)
+            app_listener = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=certificate_arn,
+                default_actions=[app_default],
+                opts=child,
+            )
+            redirect = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+            aws.route53.Record(
+                f"{name}-origin-alias",
+                zone_id=args.hosted_zone_id,
+                name=origin_name,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+                ],
+                opts=child,
+            )
+            self.listener_arns = {"https": app_listener.arn, "http": redirect.arn}
+            self.origin_domain_name = pulumi.Output.from_input(origin_name)
+            self.origin_protocol = "https"
+            self.tls = f"HTTPS on 443 ({TLS_POLICY}) for {origin_name}; HTTP redirects to HTTPS"
+        else:
+            app_listener = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[app_default],
+                opts=child,
+            )
+            self.listener_arns = {"http": app_listener.arn}
+            self.origin_domain_name = alb.dns_name
+            self.origin_protocol = "http"
+            self.tls = "HTTP only: no domainName/hostedZoneId configured, so no certificate for the load balancer"
+            pulumi.log.warn(f"{name}: {self.tls}; set domainName and hostedZoneId to serve HTTPS", resource=self)
+
+        if args.origin_verification:
+            aws.lb.ListenerRule(
+                f"{name}-from-edge",
+                listener_arn=app_listener.arn,
+                priority=1,
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(
+                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                            http_header_name=args.origin_verification.header_name,
+                            values=[args.origin_verification.header_value],
+                        )
+                    )
+                ],
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+                opts=child,
+            )
+
+        self.arn = alb.arn
+        self.arn_suffix = alb.arn_suffix
+        self.dns_name = alb.dns_name
+        self.zone_id = alb.zone_id
+        self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
+        self.security_group_id = args.security_group_id
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "dns_name": self.dns_name,
+                "zone_id": self.zone_id,
+                "target_group_arn": self.target_group_arn,
+                "listener_arns": dict(self.listener_arns),
+                "security_group_id": self.security_group_id,
+                "origin_domain_name": self.origin_domain_name,
+                "tls": self.tls,
+            }
+        )
+
+    def _certificate(self, name: str, domain: str, zone_id: str) -> pulumi.Output[str]:
+        """An ACM certificate for ``domain``, validated by DNS records in ``zone_id``; its ARN once issued."""
+        child = pulumi.ResourceOptions(parent=self)
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=domain,
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            opts=child,
+        )
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-certificate-validation",
+            zone_id=zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{name}-certificate-issued",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=child,
+        )
+        return validation.certificate_arn
