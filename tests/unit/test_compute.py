@@ -1,0 +1,170 @@
+"""App tier as declared: launch template, user data, Auto Scaling Group, scaling and schedules."""
+
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.compute import ami_architecture, render_user_data
+from offline.harness import ResourceRecord, StackRun
+
+TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+GROUP = "aws:autoscaling/group:Group"
+
+
+def setting(run: StackRun, key: str) -> str:
+    return run.config[f"payments-platform:{key}"]
+
+
+def user_data(run: StackRun) -> str:
+    return base64.b64decode(run.one(TEMPLATE).inputs["userData"]).decode()
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "arch"),
+    [("t3.large", "x86_64"), ("m7i.xlarge", "x86_64"), ("t4g.small", "arm64"), ("c6gn.large", "arm64")],
+)
+def test_ami_architecture_follows_the_instance_family(instance_type: str, arch: str) -> None:
+    assert ami_architecture(instance_type) == arch
+
+
+def test_launch_template_resolves_al2023_at_launch(stack_run: StackRun) -> None:
+    template = stack_run.one(TEMPLATE)
+    assert template.inputs["imageId"] == (
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    )
+    assert template.inputs["instanceType"] == setting(stack_run, "instanceType")
+
+
+def test_imdsv2_only_with_hop_limit_one(stack_run: StackRun) -> None:
+    metadata = stack_run.one(TEMPLATE).inputs["metadataOptions"]
+    assert metadata == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+        "instanceMetadataTags": "enabled",
+    }
+
+
+def test_root_volume_is_gp3_encrypted_with_the_ebs_key(stack_run: StackRun) -> None:
+    (device,) = stack_run.one(TEMPLATE).inputs["blockDeviceMappings"]
+    ebs = device["ebs"]
+    assert (ebs["volumeType"], ebs["encrypted"], ebs["deleteOnTermination"]) == ("gp3", "true", "true")
+    assert ebs["kmsKeyId"] == stack_run.outputs["kms_key_arns"]["ebs"]
+
+
+def test_no_ssh_key_and_access_through_ssm(stack_run: StackRun) -> None:
+    template = stack_run.one(TEMPLATE)
+    assert "keyName" not in template.inputs
+    assert template.inputs["iamInstanceProfile"] == {"name": stack_run.outputs["app_instance_profile_name"]}
+    assert template.inputs["vpcSecurityGroupIds"] == [stack_run.outputs["security_group_ids"]["app"]]
+    for rule_type in ("securityGroupIngressRule:SecurityGroupIngressRule",):
+        for rule in stack_run.of_type(f"aws:vpc/{rule_type}"):
+            assert not rule.inputs["fromPort"] <= 22 <= rule.inputs["toPort"], "port 22 is never open"
+
+
+def test_detailed_monitoring_in_prod_only(dev: StackRun, prod: StackRun) -> None:
+    assert prod.one(TEMPLATE).inputs["monitoring"] == {"enabled": True}
+    assert dev.one(TEMPLATE).inputs["monitoring"] == {"enabled": False}
+
+
+def test_instances_and_volumes_carry_the_standard_tags(stack_run: StackRun) -> None:
+    specs = {s["resourceType"]: s["tags"] for s in stack_run.one(TEMPLATE).inputs["tagSpecifications"]}
+    assert {"instance", "volume"} <= set(specs)
+    for tags in specs.values():
+        assert {"Application", "CostCenter", "Environment", "ManagedBy", "Name"} <= set(tags)
+        assert tags["Environment"] == setting(stack_run, "envSuffix")
+
+
+def test_user_data_is_valid_bash_naming_the_secret_and_port_but_no_secret_value(stack_run: StackRun) -> None:
+    script = user_data(stack_run)
+    assert stack_run.outputs["app_db_secret_arn"] in script
+    assert f"APP_PORT={setting(stack_run, 'appPort')}" in script
+    assert "AWS_REGION=eu-west-1" in script
+    password = stack_run.one("random:index/randomPassword:RandomPassword").state["result"]
+    assert password not in script
+    assert "amazon-cloudwatch-agent" in script
+    log_group = next(g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-app-logs"))
+    assert f'"log_group_name": "{log_group.inputs["name"]}"' in script
+    assert log_group.inputs["kmsKeyId"] == stack_run.outputs["kms_key_arns"]["logs"]
+    bash = shutil.which("bash")
+    assert bash is not None
+    checked = subprocess.run([bash, "-n"], input=script, text=True, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_health_server_shipped_in_user_data_is_the_repos_file(tmp_path: Path) -> None:
+    script = render_user_data(secret_arn="arn:x", region="eu-west-1", app_port=8080, log_group="/g")
+    encoded = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    shipped = base64.b64decode(encoded).decode()
+    source = (Path(__file__).resolve().parents[2] / "components" / "templates" / "health_server.py").read_text()
+    assert shipped == source
+    compile(shipped, "health_server.py", "exec")
+    assert "/health" in shipped
+
+
+def group(run: StackRun) -> ResourceRecord:
+    return run.one(GROUP)
+
+
+def test_asg_spans_the_private_subnets_with_sizes_from_settings(stack_run: StackRun) -> None:
+    asg = group(stack_run)
+    assert asg.inputs["vpcZoneIdentifiers"] == stack_run.outputs["private_subnet_ids"]
+    assert asg.inputs["minSize"] == int(setting(stack_run, "asgMinSize"))
+    assert asg.inputs["maxSize"] == int(setting(stack_run, "asgMaxSize"))
+    assert asg.inputs["desiredCapacity"] == int(setting(stack_run, "asgDesiredCapacity"))
+    assert asg.inputs["targetGroupArns"] == [stack_run.outputs["alb_target_group_arn"]]
+    assert asg.inputs["launchTemplate"]["id"] == stack_run.one(TEMPLATE).id
+
+
+def test_asg_replaces_instances_the_load_balancer_finds_unhealthy(stack_run: StackRun) -> None:
+    asg = group(stack_run)
+    assert asg.inputs["healthCheckType"] == "ELB"
+    assert asg.inputs["healthCheckGracePeriod"] >= 60
+
+
+def test_launch_template_changes_roll_out_keeping_most_capacity(stack_run: StackRun) -> None:
+    refresh = group(stack_run).inputs["instanceRefresh"]
+    assert refresh["strategy"] == "Rolling"
+    assert refresh["preferences"]["minHealthyPercentage"] >= 50
+    assert int(refresh["preferences"]["instanceWarmup"]) > 0
+
+
+def test_desired_capacity_is_left_to_scaling(stack_run: StackRun) -> None:
+    assert "desiredCapacity" in group(stack_run).ignore_changes
+
+
+def test_asg_tags_propagate_to_instances(stack_run: StackRun) -> None:
+    tags = {t["key"]: t for t in group(stack_run).inputs["tags"]}
+    assert {"Application", "CostCenter", "Environment", "ManagedBy", "Name"} <= set(tags)
+    assert all(t["propagateAtLaunch"] for t in tags.values())
+
+
+def test_cpu_target_tracking_at_seventy_percent(stack_run: StackRun) -> None:
+    policy = stack_run.one("aws:autoscaling/policy:Policy")
+    assert policy.inputs["autoscalingGroupName"] == group(stack_run).state["name"]
+    tracking = policy.inputs["targetTrackingConfiguration"]
+    assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
+    assert tracking["targetValue"] == 70
+
+
+def test_business_hours_schedule_follows_a_named_time_zone(stack_run: StackRun) -> None:
+    schedules = {
+        s.inputs["scheduledActionName"].rsplit("-", 2)[-2]: s
+        for s in stack_run.of_type("aws:autoscaling/schedule:Schedule")
+    }
+    up, down = schedules["business"], schedules["after"]
+    for schedule in (up, down):
+        assert schedule.inputs["timeZone"] == setting(stack_run, "scheduleTimeZone")
+        assert schedule.inputs["autoscalingGroupName"] == group(stack_run).state["name"]
+    assert up.inputs["recurrence"] == "0 7 * * MON-FRI"
+    assert down.inputs["recurrence"] == "0 20 * * MON-FRI"
+    assert up.inputs["desiredCapacity"] == int(setting(stack_run, "asgDesiredCapacity"))
+    assert down.inputs["desiredCapacity"] == int(setting(stack_run, "asgMinSize"))
+
+
+def test_compute_outputs(stack_run: StackRun) -> None:
+    assert stack_run.outputs["asg_name"] == group(stack_run).state["name"]
+    assert stack_run.outputs["launch_template_id"] == stack_run.one(TEMPLATE).id

@@ -1,0 +1,148 @@
+"""Storage tier as declared: every bucket's controls, the archive's key and lock, the log writers."""
+
+import json
+from typing import Any
+
+import pytest
+
+from offline.harness import ResourceRecord, StackRun, run_stack
+from tests.helpers import doc, record_by_output
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def bucket_named(run: StackRun, output: str) -> ResourceRecord:
+    (bucket,) = [b for b in run.of_type(BUCKET) if b.state["bucket"] == run.outputs[output]]
+    return bucket
+
+
+def side(run: StackRun, type_: str, bucket: ResourceRecord) -> ResourceRecord:
+    (found,) = [r for r in run.of_type(f"aws:s3/{type_}") if r.inputs["bucket"] == bucket.id]
+    return found
+
+
+def statements(run: StackRun, bucket: ResourceRecord) -> dict[str, Any]:
+    return {s["Sid"]: s for s in doc(side(run, "bucketPolicy:BucketPolicy", bucket))["Statement"]}
+
+
+@pytest.mark.parametrize("output", ["data_bucket_name", "logs_bucket_name"])
+def test_every_bucket_is_private_owner_enforced_versioned_and_tls_only(stack_run: StackRun, output: str) -> None:
+    bucket = bucket_named(stack_run, output)
+    block = side(stack_run, "bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block.inputs[flag] is True, flag
+    ownership = side(stack_run, "bucketOwnershipControls:BucketOwnershipControls", bucket)
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    versioning = side(stack_run, "bucketVersioning:BucketVersioning", bucket)
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    tls = statements(stack_run, bucket)["DenyInsecureTransport"]
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "s3:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    policy = side(stack_run, "bucketPolicy:BucketPolicy", bucket)
+    assert block.urn in policy.dependencies, "S3 rejects a policy while the block is being applied"
+    assert side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+
+
+def test_archive_is_encrypted_with_the_storage_key_and_refuses_other_keys(stack_run: StackRun) -> None:
+    data = bucket_named(stack_run, "data_bucket_name")
+    key = stack_run.outputs["kms_key_arns"]["storage"]
+    (rule,) = side(
+        stack_run, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", data
+    ).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}
+    assert rule["bucketKeyEnabled"] is True
+    denies = statements(stack_run, data)
+    assert denies["DenyOtherKeys"]["Condition"]["StringNotEqualsIfExists"] == {
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": key
+    }
+    assert denies["DenyOtherEncryption"]["Condition"]["StringNotEqualsIfExists"] == {
+        "s3:x-amz-server-side-encryption": "aws:kms"
+    }
+
+
+def test_archive_tiers_to_infrequent_access_then_glacier(stack_run: StackRun) -> None:
+    data = bucket_named(stack_run, "data_bucket_name")
+    (rule,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", data).inputs["rules"]
+    assert rule["status"] == "Enabled"
+    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER")]
+    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] > 0
+    assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
+
+
+def test_archive_access_is_logged_into_the_logs_bucket(stack_run: StackRun) -> None:
+    data, logs = bucket_named(stack_run, "data_bucket_name"), bucket_named(stack_run, "logs_bucket_name")
+    logging = side(stack_run, "bucketLogging:BucketLogging", data)
+    assert logging.inputs["targetBucket"] == logs.id
+    writer = statements(stack_run, logs)["S3ServerAccessLogs"]
+    assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert writer["Resource"] == f"{logs.state['arn']}/{logging.inputs['targetPrefix'].split('/')[0]}/*"
+    assert writer["Condition"]["ArnLike"]["aws:SourceArn"] == [data.state["arn"]]
+
+
+def test_logs_bucket_is_sse_s3_because_alb_logs_require_it(stack_run: StackRun) -> None:
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    (rule,) = side(
+        stack_run, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", logs
+    ).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+
+
+def test_logs_expire_after_the_configured_retention(stack_run: StackRun) -> None:
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    (rule,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", logs).inputs["rules"]
+    days = int(stack_run.config["payments-platform:logBucketRetentionDays"])
+    assert rule["expiration"]["days"] == days
+
+
+def test_prod_keeps_logs_at_least_a_year(prod: StackRun) -> None:
+    logs = bucket_named(prod, "logs_bucket_name")
+    (rule,) = side(prod, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", logs).inputs["rules"]
+    assert rule["expiration"]["days"] >= 365
+
+
+@pytest.mark.parametrize(
+    ("region", "principal"),
+    [
+        ("eu-west-1", {"AWS": "arn:aws:iam::156460612806:root"}),
+        ("eu-central-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+    ],
+)
+def test_alb_log_writer_is_the_stack_regions_principal(region: str, principal: dict[str, str]) -> None:
+    run = run_stack("dev", {"aws:region": region})
+    logs = bucket_named(run, "logs_bucket_name")
+    writer = statements(run, logs)["AlbAccessLogs"]
+    assert writer["Principal"] == principal
+    assert writer["Resource"] == f"{logs.state['arn']}/alb/AWSLogs/123456789012/*"
+
+
+def test_prod_archive_is_protected_and_object_locked(prod: StackRun) -> None:
+    data = bucket_named(prod, "data_bucket_name")
+    assert data.protect is True
+    assert data.inputs["forceDestroy"] is False
+    assert data.inputs["objectLockEnabled"] is True
+    lock = side(prod, "bucketObjectLockConfiguration:BucketObjectLockConfiguration", data)
+    assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 365}
+
+
+def test_dev_buckets_empty_themselves_on_destroy(dev: StackRun) -> None:
+    for bucket in dev.of_type(BUCKET):
+        assert bucket.inputs["forceDestroy"] is True
+        assert bucket.protect is False
+        assert not bucket.inputs.get("objectLockEnabled")
+    assert dev.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration") == []
+
+
+def test_bucket_names_come_from_pulumi_naming_not_the_clock(stack_run: StackRun) -> None:
+    for bucket in stack_run.of_type(BUCKET):
+        assert "bucket" not in bucket.inputs
+        assert "bucketPrefix" not in bucket.inputs
+
+
+def test_alb_access_logs_wait_for_the_bucket_policy(stack_run: StackRun) -> None:
+    alb = stack_run.one("aws:lb/loadBalancer:LoadBalancer")
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    policy = side(stack_run, "bucketPolicy:BucketPolicy", logs)
+    assert alb.inputs["accessLogs"] == {"bucket": logs.state["bucket"], "prefix": "alb", "enabled": True}
+    assert policy.urn in alb.dependencies, "ELB checks it may write before it creates the load balancer"
+    assert json.loads(policy.inputs["policy"])
+    assert record_by_output(stack_run, alb.state["arn"]) is alb
