@@ -60,7 +60,7 @@ def test_target_group_checks_health_on_the_app_port(stack_run: StackRun) -> None
 def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> None:
     https, http = listener(prod, 443), listener(prod, 80)
     assert https.inputs["protocol"] == "HTTPS"
-    assert https.inputs["sslPolicy"] == TLS_POLICY
+    assert https.inputs["sslPolicy"] == TLS_POLICY == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     (forward,) = https.inputs["defaultActions"]
     assert forward["type"] == "forward"
     assert forward["targetGroupArn"] == prod.outputs["alb_target_group_arn"]
