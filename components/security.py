@@ -17,6 +17,8 @@ from components import policies
 from components.policies import KeyPurpose
 
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts", "ebs")
+EDGE_REGION = "us-east-1"
+EDGE_KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "alerts")
 _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "logs": "CloudWatch Logs log groups",
     "database": "Aurora storage, snapshots and Performance Insights",
@@ -50,6 +52,8 @@ class Security(pulumi.ComponentResource):
     """KMS keys (one per purpose, rotated yearly) and the IAM roles other tiers assume."""
 
     key_arns: dict[KeyPurpose, pulumi.Output[str]]
+    edge_key_arns: dict[KeyPurpose, pulumi.Output[str]]
+    """Keys in us-east-1 for CloudFront-scope logs and alarms."""
     flow_log_role_arn: pulumi.Output[str]
     app_role_name: pulumi.Output[str]
     app_role_arn: pulumi.Output[str]
@@ -67,24 +71,35 @@ class Security(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         region = aws.get_region_output(opts=invoke).region
 
-        self.key_arns = {}
-        for purpose in KEY_PURPOSES:
-            key = aws.kms.Key(
-                f"{name}-{purpose}-key",
+        def key(purpose: KeyPurpose, key_region: str | None) -> pulumi.Output[str]:
+            """One rotating CMK and its alias; ``key_region`` None means the stack's region."""
+            suffix = "" if key_region is None else f"-{key_region}"
+            policy_region = region if key_region is None else pulumi.Output.from_input(key_region)
+            created = aws.kms.Key(
+                f"{name}-{purpose}{suffix}-key",
                 description=f"{args.alias_prefix}: {_KEY_DESCRIPTIONS[purpose]}",
                 enable_key_rotation=True,
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.key_deletion_window_days,
-                policy=pulumi.Output.all(partition, account_id, region).apply(partial(_key_policy_json, purpose)),
+                policy=pulumi.Output.all(partition, account_id, policy_region).apply(
+                    partial(_key_policy_json, purpose)
+                ),
+                region=key_region,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
             aws.kms.Alias(
-                f"{name}-{purpose}-alias",
+                f"{name}-{purpose}{suffix}-alias",
                 name=f"alias/{args.alias_prefix}/{purpose}",
-                target_key_id=key.key_id,
+                target_key_id=created.key_id,
+                region=key_region,
                 opts=child,
             )
-            self.key_arns[purpose] = key.arn
+            return created.arn
+
+        self.key_arns = {purpose: key(purpose, None) for purpose in KEY_PURPOSES}
+        # CloudFront's WAF logs and metrics live in us-east-1, whatever the stack's region:
+        # their log group and alert topic need keys there.
+        self.edge_key_arns = {purpose: key(purpose, EDGE_REGION) for purpose in EDGE_KEY_PURPOSES}
 
         flow_log_group_arn = pulumi.Output.all(partition, region, account_id).apply(
             lambda v: policies.log_group_arn(v[0], v[1], v[2], args.flow_log_group_name)
@@ -152,6 +167,7 @@ class Security(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "key_arns": dict(self.key_arns),
+                "edge_key_arns": dict(self.edge_key_arns),
                 "flow_log_role_arn": self.flow_log_role_arn,
                 "app_role_name": self.app_role_name,
                 "app_role_arn": self.app_role_arn,

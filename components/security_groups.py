@@ -23,6 +23,10 @@ _DESCRIPTIONS: dict[Role, str] = {
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS = 443
 HTTP = 80
+# AWS-managed list of CloudFront's origin-facing addresses. A rule referencing it counts as
+# ~55 rules against the 60-rule group quota, so the ALB admits it on one port only.
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+AlbSource = Literal["internet", "cloudfront"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,34 @@ class Rule:
     port: int
     peer_group: Role | None = None
     cidr: str | None = None
+    prefix_list: str | None = None
     description: str = ""
 
 
-def rule_plan(app_port: int, db_port: int) -> list[Rule]:
+def rule_plan(
+    app_port: int, db_port: int, *, alb_source: AlbSource = "internet", alb_ports: tuple[int, ...] = (HTTPS, HTTP)
+) -> list[Rule]:
     """Every rule of every group: the reviewed source of truth the component declares."""
+    if alb_source == "cloudfront":
+        if len(alb_ports) != 1:
+            raise ValueError("admit CloudFront's prefix list on one port: each reference costs ~55 rules of 60")
+        alb_in = [
+            Rule(
+                f"alb-in-{alb_ports[0]}",
+                "ingress",
+                "alb",
+                alb_ports[0],
+                prefix_list=CLOUDFRONT_PREFIX_LIST,
+                description="From CloudFront only",
+            )
+        ]
+    else:
+        alb_in = [
+            Rule(f"alb-in-{port}", "ingress", "alb", port, cidr=ANYWHERE_IPV4, description="From clients")
+            for port in alb_ports
+        ]
     return [
-        Rule("alb-in-https", "ingress", "alb", HTTPS, cidr=ANYWHERE_IPV4, description="HTTPS from clients"),
-        Rule("alb-in-http", "ingress", "alb", HTTP, cidr=ANYWHERE_IPV4, description="HTTP, redirected to HTTPS"),
+        *alb_in,
         Rule("alb-out-app", "egress", "alb", app_port, peer_group="app", description="To app instances"),
         Rule("app-in-alb", "ingress", "app", app_port, peer_group="alb", description="From the load balancer"),
         Rule("app-out-db", "egress", "app", db_port, peer_group="database", description="To Aurora"),
@@ -60,6 +84,9 @@ class SecurityGroupsArgs:
     app_port: int
     """Port the app instances listen on behind the load balancer."""
     db_port: int = 3306
+    alb_source: AlbSource = "internet"
+    """Who may reach the load balancer: anyone, or only CloudFront's origin-facing servers."""
+    alb_ports: tuple[int, ...] = (HTTPS, HTTP)
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -80,7 +107,14 @@ class SecurityGroups(pulumi.ComponentResource):
             )
             for role in ROLES
         }
-        for rule in rule_plan(args.app_port, args.db_port):
+        prefix_list_id = (
+            aws.ec2.get_managed_prefix_list_output(
+                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).id
+            if args.alb_source == "cloudfront"
+            else None
+        )
+        for rule in rule_plan(args.app_port, args.db_port, alb_source=args.alb_source, alb_ports=args.alb_ports):
             resource = (
                 aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             )
@@ -93,6 +127,7 @@ class SecurityGroups(pulumi.ComponentResource):
                 to_port=rule.port,
                 referenced_security_group_id=groups[rule.peer_group].id if rule.peer_group else None,
                 cidr_ipv4=rule.cidr,
+                prefix_list_id=prefix_list_id if rule.prefix_list else None,
                 opts=child,
             )
 

@@ -95,6 +95,19 @@ CONFIG_KEYS: dict[str, ConfigKind] = {
     "albIdleTimeoutSeconds": "integer",
     "scheduleTimeZone": "string",
     "detailedMonitoring": "boolean",
+    "priceClass": "string",
+    "geoRestrictionType": "string",
+    "geoRestrictionLocations": "array",
+    "wafRateLimit": "integer",
+    "wafRateWindowSeconds": "integer",
+    "alarmHttp5xxPercent": "integer",
+    "alarmLatencyP99Ms": "integer",
+    "alarmAsgCpuPercent": "integer",
+    "alarmDbCpuPercent": "integer",
+    "alarmDbFreeMemoryMb": "integer",
+    "alarmDbConnections": "integer",
+    "alarmReplicaLagMs": "integer",
+    "alarmWafBlockedRequests": "integer",
 }
 REGION_KEY = "aws:region"
 
@@ -105,6 +118,26 @@ _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+
+
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+GEO_RESTRICTION_TYPES = ("none", "whitelist", "blacklist")
+WAF_RATE_WINDOWS = (60, 120, 300, 600)
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Where each alarm fires; defaults are argued for in the README."""
+
+    http_5xx_percent: int
+    latency_p99_ms: int
+    asg_cpu_percent: int
+    db_cpu_percent: int
+    db_free_memory_mb: int
+    db_connections: int
+    replica_lag_ms: int
+    waf_blocked_requests: int
 
 
 class SettingsError(ValueError):
@@ -172,6 +205,13 @@ class Settings:
     schedule_time_zone: str
     """IANA zone the ASG's business-hours schedule follows (daylight saving included)."""
     detailed_monitoring: bool
+    price_class: str
+    geo_restriction_type: str
+    geo_restriction_locations: tuple[str, ...]
+    waf_rate_limit: int
+    """Requests per client IP per ``waf_rate_window_seconds`` before WAF blocks it."""
+    waf_rate_window_seconds: int
+    alarms: AlarmThresholds
 
     @property
     def name_prefix(self) -> str:
@@ -449,6 +489,33 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         r.problem("scheduleTimeZone", schedule_time_zone, "must be an IANA time zone such as Europe/London")
     detailed_monitoring = r.boolean("detailedMonitoring")
 
+    price_class = r.choice("priceClass", PRICE_CLASSES)
+    geo_type = r.choice("geoRestrictionType", GEO_RESTRICTION_TYPES)
+    geo_locations = r.string_list("geoRestrictionLocations")
+    for code in geo_locations:
+        if not _COUNTRY_RE.match(code):
+            r.problem("geoRestrictionLocations", code, "must be ISO 3166-1 alpha-2 country codes such as GB")
+    if r.ok("geoRestrictionType") and r.ok("geoRestrictionLocations") and (geo_type == "none") != (not geo_locations):
+        r.problem(
+            "geoRestrictionLocations",
+            list(geo_locations),
+            "must be empty when geoRestrictionType is none, and list countries otherwise",
+        )
+    waf_rate_limit = _ranged(r, "wafRateLimit", 10, 2_000_000_000, "requests")
+    waf_window = r.integer("wafRateWindowSeconds")
+    if r.ok("wafRateWindowSeconds") and waf_window not in WAF_RATE_WINDOWS:
+        r.problem("wafRateWindowSeconds", waf_window, f"must be one of {', '.join(map(str, WAF_RATE_WINDOWS))}")
+    alarms = AlarmThresholds(
+        http_5xx_percent=_ranged(r, "alarmHttp5xxPercent", 1, 100, "percent"),
+        latency_p99_ms=_ranged(r, "alarmLatencyP99Ms", 10, 60_000, "milliseconds"),
+        asg_cpu_percent=_ranged(r, "alarmAsgCpuPercent", 1, 100, "percent"),
+        db_cpu_percent=_ranged(r, "alarmDbCpuPercent", 1, 100, "percent"),
+        db_free_memory_mb=_ranged(r, "alarmDbFreeMemoryMb", 1, 1_000_000, "MiB"),
+        db_connections=_ranged(r, "alarmDbConnections", 1, 16_000, "connections"),
+        replica_lag_ms=_ranged(r, "alarmReplicaLagMs", 1, 600_000, "milliseconds"),
+        waf_blocked_requests=_ranged(r, "alarmWafBlockedRequests", 1, 100_000_000, "requests per 5 minutes"),
+    )
+
     if r.problems:
         raise SettingsError(stack, r.problems)
 
@@ -493,6 +560,12 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         alb_idle_timeout_seconds=idle_timeout,
         schedule_time_zone=schedule_time_zone,
         detailed_monitoring=detailed_monitoring,
+        price_class=price_class,
+        geo_restriction_type=geo_type,
+        geo_restriction_locations=geo_locations,
+        waf_rate_limit=waf_rate_limit,
+        waf_rate_window_seconds=waf_window,
+        alarms=alarms,
     )
 
 

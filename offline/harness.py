@@ -32,6 +32,11 @@ from pulumi.runtime.sync_await import _sync_await
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
+# IDs AWS publishes for CloudFront's managed policies (the same in every account).
+MANAGED_CLOUDFRONT_POLICIES = {
+    "Managed-CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    "Managed-AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+}
 # Default (non opt-in) zones the mocks report per region; us-west-1 offers new accounts two.
 ZONE_COUNTS = {"us-east-1": 6, "us-west-1": 2}
 # Pulumi marks secret values with this signature key when it serialises them.

@@ -46,7 +46,7 @@ def test_one_rotating_key_per_purpose(stack_run: StackRun) -> None:
 
 def test_each_key_has_a_stable_alias(stack_run: StackRun) -> None:
     suffix = stack_run.config["payments-platform:envSuffix"]
-    aliases = {a.inputs["name"]: a.inputs["targetKeyId"] for a in stack_run.of_type(ALIAS)}
+    aliases = {a.inputs["name"]: a.inputs["targetKeyId"] for a in stack_run.of_type(ALIAS) if "region" not in a.inputs}
     for purpose in KEY_PURPOSES:
         assert aliases[f"alias/fintech-{suffix}/{purpose}"] == key_for(stack_run, purpose).state["keyId"]
 
@@ -71,6 +71,19 @@ def test_declared_key_policies_grant_only_intended_service_principals(
     assert found == services
     assert accounts - {"*"} == {"arn:aws:iam::123456789012:root"}
     assert ("*" in accounts) == (purpose == "ebs"), "only the EBS key opens up, and only through EC2"
+
+
+def test_edge_keys_live_in_us_east_1_with_us_east_1_policies(stack_run: StackRun) -> None:
+    edge = [k for k in stack_run.of_type(KEY) if k.inputs.get("region")]
+    assert sorted(k.name.split("-sec-")[1] for k in edge) == ["alerts-us-east-1-key", "logs-us-east-1-key"]
+    for key in edge:
+        assert key.inputs["region"] == "us-east-1"
+        assert key.inputs["enableKeyRotation"] is True
+        services = {s for st in doc(key)["Statement"] for s in as_list(st["Principal"].get("Service", []))}
+        assert services <= {"logs.us-east-1.amazonaws.com", "cloudwatch.amazonaws.com"}
+        assert "eu-west-1" not in key.inputs["policy"]
+    edge_aliases = [a for a in stack_run.of_type(ALIAS) if a.inputs.get("region") == "us-east-1"]
+    assert len(edge_aliases) == 2
 
 
 def test_prod_keys_are_protected_with_the_longest_deletion_window(prod: StackRun) -> None:
