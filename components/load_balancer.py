@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -27,12 +28,7 @@ class HealthCheck:
             raise ValueError("health check timeout must be shorter than its interval")
 
 
-@dataclass(frozen=True)
-class OriginVerification:
-    """A header only the edge tier knows: requests without it get 403."""
-
-    header_name: str
-    header_value: pulumi.Input[str]
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,9 @@ class LoadBalancerArgs:
     domain_name: str | None = None
     """With ``hosted_zone_id``: HTTPS on 443 with an ACM certificate for ``origin.<domain>``."""
     hosted_zone_id: str | None = None
-    origin_verification: OriginVerification | None = None
+    require_origin_header: bool = False
+    """Only requests carrying a generated secret in ``X-Origin-Verify`` (sent by the edge tier)
+    reach the app; everything else gets 403."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -68,6 +66,9 @@ class LoadBalancer(pulumi.ComponentResource):
     """What the edge tier connects to: ``origin.<domain>`` over HTTPS, else the ALB name over HTTP."""
     origin_protocol: str
     tls: str
+    origin_verify_header: str
+    origin_verify_value: pulumi.Output[str] | None
+    """Secret the edge tier must send in ``origin_verify_header``; None when not required."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:app:LoadBalancer", name, None, opts)
@@ -114,6 +115,12 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)
+        self.origin_verify_header = ORIGIN_VERIFY_HEADER
+        self.origin_verify_value = None
+        if args.require_origin_header:
+            self.origin_verify_value = random.RandomPassword(
+                f"{name}-origin-verify", length=48, special=False, opts=child
+            ).result
         # With origin verification, only requests carrying the edge's header reach the app.
         app_default = (
             aws.lb.ListenerDefaultActionArgs(
@@ -122,7 +129,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     content_type="text/plain", message_body="Forbidden", status_code="403"
                 ),
             )
-            if args.origin_verification
+            if self.origin_verify_value is not None
             else forward
         )
 
@@ -184,7 +191,7 @@ class LoadBalancer(pulumi.ComponentResource):
             self.tls = "HTTP only: no domainName/hostedZoneId configured, so no certificate for the load balancer"
             pulumi.log.warn(f"{name}: {self.tls}; set domainName and hostedZoneId to serve HTTPS", resource=self)
 
-        if args.origin_verification:
+        if self.origin_verify_value is not None:
             aws.lb.ListenerRule(
                 f"{name}-from-edge",
                 listener_arn=app_listener.arn,
@@ -192,8 +199,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 conditions=[
                     aws.lb.ListenerRuleConditionArgs(
                         http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                            http_header_name=args.origin_verification.header_name,
-                            values=[args.origin_verification.header_value],
+                            http_header_name=ORIGIN_VERIFY_HEADER,
+                            values=[self.origin_verify_value],
                         )
                     )
                 ],

@@ -41,6 +41,7 @@ MANAGED_CLOUDFRONT_POLICIES = {
 ZONE_COUNTS = {"us-east-1": 6, "us-west-1": 2}
 # Pulumi marks secret values with this signature key when it serialises them.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 class ProgramError(RuntimeError):
@@ -298,6 +299,10 @@ class PlatformMocks(pulumi_mocks.Mocks):
         state.setdefault("id", id_)
         state["arn"] = self._arn(args.typ, module, region, physical, id_)
         state.update(self._extra_state(args.typ, args.name, inputs, id_, physical, region))
+        # The engine marks these outputs secret (e.g. a random password's result); so do we.
+        for key in getattr(self.local, "secret_outputs", ()):
+            if key in state:
+                state[key] = {_SECRET_SIG: _SECRET_VALUE_SIG, "value": state[key]}
         return id_, state
 
     def _arn(self, typ: str, module: str, region: str, physical: str, id_: str) -> str:
@@ -409,6 +414,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.platform_mocks.local.secret_outputs = tuple(request.additionalSecretOutputs)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -429,7 +435,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
             id=registered.id,
-            state=dict(registered.state),
+            state=_unwrap(dict(registered.state)),
         )
         with self._lock:
             self.records.append(record)

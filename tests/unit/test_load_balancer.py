@@ -106,14 +106,14 @@ def test_load_balancer_outputs(stack_run: StackRun, key: str) -> None:
 
 EDGE_PROGRAM = """
 import pulumi, pulumi_aws as aws
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs, OriginVerification
+from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 provider = aws.Provider("p", region="eu-west-1")
 LoadBalancer("edge-lb", LoadBalancerArgs(
     vpc_id="vpc-1", public_subnet_ids=["subnet-a", "subnet-b"], security_group_id="sg-1",
     logs_bucket_name="logs", logs_prefix="alb", app_port=8080, health_check=HealthCheck(),
     deregistration_delay_seconds=60, idle_timeout_seconds=60, deletion_protection=False,
     domain_name=DOMAIN, hosted_zone_id=ZONE,
-    origin_verification=OriginVerification("X-Origin-Verify", pulumi.Output.secret("s3cret")),
+    require_origin_header=True,
 ), pulumi.ResourceOptions(providers=[provider]))
 """
 
@@ -132,7 +132,8 @@ def test_edge_tier_can_require_its_origin_header(tmp_path: Path, domain: str | N
     assert rule.inputs["listenerArn"] == app.state["arn"]
     assert rule.inputs["priority"] == 1
     (condition,) = rule.inputs["conditions"]
-    assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": ["s3cret"]}
+    secret = run.one("random:index/randomPassword:RandomPassword").state["result"]
+    assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
     (forward,) = rule.inputs["actions"]
     assert forward["type"] == "forward"
     assert "conditions" in rule.secret_inputs, "the shared secret stays secret in state"
