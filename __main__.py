@@ -5,6 +5,7 @@ import pulumi_aws as aws
 
 from components.compute import Compute, ComputeArgs, Schedule
 from components.database import Database, DatabaseArgs
+from components.edge import Edge, EdgeArgs
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
 from components.secrets import Secrets, SecretsArgs
@@ -61,7 +62,13 @@ network = Network(
 
 security_groups = SecurityGroups(
     f"{prefix}-sg",
-    SecurityGroupsArgs(vpc_id=network.vpc_id, app_port=settings.app_port),
+    SecurityGroupsArgs(
+        vpc_id=network.vpc_id,
+        app_port=settings.app_port,
+        # Only CloudFront reaches the load balancer, on the one port its origin uses.
+        alb_source="cloudfront",
+        alb_ports=(443,) if settings.domain_name else (80,),
+    ),
     tier_opts,
 )
 
@@ -138,6 +145,28 @@ load_balancer = LoadBalancer(
         deletion_protection=settings.protect_data,
         domain_name=settings.domain_name,
         hosted_zone_id=settings.hosted_zone_id,
+        require_origin_header=True,
+    ),
+    tier_opts,
+)
+
+edge = Edge(
+    f"{prefix}-edge",
+    EdgeArgs(
+        origin_domain_name=load_balancer.origin_domain_name,
+        origin_protocol=load_balancer.origin_protocol,
+        origin_verify_header=load_balancer.origin_verify_header,
+        origin_verify_value=load_balancer.origin_verify_secret,
+        logs_bucket_arn=storage.logs_bucket_arn,
+        waf_logs_key_arn=security.edge_key_arns["logs"],
+        log_retention_days=settings.log_retention_days,
+        price_class=settings.price_class,
+        rate_limit=settings.waf_rate_limit,
+        rate_window_seconds=settings.waf_rate_window_seconds,
+        geo_restriction_type=settings.geo_restriction_type,
+        geo_restriction_locations=settings.geo_restriction_locations,
+        domain_name=settings.domain_name,
+        hosted_zone_id=settings.hosted_zone_id,
     ),
     tier_opts,
 )
@@ -190,3 +219,7 @@ pulumi.export("alb_security_group_id", load_balancer.security_group_id)
 pulumi.export("alb_tls", load_balancer.tls)
 pulumi.export("asg_name", compute.asg_name)
 pulumi.export("launch_template_id", compute.launch_template_id)
+pulumi.export("cloudfront_distribution_id", edge.distribution_id)
+pulumi.export("cloudfront_domain_name", edge.domain_name)
+pulumi.export("web_acl_arn", edge.web_acl_arn)
+pulumi.export("edge_tls", edge.tls)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -64,11 +65,17 @@ class LoadBalancer(pulumi.ComponentResource):
     security_group_id: pulumi.Input[str]
     origin_domain_name: pulumi.Output[str]
     """What the edge tier connects to: ``origin.<domain>`` over HTTPS, else the ALB name over HTTP."""
-    origin_protocol: str
+    origin_protocol: Literal["http", "https"]
     tls: str
     origin_verify_header: str
     origin_verify_value: pulumi.Output[str] | None
     """Secret the edge tier must send in ``origin_verify_header``; None when not required."""
+
+    @property
+    def origin_verify_secret(self) -> pulumi.Output[str]:
+        if self.origin_verify_value is None:
+            raise ValueError("this load balancer was not asked to require an origin header")
+        return self.origin_verify_value
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:app:LoadBalancer", name, None, opts)

@@ -360,4 +360,17 @@ def logs_bucket_policy(
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/{alb_log_prefix}AWSLogs/{account_id}/*",
         },
+        {
+            # CloudFront standard logging (v2) delivers through CloudWatch vended logs, from
+            # delivery sources in us-east-1.
+            "Sid": "VendedLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/AWSLogs/{account_id}/*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:us-east-1:{account_id}:delivery-source:*"},
+            },
+        },
     )

@@ -39,6 +39,7 @@ class Storage(pulumi.ComponentResource):
     logs_bucket_name: pulumi.Output[str]
     """Resolves once the bucket policy admits log writers: deliveries configured after it succeed."""
     logs_bucket_arn: pulumi.Output[str]
+    """Like the name, resolves only once the bucket policy admits log writers."""
     alb_log_prefix: str
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -145,7 +146,7 @@ class Storage(pulumi.ComponentResource):
         self.data_bucket_name = data.bucket
         self.data_bucket_arn = data.arn
         self.logs_bucket_name = pulumi.Output.all(logs.bucket, logs_policy.id).apply(lambda v: str(v[0]))
-        self.logs_bucket_arn = logs.arn
+        self.logs_bucket_arn = pulumi.Output.all(logs.arn, logs_policy.id).apply(lambda v: str(v[0]))
         self.alb_log_prefix = ALB_LOG_PREFIX.rstrip("/")
         self.register_outputs(
             {

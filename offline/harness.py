@@ -280,6 +280,15 @@ class PlatformMocks(pulumi_mocks.Mocks):
                 "dnsSuffix": self.dns_suffix,
                 "reverseDnsPrefix": ".".join(reversed(self.dns_suffix.split("."))),
             }, []
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            name = args.args.get("name", "")
+            return {"id": f"pl-{_digest(name, length=8)}", "name": name, "maxEntries": 55, "entries": []}, []
+        if token in (
+            "aws:cloudfront/getCachePolicy:getCachePolicy",
+            "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy",
+        ):
+            name = args.args.get("name", "")
+            return {"id": MANAGED_CLOUDFRONT_POLICIES.get(name, f"unknown-{name}"), "name": name}, []
         raise NotImplementedError(
             f"offline harness has no answer for data source {token}: add one to PlatformMocks.call"
         )
@@ -298,7 +307,9 @@ class PlatformMocks(pulumi_mocks.Mocks):
         state.setdefault("name", physical)
         state.setdefault("id", id_)
         state["arn"] = self._arn(args.typ, module, region, physical, id_)
-        state.update(self._extra_state(args.typ, args.name, inputs, id_, physical, region))
+        extra = self._extra_state(args.typ, args.name, inputs, id_, physical, region)
+        id_ = str(extra.get("id", id_))
+        state.update(extra)
         # The engine marks these outputs secret (e.g. a random password's result); so do we.
         for key in getattr(self.local, "secret_outputs", ()):
             if key in state:
@@ -399,6 +410,23 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"bucket": physical, "bucketDomainName": f"{physical}.s3.amazonaws.com"}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"latestVersion": 1, "defaultVersion": 1}
+        if typ == "aws:cloudfront/distribution:Distribution":
+            dist_id = f"E{_digest(name, length=13).upper()}"
+            return {
+                "id": dist_id,
+                "arn": f"arn:{self.partition}:cloudfront::{ACCOUNT_ID}:distribution/{dist_id}",
+                "domainName": f"d{_digest(name, length=13)}.cloudfront.net",
+                "hostedZoneId": "Z2FDTNDATAQYW2",
+            }
+        if typ == "aws:wafv2/webAcl:WebAcl":
+            acl_name = inputs.get("name") or physical
+            scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+            return {
+                "name": acl_name,
+                "arn": f"arn:{self.partition}:wafv2:{region}:{ACCOUNT_ID}:{scope}/webacl/{acl_name}/{id_}",
+            }
+        if typ == "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination":
+            return {"arn": f"arn:{self.partition}:logs:{region}:{ACCOUNT_ID}:delivery-destination:{physical}"}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             return {"prefixListId": f"pl-{_digest(name)}", "dnsEntries": [], "networkInterfaceIds": []}
         return {}

@@ -29,3 +29,17 @@ def record_by_output(run: StackRun, value: str) -> ResourceRecord:
         if r.custom and value in (r.id, r.state.get("arn")):
             return r
     raise LookupError(value)
+
+
+def app_db_password(run: StackRun) -> str:
+    """The generated initial password of the app's database user."""
+    (password,) = [
+        r for r in run.of_type("random:index/randomPassword:RandomPassword") if r.name.endswith("-app-db-password")
+    ]
+    return str(password.state["result"])
+
+
+def named(run: StackRun, type_: str, suffix: str) -> ResourceRecord:
+    """The one resource of ``type_`` whose logical name ends with ``suffix``."""
+    (found,) = [r for r in run.of_type(type_) if r.name.endswith(suffix)]
+    return found

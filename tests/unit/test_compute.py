@@ -9,6 +9,7 @@ import pytest
 
 from components.compute import ami_architecture, render_user_data
 from offline.harness import ResourceRecord, StackRun
+from tests.helpers import app_db_password
 
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
@@ -83,7 +84,7 @@ def test_user_data_is_valid_bash_naming_the_secret_and_port_but_no_secret_value(
     assert stack_run.outputs["app_db_secret_arn"] in script
     assert f"APP_PORT={setting(stack_run, 'appPort')}" in script
     assert "AWS_REGION=eu-west-1" in script
-    password = stack_run.one("random:index/randomPassword:RandomPassword").state["result"]
+    password = app_db_password(stack_run)
     assert password not in script
     assert "amazon-cloudwatch-agent" in script
     log_group = next(g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-app-logs"))

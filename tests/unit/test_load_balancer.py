@@ -6,7 +6,7 @@ import pytest
 
 from components.load_balancer import TLS_POLICY
 from offline.harness import ResourceRecord, StackRun, run_stack
-from tests.helpers import record_by_output
+from tests.helpers import named, record_by_output
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -19,6 +19,22 @@ def listener(run: StackRun, port: int) -> ResourceRecord:
 
 def setting(run: StackRun, key: str) -> int:
     return int(run.config[f"payments-platform:{key}"])
+
+
+def assert_only_the_edge_reaches_the_app(run: StackRun, app_listener: ResourceRecord) -> None:
+    """Default 403; a priority-1 rule forwards requests carrying the edge's secret header."""
+    (default,) = app_listener.inputs["defaultActions"]
+    assert default["type"] == "fixed-response"
+    assert default["fixedResponse"]["statusCode"] == "403"
+    (rule,) = run.of_type("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["listenerArn"] == app_listener.state["arn"]
+    assert rule.inputs["priority"] == 1
+    secret = named(run, "random:index/randomPassword:RandomPassword", "-origin-verify").state["result"]
+    (condition,) = rule.inputs["conditions"]
+    assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
+    (forward,) = rule.inputs["actions"]
+    assert (forward["type"], forward["targetGroupArn"]) == ("forward", run.outputs["alb_target_group_arn"])
+    assert "conditions" in rule.secret_inputs, "the shared secret stays secret in state"
 
 
 def test_internet_facing_alb_across_every_public_subnet(stack_run: StackRun) -> None:
@@ -61,9 +77,7 @@ def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> 
     https, http = listener(prod, 443), listener(prod, 80)
     assert https.inputs["protocol"] == "HTTPS"
     assert https.inputs["sslPolicy"] == TLS_POLICY == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    (forward,) = https.inputs["defaultActions"]
-    assert forward["type"] == "forward"
-    assert forward["targetGroupArn"] == prod.outputs["alb_target_group_arn"]
+    assert_only_the_edge_reaches_the_app(prod, https)
     (redirect,) = http.inputs["defaultActions"]
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
@@ -74,13 +88,13 @@ def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> 
 def test_certificate_is_dns_validated_in_the_configured_zone(prod: StackRun) -> None:
     zone = prod.config["payments-platform:hostedZoneId"]
     domain = prod.config["payments-platform:domainName"]
-    certificate = prod.one("aws:acm/certificate:Certificate")
+    certificate = named(prod, "aws:acm/certificate:Certificate", "-lb-certificate")
     assert certificate.inputs["domainName"] == f"origin.{domain}"
     assert certificate.inputs["validationMethod"] == "DNS"
-    validation = prod.one("aws:acm/certificateValidation:CertificateValidation")
+    validation = named(prod, "aws:acm/certificateValidation:CertificateValidation", "-lb-certificate-issued")
     assert validation.inputs["certificateArn"] == certificate.state["arn"]
     records = {r.name: r for r in prod.of_type("aws:route53/record:Record")}
-    check = next(r for n, r in records.items() if n.endswith("-certificate-validation"))
+    check = next(r for n, r in records.items() if n.endswith("-lb-certificate-validation"))
     assert check.inputs["zoneId"] == zone
     assert check.inputs["records"] == [certificate.state["domainValidationOptions"][0]["resourceRecordValue"]]
     assert validation.inputs["validationRecordFqdns"] == [check.state["fqdn"]]
@@ -92,10 +106,10 @@ def test_certificate_is_dns_validated_in_the_configured_zone(prod: StackRun) -> 
 def test_without_a_domain_http_only_and_the_stack_says_so(dev: StackRun) -> None:
     (only,) = dev.of_type(LISTENER)
     assert (only.inputs["port"], only.inputs["protocol"]) == (80, "HTTP")
-    assert only.inputs["defaultActions"][0]["type"] == "forward"
+    assert_only_the_edge_reaches_the_app(dev, only)
     assert dev.outputs["alb_tls"].startswith("HTTP only")
     assert any("HTTP only" in w for w in dev.warnings)
-    assert dev.of_type("aws:acm/certificate:Certificate") == []
+    assert [c for c in dev.of_type("aws:acm/certificate:Certificate") if c.name.endswith("-lb-certificate")] == []
 
 
 @pytest.mark.parametrize("key", ["alb_arn", "alb_dns_name", "alb_zone_id", "alb_security_group_id"])
@@ -132,7 +146,7 @@ def test_edge_tier_can_require_its_origin_header(tmp_path: Path, domain: str | N
     assert rule.inputs["listenerArn"] == app.state["arn"]
     assert rule.inputs["priority"] == 1
     (condition,) = rule.inputs["conditions"]
-    secret = run.one("random:index/randomPassword:RandomPassword").state["result"]
+    secret = named(run, "random:index/randomPassword:RandomPassword", "-origin-verify").state["result"]
     assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
     (forward,) = rule.inputs["actions"]
     assert forward["type"] == "forward"

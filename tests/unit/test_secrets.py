@@ -12,7 +12,7 @@ from components.secrets import (
     rotation_bundle,
 )
 from offline.harness import ResourceRecord, StackRun
-from tests.helpers import doc, record_by_output
+from tests.helpers import app_db_password, doc, record_by_output
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -51,7 +51,7 @@ def test_initial_value_points_at_the_cluster_and_is_secret(stack_run: StackRun) 
         "host": stack_run.outputs["db_cluster_endpoint"],
         "port": stack_run.outputs["db_port"],
         "username": "payments_app",
-        "password": stack_run.one("random:index/randomPassword:RandomPassword").state["result"],
+        "password": app_db_password(stack_run),
         "dbname": "payments",
         "masterarn": stack_run.outputs["db_master_secret_arn"],
     }

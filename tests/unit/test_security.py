@@ -173,22 +173,43 @@ def rules(run: StackRun) -> list[tuple[str, str, int, str]]:
                     direction,
                     group_role(run, rule.inputs["securityGroupId"]),
                     int(rule.inputs["fromPort"]),
-                    group_role(run, peer) if peer else rule.inputs["cidrIpv4"],
+                    group_role(run, peer) if peer else rule.inputs.get("cidrIpv4") or rule.inputs["prefixListId"],
                 )
             )
     return sorted(found)
 
 
+def cloudfront_prefix_list(run: StackRun) -> str:
+    (call,) = [args for token, args in run.calls if token.endswith("getManagedPrefixList")]
+    assert call["name"] == "com.amazonaws.global.cloudfront.origin-facing", "looked up by name, not hard-coded"
+    return str(next(r.inputs["prefixListId"] for r in run.of_type(INGRESS) if r.inputs.get("prefixListId")))
+
+
 def test_security_group_rules_are_exactly_the_plan(stack_run: StackRun) -> None:
     app_port = int(stack_run.config["payments-platform:appPort"])
-    planned = sorted((r.direction, r.group, r.port, r.peer_group or r.cidr or "") for r in rule_plan(app_port, 3306))
+    origin_port = 443 if stack_run.config["payments-platform:domainName"] else 80
+    plan = rule_plan(app_port, 3306, alb_source="cloudfront", alb_ports=(origin_port,))
+    prefix_list = cloudfront_prefix_list(stack_run)
+    planned = sorted(
+        (r.direction, r.group, r.port, r.peer_group or r.cidr or (prefix_list if r.prefix_list else "")) for r in plan
+    )
     assert rules(stack_run) == planned
     assert sorted(stack_run.outputs["security_group_ids"]) == sorted(ROLES)
 
 
-def test_only_the_load_balancer_listeners_admit_a_cidr(stack_run: StackRun) -> None:
-    cidr_ingress = [(g, p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and "/" in peer]
-    assert sorted(cidr_ingress) == [("alb", 80, "0.0.0.0/0"), ("alb", 443, "0.0.0.0/0")]
+def test_the_load_balancer_admits_only_cloudfront_on_its_origin_port(stack_run: StackRun) -> None:
+    origin_port = 443 if stack_run.config["payments-platform:domainName"] else 80
+    alb_ingress = [(p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and g == "alb"]
+    assert alb_ingress == [(origin_port, cloudfront_prefix_list(stack_run))]
+
+
+def test_no_group_admits_a_cidr(stack_run: StackRun) -> None:
+    assert [(g, p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and "/" in peer] == []
+
+
+def test_cloudfront_prefix_list_is_referenced_on_one_port_only() -> None:
+    with pytest.raises(ValueError, match="one port"):
+        rule_plan(8080, 3306, alb_source="cloudfront", alb_ports=(443, 80))
 
 
 def test_database_admits_only_the_app_and_rotation_on_mysql(stack_run: StackRun) -> None:

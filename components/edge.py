@@ -1,0 +1,323 @@
+"""Edge tier: CloudFront in front of the load balancer, protected by a CLOUDFRONT-scope WAF.
+
+CloudFront is global, but its web ACL, its certificate, its log delivery and its metrics
+live in us-east-1: those resources set ``region=EDGE_REGION`` whatever the stack's region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+EDGE_REGION = "us-east-1"
+# Route 53's hosted zone for every CloudFront alias target.
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+CACHING_DISABLED = "Managed-CachingDisabled"
+# Everything the viewer sent except Host: the origin's certificate names the origin, not the site.
+ALL_VIEWER_EXCEPT_HOST = "Managed-AllViewerExceptHostHeader"
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+REDACTED_HEADERS = ("authorization", "cookie")
+ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    origin_domain_name: pulumi.Input[str]
+    origin_protocol: Literal["http", "https"]
+    """https (TLS 1.2) when the load balancer has a certificate; http otherwise (stated in outputs)."""
+    origin_verify_header: str
+    origin_verify_value: pulumi.Input[str]
+    """Secret the load balancer requires; sent by CloudFront on every origin request."""
+    logs_bucket_arn: pulumi.Input[str]
+    waf_logs_key_arn: pulumi.Input[str]
+    """CMK in us-east-1 for the WAF log group."""
+    log_retention_days: int
+    price_class: str
+    rate_limit: int
+    rate_window_seconds: int
+    geo_restriction_type: str = "none"
+    geo_restriction_locations: tuple[str, ...] = ()
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
+
+
+class Edge(pulumi.ComponentResource):
+    """CloudFront distribution, WAF web ACL with logging, security headers, access logs."""
+
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    web_acl_arn: pulumi.Output[str]
+    web_acl_name: pulumi.Output[str]
+    waf_log_group_name: pulumi.Output[str]
+    tls: str
+
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:edge:Edge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+
+        # WAF requires log group names that start with aws-waf-logs-.
+        waf_logs = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            name=f"aws-waf-logs-{name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.waf_logs_key_arn,
+            region=EDGE_REGION,
+            opts=child,
+        )
+        web_acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            description="Payments edge: per-IP rate limit and AWS managed rules",
+            scope="CLOUDFRONT",
+            region=EDGE_REGION,
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=[_rate_rule(name, args.rate_limit, args.rate_window_seconds)]
+            + [_managed_rule(name, group, priority) for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)],
+            visibility_config=_visibility(f"{name}-waf"),
+            opts=child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging",
+            resource_arn=web_acl.arn,
+            log_destination_configs=[waf_logs.arn],
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                )
+                for header in REDACTED_HEADERS
+            ],
+            region=EDGE_REGION,
+            opts=child,
+        )
+
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            comment="HSTS, no-sniff, frame-deny, strict referrer",
+            security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=63072000, include_subdomains=True, preload=True, override=True
+                ),
+                content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                    override=True
+                ),
+                frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+            ),
+            opts=child,
+        )
+        cache_policy = aws.cloudfront.get_cache_policy_output(name=CACHING_DISABLED, opts=invoke)
+        origin_request_policy = aws.cloudfront.get_origin_request_policy_output(
+            name=ALL_VIEWER_EXCEPT_HOST, opts=invoke
+        )
+
+        if args.domain_name and args.hosted_zone_id:
+            certificate_arn = self._certificate(name, args.domain_name, args.hosted_zone_id)
+            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021",
+            )
+            aliases = [args.domain_name]
+            self.tls = f"HTTPS for {args.domain_name} (TLSv1.2_2021 minimum)"
+        else:
+            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+            aliases = []
+            self.tls = "HTTPS on the *.cloudfront.net name only: no domainName configured"
+        if args.origin_protocol == "http":
+            self.tls += "; CloudFront reaches the load balancer over HTTP (no certificate on the origin)"
+
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            comment=f"{name}: payments API",
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            aliases=aliases,
+            web_acl_id=web_acl.arn,
+            origins=[
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="alb",
+                    domain_name=args.origin_domain_name,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy=f"{args.origin_protocol}-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                        origin_read_timeout=30,
+                        origin_keepalive_timeout=5,
+                    ),
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=args.origin_verify_header, value=args.origin_verify_value
+                        )
+                    ],
+                )
+            ],
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id="alb",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=ALL_METHODS,
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=cache_policy.id,
+                origin_request_policy_id=origin_request_policy.id,
+                response_headers_policy_id=headers.id,
+                compress=True,
+            ),
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type=args.geo_restriction_type, locations=list(args.geo_restriction_locations)
+                )
+            ),
+            viewer_certificate=viewer_certificate,
+            opts=child,
+        )
+
+        if args.domain_name and args.hosted_zone_id:
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{name}-alias-{record_type.lower()}",
+                    zone_id=args.hosted_zone_id,
+                    name=args.domain_name,
+                    type=record_type,
+                    aliases=[
+                        aws.route53.RecordAliasArgs(
+                            name=distribution.domain_name, zone_id=CLOUDFRONT_ZONE_ID, evaluate_target_health=False
+                        )
+                    ],
+                    opts=child,
+                )
+
+        # Standard logging (v2): access logs into the logs bucket through CloudWatch vended logs.
+        source = aws.cloudwatch.LogDeliverySource(
+            f"{name}-access-logs-source",
+            name=f"{name}-cloudfront",
+            log_type="ACCESS_LOGS",
+            resource_arn=distribution.arn,
+            region=EDGE_REGION,
+            opts=child,
+        )
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-access-logs-destination",
+            name=f"{name}-logs-bucket",
+            delivery_destination_type="S3",
+            output_format="parquet",
+            delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
+                destination_resource_arn=args.logs_bucket_arn
+            ),
+            region=EDGE_REGION,
+            opts=child,
+        )
+        aws.cloudwatch.LogDelivery(
+            f"{name}-access-logs",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            s3_delivery_configurations=[
+                aws.cloudwatch.LogDeliveryS3DeliveryConfigurationArgs(
+                    suffix_path="{DistributionId}/{yyyy}/{MM}/{dd}/{HH}", enable_hive_compatible_path=False
+                )
+            ],
+            region=EDGE_REGION,
+            opts=child,
+        )
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.web_acl_arn = web_acl.arn
+        self.web_acl_name = web_acl.name
+        self.waf_log_group_name = waf_logs.name
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "domain_name": self.domain_name,
+                "web_acl_arn": self.web_acl_arn,
+                "web_acl_name": self.web_acl_name,
+                "waf_log_group_name": self.waf_log_group_name,
+                "tls": self.tls,
+            }
+        )
+
+    def _certificate(self, name: str, domain: str, zone_id: str) -> pulumi.Output[str]:
+        """CloudFront only accepts certificates from us-east-1; validated by DNS in ``zone_id``."""
+        child = pulumi.ResourceOptions(parent=self)
+        certificate = aws.acm.Certificate(
+            f"{name}-certificate",
+            domain_name=domain,
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",
+            region=EDGE_REGION,
+            opts=child,
+        )
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{name}-certificate-validation",
+            zone_id=zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,
+            opts=child,
+        )
+        return aws.acm.CertificateValidation(
+            f"{name}-certificate-issued",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            region=EDGE_REGION,
+            opts=child,
+        ).certificate_arn
+
+
+def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+def _rule_visibility(metric_name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+def _rate_rule(name: str, limit: int, window_seconds: int) -> aws.wafv2.WebAclRuleArgs:
+    return aws.wafv2.WebAclRuleArgs(
+        name="rate-limit-per-ip",
+        priority=0,
+        action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                limit=limit, aggregate_key_type="IP", evaluation_window_sec=window_seconds
+            )
+        ),
+        visibility_config=_rule_visibility(f"{name}-rate-limit"),
+    )
+
+
+def _managed_rule(name: str, group: str, priority: int) -> aws.wafv2.WebAclRuleArgs:
+    return aws.wafv2.WebAclRuleArgs(
+        name=group,
+        priority=priority,
+        override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                vendor_name="AWS", name=group
+            )
+        ),
+        visibility_config=_rule_visibility(f"{name}-{group}"),
+    )
