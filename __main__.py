@@ -7,6 +7,7 @@ from components.compute import Compute, ComputeArgs, Schedule
 from components.database import Database, DatabaseArgs
 from components.edge import Edge, EdgeArgs
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
 from components.secrets import Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
@@ -159,7 +160,8 @@ edge = Edge(
         origin_verify_value=load_balancer.origin_verify_secret,
         logs_bucket_arn=storage.logs_bucket_arn,
         waf_logs_key_arn=security.edge_key_arns["logs"],
-        log_retention_days=settings.log_retention_days,
+        # WAF logs cannot join the us-east-1-less archive below: keep them as long as flow logs.
+        log_retention_days=settings.flow_log_retention_days,
         price_class=settings.price_class,
         rate_limit=settings.waf_rate_limit,
         rate_window_seconds=settings.waf_rate_window_seconds,
@@ -194,6 +196,44 @@ compute = Compute(
     tier_opts,
 )
 
+thresholds = settings.alarms
+monitoring = Monitoring(
+    f"{prefix}-monitoring",
+    MonitoringArgs(
+        alerts_key_arn=security.key_arns["alerts"],
+        edge_alerts_key_arn=security.edge_key_arns["alerts"],
+        alarm_emails=settings.alarm_emails,
+        watched=Watched(
+            alb_arn_suffix=load_balancer.arn_suffix,
+            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+            asg_name=compute.asg_name,
+            db_cluster_identifier=database.cluster_identifier,
+            db_instance_identifiers=database.instance_identifiers,
+            rotation_function_name=secrets.rotation_function_name,
+            web_acl_name=edge.web_acl_name,
+            distribution_id=edge.distribution_id,
+        ),
+        thresholds=Thresholds(
+            http_5xx_percent=thresholds.http_5xx_percent,
+            latency_p99_ms=thresholds.latency_p99_ms,
+            asg_cpu_percent=thresholds.asg_cpu_percent,
+            db_cpu_percent=thresholds.db_cpu_percent,
+            db_free_memory_mb=thresholds.db_free_memory_mb,
+            db_connections=thresholds.db_connections,
+            replica_lag_ms=thresholds.replica_lag_ms,
+            waf_blocked_requests=thresholds.waf_blocked_requests,
+        ),
+        logs_bucket_arn=storage.logs_bucket_arn,
+        archived_log_groups=[
+            network.flow_log_group_name,
+            *database.log_group_names,
+            secrets.rotation_log_group_name,
+            compute.log_group_name,
+        ],
+    ),
+    tier_opts,
+)
+
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("availability_zones", network.availability_zones)
 pulumi.export("public_subnet_ids", network.public_subnet_ids)
@@ -223,3 +263,6 @@ pulumi.export("cloudfront_distribution_id", edge.distribution_id)
 pulumi.export("cloudfront_domain_name", edge.domain_name)
 pulumi.export("web_acl_arn", edge.web_acl_arn)
 pulumi.export("edge_tls", edge.tls)
+pulumi.export("alert_topic_arn", monitoring.topic_arn)
+pulumi.export("edge_alert_topic_arn", monitoring.edge_topic_arn)
+pulumi.export("dashboard_name", monitoring.dashboard_name)

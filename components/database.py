@@ -68,6 +68,8 @@ class Database(pulumi.ComponentResource):
     port: pulumi.Output[int]
     master_secret_arn: pulumi.Output[str]
     instance_ids: list[pulumi.Output[str]]
+    instance_identifiers: list[pulumi.Output[str]]
+    log_group_names: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Database", name, None, opts)
@@ -191,6 +193,8 @@ class Database(pulumi.ComponentResource):
         self.port = cluster.port
         self.master_secret_arn = cluster.master_user_secrets.apply(_master_secret_arn)
         self.instance_ids = [i.id for i in instances]
+        self.instance_identifiers = [i.identifier for i in instances]
+        self.log_group_names = [g.name for g in log_groups]
         self.register_outputs(
             {
                 "cluster_identifier": self.cluster_identifier,
@@ -200,6 +204,8 @@ class Database(pulumi.ComponentResource):
                 "port": self.port,
                 "master_secret_arn": self.master_secret_arn,
                 "instance_ids": self.instance_ids,
+                "instance_identifiers": self.instance_identifiers,
+                "log_group_names": self.log_group_names,
             }
         )
 

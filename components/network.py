@@ -86,6 +86,7 @@ class Network(pulumi.ComponentResource):
     nat_gateway_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
     endpoint_security_group_id: pulumi.Output[str] | None
+    flow_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:network:Network", name, None, opts)
@@ -240,6 +241,7 @@ class Network(pulumi.ComponentResource):
             self.endpoint_security_group_id = endpoint_sg.id
 
         self.vpc_id = vpc.id
+        self.flow_log_group_name = flow_log_group.name
         self.availability_zones = zones
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]
@@ -256,5 +258,6 @@ class Network(pulumi.ComponentResource):
                 "nat_gateway_ids": self.nat_gateway_ids,
                 "private_route_table_ids": self.private_route_table_ids,
                 "endpoint_security_group_id": self.endpoint_security_group_id,
+                "flow_log_group_name": self.flow_log_group_name,
             }
         )

@@ -374,3 +374,69 @@ def logs_bucket_policy(
             },
         },
     )
+
+
+TOPIC_ADMIN_ACTIONS = (
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:RemovePermission",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+)
+
+
+def alert_topic_policy(*, topic_arn: str, partition: str, region: str, account_id: str) -> PolicyDocument:
+    """Only this account's CloudWatch alarms publish; the account manages the topic."""
+    return _document(
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+            },
+        },
+        {
+            "Sid": "AccountManagesTopic",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(partition, account_id)},
+            "Action": list(TOPIC_ADMIN_ACTIONS),
+            "Resource": topic_arn,
+        },
+    )
+
+
+def firehose_to_bucket_policy(*, bucket_arn: str, prefix: str) -> PolicyDocument:
+    """What Firehose needs to deliver into one prefix of one bucket."""
+    return _document(
+        {
+            "Sid": "DeliverToBucket",
+            "Effect": "Allow",
+            "Action": [
+                "s3:AbortMultipartUpload",
+                "s3:GetBucketLocation",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+                "s3:PutObject",
+            ],
+            "Resource": [bucket_arn, f"{bucket_arn}/{prefix}*"],
+        }
+    )
+
+
+def logs_to_firehose_policy(stream_arn: str) -> PolicyDocument:
+    """What CloudWatch Logs needs to feed a subscription into one delivery stream."""
+    return _document(
+        {
+            "Sid": "FeedDeliveryStream",
+            "Effect": "Allow",
+            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+            "Resource": stream_arn,
+        }
+    )

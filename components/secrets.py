@@ -63,7 +63,6 @@ class SecretsArgs:
     """Days a deleted secret can be restored; 0 deletes at once (disposable stacks)."""
     app_username: str = "payments_app"
     rotation_days: int = 30
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
 
 
 class Secrets(pulumi.ComponentResource):
@@ -73,7 +72,6 @@ class Secrets(pulumi.ComponentResource):
     rotation_function_name: pulumi.Output[str]
     rotation_function_arn: pulumi.Output[str]
     rotation_log_group_name: pulumi.Output[str]
-    rotation_errors_alarm_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Secrets", name, None, opts)
@@ -213,36 +211,16 @@ class Secrets(pulumi.ComponentResource):
             # The first rotation starts at once: the app user must already exist.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, permission]),
         )
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-rotation-errors",
-            alarm_description="Secret rotation Lambda failed: the app credential may not be rotating",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            # The function runs rarely: no data means no invocations, not a failure.
-            treat_missing_data="notBreaching",
-            alarm_actions=list(args.alarm_actions),
-            ok_actions=list(args.alarm_actions),
-            opts=child,
-        )
-
         self.app_secret_arn = secret.arn
         self.rotation_function_name = function.name
         self.rotation_function_arn = function.arn
         self.rotation_log_group_name = log_group.name
-        self.rotation_errors_alarm_name = alarm.name
         self.register_outputs(
             {
                 "app_secret_arn": self.app_secret_arn,
                 "rotation_function_name": self.rotation_function_name,
                 "rotation_function_arn": self.rotation_function_arn,
                 "rotation_log_group_name": self.rotation_log_group_name,
-                "rotation_errors_alarm_name": self.rotation_errors_alarm_name,
             }
         )
 

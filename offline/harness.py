@@ -408,6 +408,12 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
         if typ == "aws:s3/bucket:Bucket":
             return {"bucket": physical, "bucketDomainName": f"{physical}.s3.amazonaws.com"}
+        if typ == "aws:rds/clusterInstance:ClusterInstance":
+            return {"identifier": physical}
+        if typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+            return {"arn": f"arn:{self.partition}:firehose:{region}:{ACCOUNT_ID}:deliverystream/{physical}"}
+        if typ == "aws:sns/topic:Topic":
+            return {"arn": f"arn:{self.partition}:sns:{region}:{ACCOUNT_ID}:{physical}"}
         if typ == "aws:ec2/launchTemplate:LaunchTemplate":
             return {"latestVersion": 1, "defaultVersion": 1}
         if typ == "aws:cloudfront/distribution:Distribution":

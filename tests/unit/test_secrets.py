@@ -133,14 +133,6 @@ def test_bootstrap_invocation_carries_no_password(stack_run: StackRun) -> None:
     assert writer.urn in bootstrap.dependencies, "the database must have an instance to connect to"
 
 
-def test_errors_alarm_watches_the_function(stack_run: StackRun) -> None:
-    alarm = stack_run.one("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/Lambda", "Errors")
-    assert alarm.inputs["dimensions"] == {"FunctionName": function(stack_run).state["name"]}
-    assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
-    assert alarm.inputs["threshold"] == 0
-
-
 def test_passwords_avoid_characters_consumers_break_on() -> None:
     assert not set(PASSWORD_SPECIALS) & set(EXCLUDED_PASSWORD_CHARACTERS)
     assert rotation.EXCLUDE_CHARACTERS == EXCLUDED_PASSWORD_CHARACTERS

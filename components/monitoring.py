@@ -1,0 +1,519 @@
+"""Monitoring tier: alert topics, alarms that reach a person, a dashboard, and the log archive.
+
+CloudWatch alarms can only notify a topic in their own region, and CloudFront and WAF
+publish their metrics in us-east-1: those alarms get a second, us-east-1 topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+
+EDGE_REGION = "us-east-1"
+ARCHIVE_PREFIX = "cloudwatch-logs/"
+Where = Literal["stack", "edge"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    stat: str
+    """Statistic (Sum, Average, Minimum, Maximum) or extended statistic (p99)."""
+    period: int = 300
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm, as data: what it watches, where it fires, and how missing data counts."""
+
+    key: str
+    description: str
+    comparison: str
+    threshold: float
+    treat_missing_data: Literal["breaching", "notBreaching", "ignore", "missing"]
+    metric: Metric | None = None
+    expression: str | None = None
+    """Metric math over ``inputs`` (ids m0, m1 ...), instead of a single metric."""
+    inputs: tuple[Metric, ...] = ()
+    evaluation_periods: int = 3
+    datapoints_to_alarm: int = 2
+    where: Where = "stack"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    http_5xx_percent: float = 2
+    latency_p99_ms: float = 1500
+    asg_cpu_percent: float = 85
+    db_cpu_percent: float = 80
+    db_free_memory_mb: float = 256
+    db_connections: float = 500
+    replica_lag_ms: float = 1000
+    waf_blocked_requests: float = 1000
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Identifiers of what the other tiers created (names, ARN suffixes, ids)."""
+
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    asg_name: pulumi.Input[str]
+    db_cluster_identifier: str
+    db_instance_identifiers: Sequence[pulumi.Input[str]]
+    rotation_function_name: pulumi.Input[str]
+    web_acl_name: pulumi.Input[str]
+    distribution_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    alerts_key_arn: pulumi.Input[str]
+    edge_alerts_key_arn: pulumi.Input[str]
+    """CMK in us-east-1 for the edge topic."""
+    alarm_emails: tuple[str, ...]
+    watched: Watched
+    thresholds: Thresholds
+    logs_bucket_arn: pulumi.Input[str]
+    archived_log_groups: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    """Log groups (names) copied to the logs bucket through Firehose for long-term retention."""
+
+
+def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
+    """Every alarm of the platform, tier by tier."""
+    lb = {"LoadBalancer": w.alb_arn_suffix}
+    requests = Metric("AWS/ApplicationELB", "RequestCount", lb, "Sum")
+    # Below 20 requests in 5 minutes a rate is noise (one failed call in dev is 100 %).
+    rate = "IF(m1 >= 20, 100 * m0 / m1, 0)"
+    specs = [
+        AlarmSpec(
+            "alb-5xx-rate",
+            "Load balancer answers 5xx (no healthy target, overload) above the threshold",
+            "GreaterThanThreshold",
+            t.http_5xx_percent,
+            "notBreaching",
+            expression=rate,
+            inputs=(Metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, "Sum"), requests),
+        ),
+        AlarmSpec(
+            "target-5xx-rate",
+            "App instances answer 5xx above the threshold",
+            "GreaterThanThreshold",
+            t.http_5xx_percent,
+            "notBreaching",
+            expression=rate,
+            inputs=(Metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, "Sum"), requests),
+        ),
+        AlarmSpec(
+            "target-latency-p99",
+            "Slowest 1 % of app responses exceed the latency threshold",
+            "GreaterThanThreshold",
+            t.latency_p99_ms / 1000,
+            # No requests, no latency: silence is not slowness.
+            "notBreaching",
+            metric=Metric("AWS/ApplicationELB", "TargetResponseTime", lb, "p99"),
+        ),
+        AlarmSpec(
+            "unhealthy-hosts",
+            "An app instance fails its /health check",
+            "GreaterThanThreshold",
+            0,
+            "notBreaching",
+            metric=Metric(
+                "AWS/ApplicationELB",
+                "UnHealthyHostCount",
+                {"TargetGroup": w.target_group_arn_suffix, "LoadBalancer": w.alb_arn_suffix},
+                "Maximum",
+                period=60,
+            ),
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        ),
+        AlarmSpec(
+            "asg-cpu",
+            "App fleet CPU stays above the threshold although scaling targets 70 %",
+            "GreaterThanThreshold",
+            t.asg_cpu_percent,
+            # The fleet never scales to zero: no CPU data means no instances.
+            "breaching",
+            metric=Metric("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": w.asg_name}, "Average"),
+        ),
+        AlarmSpec(
+            "rotation-errors",
+            "Secret rotation Lambda failed: the app credential may not be rotating",
+            "GreaterThanThreshold",
+            0,
+            # The function runs rarely: no data means no invocations, not a failure.
+            "notBreaching",
+            metric=Metric("AWS/Lambda", "Errors", {"FunctionName": w.rotation_function_name}, "Sum"),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+        AlarmSpec(
+            "waf-blocked-spike",
+            "WAF blocks an unusual number of requests: an attack, or a rule blocking customers",
+            "GreaterThanThreshold",
+            t.waf_blocked_requests,
+            "notBreaching",
+            metric=Metric("AWS/WAFV2", "BlockedRequests", {"WebACL": w.web_acl_name, "Rule": "ALL"}, "Sum"),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            where="edge",
+        ),
+        AlarmSpec(
+            "cloudfront-5xx-rate",
+            "CloudFront answers 5xx above the threshold",
+            "GreaterThanThreshold",
+            t.http_5xx_percent,
+            "notBreaching",
+            metric=Metric(
+                "AWS/CloudFront", "5xxErrorRate", {"DistributionId": w.distribution_id, "Region": "Global"}, "Average"
+            ),
+            where="edge",
+        ),
+    ]
+    for i, instance in enumerate(w.db_instance_identifiers):
+        db = {"DBInstanceIdentifier": instance}
+        specs += [
+            AlarmSpec(
+                f"db-{i}-cpu",
+                f"Aurora instance {i} CPU above the threshold",
+                "GreaterThanThreshold",
+                t.db_cpu_percent,
+                # A database instance that stops reporting is down.
+                "breaching",
+                metric=Metric("AWS/RDS", "CPUUtilization", db, "Average"),
+            ),
+            AlarmSpec(
+                f"db-{i}-freeable-memory",
+                f"Aurora instance {i} is running out of memory",
+                "LessThanThreshold",
+                t.db_free_memory_mb * 1024 * 1024,
+                "breaching",
+                metric=Metric("AWS/RDS", "FreeableMemory", db, "Minimum"),
+            ),
+            AlarmSpec(
+                f"db-{i}-connections",
+                f"Aurora instance {i} connections above the threshold (pool leak or surge)",
+                "GreaterThanThreshold",
+                t.db_connections,
+                "breaching",
+                metric=Metric("AWS/RDS", "DatabaseConnections", db, "Maximum"),
+            ),
+        ]
+    if len(w.db_instance_identifiers) > 1:
+        specs.append(
+            AlarmSpec(
+                "db-replica-lag",
+                "Aurora readers lag the writer: reads are stale and failover would lose time",
+                "GreaterThanThreshold",
+                t.replica_lag_ms,
+                # During a failover readers stop reporting for a moment.
+                "notBreaching",
+                metric=Metric(
+                    "AWS/RDS", "AuroraReplicaLagMaximum", {"DBClusterIdentifier": w.db_cluster_identifier}, "Maximum"
+                ),
+            )
+        )
+    return specs
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Encrypted alert topics with e-mail subscriptions, alarms, dashboard, log archive."""
+
+    topic_arn: pulumi.Output[str]
+    edge_topic_arn: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str]
+    alarm_names: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+
+        topics = {
+            "stack": self._topic(f"{name}-alerts", args.alerts_key_arn, None, region, partition, account_id, args),
+            "edge": self._topic(
+                f"{name}-edge-alerts",
+                args.edge_alerts_key_arn,
+                EDGE_REGION,
+                pulumi.Output.from_input(EDGE_REGION),
+                partition,
+                account_id,
+                args,
+            ),
+        }
+
+        specs = alarm_specs(args.watched, args.thresholds)
+        self.alarm_names = {}
+        for spec in specs:
+            topic = topics[spec.where]
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-{spec.key}",
+                alarm_description=spec.description,
+                comparison_operator=spec.comparison,
+                threshold=spec.threshold,
+                evaluation_periods=spec.evaluation_periods,
+                datapoints_to_alarm=spec.datapoints_to_alarm,
+                treat_missing_data=spec.treat_missing_data,
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                region=EDGE_REGION if spec.where == "edge" else None,
+                **_metric_arguments(spec),
+                opts=child,
+            )
+            self.alarm_names[spec.key] = alarm.name
+
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=name,
+            dashboard_body=pulumi.Output.all(region, *[_resolved(spec) for spec in specs]).apply(
+                lambda values: json.dumps(dashboard_body(values[0], values[1:]))
+            ),
+            opts=child,
+        )
+
+        if args.archived_log_groups:
+            self._archive(name, args, region, account_id)
+
+        self.topic_arn = topics["stack"]
+        self.edge_topic_arn = topics["edge"]
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "edge_topic_arn": self.edge_topic_arn,
+                "dashboard_name": self.dashboard_name,
+                "alarm_names": dict(self.alarm_names),
+            }
+        )
+
+    def _topic(
+        self,
+        name: str,
+        key_arn: pulumi.Input[str],
+        topic_region: str | None,
+        policy_region: pulumi.Output[str],
+        partition: pulumi.Output[str],
+        account_id: pulumi.Output[str],
+        args: MonitoringArgs,
+    ) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(name, kms_master_key_id=key_arn, region=topic_region, opts=child)
+        aws.sns.TopicPolicy(
+            f"{name}-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, partition, policy_region, account_id).apply(
+                lambda v: json.dumps(
+                    policies.alert_topic_policy(topic_arn=v[0], partition=v[1], region=v[2], account_id=v[3])
+                )
+            ),
+            region=topic_region,
+            opts=child,
+        )
+        for email in args.alarm_emails:
+            # Keyed by the address, so adding or removing one leaves the others alone.
+            digest = hashlib.sha256(email.lower().encode()).hexdigest()[:10]
+            aws.sns.TopicSubscription(
+                f"{name}-email-{digest}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                region=topic_region,
+                opts=child,
+            )
+        return topic.arn
+
+    def _archive(
+        self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
+    ) -> None:
+        """Copies log groups to the logs bucket: hot in CloudWatch, kept for a year or more in S3."""
+        child = pulumi.ResourceOptions(parent=self)
+        firehose_role = aws.iam.Role(
+            f"{name}-archive-firehose-role",
+            description="Firehose delivery of archived log groups into the logs bucket",
+            assume_role_policy=account_id.apply(
+                lambda acct: json.dumps(
+                    policies.service_assume_role_policy(
+                        "firehose.amazonaws.com",
+                        account_id=acct,
+                        source_arn=f"arn:*:firehose:*:{acct}:deliverystream/*",
+                    )
+                )
+            ),
+            opts=child,
+        )
+        firehose_policy = aws.iam.RolePolicy(
+            f"{name}-archive-firehose-policy",
+            role=firehose_role.name,
+            policy=pulumi.Output.from_input(args.logs_bucket_arn).apply(
+                lambda arn: json.dumps(policies.firehose_to_bucket_policy(bucket_arn=arn, prefix=ARCHIVE_PREFIX))
+            ),
+            opts=child,
+        )
+        stream = aws.kinesis.FirehoseDeliveryStream(
+            f"{name}-archive",
+            destination="extended_s3",
+            server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                enabled=True, key_type="AWS_OWNED_CMK"
+            ),
+            extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
+                role_arn=firehose_role.arn,
+                bucket_arn=args.logs_bucket_arn,
+                prefix=f"{ARCHIVE_PREFIX}!{{timestamp:yyyy/MM/dd}}/",
+                error_output_prefix=f"{ARCHIVE_PREFIX}errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
+                buffering_size=5,
+                buffering_interval=300,
+                # Subscription records arrive gzip-compressed already.
+                compression_format="UNCOMPRESSED",
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[firehose_policy]),
+        )
+        logs_role = aws.iam.Role(
+            f"{name}-archive-logs-role",
+            description="CloudWatch Logs subscription into the archive delivery stream",
+            assume_role_policy=pulumi.Output.all(region, account_id).apply(
+                lambda v: json.dumps(
+                    policies.service_assume_role_policy(
+                        f"logs.{v[0]}.amazonaws.com", account_id=v[1], source_arn=f"arn:*:logs:{v[0]}:{v[1]}:*"
+                    )
+                )
+            ),
+            opts=child,
+        )
+        logs_policy = aws.iam.RolePolicy(
+            f"{name}-archive-logs-policy",
+            role=logs_role.name,
+            policy=stream.arn.apply(lambda arn: json.dumps(policies.logs_to_firehose_policy(arn))),
+            opts=child,
+        )
+        for i, group in enumerate(args.archived_log_groups):
+            aws.cloudwatch.LogSubscriptionFilter(
+                f"{name}-archive-{i}",
+                name=f"{name}-archive",
+                log_group=group,
+                filter_pattern="",
+                destination_arn=stream.arn,
+                role_arn=logs_role.arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
+            )
+
+
+def _metric_arguments(spec: AlarmSpec) -> dict[str, Any]:
+    if spec.expression is not None:
+        queries = [
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=f"m{i}",
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=m.namespace,
+                    metric_name=m.name,
+                    dimensions=dict(m.dimensions),
+                    stat=m.stat,
+                    period=m.period,
+                ),
+            )
+            for i, m in enumerate(spec.inputs)
+        ]
+        queries.append(
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="rate", expression=spec.expression, label=spec.key, return_data=True
+            )
+        )
+        return {"metric_queries": queries}
+    metric = spec.metric
+    if metric is None:
+        raise ValueError(f"alarm {spec.key} has neither a metric nor an expression")
+    statistic = {"extended_statistic": metric.stat} if metric.stat.startswith("p") else {"statistic": metric.stat}
+    return {
+        "namespace": metric.namespace,
+        "metric_name": metric.name,
+        "dimensions": dict(metric.dimensions),
+        "period": metric.period,
+        **statistic,
+    }
+
+
+def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
+    """The spec's metrics with their dimensions resolved, for the dashboard."""
+    metrics = (spec.metric,) if spec.metric else spec.inputs
+    return pulumi.Output.all(
+        *[pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in m.dimensions.items()}) for m in metrics]
+    ).apply(
+        lambda dims: {
+            "key": spec.key,
+            "where": spec.where,
+            "metrics": [
+                {"namespace": m.namespace, "name": m.name, "stat": m.stat, "period": m.period, "dimensions": d}
+                for m, d in zip(metrics, dims, strict=True)
+            ],
+        }
+    )
+
+
+TIER_OF = {
+    "AWS/CloudFront": "Edge",
+    "AWS/WAFV2": "Edge",
+    "AWS/ApplicationELB": "Load balancer",
+    "AWS/EC2": "App",
+    "AWS/Lambda": "Secrets",
+    "AWS/RDS": "Database",
+}
+
+
+def dashboard_body(stack_region: str, resolved: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One row of graphs per tier, one graph per alarm, in the region its metrics live in."""
+    widgets: list[dict[str, Any]] = []
+    by_tier: dict[str, list[dict[str, Any]]] = {}
+    for item in resolved:
+        by_tier.setdefault(TIER_OF[item["metrics"][0]["namespace"]], []).append(item)
+    y = 0
+    for tier in ("Edge", "Load balancer", "App", "Database", "Secrets"):
+        items = by_tier.get(tier, [])
+        if not items:
+            continue
+        widgets.append(
+            {"type": "text", "x": 0, "y": y, "width": 24, "height": 1, "properties": {"markdown": f"## {tier}"}}
+        )
+        y += 1
+        for i, item in enumerate(items):
+            metrics = [
+                [
+                    m["namespace"],
+                    m["name"],
+                    *[x for kv in sorted(m["dimensions"].items()) for x in kv],
+                    {"stat": m["stat"]},
+                ]
+                for m in item["metrics"]
+            ]
+            widgets.append(
+                {
+                    "type": "metric",
+                    "x": (i % 3) * 8,
+                    "y": y + (i // 3) * 6,
+                    "width": 8,
+                    "height": 6,
+                    "properties": {
+                        "title": item["key"],
+                        "region": EDGE_REGION if item["where"] == "edge" else stack_region,
+                        "metrics": metrics,
+                        "period": item["metrics"][0]["period"],
+                        "view": "timeSeries",
+                    },
+                }
+            )
+        y += ((len(items) + 2) // 3) * 6
+    return {"widgets": widgets}
