@@ -1,0 +1,187 @@
+"""Edge tier as declared: CloudFront in front of the ALB, WAF in us-east-1, headers, logs."""
+
+from typing import Any
+
+import pytest
+
+from offline.harness import MANAGED_CLOUDFRONT_POLICIES, ResourceRecord, StackRun, run_stack
+from tests.helpers import doc, named, record_by_output
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+
+
+def distribution(run: StackRun) -> ResourceRecord:
+    return run.one(DISTRIBUTION)
+
+
+def origin(run: StackRun) -> dict[str, Any]:
+    (only,) = distribution(run).inputs["origins"]
+    return dict(only)
+
+
+def test_origin_is_the_load_balancer_over_tls_when_a_domain_exists(prod: StackRun) -> None:
+    config = origin(prod)["customOriginConfig"]
+    assert origin(prod)["domainName"] == f"origin.{prod.config['payments-platform:domainName']}"
+    assert config["originProtocolPolicy"] == "https-only"
+    assert config["originSslProtocols"] == ["TLSv1.2"]
+
+
+def test_without_a_domain_the_origin_is_http_and_the_stack_says_so(dev: StackRun) -> None:
+    assert origin(dev)["domainName"] == dev.outputs["alb_dns_name"]
+    assert origin(dev)["customOriginConfig"]["originProtocolPolicy"] == "http-only"
+    assert "over HTTP" in dev.outputs["edge_tls"]
+
+
+def test_cloudfront_sends_the_secret_the_load_balancer_requires(stack_run: StackRun) -> None:
+    secret = named(stack_run, "random:index/randomPassword:RandomPassword", "-origin-verify").state["result"]
+    (header,) = origin(stack_run)["customHeaders"]
+    assert header == {"name": "X-Origin-Verify", "value": secret}
+    assert "origins" in distribution(stack_run).secret_inputs
+
+
+def test_viewers_are_redirected_to_https_and_the_api_is_never_cached(stack_run: StackRun) -> None:
+    d = distribution(stack_run).inputs
+    behavior = d["defaultCacheBehavior"]
+    assert behavior["viewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["cachePolicyId"] == MANAGED_CLOUDFRONT_POLICIES["Managed-CachingDisabled"]
+    assert behavior["originRequestPolicyId"] == MANAGED_CLOUDFRONT_POLICIES["Managed-AllViewerExceptHostHeader"]
+    assert sorted(behavior["allowedMethods"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+    assert d["httpVersion"] == "http2and3"
+    assert d["isIpv6Enabled"] is True
+    assert d["priceClass"] == stack_run.config["payments-platform:priceClass"]
+    looked_up = {args["name"] for token, args in stack_run.calls if token.startswith("aws:cloudfront/get")}
+    assert looked_up == {"Managed-CachingDisabled", "Managed-AllViewerExceptHostHeader"}
+
+
+def test_security_headers_on_every_response(stack_run: StackRun) -> None:
+    policy = stack_run.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    assert distribution(stack_run).inputs["defaultCacheBehavior"]["responseHeadersPolicyId"] == policy.id
+    headers = policy.inputs["securityHeadersConfig"]
+    hsts = headers["strictTransportSecurity"]
+    assert hsts["accessControlMaxAgeSec"] >= 31536000
+    assert hsts["includeSubdomains"] is True
+    assert headers["contentTypeOptions"]["override"] is True
+    assert headers["frameOptions"]["frameOption"] == "DENY"
+    assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+
+
+def test_custom_domain_uses_a_us_east_1_certificate_and_modern_tls(prod: StackRun) -> None:
+    domain = prod.config["payments-platform:domainName"]
+    d = distribution(prod).inputs
+    assert d["aliases"] == [domain]
+    viewer = d["viewerCertificate"]
+    assert viewer["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert viewer["sslSupportMethod"] == "sni-only"
+    certificate = named(prod, "aws:acm/certificate:Certificate", "-edge-certificate")
+    validation = named(prod, "aws:acm/certificateValidation:CertificateValidation", "-edge-certificate-issued")
+    assert (certificate.inputs["region"], validation.inputs["region"]) == ("us-east-1", "us-east-1")
+    assert certificate.inputs["domainName"] == domain
+    assert viewer["acmCertificateArn"] == validation.state["certificateArn"]
+    aliases = [r for r in prod.of_type("aws:route53/record:Record") if r.name.split("-")[-2] == "alias"]
+    assert sorted(r.inputs["type"] for r in aliases) == ["A", "AAAA"]
+    for record in aliases:
+        assert record.inputs["name"] == domain
+        assert record.inputs["aliases"][0]["name"] == prod.outputs["cloudfront_domain_name"]
+        assert record.inputs["aliases"][0]["zoneId"] == "Z2FDTNDATAQYW2"
+
+
+def test_without_a_domain_the_default_certificate(dev: StackRun) -> None:
+    viewer = distribution(dev).inputs["viewerCertificate"]
+    assert viewer == {"cloudfrontDefaultCertificate": True}
+    assert "aliases" not in distribution(dev).inputs or distribution(dev).inputs["aliases"] == []
+
+
+def test_geo_restriction_follows_settings() -> None:
+    run = run_stack("dev", {"geoRestrictionType": "whitelist", "geoRestrictionLocations": ["GB", "IE"]})
+    geo = distribution(run).inputs["restrictions"]["geoRestriction"]
+    assert geo == {"restrictionType": "whitelist", "locations": ["GB", "IE"]}
+
+
+def test_waf_is_cloudfront_scoped_in_us_east_1_and_attached(stack_run: StackRun) -> None:
+    acl = stack_run.one(WEB_ACL)
+    assert acl.inputs["scope"] == "CLOUDFRONT"
+    assert acl.inputs["region"] == "us-east-1"
+    assert stack_run.config["aws:region"] != "us-east-1"
+    assert distribution(stack_run).inputs["webAclId"] == acl.state["arn"]
+
+
+def test_waf_rate_limits_each_client_ip(stack_run: StackRun) -> None:
+    rules = {r["name"]: r for r in stack_run.one(WEB_ACL).inputs["rules"]}
+    rate = rules["rate-limit-per-ip"]
+    statement = rate["statement"]["rateBasedStatement"]
+    assert statement["limit"] == int(stack_run.config["payments-platform:wafRateLimit"])
+    assert statement["evaluationWindowSec"] == int(stack_run.config["payments-platform:wafRateWindowSeconds"])
+    assert statement["aggregateKeyType"] == "IP"
+    assert "block" in rate["action"]
+
+
+def test_waf_runs_the_aws_managed_rule_groups_with_metrics_everywhere(stack_run: StackRun) -> None:
+    acl = stack_run.one(WEB_ACL).inputs
+    managed = {
+        r["statement"]["managedRuleGroupStatement"]["name"]
+        for r in acl["rules"]
+        if "managedRuleGroupStatement" in r["statement"]
+    }
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    priorities = [r["priority"] for r in acl["rules"]]
+    assert len(set(priorities)) == len(priorities)
+    for visibility in [acl["visibilityConfig"], *(r["visibilityConfig"] for r in acl["rules"])]:
+        assert visibility["cloudwatchMetricsEnabled"] is True
+        assert visibility["sampledRequestsEnabled"] is True
+
+
+def test_waf_logs_go_to_an_encrypted_us_east_1_group_with_secrets_redacted(stack_run: StackRun) -> None:
+    logging = stack_run.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    assert logging.inputs["region"] == "us-east-1"
+    assert logging.inputs["resourceArn"] == stack_run.one(WEB_ACL).state["arn"]
+    (destination,) = logging.inputs["logDestinationConfigs"]
+    group = record_by_output(stack_run, destination)
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+    assert group.inputs["region"] == "us-east-1"
+    key = record_by_output(stack_run, group.inputs["kmsKeyId"])
+    assert key.inputs["region"] == "us-east-1"
+    redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]}
+    assert redacted == {"authorization", "cookie"}
+
+
+@pytest.mark.parametrize("region", ["ap-southeast-2", "us-west-2"])
+def test_edge_pieces_stay_in_us_east_1_whatever_the_stack_region(region: str) -> None:
+    run = run_stack("dev", {"aws:region": region})
+    assert run.one(WEB_ACL).inputs["region"] == "us-east-1"
+    waf_logs = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].startswith("aws-waf")]
+    assert [g.inputs["region"] for g in waf_logs] == ["us-east-1"]
+    other_groups = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g not in waf_logs]
+    assert all("region" not in g.inputs for g in other_groups), "everything else stays in the stack's region"
+
+
+def test_access_logs_are_delivered_to_the_logs_bucket(stack_run: StackRun) -> None:
+    source = stack_run.one("aws:cloudwatch/logDeliverySource:LogDeliverySource")
+    assert (source.inputs["logType"], source.inputs["region"]) == ("ACCESS_LOGS", "us-east-1")
+    assert source.inputs["resourceArn"] == distribution(stack_run).state["arn"]
+    destination = stack_run.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination")
+    logs_bucket = next(
+        b
+        for b in stack_run.of_type("aws:s3/bucket:Bucket")
+        if b.state["bucket"] == stack_run.outputs["logs_bucket_name"]
+    )
+    assert destination.inputs["deliveryDestinationConfiguration"]["destinationResourceArn"] == logs_bucket.state["arn"]
+    delivery = stack_run.one("aws:cloudwatch/logDelivery:LogDelivery")
+    assert delivery.inputs["deliveryDestinationArn"] == destination.state["arn"]
+    policy = next(
+        doc(p) for p in stack_run.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.inputs["bucket"] == logs_bucket.id
+    )
+    vended = next(s for s in policy["Statement"] if s["Sid"] == "VendedLogDelivery")
+    assert vended["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert vended["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:logs:us-east-1:")
+
+
+def test_edge_outputs(stack_run: StackRun) -> None:
+    assert stack_run.outputs["cloudfront_distribution_id"] == distribution(stack_run).id
+    assert stack_run.outputs["cloudfront_domain_name"].endswith(".cloudfront.net")
+    assert stack_run.outputs["web_acl_arn"] == stack_run.one(WEB_ACL).state["arn"]

@@ -1,0 +1,209 @@
+"""Monitoring tier as declared: topics that reach a person, alarms on real metrics, dashboard, archive."""
+
+import json
+from typing import Any
+
+import pytest
+
+from offline.harness import ResourceRecord, StackRun
+from tests.helpers import doc, record_by_output
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+
+# Metrics each service publishes and the dimensions the alarms must use for them
+# (AWS docs: ALB, EC2 Auto Scaling, RDS/Aurora, Lambda, WAFv2 for CloudFront, CloudFront).
+KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
+    ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "RequestCount"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "TargetResponseTime"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "UnHealthyHostCount"): {"LoadBalancer", "TargetGroup"},
+    ("AWS/EC2", "CPUUtilization"): {"AutoScalingGroupName"},
+    ("AWS/RDS", "CPUUtilization"): {"DBInstanceIdentifier"},
+    ("AWS/RDS", "FreeableMemory"): {"DBInstanceIdentifier"},
+    ("AWS/RDS", "DatabaseConnections"): {"DBInstanceIdentifier"},
+    ("AWS/RDS", "AuroraReplicaLagMaximum"): {"DBClusterIdentifier"},
+    ("AWS/Lambda", "Errors"): {"FunctionName"},
+    ("AWS/WAFV2", "BlockedRequests"): {"WebACL", "Rule"},
+    ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
+}
+EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
+
+
+def alarms(run: StackRun) -> dict[str, ResourceRecord]:
+    return {a.name.split("-monitoring-", 1)[1]: a for a in run.of_type(ALARM)}
+
+
+def metrics_of(alarm: ResourceRecord) -> list[dict[str, Any]]:
+    if "metricQueries" in alarm.inputs:
+        return [
+            {
+                "namespace": q["metric"]["namespace"],
+                "name": q["metric"]["metricName"],
+                "dimensions": q["metric"]["dimensions"],
+            }
+            for q in alarm.inputs["metricQueries"]
+            if "metric" in q
+        ]
+    return [
+        {
+            "namespace": alarm.inputs["namespace"],
+            "name": alarm.inputs["metricName"],
+            "dimensions": alarm.inputs["dimensions"],
+        }
+    ]
+
+
+def topic(run: StackRun, output: str) -> ResourceRecord:
+    return record_by_output(run, run.outputs[output])
+
+
+def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
+    common = {
+        "alb-5xx-rate",
+        "target-5xx-rate",
+        "target-latency-p99",
+        "unhealthy-hosts",
+        "asg-cpu",
+        "rotation-errors",
+        "waf-blocked-spike",
+        "cloudfront-5xx-rate",
+    }
+    per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
+    assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
+    assert set(alarms(prod)) == common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"}
+
+
+def test_every_alarm_notifies_the_topic_of_its_region(stack_run: StackRun) -> None:
+    stack_topic, edge_topic = stack_run.outputs["alert_topic_arn"], stack_run.outputs["edge_alert_topic_arn"]
+    for key, alarm in alarms(stack_run).items():
+        edge = {m["namespace"] for m in metrics_of(alarm)} <= EDGE_NAMESPACES
+        expected = edge_topic if edge else stack_topic
+        assert alarm.inputs["alarmActions"] == [expected], key
+        assert alarm.inputs["okActions"] == [expected], key
+        assert alarm.inputs.get("region") == ("us-east-1" if edge else None), key
+        assert record_by_output(stack_run, expected).inputs.get("region") == alarm.inputs.get("region")
+
+
+def test_every_alarm_watches_a_real_metric_with_its_dimensions(stack_run: StackRun) -> None:
+    for key, alarm in alarms(stack_run).items():
+        for metric in metrics_of(alarm):
+            required = KNOWN_METRICS.get((metric["namespace"], metric["name"]))
+            assert required is not None, f"{key}: {metric['namespace']}/{metric['name']} is not a known metric"
+            assert set(metric["dimensions"]) == required, key
+            assert all(metric["dimensions"].values()), f"{key}: empty dimension"
+
+
+def test_alarm_dimensions_point_at_this_stacks_resources(stack_run: StackRun) -> None:
+    by_key = alarms(stack_run)
+    alb = stack_run.one("aws:lb/loadBalancer:LoadBalancer")
+    assert metrics_of(by_key["target-latency-p99"])[0]["dimensions"] == {"LoadBalancer": alb.state["arnSuffix"]}
+    assert by_key["target-latency-p99"].inputs["extendedStatistic"] == "p99"
+    assert metrics_of(by_key["asg-cpu"])[0]["dimensions"] == {"AutoScalingGroupName": stack_run.outputs["asg_name"]}
+    fn = stack_run.one("aws:lambda/function:Function")
+    assert metrics_of(by_key["rotation-errors"])[0]["dimensions"] == {"FunctionName": fn.state["name"]}
+    instance = stack_run.of_type("aws:rds/clusterInstance:ClusterInstance")[0]
+    assert metrics_of(by_key["db-0-cpu"])[0]["dimensions"] == {"DBInstanceIdentifier": instance.state["identifier"]}
+    acl = stack_run.one("aws:wafv2/webAcl:WebAcl")
+    assert metrics_of(by_key["waf-blocked-spike"])[0]["dimensions"] == {"WebACL": acl.state["name"], "Rule": "ALL"}
+
+
+def test_every_alarm_decides_what_missing_data_means(stack_run: StackRun) -> None:
+    for key, alarm in alarms(stack_run).items():
+        assert alarm.inputs["treatMissingData"] in ("breaching", "notBreaching"), key
+
+
+def test_thresholds_come_from_settings(stack_run: StackRun) -> None:
+    by_key = alarms(stack_run)
+
+    def setting(key: str) -> int:
+        return int(stack_run.config[f"payments-platform:{key}"])
+
+    assert by_key["alb-5xx-rate"].inputs["threshold"] == setting("alarmHttp5xxPercent")
+    assert by_key["target-latency-p99"].inputs["threshold"] == setting("alarmLatencyP99Ms") / 1000
+    assert by_key["asg-cpu"].inputs["threshold"] == setting("alarmAsgCpuPercent")
+    assert by_key["db-0-connections"].inputs["threshold"] == setting("alarmDbConnections")
+    assert by_key["db-0-freeable-memory"].inputs["threshold"] == setting("alarmDbFreeMemoryMb") * 1024 * 1024
+    assert by_key["waf-blocked-spike"].inputs["threshold"] == setting("alarmWafBlockedRequests")
+
+
+def test_error_rates_ignore_tiny_samples(stack_run: StackRun) -> None:
+    (rate,) = [q for q in alarms(stack_run)["alb-5xx-rate"].inputs["metricQueries"] if "expression" in q]
+    assert rate["expression"] == "IF(m1 >= 20, 100 * m0 / m1, 0)"
+    assert rate["returnData"] is True
+
+
+@pytest.mark.parametrize(("output", "key_output"), [("alert_topic_arn", "alerts"), ("edge_alert_topic_arn", "alerts")])
+def test_topics_are_encrypted_with_an_alerts_cmk(stack_run: StackRun, output: str, key_output: str) -> None:
+    t = topic(stack_run, output)
+    key = record_by_output(stack_run, t.inputs["kmsMasterKeyId"])
+    assert key.type == "aws:kms/key:Key"
+    assert key.inputs.get("region") == t.inputs.get("region")
+    services = {s["Principal"].get("Service") for s in doc(key)["Statement"]}
+    assert "cloudwatch.amazonaws.com" in services, "alarms must be able to publish to the encrypted topic"
+
+
+def test_only_cloudwatch_alarms_of_this_account_may_publish(stack_run: StackRun) -> None:
+    for policy in stack_run.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        statements = doc(policy)["Statement"]
+        publishers = [s for s in statements if "sns:Publish" in json.dumps(s["Action"])]
+        (publish,) = publishers
+        assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        region = policy.inputs.get("region", stack_run.config["aws:region"])
+        assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:cloudwatch:{region}:123456789012:alarm:*"
+
+
+def test_prod_alarms_reach_a_person_in_both_regions(prod: StackRun) -> None:
+    emails = json.loads(prod.config["payments-platform:alarmEmails"])
+    subscriptions = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
+    for output in ("alert_topic_arn", "edge_alert_topic_arn"):
+        endpoints = sorted(s.inputs["endpoint"] for s in subscriptions if s.inputs["topic"] == prod.outputs[output])
+        assert endpoints == sorted(emails)
+    assert all(s.inputs["protocol"] == "email" for s in subscriptions)
+
+
+def test_dashboard_shows_every_alarmed_metric_per_tier(stack_run: StackRun) -> None:
+    dashboard = stack_run.one("aws:cloudwatch/dashboard:Dashboard")
+    assert stack_run.outputs["dashboard_name"] == dashboard.inputs["dashboardName"]
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    titles = {w["properties"]["title"]: w for w in body["widgets"] if w["type"] == "metric"}
+    assert set(titles) == set(alarms(stack_run))
+    assert titles["cloudfront-5xx-rate"]["properties"]["region"] == "us-east-1"
+    assert titles["asg-cpu"]["properties"]["region"] == stack_run.config["aws:region"]
+    headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert headers == ["## Edge", "## Load balancer", "## App", "## Database", "## Secrets"]
+
+
+def test_log_groups_are_archived_to_the_logs_bucket(stack_run: StackRun) -> None:
+    stream = stack_run.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    s3 = stream.inputs["extendedS3Configuration"]
+    logs_bucket = next(
+        b
+        for b in stack_run.of_type("aws:s3/bucket:Bucket")
+        if b.state["bucket"] == stack_run.outputs["logs_bucket_name"]
+    )
+    assert s3["bucketArn"] == logs_bucket.state["arn"]
+    assert s3["prefix"].startswith("cloudwatch-logs/")
+    filters = stack_run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    archived = {f.inputs["logGroup"] for f in filters}
+    regional_groups = {
+        g.inputs["name"] for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if "region" not in g.inputs
+    }
+    assert archived == regional_groups, "every log group in the stack's region is archived"
+    assert all(f.inputs["destinationArn"] == stream.state["arn"] for f in filters)
+
+
+def test_archive_roles_are_scoped(stack_run: StackRun) -> None:
+    stream = stack_run.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    feed = next(
+        doc(p) for p in stack_run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-archive-logs-policy")
+    )
+    assert feed["Statement"][0]["Resource"] == stream.state["arn"]
+    deliver = next(
+        doc(p)
+        for p in stack_run.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.name.endswith("-archive-firehose-policy")
+    )
+    assert all("cloudwatch-logs/" in r or not r.endswith("*") for r in deliver["Statement"][0]["Resource"])
