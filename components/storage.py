@@ -14,6 +14,8 @@ from components import policies
 ACCESS_LOG_PREFIX = "s3-access/"
 ALB_LOG_PREFIX = "alb/"
 ABORT_MULTIPART_DAYS = 7
+ARCHIVE_PURPOSE = "transaction-archive"
+LOGS_PURPOSE = "logs"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ class Storage(pulumi.ComponentResource):
 
         # ALB and S3 server access logs can only be written to SSE-S3 buckets: this bucket is
         # the documented exception to "a CMK everywhere".
-        logs = _bucket(self, f"{name}-logs", force_destroy=not args.protect, object_lock=False, protect=False)
+        logs = _bucket(
+            self, f"{name}-logs", purpose=LOGS_PURPOSE, force_destroy=not args.protect, object_lock=False, protect=False
+        )
         _, logs_public_access = _secure(self, f"{name}-logs", logs, sse=("AES256", None))
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-logs-lifecycle",
@@ -82,6 +86,7 @@ class Storage(pulumi.ComponentResource):
         data = _bucket(
             self,
             f"{name}-data",
+            purpose=ARCHIVE_PURPOSE,
             force_destroy=not args.protect,
             object_lock=args.object_lock_mode is not None,
             protect=args.protect,
@@ -160,12 +165,14 @@ class Storage(pulumi.ComponentResource):
 
 
 def _bucket(
-    parent: pulumi.Resource, name: str, *, force_destroy: bool, object_lock: bool, protect: bool
+    parent: pulumi.Resource, name: str, *, purpose: str, force_destroy: bool, object_lock: bool, protect: bool
 ) -> aws.s3.Bucket:
     # Pulumi auto-naming: globally unique, stable for the life of the stack.
     return aws.s3.Bucket(
         name,
         force_destroy=force_destroy,
+        # Read by the policy pack: only log buckets may use SSE-S3, archives must be protected.
+        tags={"Purpose": purpose},
         object_lock_enabled=object_lock or None,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )
