@@ -1,0 +1,153 @@
+"""The policy pack: both stacks pass, every policy sees real resources, and every policy fails a bad one."""
+
+from pathlib import Path
+
+import pytest
+
+from offline.harness import StackRun, run_stack
+from offline.policy_check import evaluate
+from policypack.rules import APPLIES_TO, POLICIES
+
+POLICY_BY_NAME = {p.name: p for p in POLICIES}
+
+PRELUDE = """
+import json
+import pulumi, pulumi_aws as aws
+tags = {"Application": "a", "CostCenter": "c", "Environment": "e", "ManagedBy": "pulumi"}
+p = aws.Provider("p", region="eu-west-1", default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+o = pulumi.ResourceOptions(provider=p)
+"""
+
+BAD = {
+    "cmk-encryption-at-rest": (
+        'aws.cloudwatch.LogGroup("bad-logs", retention_in_days=90, opts=o)',
+        "bad-logs",
+        "kmsKeyId",
+    ),
+    "s3-cmk-encryption": (
+        'b = aws.s3.Bucket("bad-bucket", opts=o)\n'
+        'aws.s3.BucketServerSideEncryptionConfiguration("bad-sse", bucket=b.id, rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=o)',
+        "bad-sse",
+        "sseAlgorithm",
+    ),
+    "aurora-tls-required": (
+        'g = aws.rds.ClusterParameterGroup("bad-params", family="aurora-mysql8.0", parameters=[{"name": "require_secure_transport", "value": "OFF"}], opts=o)\n'
+        'aws.rds.Cluster("bad-cluster", engine="aurora-mysql", db_cluster_parameter_group_name=g.name, opts=o)',
+        "bad-cluster",
+        "require_secure_transport",
+    ),
+    "alb-tls13": (
+        'aws.lb.Listener("bad-listener", load_balancer_arn="arn", port=443, protocol="HTTPS", ssl_policy="ELBSecurityPolicy-2016-08", default_actions=[{"type": "forward", "target_group_arn": "tg"}], opts=o)',
+        "bad-listener",
+        "sslPolicy",
+    ),
+    "cloudfront-https-only": (
+        'aws.cloudfront.Distribution("bad-cdn", enabled=True, web_acl_id="acl", origins=[{"origin_id": "o", "domain_name": "x.example.com"}], default_cache_behavior={"target_origin_id": "o", "viewer_protocol_policy": "allow-all", "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}, restrictions={"geo_restriction": {"restriction_type": "none"}}, viewer_certificate={"cloudfront_default_certificate": True}, opts=o)',
+        "bad-cdn",
+        "viewerProtocolPolicy",
+    ),
+    "s3-tls-only": ('aws.s3.Bucket("bad-open-bucket", opts=o)', "bad-open-bucket", "bucket policy"),
+    "imdsv2-required": (
+        'aws.ec2.LaunchTemplate("bad-template", metadata_options={"http_tokens": "optional", "http_put_response_hop_limit": 2}, opts=o)',
+        "bad-template",
+        "httpTokens",
+    ),
+    "no-public-ingress": (
+        'aws.vpc.SecurityGroupIngressRule("bad-ssh", security_group_id="sg", ip_protocol="tcp", from_port=22, to_port=22, cidr_ipv4="0.0.0.0/0", opts=o)',
+        "bad-ssh",
+        "0.0.0.0/0",
+    ),
+    "no-iam-wildcards": (
+        'aws.iam.RolePolicy("bad-policy", role="r", policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}), opts=o)',
+        "bad-policy",
+        "Action",
+    ),
+    "kms-rotation": ('aws.kms.Key("bad-key", enable_key_rotation=False, opts=o)', "bad-key", "enableKeyRotation"),
+    "s3-public-access-block": (
+        'aws.s3.Bucket("bad-public-bucket", opts=o)',
+        "bad-public-bucket",
+        "public access block",
+    ),
+    "secret-rotation": ('aws.secretsmanager.Secret("bad-secret", kms_key_id="k", opts=o)', "bad-secret", "rotation"),
+    "log-retention": (
+        'aws.cloudwatch.LogGroup("bad-short-logs", retention_in_days=30, kms_key_id="k", opts=o)',
+        "bad-short-logs",
+        "retentionInDays",
+    ),
+    "prod-data-protected": (
+        'aws.rds.Cluster("bad-prod-cluster", engine="aurora-mysql", deletion_protection=False, skip_final_snapshot=True, opts=o)',
+        "bad-prod-cluster",
+        "deletionProtection",
+    ),
+    "vpc-flow-logs": ('aws.ec2.Vpc("bad-vpc", cidr_block="10.0.0.0/16", opts=o)', "bad-vpc", "flow logs"),
+    "waf-on-cloudfront": (
+        'aws.cloudfront.Distribution("bad-unprotected-cdn", enabled=True, origins=[{"origin_id": "o", "domain_name": "x.example.com"}], default_cache_behavior={"target_origin_id": "o", "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}, restrictions={"geo_restriction": {"restriction_type": "none"}}, viewer_certificate={"cloudfront_default_certificate": True}, opts=o)',
+        "bad-unprotected-cdn",
+        "webAclId",
+    ),
+    "required-tags": (
+        'bare = aws.Provider("bare", region="eu-west-1")\n'
+        'aws.ec2.Vpc("bad-untagged-vpc", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(provider=bare))',
+        "bad-untagged-vpc",
+        "CostCenter",
+    ),
+}
+
+
+def test_every_policy_has_a_failing_case() -> None:
+    assert set(BAD) == set(POLICY_BY_NAME)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_both_stacks_pass_every_policy(stack: str, dev: StackRun, prod: StackRun) -> None:
+    run = dev if stack == "dev" else prod
+    assert evaluate(run) == []
+
+
+@pytest.mark.parametrize("name", sorted(APPLIES_TO))
+def test_no_policy_passes_vacuously(name: str, dev: StackRun, prod: StackRun) -> None:
+    for run in (dev, prod):
+        seen = [r for r in run.resources if r.type in APPLIES_TO[name]]
+        assert seen, f"{name} inspects no resource of the {run.stack} stack"
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_each_policy_fails_a_bad_resource_with_a_useful_message(tmp_path: Path, name: str) -> None:
+    source, resource, prop = BAD[name]
+    program = tmp_path / "bad.py"
+    program.write_text(PRELUDE + source + "\n")
+    run = run_stack("dev", program=program)
+    config = {"prod-data-protected": {"protectData": True}}
+    violations = evaluate(run, [POLICY_BY_NAME[name]], config)
+    mine = [v for v in violations if resource in v.message]
+    assert mine, f"{name} did not flag {resource}: {violations}"
+    message = mine[0].message
+    assert prop in message, message
+    assert " is " in message, "the message shows the value found"
+    assert "Fix: " in message, "the message says how to fix it"
+    assert all(v.policy == name for v in violations)
+
+
+def test_prod_protection_is_only_enforced_when_configured(tmp_path: Path) -> None:
+    program = tmp_path / "bad.py"
+    program.write_text(PRELUDE + BAD["prod-data-protected"][0] + "\n")
+    run = run_stack("dev", program=program)
+    policy = [POLICY_BY_NAME["prod-data-protected"]]
+    assert evaluate(run, policy, {"prod-data-protected": {"protectData": False}}) == []
+    assert evaluate(run, policy, {"prod-data-protected": {"protectData": True}})
+
+
+def test_the_prod_pack_config_turns_protection_on() -> None:
+    import json
+
+    config = json.loads((Path(__file__).resolve().parents[2] / "policypack" / "prod.json").read_text())
+    assert config["prod-data-protected"]["protectData"] is True
+
+
+def test_the_pack_rejects_an_unprotected_prod() -> None:
+    run = run_stack("prod", {"protectData": "true"})
+    assert evaluate(run, config={"prod-data-protected": {"protectData": True}}) == []
+    unprotected = run_stack("dev")
+    flagged = evaluate(unprotected, config={"prod-data-protected": {"protectData": True}})
+    assert {v.policy for v in flagged} == {"prod-data-protected"}
+    assert any("deletionProtection" in v.message for v in flagged)
