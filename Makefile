@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan test lint typecheck unit services clean
+.PHONY: plan pictures benchmark test lint typecheck unit services clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,17 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 ## Run the program for $(STACK) offline (no cloud, no Pulumi CLI) and print what it would create.
-plan: $(BIN)/.installed
+plan: $(BIN)/.installed services
 	$(BIN)/python -m offline.plan $(STACK)
+
+## Redraw the architecture pictures the README shows.
+pictures: $(BIN)/.installed services
+	$(BIN)/python -m offline.plan dev --out docs/dev >/dev/null
+	$(BIN)/python -m offline.plan prod --out docs/prod >/dev/null
+
+## Time the prod plan (the figure the README quotes).
+benchmark: $(BIN)/.installed services
+	$(BIN)/python benchmarks/plan_benchmark.py
 
 ## Lint, type-check and run every offline test.
 test: lint typecheck unit
@@ -25,9 +34,9 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-## The rotation tests need a MariaDB server binary; the tests start and stop it themselves.
+## MariaDB (rotation tests start and stop it themselves) and Graphviz (plan pictures).
 services:
-	./scripts/setup-mariadb.sh
+	./scripts/setup-system.sh
 
 unit: $(BIN)/.installed services
 	$(BIN)/pytest

@@ -124,7 +124,7 @@ class StackRun:
                     "type": r.type,
                     "name": r.name,
                     "parent": r.parent,
-                    "inputs": r.inputs,
+                    "inputs": {k: "[secret]" if k in r.secret_inputs else v for k, v in r.inputs.items()},
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,
                     "ignoreChanges": list(r.ignore_changes),

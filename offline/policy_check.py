@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from offline.harness import ResourceRecord, StackRun
+from offline.harness import PROJECT_DIR, ResourceRecord, StackRun
 from policypack.rules import POLICIES
 
 Policy = ResourceValidationPolicy | StackValidationPolicy
@@ -51,14 +52,10 @@ def _provider(run: StackRun, record: ResourceRecord) -> PolicyProviderResource |
     return PolicyProviderResource(found.type, found.inputs, found.urn, found.name)
 
 
-def policy_config(stack: str, run: StackRun) -> dict[str, dict[str, Any]]:
-    """The pack config a stack is previewed with (what policypack/<stack>.json would say)."""
-    protect = run.config.get(f"{_project(run)}:protectData", "false") == "true"
-    return {"prod-data-protected": {"protectData": protect}}
-
-
-def _project(run: StackRun) -> str:
-    return next(iter(k.split(":")[0] for k in run.config if k.endswith(":environment")))
+def load_policy_config(stack: str) -> dict[str, dict[str, Any]]:
+    """The pack config a stack is previewed with: ``policypack/<stack>.json`` when it exists."""
+    path = PROJECT_DIR / "policypack" / f"{stack}.json"
+    return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
 def stack_resources(run: StackRun) -> list[PolicyResource]:
@@ -91,7 +88,7 @@ def evaluate(
     config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
     """Every violation the policies report against ``run``'s resources."""
-    config = config if config is not None else policy_config(run.stack, run)
+    config = config if config is not None else load_policy_config(run.stack)
     violations: list[Violation] = []
     resources = stack_resources(run)
     for policy in policies:

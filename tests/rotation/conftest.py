@@ -1,7 +1,7 @@
 """A real MySQL-protocol server (MariaDB on loopback) and Secrets Manager faked by moto.
 
 The server is started per test session in a temporary data directory and stopped at the
-end; nothing is left running. `scripts/setup-mariadb.sh` (run by `make test`) installs it.
+end; nothing is left running. `scripts/setup-system.sh` (run by `make test`) installs it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _free_port() -> int:
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     server, installer = _binary("mariadbd"), _binary("mariadb-install-db")
     if server is None or installer is None:
-        message = "MariaDB server not installed: run scripts/setup-mariadb.sh"
+        message = "MariaDB server not installed: run scripts/setup-system.sh"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
