@@ -12,6 +12,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.certificates import dns_validated_certificate
+
 EDGE_REGION = "us-east-1"
 # Route 53's hosted zone for every CloudFront alias target.
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -124,7 +126,10 @@ class Edge(pulumi.ComponentResource):
         )
 
         if args.domain_name and args.hosted_zone_id:
-            certificate_arn = self._certificate(name, args.domain_name, args.hosted_zone_id)
+            # CloudFront only accepts certificates from us-east-1.
+            certificate_arn = dns_validated_certificate(
+                self, name, args.domain_name, args.hosted_zone_id, region=EDGE_REGION
+            )
             viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
                 acm_certificate_arn=certificate_arn,
                 ssl_support_method="sni-only",
@@ -251,36 +256,6 @@ class Edge(pulumi.ComponentResource):
                 "tls": self.tls,
             }
         )
-
-    def _certificate(self, name: str, domain: str, zone_id: str) -> pulumi.Output[str]:
-        """CloudFront only accepts certificates from us-east-1; validated by DNS in ``zone_id``."""
-        child = pulumi.ResourceOptions(parent=self)
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=domain,
-            validation_method="DNS",
-            key_algorithm="EC_prime256v1",
-            region=EDGE_REGION,
-            opts=child,
-        )
-        option = certificate.domain_validation_options[0]
-        record = aws.route53.Record(
-            f"{name}-certificate-validation",
-            zone_id=zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=child,
-        )
-        return aws.acm.CertificateValidation(
-            f"{name}-certificate-issued",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn],
-            region=EDGE_REGION,
-            opts=child,
-        ).certificate_arn
 
 
 def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.certificates import dns_validated_certificate
+
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_PATH = "/health"
@@ -143,7 +145,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.listener_arns = {}
         if args.domain_name and args.hosted_zone_id:
             origin_name = f"origin.{args.domain_name}"
-            certificate_arn = self._certificate(name, origin_name, args.hosted_zone_id)
+            certificate_arn = dns_validated_certificate(self, name, origin_name, args.hosted_zone_id)
             app_listener = aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=alb.arn,
@@ -234,32 +236,3 @@ class LoadBalancer(pulumi.ComponentResource):
                 "tls": self.tls,
             }
         )
-
-    def _certificate(self, name: str, domain: str, zone_id: str) -> pulumi.Output[str]:
-        """An ACM certificate for ``domain``, validated by DNS records in ``zone_id``; its ARN once issued."""
-        child = pulumi.ResourceOptions(parent=self)
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=domain,
-            validation_method="DNS",
-            key_algorithm="EC_prime256v1",
-            opts=child,
-        )
-        option = certificate.domain_validation_options[0]
-        record = aws.route53.Record(
-            f"{name}-certificate-validation",
-            zone_id=zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=300,
-            allow_overwrite=True,
-            opts=child,
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-issued",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn],
-            opts=child,
-        )
-        return validation.certificate_arn
