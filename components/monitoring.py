@@ -345,15 +345,7 @@ class Monitoring(pulumi.ComponentResource):
         firehose_role = aws.iam.Role(
             f"{name}-archive-firehose-role",
             description="Firehose delivery of archived log groups into the logs bucket",
-            assume_role_policy=account_id.apply(
-                lambda acct: json.dumps(
-                    policies.service_assume_role_policy(
-                        "firehose.amazonaws.com",
-                        account_id=acct,
-                        source_arn=f"arn:*:firehose:*:{acct}:deliverystream/*",
-                    )
-                )
-            ),
+            assume_role_policy=account_id.apply(lambda acct: json.dumps(policies.firehose_assume_role_policy(acct))),
             opts=child,
         )
         firehose_policy = aws.iam.RolePolicy(

@@ -164,6 +164,18 @@ def service_assume_role_policy(
     return _document(statement)
 
 
+def firehose_assume_role_policy(account_id: str) -> PolicyDocument:
+    """Trust for Firehose as its documentation gives it: the account id as external id."""
+    return _document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": account_id}},
+        }
+    )
+
+
 def log_group_arn(partition: str, region: str, account_id: str, name: str) -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{name}"
 

@@ -207,3 +207,10 @@ def test_archive_roles_are_scoped(stack_run: StackRun) -> None:
         if p.name.endswith("-archive-firehose-policy")
     )
     assert all("cloudwatch-logs/" in r or not r.endswith("*") for r in deliver["Statement"][0]["Resource"])
+
+
+def test_firehose_trusts_only_this_account(stack_run: StackRun) -> None:
+    role = next(r for r in stack_run.of_type("aws:iam/role:Role") if r.name.endswith("-archive-firehose-role"))
+    (trust,) = doc(role, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"] == {"Service": "firehose.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "123456789012"}}
