@@ -208,3 +208,31 @@ def test_unknown_stack_names_the_known_ones() -> None:
 )
 def test_backup_and_maintenance_window_overlap(backup: str, maintenance: str, overlap: bool) -> None:
     assert windows_overlap(backup, maintenance) is overlap
+
+
+def test_pulumi_yaml_defaults_match_their_declared_types() -> None:
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    python_type = {"string": str, "integer": int, "boolean": bool, "array": list}
+    for key, decl in declared.items():
+        if "default" in decl:
+            default = decl["default"]
+            assert type(default) is python_type[decl["type"]], f"{key}: default {default!r} is not {decl['type']}"
+        if decl["type"] == "array":
+            assert decl["items"]["type"] == "string", key
+
+
+def test_pulumi_yaml_defaults_alone_are_a_valid_prod_baseline() -> None:
+    """A new stack that only names itself gets prod-grade defaults, not permissive ones."""
+    raw = {f"{PROJECT}:{k}": v for k, v in {"environment": "staging", "envSuffix": "stg", "costCenter": "x"}.items()}
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    for key, decl in declared.items():
+        if "default" in decl:
+            value = decl["default"]
+            raw[f"{PROJECT}:{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    raw[f"{PROJECT}:alarmEmails"] = "[]"
+    raw[REGION_KEY] = "eu-west-1"
+    settings = parse_settings(raw, stack="staging")
+    assert settings.protect_data is True
+    assert settings.nat_strategy == "per_az"
+    assert settings.az_count == 3
+    assert settings.object_lock_mode == "GOVERNANCE"
