@@ -90,6 +90,8 @@ class StackRun:
     secret_outputs: frozenset[str]
     warnings: list[str]
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    call_providers: list[str] = field(default_factory=list)
+    """The provider each data-source call went through ("" for the default provider)."""
 
     def of_type(self, type_: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_]
@@ -239,6 +241,7 @@ class PlatformMocks(pulumi_mocks.Mocks):
         self.region = region
         self.partition, self.dns_suffix = _partition(region)
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_providers: list[str] = []
         # The monitor runs each registration on a worker thread and calls new_resource on it;
         # this hands the inputs back to the monitor without deserialising them twice
         # (a second pass over a resource reference deadlocks the mock engine).
@@ -247,6 +250,7 @@ class PlatformMocks(pulumi_mocks.Mocks):
     # Data sources ----------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
+        self.call_providers.append(args.provider or "")
         region = args.args.get("region") or self.region
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -563,4 +567,5 @@ def run_stack(
         secret_outputs=frozenset(secret),
         warnings=list(collector.messages),
         calls=list(mocks.calls),
+        call_providers=list(mocks.call_providers),
     )

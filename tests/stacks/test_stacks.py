@@ -50,6 +50,14 @@ def test_every_aws_resource_uses_the_tagged_provider(stack_run: StackRun) -> Non
         )
 
 
+def test_every_data_source_call_goes_through_the_tagged_provider(stack_run: StackRun) -> None:
+    """The default provider is disabled in real deployments: a lookup through it would fail."""
+    (provider,) = stack_run.of_type("pulumi:providers:aws")
+    assert stack_run.calls
+    for (token, _), used in zip(stack_run.calls, stack_run.call_providers, strict=True):
+        assert used.startswith(provider.urn + "::"), f"{token} uses {used or 'the default provider'}"
+
+
 def test_default_aws_provider_is_disabled_for_real_deployments(stack_run: StackRun) -> None:
     assert json.loads(stack_run.config["pulumi:disable-default-providers"]) == ["aws"]
 
