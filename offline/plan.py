@@ -48,6 +48,38 @@ def component_tree(run: StackRun) -> list[str]:
     ]
 
 
+def cost_drivers(run: StackRun) -> list[str]:
+    """What the stack pays for by the hour or month whatever its traffic: the levers of its bill."""
+    instances = Counter(r.inputs["instanceClass"] for r in run.of_type("aws:rds/clusterInstance:ClusterInstance"))
+    template = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    groups = run.of_type("aws:autoscaling/group:Group")
+    endpoint_azs = sum(
+        len(e.inputs.get("subnetIds", []))
+        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs.get("vpcEndpointType") == "Interface"
+    )
+    acls = run.of_type("aws:wafv2/webAcl:WebAcl")
+    return [
+        f"NAT gateways (hourly + per GB): {len(run.of_type('aws:ec2/natGateway:NatGateway'))}",
+        f"Public IPv4 addresses (hourly): {len(run.of_type('aws:ec2/eip:Eip'))} + the load balancer's",
+        f"Interface endpoint-AZs (hourly + per GB): {endpoint_azs}",
+        "Aurora instances (hourly): " + (", ".join(f"{n} x {c}" for c, n in sorted(instances.items())) or "none"),
+        "App instances (hourly): "
+        + (
+            f"{int(groups[0].inputs['desiredCapacity'])} x {template[0].inputs['instanceType']} at creation, "
+            f"{int(groups[0].inputs['minSize'])}-{int(groups[0].inputs['maxSize'])} by scaling"
+            if groups and template
+            else "none"
+        ),
+        f"Load balancers (hourly + LCU): {len(run.of_type('aws:lb/loadBalancer:LoadBalancer'))}",
+        f"KMS keys (monthly): {len(run.of_type('aws:kms/key:Key'))}",
+        f"Secrets (monthly): {len(run.of_type('aws:secretsmanager/secret:Secret'))} (+ the RDS-managed master secret)",
+        f"WAF web ACLs / rules (monthly): {len(acls)} / {sum(len(a.inputs.get('rules', [])) for a in acls)}",
+        f"CloudWatch alarms / dashboards (monthly): {len(run.of_type('aws:cloudwatch/metricAlarm:MetricAlarm'))}"
+        f" / {len(run.of_type('aws:cloudwatch/dashboard:Dashboard'))}",
+    ]
+
+
 def report(run: StackRun, seconds: float, violations: list[Violation], pictures: list[Path]) -> str:
     custom = [r for r in run.resources if r.custom]
     by_type = Counter(r.type for r in custom)
@@ -63,6 +95,9 @@ def report(run: StackRun, seconds: float, violations: list[Violation], pictures:
         "",
         "Resource types:",
         *(f"  {n:3d} {t}" for t, n in sorted(by_type.items())),
+        "",
+        "Cost drivers (charged whatever the traffic):",
+        *(f"  {line}" for line in cost_drivers(run)),
         "",
         f"Protected resources: {sum(1 for r in custom if r.protect)}",
         f"Warnings: {len(run.warnings)}",

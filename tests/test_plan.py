@@ -63,3 +63,15 @@ def test_diff_shows_what_prod_changes(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "fintech-<env>-db-cluster.deletionProtection: false -> true" in section
     assert "fintech-<env>-db-cluster (Pulumi protect): False -> True" in section
     assert "offline-" not in section, "secret inputs are masked"
+
+
+def test_cost_drivers_show_what_prod_pays_for_over_dev(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plan.main(["dev", "--out", str(tmp_path / "dev")])
+    dev = capsys.readouterr().out
+    plan.main(["prod", "--out", str(tmp_path / "prod")])
+    prod = capsys.readouterr().out
+    assert "NAT gateways (hourly + per GB): 1" in dev
+    assert "Interface endpoint-AZs (hourly + per GB): 0" in dev
+    assert "NAT gateways (hourly + per GB): 3" in prod
+    assert "Interface endpoint-AZs (hourly + per GB): 18" in prod
+    assert "Aurora instances (hourly): 2 x db.r6g.large" in prod
