@@ -102,20 +102,11 @@ class StackRun:
             raise LookupError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
         return found[0]
 
-    def by_urn(self, urn: str) -> ResourceRecord:
-        for r in self.resources:
-            if r.urn == urn:
-                return r
-        raise LookupError(urn)
-
     def by_id(self, id_: str) -> ResourceRecord:
         for r in self.resources:
             if r.custom and r.id == id_:
                 return r
         raise LookupError(id_)
-
-    def children_of(self, urn: str) -> list[ResourceRecord]:
-        return [r for r in self.resources if r.parent == urn]
 
     def graph(self) -> list[dict[str, Any]]:
         """A JSON-ready, order-independent view of the graph, for comparisons and reports."""

@@ -27,6 +27,8 @@ from pathlib import Path
 import boto3
 import botocore.exceptions
 
+from offline.harness import known_stacks
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACTIONS = ("preview", "up", "destroy", "refresh", "drift")
 EXIT_SETUP = 2
@@ -35,10 +37,6 @@ PROTECTED_IN_PROD = "the Aurora cluster, the transaction-archive bucket and the 
 
 class SetupError(Exception):
     """The machine is not ready; the message says what to do."""
-
-
-def stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
 
 def backend_url(env: Mapping[str, str]) -> str:
@@ -152,7 +150,7 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("stack", choices=stacks())
+    parser.add_argument("stack", choices=known_stacks())
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (up, destroy, refresh)")
     parser.add_argument("--allow-prod", action="store_true", help="allow destroying prod (see above)")
     args = parser.parse_args(argv)

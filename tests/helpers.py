@@ -17,12 +17,6 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def children(run: StackRun, component_type: str, type_: str) -> list[ResourceRecord]:
-    """Resources of ``type_`` whose parent is the (single) component of ``component_type``."""
-    (component,) = run.of_type(component_type)
-    return [r for r in run.children_of(component.urn) if r.type == type_]
-
-
 def record_by_output(run: StackRun, value: str) -> ResourceRecord:
     """The resource whose id or ARN is ``value`` (how inputs reference other resources)."""
     for r in run.resources:

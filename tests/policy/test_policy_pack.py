@@ -94,6 +94,14 @@ BAD = {
 }
 
 
+def test_pack_and_program_agree_on_unscopable_actions() -> None:
+    """The pack runs on its own (no import of components/), so it keeps its own copy."""
+    from components import policies
+    from policypack import rules
+
+    assert rules.UNSCOPABLE_ACTIONS == policies.UNSCOPABLE_ACTIONS
+
+
 def test_every_policy_has_a_failing_case() -> None:
     assert set(BAD) == set(POLICY_BY_NAME)
 
