@@ -165,6 +165,7 @@ edge = Edge(
         price_class=settings.price_class,
         rate_limit=settings.waf_rate_limit,
         rate_window_seconds=settings.waf_rate_window_seconds,
+        body_size_action=settings.waf_body_size_action,
         geo_restriction_type=settings.geo_restriction_type,
         geo_restriction_locations=settings.geo_restriction_locations,
         domain_name=settings.domain_name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,14 @@ CLUSTER_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     ("long_query_time", "1", "immediate"),
     ("log_output", "FILE", "immediate"),
 )
+
+# Classes without Performance Insights / Database Insights for Aurora MySQL (AWS "Amazon Aurora
+# DB engine, Region, and instance class support for Database Insights"): RDS rejects the flag.
+_NO_INSIGHTS = re.compile(r"^db\.(t2|t3)\.|^db\.t4g\.(micro|small)$")
+
+
+def supports_performance_insights(instance_class: str) -> bool:
+    return not _NO_INSIGHTS.match(instance_class)
 
 
 @dataclass(frozen=True)
@@ -161,30 +170,34 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
 
-        instances = [
-            aws.rds.ClusterInstance(
-                f"{name}-instance-{i}",
-                cluster_identifier=cluster.id,
-                engine=aws.rds.EngineType.AURORA_MYSQL,
-                engine_version=args.engine_version,
-                instance_class=args.instance_class,
-                availability_zone=args.availability_zones[i % len(args.availability_zones)],
-                db_parameter_group_name=instance_parameters.name,
-                publicly_accessible=False,
-                # LTS releases: AWS advises against automatic minor upgrades, which may leave LTS.
-                auto_minor_version_upgrade=False,
-                ca_cert_identifier="rds-ca-rsa2048-g1",
-                monitoring_interval=args.monitoring_interval_seconds,
-                monitoring_role_arn=monitoring_role.arn,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=args.storage_key_arn,
-                performance_insights_retention_period=args.insights_retention_days,
-                preferred_maintenance_window=args.maintenance_window,
-                promotion_tier=min(i, 15),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring_attachment]),
+        insights = supports_performance_insights(args.instance_class)
+        # The first instance created in a cluster becomes its writer: create it alone, then the
+        # readers, so the writer is the intended one (in the first zone), not a random one.
+        instances: list[aws.rds.ClusterInstance] = []
+        for i in range(args.instance_count):
+            instances.append(
+                aws.rds.ClusterInstance(
+                    f"{name}-instance-{i}",
+                    cluster_identifier=cluster.id,
+                    engine=aws.rds.EngineType.AURORA_MYSQL,
+                    engine_version=args.engine_version,
+                    instance_class=args.instance_class,
+                    availability_zone=args.availability_zones[i % len(args.availability_zones)],
+                    db_parameter_group_name=instance_parameters.name,
+                    publicly_accessible=False,
+                    # LTS releases: AWS advises against automatic minor upgrades, which may leave LTS.
+                    auto_minor_version_upgrade=False,
+                    ca_cert_identifier="rds-ca-rsa2048-g1",
+                    monitoring_interval=args.monitoring_interval_seconds,
+                    monitoring_role_arn=monitoring_role.arn,
+                    performance_insights_enabled=insights,
+                    performance_insights_kms_key_id=args.storage_key_arn if insights else None,
+                    performance_insights_retention_period=args.insights_retention_days if insights else None,
+                    preferred_maintenance_window=args.maintenance_window,
+                    promotion_tier=min(i, 15),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring_attachment, *instances[:1]]),
+                )
             )
-            for i in range(args.instance_count)
-        ]
 
         self.cluster_identifier = identifier
         self.cluster_arn = cluster.arn

@@ -27,6 +27,8 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 REDACTED_HEADERS = ("authorization", "cookie")
+# The Core rule set blocks request bodies over 8 KB; payment batches are larger.
+BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 
 
@@ -45,6 +47,8 @@ class EdgeArgs:
     price_class: str
     rate_limit: int
     rate_window_seconds: int
+    body_size_action: Literal["count", "block"] = "block"
+    """What the Core rule set's 8 KB body limit does: block (AWS's default) or count only."""
     geo_restriction_type: str = "none"
     geo_restriction_locations: tuple[str, ...] = ()
     domain_name: str | None = None
@@ -83,7 +87,10 @@ class Edge(pulumi.ComponentResource):
             region=EDGE_REGION,
             default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
             rules=[_rate_rule(name, args.rate_limit, args.rate_window_seconds)]
-            + [_managed_rule(name, group, priority) for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)],
+            + [
+                _managed_rule(name, group, priority, args.body_size_action)
+                for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+            ],
             visibility_config=_visibility(f"{name}-waf"),
             opts=child,
         )
@@ -284,14 +291,28 @@ def _rate_rule(name: str, limit: int, window_seconds: int) -> aws.wafv2.WebAclRu
     )
 
 
-def _managed_rule(name: str, group: str, priority: int) -> aws.wafv2.WebAclRuleArgs:
+def _managed_rule(name: str, group: str, priority: int, body_size_action: str) -> aws.wafv2.WebAclRuleArgs:
+    # Every group enforces its own actions ("none" overrides nothing); only the body size rule
+    # may be turned into count, where the group's other rules still block.
+    overrides = (
+        [
+            aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                name=BODY_SIZE_RULE[1],
+                action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                    count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+                ),
+            )
+        ]
+        if group == BODY_SIZE_RULE[0] and body_size_action == "count"
+        else None
+    )
     return aws.wafv2.WebAclRuleArgs(
         name=group,
         priority=priority,
         override_action=aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
         statement=aws.wafv2.WebAclRuleStatementArgs(
             managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                vendor_name="AWS", name=group
+                vendor_name="AWS", name=group, rule_action_overrides=overrides
             )
         ),
         visibility_config=_rule_visibility(f"{name}-{group}"),

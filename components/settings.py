@@ -100,6 +100,8 @@ CONFIG_KEYS: dict[str, ConfigKind] = {
     "geoRestrictionLocations": "array",
     "wafRateLimit": "integer",
     "wafRateWindowSeconds": "integer",
+    "wafBodySizeAction": "string",
+    "codeSigning": "boolean",
     "alarmHttp5xxPercent": "integer",
     "alarmLatencyP99Ms": "integer",
     "alarmAsgCpuPercent": "integer",
@@ -123,6 +125,10 @@ _ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 GEO_RESTRICTION_TYPES = ("none", "whitelist", "blacklist")
 WAF_RATE_WINDOWS = (60, 120, 300, 600)
+# What AWSManagedRulesCommonRuleSet's SizeRestrictions_BODY (bodies over 8 KB) does: block, or
+# only count, so payment batches pass while the metric still shows them.
+WafBodySizeAction = Literal["count", "block"]
+WAF_BODY_SIZE_ACTIONS: tuple[WafBodySizeAction, ...] = ("count", "block")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -211,6 +217,10 @@ class Settings:
     waf_rate_limit: int
     """Requests per client IP per ``waf_rate_window_seconds`` before WAF blocks it."""
     waf_rate_window_seconds: int
+    waf_body_size_action: WafBodySizeAction
+    """count: request bodies over 8 KB pass WAF (payment batches); block: AWS's default."""
+    code_signing: bool
+    """Lambda code signed by AWS Signer and enforced by a code signing config."""
     alarms: AlarmThresholds
 
     @property
@@ -505,6 +515,10 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
     waf_window = r.integer("wafRateWindowSeconds")
     if r.ok("wafRateWindowSeconds") and waf_window not in WAF_RATE_WINDOWS:
         r.problem("wafRateWindowSeconds", waf_window, f"must be one of {', '.join(map(str, WAF_RATE_WINDOWS))}")
+    waf_body_size_action = r.choice("wafBodySizeAction", WAF_BODY_SIZE_ACTIONS)
+    code_signing = r.boolean("codeSigning")
+    if prod and r.ok("codeSigning") and not code_signing:
+        r.problem("codeSigning", code_signing, "must be true when environment is prod (only signed code runs)")
     alarms = AlarmThresholds(
         http_5xx_percent=_ranged(r, "alarmHttp5xxPercent", 1, 100, "percent"),
         latency_p99_ms=_ranged(r, "alarmLatencyP99Ms", 10, 60_000, "milliseconds"),
@@ -565,6 +579,8 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         geo_restriction_locations=geo_locations,
         waf_rate_limit=waf_rate_limit,
         waf_rate_window_seconds=waf_window,
+        waf_body_size_action=waf_body_size_action,
+        code_signing=code_signing,
         alarms=alarms,
     )
 
@@ -688,10 +704,64 @@ def _check_asg(r: _Reader, lo: int, hi: int, desired: int, prod: bool) -> None:
         r.problem("asgMinSize", lo, "must be at least 2 when environment is prod (one instance per AZ failure)")
 
 
+# Names reserved for documentation (RFC 2606 and RFC 6761): a value under one of them is a
+# placeholder someone forgot to replace, never a real domain, mailbox or hosted zone.
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "test", "invalid", "localhost")
+_PLACEHOLDER_ZONE_WORDS = ("PLACEHOLDER", "EXAMPLE")
+
+
+def _is_reserved_domain(name: str) -> bool:
+    name = name.lower().rstrip(".")
+    return name.rsplit(".", 1)[-1] in _RESERVED_TLDS or any(
+        name == d or name.endswith(f".{d}") for d in _RESERVED_DOMAINS
+    )
+
+
+def placeholders(raw: Mapping[str, str | None], project: str = PROJECT) -> dict[str, str]:
+    """Keys whose value is an example left in place (``payments.example.com``, a zone id saying
+    PLACEHOLDER, ``oncall@example.com``), each with what to do about it. Reads raw config, so the
+    deploy command can check a stack file without building the whole settings."""
+    found: dict[str, str] = {}
+    domain = raw.get(f"{project}:domainName") or ""
+    if domain and _is_reserved_domain(domain):
+        found["domainName"] = f"{domain!r} is a reserved example domain: set the platform's real DNS name"
+    zone = raw.get(f"{project}:hostedZoneId") or ""
+    if any(word in zone.upper() for word in _PLACEHOLDER_ZONE_WORDS):
+        found["hostedZoneId"] = f"{zone!r} is a placeholder: set the id of the Route 53 zone that serves domainName"
+    try:
+        emails = _parse_string_list(raw.get(f"{project}:alarmEmails") or "[]")
+    except ValueError:
+        emails = ()  # reported by parse_settings
+    fake = [e for e in emails if _is_reserved_domain(e.rpartition("@")[2])]
+    if fake:
+        found["alarmEmails"] = f"{', '.join(fake)} at a reserved example domain: list the on-call team's real addresses"
+    return {f"{project}:{key}": message for key, message in found.items()}
+
+
+def _under_mocks() -> bool:
+    """True inside any ``pulumi.runtime.set_mocks`` run (tests, the offline plan), never in a real deployment."""
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.settings import get_monitor
+
+    return isinstance(get_monitor(), MockMonitor)
+
+
 def load_settings() -> Settings:
-    """Read this stack's configuration through ``pulumi.Config`` and validate it."""
+    """Read this stack's configuration through ``pulumi.Config`` and validate it.
+
+    Placeholders stop a real preview or update before any resource is declared; under Pulumi's
+    mocks the program still runs (examples are how it is tested) and warns once per key.
+    """
     project = pulumi.get_project()
     project_config = pulumi.Config(project)
     raw: dict[str, str | None] = {f"{project}:{key}": project_config.get(key) for key in CONFIG_KEYS}
     raw[REGION_KEY] = pulumi.Config("aws").get("region")
-    return parse_settings({k: v for k, v in raw.items() if v is not None}, stack=pulumi.get_stack(), project=project)
+    present = {k: v for k, v in raw.items() if v is not None}
+    settings = parse_settings(present, stack=pulumi.get_stack(), project=project)
+    found = placeholders(present, project)
+    if found and not _under_mocks():
+        raise SettingsError(settings.stack, [f"{key}: {message}" for key, message in found.items()])
+    for key, message in found.items():
+        pulumi.log.warn(f"placeholder {key}: {message}; a real `pulumi up` refuses it")
+    return settings

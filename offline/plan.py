@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from components.settings import SettingsError
+from components.settings import SettingsError, placeholders
 from offline.harness import PROJECT_DIR, ProgramError, StackRun, known_stacks, run_stack
 from offline.policy_check import Violation, evaluate, load_policy_config
 from policypack.rules import POLICIES
@@ -83,10 +83,18 @@ def cost_drivers(run: StackRun) -> list[str]:
 def report(run: StackRun, seconds: float, violations: list[Violation], pictures: list[Path]) -> str:
     custom = [r for r in run.resources if r.custom]
     by_type = Counter(r.type for r in custom)
+    found = placeholders(run.config)
     lines = [
         f"Stack {run.stack}: {len(custom)} resources in {len(run.resources) - len(custom)} components "
         f"(offline run took {seconds:.2f} s)",
         "",
+        *(
+            [f"PLACEHOLDERS: a real `pulumi up` of {run.stack} refuses these until they are replaced:"]
+            + [f"  {key}: {message}" for key, message in found.items()]
+            + [""]
+            if found
+            else []
+        ),
         "Settings in force:",
         *(f"  {k} = {v}" for k, v in sorted(run.config.items()) if not k.startswith("pulumi:")),
         "",

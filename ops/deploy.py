@@ -17,6 +17,7 @@ exit code 2; Pulumi's own exit code is passed on.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -26,8 +27,10 @@ from pathlib import Path
 
 import boto3
 import botocore.exceptions
+import yaml
 
-from offline.harness import known_stacks
+from components.settings import placeholders
+from offline.harness import known_stacks, project_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACTIONS = ("preview", "up", "destroy", "refresh", "drift")
@@ -84,6 +87,25 @@ def check_secrets(stack: str, env: Mapping[str, str]) -> None:
     )
 
 
+def stack_file_config(stack: str) -> dict[str, str]:
+    """The stack file's plain values as config strings (secure values are left out)."""
+    data = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return {
+        key: json.dumps(value) if isinstance(value, list) else str(value)
+        for key, value in (data.get("config") or {}).items()
+        if not isinstance(value, dict)
+    }
+
+
+def refuse_placeholders(stack: str) -> None:
+    found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
+    if found:
+        raise SetupError(
+            f"Pulumi.{stack}.yaml still holds example values; replace them first: "
+            + "; ".join(f"{key}: {message}" for key, message in found.items())
+        )
+
+
 def refuse_prod_destroy(stack: str, allow_prod: bool) -> None:
     if stack == "prod" and not allow_prod:
         raise SetupError(
@@ -138,6 +160,8 @@ def run(
     pulumi = check_tools(env)
     check_credentials(env)
     check_secrets(stack, env)
+    if action != "destroy":
+        refuse_placeholders(stack)
     env["PULUMI_BACKEND_URL"] = backend_url(env)
     select_or_init(pulumi, stack, env)
     for command in pulumi_commands(action, stack, yes=yes):

@@ -38,6 +38,22 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
+@pytest.fixture
+def real_prod(monkeypatch: pytest.MonkeyPatch) -> None:
+    """prod's stack file with its shipped examples replaced by real-looking values."""
+    shipped = deploy.stack_file_config
+
+    def config(stack: str) -> dict[str, str]:
+        values = shipped(stack)
+        if stack == "prod":
+            values["payments-platform:domainName"] = "payments.acme-pay.co.uk"
+            values["payments-platform:hostedZoneId"] = "Z04811223ABCDEFGHIJK"
+            values["payments-platform:alarmEmails"] = '["payments-oncall@acme-pay.co.uk"]'
+        return values
+
+    monkeypatch.setattr(deploy, "stack_file_config", config)
+
+
 def calls(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
@@ -50,6 +66,18 @@ def test_preview_selects_the_stack_and_runs_the_policy_pack(fake: Path) -> None:
     assert preview == f"{backend} | preview --stack dev --diff --policy-pack {deploy.PROJECT_DIR / 'policypack'}"
 
 
+@pytest.mark.parametrize("action", ["up", "preview", "drift"])
+def test_prod_with_shipped_placeholders_is_refused(fake: Path, action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main([action, "prod"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    for key in ("domainName", "hostedZoneId", "alarmEmails"):
+        assert f"payments-platform:{key}:" in err
+    assert calls(fake) == [], "pulumi is never called"
+
+
+@pytest.mark.usefixtures("real_prod")
 def test_prod_passes_its_policy_pack_config(fake: Path) -> None:
     assert deploy.main(["up", "prod", "--yes"]) == 0
     up = calls(fake)[-1]
@@ -72,6 +100,7 @@ def test_backend_url_override_is_honoured(fake: Path, monkeypatch: pytest.Monkey
     assert calls(fake)[-1].endswith("refresh --stack dev")
 
 
+@pytest.mark.usefixtures("real_prod")
 def test_drift_check_expects_no_changes(fake: Path) -> None:
     assert deploy.main(["drift", "prod"]) == 0
     drift = calls(fake)[-1]

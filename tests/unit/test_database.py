@@ -3,7 +3,7 @@
 import pytest
 
 from components.database import LOG_EXPORTS
-from offline.harness import ResourceRecord, StackRun
+from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import app_db_password, doc, record_by_output
 
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -151,3 +151,35 @@ def test_no_output_carries_a_password(stack_run: StackRun) -> None:
     password = app_db_password(stack_run)
     assert password not in repr(stack_run.outputs)
     assert not any("password" in key.lower() for key in stack_run.outputs)
+
+
+def test_the_writer_is_created_first_and_readers_after_it(prod: StackRun) -> None:
+    """Aurora makes the first instance to come up the writer: readers must wait for instance 0."""
+    instances = sorted(prod.of_type(INSTANCE), key=lambda r: r.name)
+    writer, *readers = instances
+    assert writer.name.endswith("-instance-0")
+    assert readers
+    assert writer.inputs["promotionTier"] == 0
+    assert writer.inputs["availabilityZone"] == prod.outputs["availability_zones"][0]
+    assert not any(r.urn in writer.dependencies for r in readers)
+    for reader in readers:
+        assert writer.urn in reader.dependencies, f"{reader.name} may start before the writer"
+
+
+@pytest.mark.parametrize(
+    ("instance_class", "insights"),
+    [
+        ("db.t3.medium", False),
+        ("db.t3.large", False),
+        ("db.t4g.small", False),
+        ("db.t4g.medium", True),
+        ("db.r6g.large", True),
+        ("db.serverless", True),
+    ],
+)
+def test_performance_insights_only_where_aurora_mysql_supports_it(instance_class: str, insights: bool) -> None:
+    """AWS: Database Insights on Aurora MySQL is not supported on db.t2, db.t3, db.t4g.micro/small."""
+    (instance,) = run_stack("dev", {"dbInstanceClass": instance_class}).of_type(INSTANCE)
+    assert instance.inputs["performanceInsightsEnabled"] is insights
+    assert ("performanceInsightsKmsKeyId" in instance.inputs) is insights
+    assert ("performanceInsightsRetentionPeriod" in instance.inputs) is insights

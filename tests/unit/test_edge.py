@@ -136,6 +136,36 @@ def test_waf_runs_the_aws_managed_rule_groups_with_metrics_everywhere(stack_run:
         assert visibility["sampledRequestsEnabled"] is True
 
 
+def test_managed_rule_groups_enforce_their_actions(stack_run: StackRun) -> None:
+    """A group with override "count" only counts: the web ACL would block nothing it names."""
+    for rule in stack_run.one(WEB_ACL).inputs["rules"]:
+        if "managedRuleGroupStatement" in rule["statement"]:
+            assert rule["overrideAction"] == {"none": {}}, f"{rule['name']} is overridden: {rule['overrideAction']}"
+
+
+def _body_overrides(run: StackRun) -> dict[str, list[dict[str, object]]]:
+    return {
+        r["name"]: r["statement"]["managedRuleGroupStatement"].get("ruleActionOverrides") or []
+        for r in run.one(WEB_ACL).inputs["rules"]
+        if "managedRuleGroupStatement" in r["statement"]
+    }
+
+
+def test_only_the_8kb_body_rule_is_counted_by_default(stack_run: StackRun) -> None:
+    """Payment batches exceed the Core rule set's 8 KB SizeRestrictions_BODY: count it, block the rest."""
+    assert stack_run.config["payments-platform:wafBodySizeAction"] == "count"
+    overrides = _body_overrides(stack_run)
+    assert overrides.pop("AWSManagedRulesCommonRuleSet") == [
+        {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}
+    ]
+    assert all(v == [] for v in overrides.values())
+
+
+def test_the_body_limit_can_block_again() -> None:
+    run = run_stack("dev", {"wafBodySizeAction": "block"})
+    assert all(v == [] for v in _body_overrides(run).values())
+
+
 def test_waf_logs_go_to_an_encrypted_us_east_1_group_with_secrets_redacted(stack_run: StackRun) -> None:
     logging = stack_run.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
     assert logging.inputs["region"] == "us-east-1"

@@ -121,6 +121,8 @@ INVALID = [
     ("prod", "alarmEmails", "[]", "at least one address"),
     ("dev", "domainName", "Pay.Example.com", "lower-case DNS name"),
     ("dev", "hostedZoneId", "zone-1", "Route 53 hosted zone id"),
+    ("dev", "wafBodySizeAction", "allow", "must be one of count, block"),
+    ("prod", "codeSigning", "false", "must be true when environment is prod"),
 ]
 
 
