@@ -57,6 +57,7 @@ network = Network(
         flow_log_key_arn=security.key_arns["logs"],
         flow_log_role_arn=security.flow_log_role_arn,
         interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
+        retain_logs=settings.protect_data,
     ),
     tier_opts,
 )
@@ -102,6 +103,7 @@ secrets = Secrets(
         secret_name_prefix=app_secret_prefix,
         secrets_key_arn=security.key_arns["secrets"],
         logs_key_arn=security.key_arns["logs"],
+        lambda_key_arn=security.key_arns["lambda"],
         log_retention_days=settings.log_retention_days,
         db_host=database.endpoint,
         db_port=database.port,
@@ -111,6 +113,8 @@ secrets = Secrets(
         subnet_ids=network.private_subnet_ids,
         security_group_id=security_groups.ids["rotation"],
         recovery_window_days=30 if settings.protect_data else 0,
+        retain_logs=settings.protect_data,
+        code_signing=settings.code_signing,
     ),
     tier_opts,
 )
@@ -119,9 +123,11 @@ storage = Storage(
     f"{prefix}-storage",
     StorageArgs(
         storage_key_arn=security.key_arns["storage"],
+        audit_key_arn=security.key_arns["audit"],
         log_retention_days=settings.log_bucket_retention_days,
         object_lock_mode=settings.object_lock_mode,
         object_lock_days=settings.object_lock_days,
+        audit_lock_days=settings.audit_lock_days,
         protect=settings.protect_data,
     ),
     tier_opts,
@@ -170,6 +176,7 @@ edge = Edge(
         geo_restriction_locations=settings.geo_restriction_locations,
         domain_name=settings.domain_name,
         hosted_zone_id=settings.hosted_zone_id,
+        retain_logs=settings.protect_data,
     ),
     tier_opts,
 )
@@ -193,6 +200,7 @@ compute = Compute(
         detailed_monitoring=settings.detailed_monitoring,
         schedule=Schedule(time_zone=settings.schedule_time_zone),
         instance_tags=settings.tags,
+        retain_logs=settings.protect_data,
     ),
     tier_opts,
 )
@@ -213,6 +221,7 @@ monitoring = Monitoring(
             rotation_function_name=secrets.rotation_function_name,
             web_acl_name=edge.web_acl_name,
             distribution_id=edge.distribution_id,
+            app_dependency_metric=compute.dependency_metric,
         ),
         thresholds=Thresholds(
             http_5xx_percent=thresholds.http_5xx_percent,
@@ -224,7 +233,8 @@ monitoring = Monitoring(
             replica_lag_ms=thresholds.replica_lag_ms,
             waf_blocked_requests=thresholds.waf_blocked_requests,
         ),
-        logs_bucket_arn=storage.logs_bucket_arn,
+        archive_bucket_arn=storage.audit_bucket_arn,
+        archive_key_arn=security.key_arns["audit"],
         archived_log_groups=[
             network.flow_log_group_name,
             *database.log_group_names,
@@ -251,6 +261,7 @@ pulumi.export("db_master_secret_arn", database.master_secret_arn)
 pulumi.export("app_db_secret_arn", secrets.app_secret_arn)
 pulumi.export("data_bucket_name", storage.data_bucket_name)
 pulumi.export("logs_bucket_name", storage.logs_bucket_name)
+pulumi.export("audit_bucket_name", storage.audit_bucket_name)
 pulumi.export("alb_arn", load_balancer.arn)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
 pulumi.export("alb_zone_id", load_balancer.zone_id)

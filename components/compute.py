@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 import string
 from collections.abc import Mapping, Sequence
@@ -27,22 +28,42 @@ GROUP_METRICS = (
     aws.autoscaling.Metric.GROUP_TERMINATING_INSTANCES,
     aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
 )
+# Each instance publishes here whether it can read its database secret and reach the database
+# (1 or 0, every 30 s; see templates/health_server.py), with the dimension Service=<component name>:
+# the ASG's name is not known when the user data is rendered. Custom namespaces must not start
+# with "AWS/"; CloudWatchAgentServerPolicy allows cloudwatch:PutMetricData on any namespace.
+DEPENDENCY_METRIC_NAMESPACE = "Fintech/App"
+DEPENDENCY_METRIC_NAME = "DependencyHealthy"
+# Terraform's aws_autoscaling_schedule sends every size it is given, and an omitted size as 0;
+# -1 is its "leave this one alone" (internal/service/autoscaling/schedule.go).
+UNCHANGED = -1
 
 
 def ami_architecture(instance_type: str) -> str:
     return "arm64" if _GRAVITON.match(instance_type) else "x86_64"
 
 
-def render_user_data(*, secret_arn: str, region: str, app_port: int, log_group: str) -> str:
-    """The instance bootstrap script: health service, its settings, CloudWatch agent."""
-    health_server = base64.b64encode((TEMPLATES / "health_server.py").read_bytes()).decode()
-    template = string.Template((TEMPLATES / "user_data.sh").read_text())
+class _UserDataTemplate(string.Template):
+    """``@@{name}`` placeholders, so the script keeps ``$`` for bash's own variables."""
+
+    delimiter = "@@"
+
+
+def render_user_data(
+    *, secret_arn: str, region: str, app_port: int, log_group: str, metric_namespace: str, service: str
+) -> str:
+    """The instance bootstrap script: packages, certificate, CloudWatch agent, then the health service."""
+    # mtime=0: the same source always gives the same user data (and no needless launch template version).
+    health_server = gzip.compress((TEMPLATES / "health_server.py").read_bytes(), mtime=0)
+    template = _UserDataTemplate((TEMPLATES / "user_data.sh").read_text())
     return template.substitute(
-        health_server_b64=health_server,
+        health_server_gz_b64=base64.b64encode(health_server).decode(),
         secret_arn=secret_arn,
         region=region,
         app_port=app_port,
         log_group=log_group,
+        metric_namespace=metric_namespace,
+        service=service,
     )
 
 
@@ -58,15 +79,17 @@ class Schedule:
 @dataclass(frozen=True)
 class ComputeArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets, one per AZ."""
+    """Private subnets, one per AZ; resolve only once they have their route out."""
     security_group_id: pulumi.Input[str]
     instance_profile_name: pulumi.Input[str]
+    """Resolves only once the role's policies are attached, so no instance boots without rights."""
     target_group_arn: pulumi.Input[str]
     ebs_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
     app_secret_arn: pulumi.Input[str]
-    """The instance's health depends on reading this secret."""
+    """Database secret the instances read. Pass an output that resolves only once the secret has
+    its first value: instances that boot earlier would report their dependencies unhealthy."""
     app_port: int
     instance_type: str
     min_size: int
@@ -79,8 +102,13 @@ class ComputeArgs:
     cpu_target_percent: float = 70.0
     health_check_grace_seconds: int = 300
     warmup_seconds: int = 300
-    refresh_min_healthy_percent: int = 90
+    refresh_min_healthy_percent: int = 100
+    """Instance refresh keeps the full desired capacity in service: it launches before it terminates."""
+    refresh_max_healthy_percent: int = 200
+    """Capacity an instance refresh may run at (100-200 % of desired, at most 100 points above the minimum)."""
     root_volume_gb: int = 20
+    retain_logs: bool = False
+    """Keep the log group when the stack is deleted: the audit trail outlives the platform."""
 
 
 class Compute(pulumi.ComponentResource):
@@ -89,13 +117,20 @@ class Compute(pulumi.ComponentResource):
     asg_name: pulumi.Output[str]
     launch_template_id: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
+    dependency_metric: tuple[str, str, dict[str, str]]
+    """(namespace, metric name, dimensions) of the instances' dependency health, 1 or 0."""
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:app:Compute", name, None, opts)
         if not args.min_size <= args.desired_capacity <= args.max_size:
             raise ValueError("desired_capacity must lie between min_size and max_size")
-        if args.refresh_min_healthy_percent < 50:
-            raise ValueError("refresh_min_healthy_percent below 50 takes half the fleet down at once")
+        if not 50 <= args.refresh_min_healthy_percent <= 100:
+            raise ValueError("refresh_min_healthy_percent must be 50-100: below 50 takes half the fleet down at once")
+        # EC2 Auto Scaling's limits (InstanceMaintenancePolicy, RefreshPreferences).
+        if not 100 <= args.refresh_max_healthy_percent <= 200:
+            raise ValueError("refresh_max_healthy_percent must be 100-200")
+        if args.refresh_max_healthy_percent - args.refresh_min_healthy_percent > 100:
+            raise ValueError("refresh_max_healthy_percent may exceed refresh_min_healthy_percent by 100 at most")
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
@@ -104,11 +139,18 @@ class Compute(pulumi.ComponentResource):
             name=f"/fintech/{name}/app",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
         user_data = pulumi.Output.all(args.app_secret_arn, region, log_group.name).apply(
             lambda v: base64.b64encode(
-                render_user_data(secret_arn=v[0], region=v[1], app_port=args.app_port, log_group=v[2]).encode()
+                render_user_data(
+                    secret_arn=v[0],
+                    region=v[1],
+                    app_port=args.app_port,
+                    log_group=v[2],
+                    metric_namespace=DEPENDENCY_METRIC_NAMESPACE,
+                    service=name,
+                ).encode()
             ).decode()
         )
         tags = {**args.instance_tags, "Name": f"{name}-app"}
@@ -157,6 +199,8 @@ class Compute(pulumi.ComponentResource):
                 id=template.id, version=template.latest_version.apply(str)
             ),
             target_group_arns=[args.target_group_arn],
+            # The load balancer checks liveness only (/health: the process serves), so its verdict
+            # is one replacing the instance can fix; dependency failures raise an alarm instead.
             health_check_type="ELB",
             health_check_grace_period=args.health_check_grace_seconds,
             default_instance_warmup=args.warmup_seconds,
@@ -168,6 +212,7 @@ class Compute(pulumi.ComponentResource):
                 strategy="Rolling",
                 preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
                     min_healthy_percentage=args.refresh_min_healthy_percent,
+                    max_healthy_percentage=args.refresh_max_healthy_percent,
                     instance_warmup=str(args.warmup_seconds),
                 ),
             ),
@@ -177,8 +222,9 @@ class Compute(pulumi.ComponentResource):
                 aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
                 for key, value in sorted(tags.items())
             ],
-            # Scaling policies and schedules own the running capacity; `pulumi up` must not reset it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+            # Target tracking owns the running capacity and the schedules own the floor (min size):
+            # `pulumi up` must not reset either. Both apply at creation.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "minSize"]),
         )
         aws.autoscaling.Policy(
             f"{name}-cpu-target",
@@ -192,7 +238,10 @@ class Compute(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for action, cron, desired in (
+        # Schedules move the floor only. Setting desired capacity would fight target tracking
+        # (07:00 forcing the business-hours size onto a busy fleet, 20:00 cutting it mid-peak);
+        # a higher floor makes the group scale out to it, a lower one lets target tracking scale in.
+        for action, cron, floor in (
             ("business-hours", args.schedule.scale_up_cron, args.desired_capacity),
             ("after-hours", args.schedule.scale_down_cron, args.min_size),
         ):
@@ -202,19 +251,21 @@ class Compute(pulumi.ComponentResource):
                 autoscaling_group_name=group.name,
                 recurrence=cron,
                 time_zone=args.schedule.time_zone,
-                min_size=args.min_size,
-                max_size=args.max_size,
-                desired_capacity=desired,
+                min_size=floor,
+                max_size=UNCHANGED,
+                desired_capacity=UNCHANGED,
                 opts=child,
             )
 
         self.asg_name = group.name
         self.launch_template_id = template.id
         self.log_group_name = log_group.name
+        self.dependency_metric = (DEPENDENCY_METRIC_NAMESPACE, DEPENDENCY_METRIC_NAME, {"Service": name})
         self.register_outputs(
             {
                 "asg_name": self.asg_name,
                 "launch_template_id": self.launch_template_id,
                 "log_group_name": self.log_group_name,
+                "dependency_metric": list(self.dependency_metric),
             }
         )

@@ -112,7 +112,8 @@ class Database(pulumi.ComponentResource):
                 name=f"/aws/rds/cluster/{identifier}/{kind}",
                 retention_in_days=args.log_retention_days,
                 kms_key_id=args.logs_key_arn,
-                opts=child,
+                # The audit trail outlives the cluster: a deleted stack leaves its logs behind.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.protect),
             )
             for kind in LOG_EXPORTS
         ]

@@ -53,6 +53,8 @@ class EdgeArgs:
     geo_restriction_locations: tuple[str, ...] = ()
     domain_name: str | None = None
     hosted_zone_id: str | None = None
+    retain_logs: bool = False
+    """Keep the WAF log group when the stack is deleted (the audit trail outlives the platform)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -78,7 +80,7 @@ class Edge(pulumi.ComponentResource):
             retention_in_days=args.log_retention_days,
             kms_key_id=args.waf_logs_key_arn,
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
         web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",

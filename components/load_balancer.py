@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -15,6 +16,13 @@ from components.certificates import dns_validated_certificate
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_PATH = "/health"
+# ELB names: at most 32 alphanumerics or hyphens, no hyphen at either end, not "internal-...".
+MAX_NAME_LENGTH = 32
+_LB_NAME = re.compile(r"^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+# The target group is named by AWS from this prefix (6 characters at most: the provider appends
+# 26), so it can be replaced create-before-delete: a listener keeps forwarding to the old group
+# until the new one exists. Its protocol and port force a replacement.
+TARGET_GROUP_NAME_PREFIX = "app-"
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,24 @@ class LoadBalancerArgs:
     reach the app; everything else gets 403."""
 
 
+def load_balancer_name(component_name: str) -> str:
+    """The ALB's name: readable, fixed, and checked against ELB's limits before anything is declared.
+
+    Fixed rather than auto-named (Pulumi appends 8 characters, which overflows 32 for long stack
+    suffixes): an ALB is never replaced create-before-delete anyway, since its target group can
+    belong to one load balancer only, and in prod deletion protection stops a replacement.
+    """
+    alb_name = f"{component_name}-alb"
+    if len(alb_name) > MAX_NAME_LENGTH or not _LB_NAME.match(alb_name):
+        raise ValueError(
+            f"load balancer name {alb_name!r} must be at most {MAX_NAME_LENGTH} letters, digits or hyphens, "
+            "not start or end with a hyphen and not start with 'internal-': shorten the component name"
+        )
+    return alb_name
+
+
 class LoadBalancer(pulumi.ComponentResource):
-    """ALB, target group for the app port, and listeners (HTTPS + redirect, or HTTP only)."""
+    """ALB, HTTPS target group for the app port, and listeners (HTTPS + redirect, or HTTP only)."""
 
     arn: pulumi.Output[str]
     arn_suffix: pulumi.Output[str]
@@ -84,9 +108,11 @@ class LoadBalancer(pulumi.ComponentResource):
         if (args.domain_name is None) != (args.hosted_zone_id is None):
             raise ValueError("domain_name and hosted_zone_id go together")
         child = pulumi.ResourceOptions(parent=self)
+        alb_name = load_balancer_name(name)
 
         alb = aws.lb.LoadBalancer(
             f"{name}-alb",
+            name=alb_name,
             internal=False,
             load_balancer_type="application",
             subnets=list(args.public_subnet_ids),
@@ -102,18 +128,21 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         hc = args.health_check
+        # HTTPS to the instances too: each serves a self-signed certificate made at boot, which
+        # the load balancer uses for encryption without validating it.
         target_group = aws.lb.TargetGroup(
             f"{name}-app",
+            name_prefix=TARGET_GROUP_NAME_PREFIX,
             vpc_id=args.vpc_id,
             port=args.app_port,
-            protocol="HTTP",
+            protocol="HTTPS",
             target_type="instance",
             deregistration_delay=args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 path=hc.path,
                 port="traffic-port",
-                protocol="HTTP",
+                protocol="HTTPS",
                 matcher=hc.matcher,
                 interval=hc.interval_seconds,
                 timeout=hc.timeout_seconds,

@@ -74,6 +74,9 @@ class Watched:
     rotation_function_name: pulumi.Input[str]
     web_acl_name: pulumi.Input[str]
     distribution_id: pulumi.Input[str]
+    app_dependency_metric: tuple[str, str, Mapping[str, pulumi.Input[str]]] | None = None
+    """(namespace, metric name, dimensions) the app instances publish 1 (secret readable and
+    database reachable) or 0 to (``Compute.dependency_metric``); None: no such alarm."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,12 @@ class MonitoringArgs:
     alarm_emails: tuple[str, ...]
     watched: Watched
     thresholds: Thresholds
-    logs_bucket_arn: pulumi.Input[str]
+    archive_bucket_arn: pulumi.Input[str]
+    """The audit-log archive (its own SSE-KMS, object-locked bucket), not the ALB log bucket."""
+    archive_key_arn: pulumi.Input[str]
+    """CMK of the archive bucket; the Firehose stream is encrypted with it too."""
     archived_log_groups: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    """Log groups (names) copied to the logs bucket through Firehose for long-term retention."""
+    """Log groups (names) copied to the audit-log archive through Firehose for long-term retention."""
 
 
 def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
@@ -182,6 +188,24 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             where="edge",
         ),
     ]
+    if w.app_dependency_metric is not None:
+        namespace, metric_name, dimensions = w.app_dependency_metric
+        specs.append(
+            AlarmSpec(
+                "app-dependencies",
+                "App instances cannot read their database secret or reach the database (the load balancer "
+                "check stays green: new instances would not help); look for a Secrets Manager, KMS, endpoint "
+                "or Aurora problem",
+                "LessThanThreshold",
+                1,
+                # Every instance publishes twice a minute and the fleet never scales to zero: silence
+                # means no instance runs the check or CloudWatch cannot be reached, and neither is healthy.
+                "breaching",
+                metric=Metric(namespace, metric_name, dimensions, "Minimum", period=60),
+                evaluation_periods=5,
+                datapoints_to_alarm=3,
+            )
+        )
     for i, instance in enumerate(w.db_instance_identifiers):
         db = {"DBInstanceIdentifier": instance}
         specs += [
@@ -269,6 +293,7 @@ class Monitoring(pulumi.ComponentResource):
                 evaluation_periods=spec.evaluation_periods,
                 datapoints_to_alarm=spec.datapoints_to_alarm,
                 treat_missing_data=spec.treat_missing_data,
+                actions_enabled=True,
                 alarm_actions=[topic],
                 ok_actions=[topic],
                 region=EDGE_REGION if spec.where == "edge" else None,
@@ -340,19 +365,23 @@ class Monitoring(pulumi.ComponentResource):
     def _archive(
         self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
     ) -> None:
-        """Copies log groups to the logs bucket: hot in CloudWatch, kept for a year or more in S3."""
+        """Copies log groups to the audit-log archive: hot in CloudWatch, kept for a year or more in S3."""
         child = pulumi.ResourceOptions(parent=self)
         firehose_role = aws.iam.Role(
             f"{name}-archive-firehose-role",
-            description="Firehose delivery of archived log groups into the logs bucket",
+            description="Firehose delivery of archived log groups into the audit-log archive",
             assume_role_policy=account_id.apply(lambda acct: json.dumps(policies.firehose_assume_role_policy(acct))),
             opts=child,
         )
         firehose_policy = aws.iam.RolePolicy(
             f"{name}-archive-firehose-policy",
             role=firehose_role.name,
-            policy=pulumi.Output.from_input(args.logs_bucket_arn).apply(
-                lambda arn: json.dumps(policies.firehose_to_bucket_policy(bucket_arn=arn, prefix=ARCHIVE_PREFIX))
+            policy=pulumi.Output.all(args.archive_bucket_arn, args.archive_key_arn, region).apply(
+                lambda v: json.dumps(
+                    policies.firehose_to_bucket_policy(
+                        bucket_arn=v[0], prefix=ARCHIVE_PREFIX, key_arn=v[1], region=v[2]
+                    )
+                )
             ),
             opts=child,
         )
@@ -360,11 +389,13 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-archive",
             destination="extended_s3",
             server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
-                enabled=True, key_type="AWS_OWNED_CMK"
+                enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=args.archive_key_arn
             ),
             extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
                 role_arn=firehose_role.arn,
-                bucket_arn=args.logs_bucket_arn,
+                bucket_arn=args.archive_bucket_arn,
+                # Objects are written with the archive's key, which its bucket policy insists on.
+                kms_key_arn=args.archive_key_arn,
                 prefix=f"{ARCHIVE_PREFIX}!{{timestamp:yyyy/MM/dd}}/",
                 error_output_prefix=f"{ARCHIVE_PREFIX}errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
                 buffering_size=5,
@@ -461,6 +492,8 @@ TIER_OF = {
     "AWS/WAFV2": "Edge",
     "AWS/ApplicationELB": "Load balancer",
     "AWS/EC2": "App",
+    # Published by the app instances (components/compute.py DEPENDENCY_METRIC_NAMESPACE).
+    "Fintech/App": "App",
     "AWS/Lambda": "Secrets",
     "AWS/RDS": "Database",
 }

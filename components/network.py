@@ -73,6 +73,8 @@ class NetworkArgs:
     """Role VPC Flow Logs assumes to write into the group."""
     interface_endpoint_services: tuple[str, ...] = field(default=())
     """Short service names (``secretsmanager``, ``kms`` ...) to reach through interface endpoints."""
+    retain_logs: bool = False
+    """Keep the log group when the stack is deleted: the audit trail outlives the platform."""
 
 
 class Network(pulumi.ComponentResource):
@@ -82,6 +84,7 @@ class Network(pulumi.ComponentResource):
     availability_zones: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    """Resolve only once the private subnets have their route out and their endpoints."""
     database_subnet_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
@@ -154,19 +157,25 @@ class Network(pulumi.ComponentResource):
             )
 
         private_rts: list[aws.ec2.RouteTable] = []
+        # What a private subnet needs before anything is launched into it: its route out and,
+        # below, the endpoints its traffic to AWS APIs takes.
+        private_ready: list[pulumi.CustomResource] = []
         for i, subnet in enumerate(subnets["private"]):
             rt = aws.ec2.RouteTable(
                 f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"}, opts=child
             )
-            aws.ec2.Route(
+            route = aws.ec2.Route(
                 f"{name}-private-default-{i}",
                 route_table_id=rt.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nats[i % nat_count].id,
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
+            association = aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
             private_rts.append(rt)
+            private_ready += [route, association]
 
         # Database subnets get a table of their own with only the implicit local route.
         database_rt = aws.ec2.RouteTable(
@@ -182,7 +191,7 @@ class Network(pulumi.ComponentResource):
             name=args.flow_log_group_name,
             retention_in_days=args.flow_log_retention_days,
             kms_key_id=args.flow_log_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
         aws.ec2.FlowLog(
             f"{name}-flow-log",
@@ -196,7 +205,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        aws.ec2.VpcEndpoint(
+        s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=vpc.id,
             vpc_endpoint_type="Gateway",
@@ -205,6 +214,7 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-s3"},
             opts=child,
         )
+        private_ready.append(s3_endpoint)
 
         self.endpoint_security_group_id = None
         if args.interface_endpoint_services:
@@ -216,7 +226,7 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             for i, cidr in enumerate(cidrs["private"]):
-                aws.vpc.SecurityGroupIngressRule(
+                rule = aws.vpc.SecurityGroupIngressRule(
                     f"{name}-endpoints-https-{i}",
                     security_group_id=endpoint_sg.id,
                     description=f"HTTPS from private subnet {i}",
@@ -226,8 +236,9 @@ class Network(pulumi.ComponentResource):
                     cidr_ipv4=cidr,
                     opts=child,
                 )
+                private_ready.append(rule)
             for service in args.interface_endpoint_services:
-                aws.ec2.VpcEndpoint(
+                endpoint = aws.ec2.VpcEndpoint(
                     f"{name}-{service}-endpoint",
                     vpc_id=vpc.id,
                     vpc_endpoint_type="Interface",
@@ -238,13 +249,19 @@ class Network(pulumi.ComponentResource):
                     tags={"Name": f"{name}-{service}"},
                     opts=child,
                 )
+                private_ready.append(endpoint)
             self.endpoint_security_group_id = endpoint_sg.id
 
         self.vpc_id = vpc.id
         self.flow_log_group_name = flow_log_group.name
         self.availability_zones = zones
         self.public_subnet_ids = [s.id for s in subnets["public"]]
-        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        # Resolve only once the routes, associations and endpoints exist, so instances and
+        # functions launched into these subnets can reach their dependencies from their first boot.
+        ready_ids = [r.id for r in private_ready]
+        self.private_subnet_ids = [
+            pulumi.Output.all(s.id, *ready_ids).apply(lambda v: str(v[0])) for s in subnets["private"]
+        ]
         self.database_subnet_ids = [s.id for s in subnets["database"]]
         self.nat_gateway_ids = [n.id for n in nats]
         self.private_route_table_ids = [rt.id for rt in private_rts]

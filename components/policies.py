@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 PolicyDocument = dict[str, Any]
-KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs"]
+KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit"]
 
 # What the account (through IAM policies of its administrators) may do with a key:
 # manage it, never read data with it. Data-plane use is granted per service below.
@@ -93,6 +93,26 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
                 },
             }
         )
+    if purpose == "lambda":
+        statements += lambda_key_use_statements(partition=partition, account_id=account_id, region=region)
+    if purpose == "audit":
+        # The audit-log archive: S3 encrypts objects with it, and Firehose encrypts the stream that
+        # feeds the archive (Firehose creates a grant for itself when the stream is created).
+        statements.append(
+            {
+                "Sid": "UseThroughS3AndFirehose",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(partition, account_id)},
+                "Action": sorted([*KEY_USE_ACTIONS, "kms:CreateGrant"]),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [f"s3.{region}.amazonaws.com", f"firehose.{region}.amazonaws.com"],
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            }
+        )
     if purpose == "ebs":
         # Volumes are created by EC2 for whichever principal launches the instance, including
         # the Auto Scaling service-linked role (which has no KMS rights of its own); the
@@ -144,6 +164,41 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
             }
         )
     return _document(*statements)
+
+
+def lambda_key_use_statements(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    """Data-plane use of the Lambda key: function environment variables and code artifacts.
+
+    Lambda encrypts a function's environment variables with the caller's rights and creates a
+    grant on the key, with which it decrypts them at run time: whoever creates or updates the
+    function needs kms:CreateGrant and kms:Encrypt, and kms:Decrypt to read them back
+    ("Securing Lambda environment variables"). The execution role needs nothing. S3 uses the
+    key for the code-signing artifacts bucket (SSE-KMS), for the deployer, Signer and Lambda
+    reading the code, all on a caller's behalf. Each only through its service, for this account.
+    """
+    root = account_root(partition, account_id)
+    return [
+        {
+            "Sid": "UseThroughLambda",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": sorted([*KEY_USE_ACTIONS, "kms:CreateGrant"]),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"lambda.{region}.amazonaws.com", "kms:CallerAccount": account_id}
+            },
+        },
+        {
+            "Sid": "UseThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": sorted(KEY_USE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com", "kms:CallerAccount": account_id}
+            },
+        },
+    ]
 
 
 def service_assume_role_policy(
@@ -318,6 +373,12 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
     }
 
 
+def lambda_artifacts_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    """TLS only. Unlike the archive, no header rules: Signer and Lambda write and read here
+    with headers this program does not choose; the bucket's default CMK encrypts every object."""
+    return _document(deny_insecure_transport(bucket_arn))
+
+
 def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
     """TLS only; uploads either rely on the bucket's default CMK or name exactly that key."""
     return _document(
@@ -423,8 +484,10 @@ def alert_topic_policy(*, topic_arn: str, partition: str, region: str, account_i
     )
 
 
-def firehose_to_bucket_policy(*, bucket_arn: str, prefix: str) -> PolicyDocument:
-    """What Firehose needs to deliver into one prefix of one bucket."""
+def firehose_to_bucket_policy(*, bucket_arn: str, prefix: str, key_arn: str, region: str) -> PolicyDocument:
+    """What Firehose needs to deliver into one prefix of one SSE-KMS bucket ("Grant Firehose
+    access to an Amazon S3 destination"). With S3 Bucket Keys the encryption context is the
+    bucket's ARN, without them the object's: both are allowed, nothing else."""
     return _document(
         {
             "Sid": "DeliverToBucket",
@@ -438,7 +501,17 @@ def firehose_to_bucket_policy(*, bucket_arn: str, prefix: str) -> PolicyDocument
                 "s3:PutObject",
             ],
             "Resource": [bucket_arn, f"{bucket_arn}/{prefix}*"],
-        }
+        },
+        {
+            "Sid": "EncryptWithTheArchiveKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/{prefix}*"]},
+            },
+        },
     )
 
 

@@ -3,44 +3,74 @@
 Rotation uses alternating users (``<user>`` and ``<user>_clone``), so the credential the app
 holds keeps working until the rotation after next. The master credential is RDS-managed
 (see ``database.py``); this tier only reads it to create and update the app users.
+
+No password passes through Pulumi: the version the program writes holds connection fields
+only, and the function's bootstrap generates the first password (Secrets Manager
+``GetRandomPassword``), sets it on the database and publishes it as AWSCURRENT. Nothing in
+Pulumi's state is ever a valid login.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 import pymysql
 
 from components import policies
+from components.storage import _bucket, _secure
 
 ROTATION_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "rotation"
+# AWS's RDS CA certificates, next to the handler, which trusts them by default (the Lambda base
+# images lack the rds-ca-*-g1 roots). Refreshed by scripts/refresh-rds-ca-bundle.sh.
+CA_BUNDLE = "rds-ca-bundle.pem"
 LAMBDA_RUNTIME = "python3.12"
-# Characters that break connection strings or quoting in consumers; neither the initial
-# password nor any rotated one (the handler reads EXCLUDE_CHARACTERS) contains them.
+# Characters that break connection strings or quoting in consumers; no generated password
+# contains them (the handler passes EXCLUDE_CHARACTERS to GetRandomPassword).
 EXCLUDED_PASSWORD_CHARACTERS = "/@\"'\\`:;%"
-PASSWORD_SPECIALS = "!#$^*()-_=+[]{}<>?.,~"
 # A permanent label on the first version: after two rotations AWS would otherwise strip its
-# last label and delete it, and the next `pulumi up` would recreate it with the old password.
+# last label and delete it, and the next `pulumi up` would recreate it (and bootstrap again).
 BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"
+# AWS Signer's platform for Lambda zip files.
+SIGNING_PLATFORM = "AWSLambda-SHA384-ECDSA"
+# Signer profile names: letters, digits and underscores, at most 64; Terraform adds a 26-character
+# unique suffix to a prefix, which may have at most 38 (terraform-provider-aws signing_profile.go).
+# A name, once cancelled, can never be used again: always a fresh suffix, never a fixed name.
+_SIGNING_PREFIX_RE = re.compile(r"^[0-9A-Za-z_]{1,38}$")
+ARTIFACTS_PURPOSE = "lambda-artifacts"
+UNSIGNED_KEY = "unsigned/rotation.zip"
+SIGNED_PREFIX = "signed/"
+# Lambda reserves this out of the account's unreserved pool and refuses any reservation that
+# would leave the pool under 100, so a deploy fails rather than starving other functions.
+MAX_RESERVED_CONCURRENCY = 5
 
 
 def rotation_bundle(source: Path = ROTATION_SOURCE) -> dict[str, Path]:
-    """Files of the rotation Lambda's zip: the handler and its pure-Python driver, PyMySQL.
+    """Files of the rotation Lambda's zip: the handler, the RDS CA bundle and PyMySQL.
 
     Keyed by path inside the zip and sorted, without bytecode, so the archive (and with it
     the function's code hash) only changes when a source file does.
     """
     files: dict[str, Path] = {p.name: p for p in sorted(source.glob("*.py"))}
+    files[CA_BUNDLE] = source / CA_BUNDLE
     driver = Path(pymysql.__file__).resolve().parent
     for path in sorted(driver.rglob("*.py")):
         files[f"pymysql/{path.relative_to(driver).as_posix()}"] = path
-    return files
+    return dict(sorted(files.items()))
+
+
+def signing_profile_prefix(name: str) -> str:
+    """A Signer profile name prefix from a component name (``fintech-dev-secrets`` -> ``fintech_dev_secrets_``)."""
+    prefix = re.sub(r"[^0-9A-Za-z]", "_", name)[:37] + "_"
+    if not _SIGNING_PREFIX_RE.match(prefix):
+        raise ValueError(f"cannot make a Signer profile name prefix from {name!r}")
+    return prefix
 
 
 @dataclass(frozen=True)
@@ -49,26 +79,36 @@ class SecretsArgs:
     """The app secret's name starts with this; the app role may read exactly this prefix."""
     secrets_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
+    lambda_key_arn: pulumi.Input[str]
+    """CMK for the function's environment variables and (with code signing) its artifacts bucket."""
     log_retention_days: int
     db_host: pulumi.Input[str]
     db_port: pulumi.Input[int]
     db_name: str
     master_secret_arn: pulumi.Input[str]
     db_instance_ids: Sequence[pulumi.Input[str]]
-    """The bootstrap runs only once the database has instances to connect to."""
+    """Every instance of the cluster: the bootstrap runs only once all of them exist."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets the rotation function runs in (they reach Secrets Manager)."""
     security_group_id: pulumi.Input[str]
     recovery_window_days: int
     """Days a deleted secret can be restored; 0 deletes at once (disposable stacks)."""
+    code_signing: bool = False
+    """Deploy the function only from code signed by this tier's AWS Signer profile (Enforce)."""
     app_username: str = "payments_app"
     rotation_days: int = 30
+    reserved_concurrency: int = 2
+    """At most this many copies run at once: one rotation step plus a retry or the bootstrap."""
+    retain_logs: bool = False
+    """Keep the log group when the stack is deleted: the audit trail outlives the platform."""
 
 
 class Secrets(pulumi.ComponentResource):
     """App credential secret, its rotation function and schedule, and the first-run bootstrap."""
 
     app_secret_arn: pulumi.Output[str]
+    """Resolves only once the bootstrap has published the first password: consumers never read
+    a secret without one."""
     rotation_function_name: pulumi.Output[str]
     rotation_function_arn: pulumi.Output[str]
     rotation_log_group_name: pulumi.Output[str]
@@ -79,6 +119,12 @@ class Secrets(pulumi.ComponentResource):
             raise ValueError(f"rotation_days must be from 1 to 365, got {args.rotation_days}")
         if args.recovery_window_days != 0 and not 7 <= args.recovery_window_days <= 30:
             raise ValueError(f"recovery_window_days must be 0 or 7-30, got {args.recovery_window_days}")
+        if not 1 <= args.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
+            raise ValueError(
+                f"reserved_concurrency must be from 1 to {MAX_RESERVED_CONCURRENCY}, got {args.reserved_concurrency}"
+            )
+        if not args.db_instance_ids:
+            raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
@@ -93,33 +139,22 @@ class Secrets(pulumi.ComponentResource):
             recovery_window_in_days=args.recovery_window_days,
             opts=child,
         )
-        password = random.RandomPassword(
-            f"{name}-app-db-password",
-            length=32,
-            special=True,
-            override_special=PASSWORD_SPECIALS,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            min_special=2,
-            opts=child,
-        )
         initial = aws.secretsmanager.SecretVersion(
             f"{name}-app-db-initial",
             secret_id=secret.id,
+            # Where to connect, never a password: this value lives in Pulumi's state.
             secret_string=pulumi.Output.json_dumps(
                 {
                     "engine": "mysql",
                     "host": args.db_host,
                     "port": args.db_port,
                     "username": args.app_username,
-                    "password": password.result,
                     "dbname": args.db_name,
                     "masterarn": args.master_secret_arn,
                 }
             ),
             version_stages=["AWSCURRENT", BOOTSTRAP_STAGE],
-            # Rotation moves AWSCURRENT and writes new values: Pulumi must not move them back.
+            # Bootstrap and rotation move AWSCURRENT and write new values: Pulumi must not move them back.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString", "versionStages"]),
         )
 
@@ -128,7 +163,7 @@ class Secrets(pulumi.ComponentResource):
             name=f"/fintech/{name}/secret-rotation",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
         role = aws.iam.Role(
             f"{name}-rotation-role",
@@ -136,21 +171,29 @@ class Secrets(pulumi.ComponentResource):
             assume_role_policy=json.dumps(policies.service_assume_role_policy("lambda.amazonaws.com")),
             opts=child,
         )
-        vpc_access = aws.iam.RolePolicyAttachment(
-            f"{name}-rotation-vpc-access",
-            role=role.name,
-            policy_arn=pulumi.Output.concat(
-                "arn:", partition, ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-            ),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-rotation-policy",
-            role=role.name,
-            policy=pulumi.Output.all(
-                secret.arn, args.master_secret_arn, args.secrets_key_arn, log_group.arn, region
-            ).apply(_rotation_policy_json),
-            opts=child,
+        grants: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-rotation-{short}",
+                role=role.name,
+                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", managed),
+                opts=child,
+            )
+            # X-Ray's actions take no resource ARNs; this is the policy Lambda's docs name for
+            # active tracing ("Using AWS Lambda with AWS X-Ray").
+            for short, managed in (
+                ("vpc-access", "service-role/AWSLambdaVPCAccessExecutionRole"),
+                ("xray", "AWSXRayDaemonWriteAccess"),
+            )
+        ]
+        grants.append(
+            aws.iam.RolePolicy(
+                f"{name}-rotation-policy",
+                role=role.name,
+                policy=pulumi.Output.all(
+                    secret.arn, args.master_secret_arn, args.secrets_key_arn, log_group.arn, region
+                ).apply(_rotation_policy_json),
+                opts=child,
+            )
         )
 
         function = aws.lambda_.Function(
@@ -159,13 +202,16 @@ class Secrets(pulumi.ComponentResource):
             runtime=LAMBDA_RUNTIME,
             architectures=["arm64"],
             handler="rotation.lambda_handler",
-            code=pulumi.AssetArchive({key: pulumi.FileAsset(str(path)) for key, path in rotation_bundle().items()}),
+            **self._code(name, args),
             role=role.arn,
             timeout=60,
             memory_size=256,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids), security_group_ids=[args.security_group_id]
             ),
+            kms_key_arn=args.lambda_key_arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
                     # Resolves to the interface endpoint where one exists, else through NAT.
@@ -179,7 +225,7 @@ class Secrets(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name, application_log_level="INFO", system_log_level="WARN"
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_access, role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         permission = aws.lambda_.Permission(
             f"{name}-rotation-invoke",
@@ -194,10 +240,11 @@ class Secrets(pulumi.ComponentResource):
             f"{name}-app-db-bootstrap",
             function_name=function.name,
             input=pulumi.Output.json_dumps({"action": "bootstrap", "SecretId": secret.arn}),
-            # Runs again only if the initial version is replaced; the handler is idempotent.
+            # Runs again if the initial version is replaced or the instances change; the handler
+            # is idempotent. Naming every instance makes the invocation wait for all of them.
             triggers={
                 "initial_version": initial.version_id,
-                "writer": pulumi.Output.from_input(args.db_instance_ids[0]),
+                "instances": pulumi.Output.all(*args.db_instance_ids).apply(lambda ids: ",".join(map(str, ids))),
             },
             opts=child,
         )
@@ -211,7 +258,7 @@ class Secrets(pulumi.ComponentResource):
             # The first rotation starts at once: the app user must already exist.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, permission]),
         )
-        self.app_secret_arn = secret.arn
+        self.app_secret_arn = pulumi.Output.all(secret.arn, bootstrap.id).apply(lambda v: str(v[0]))
         self.rotation_function_name = function.name
         self.rotation_function_arn = function.arn
         self.rotation_log_group_name = log_group.name
@@ -223,6 +270,76 @@ class Secrets(pulumi.ComponentResource):
                 "rotation_log_group_name": self.rotation_log_group_name,
             }
         )
+
+    def _code(self, name: str, args: SecretsArgs) -> dict[str, Any]:
+        """The function's code arguments: the zip inline, or only as signed by this tier's profile."""
+        archive = pulumi.AssetArchive({key: pulumi.FileAsset(str(path)) for key, path in rotation_bundle().items()})
+        if not args.code_signing:
+            return {"code": archive}
+        child = pulumi.ResourceOptions(parent=self)
+        # Holds only what this program rebuilds from the repo on every deploy: emptied on destroy.
+        bucket = _bucket(
+            self, f"{name}-artifacts", purpose=ARTIFACTS_PURPOSE, force_destroy=True, object_lock=False, protect=False
+        )
+        versioning, public_access, encryption = _secure(
+            self, f"{name}-artifacts", bucket, sse=("aws:kms", args.lambda_key_arn)
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-artifacts-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps(policies.lambda_artifacts_bucket_policy(arn))),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        # Signer reads a specific version of the source: the bucket must be versioned (and
+        # encrypting with the CMK) before the first upload.
+        unsigned = aws.s3.BucketObjectv2(
+            f"{name}-rotation-unsigned",
+            bucket=bucket.id,
+            key=UNSIGNED_KEY,
+            source=archive,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, encryption]),
+        )
+        profile = aws.signer.SigningProfile(
+            f"{name}-signing",
+            name_prefix=signing_profile_prefix(name),
+            platform_id=SIGNING_PLATFORM,
+            opts=child,
+        )
+        job = aws.signer.SigningJob(
+            f"{name}-rotation-signing",
+            profile_name=profile.name,
+            source=aws.signer.SigningJobSourceArgs(
+                s3=aws.signer.SigningJobSourceS3Args(bucket=bucket.id, key=unsigned.key, version=unsigned.version_id)
+            ),
+            destination=aws.signer.SigningJobDestinationArgs(
+                s3=aws.signer.SigningJobDestinationS3Args(bucket=bucket.id, prefix=SIGNED_PREFIX)
+            ),
+            ignore_signing_job_failure=False,
+            opts=child,
+        )
+        config = aws.lambda_.CodeSigningConfig(
+            f"{name}-code-signing",
+            description=f"{name}: only code signed by this tier's Signer profile deploys",
+            allowed_publishers=aws.lambda_.CodeSigningConfigAllowedPublishersArgs(
+                signing_profile_version_arns=[profile.version_arn]
+            ),
+            policies=aws.lambda_.CodeSigningConfigPoliciesArgs(untrusted_artifact_on_deployment="Enforce"),
+            opts=child,
+        )
+        signed = job.signed_objects.apply(_signed_s3_object)
+        return {
+            "s3_bucket": signed.apply(lambda o: o["bucket"]),
+            "s3_key": signed.apply(lambda o: o["key"]),
+            "code_signing_config_arn": config.arn,
+        }
+
+
+def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObject]) -> dict[str, str]:
+    (signed,) = objects
+    (s3,) = signed.s3s or []
+    if not s3.bucket or not s3.key:
+        raise ValueError("the signing job reported no signed object")
+    return {"bucket": s3.bucket, "key": s3.key}
 
 
 def _rotation_policy_json(values: list[str]) -> str:

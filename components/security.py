@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components import policies
 from components.policies import KeyPurpose
 
-KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts", "ebs")
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit")
 EDGE_REGION = "us-east-1"
 EDGE_KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "alerts")
 _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
@@ -26,6 +26,8 @@ _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "storage": "S3 transaction archive",
     "alerts": "SNS alert topic",
     "ebs": "EBS volumes of the app instances",
+    "audit": "Audit-log archive (S3) and the Firehose stream feeding it",
+    "lambda": "Lambda environment variables and code artifacts",
 }
 
 
@@ -58,6 +60,7 @@ class Security(pulumi.ComponentResource):
     app_role_name: pulumi.Output[str]
     app_role_arn: pulumi.Output[str]
     app_instance_profile_name: pulumi.Output[str]
+    """Resolves only once the app role's policy and managed-policy attachments exist."""
 
     def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:security:Security", name, None, opts)
@@ -131,17 +134,19 @@ class Security(pulumi.ComponentResource):
             assume_role_policy=json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com")),
             opts=child,
         )
+        app_grants: list[pulumi.CustomResource] = []
         for short, managed in (
             ("ssm", "AmazonSSMManagedInstanceCore"),
             ("cw-agent", "CloudWatchAgentServerPolicy"),
         ):
-            aws.iam.RolePolicyAttachment(
+            attachment = aws.iam.RolePolicyAttachment(
                 f"{name}-app-{short}",
                 role=app_role.name,
                 policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", managed),
                 opts=child,
             )
-        aws.iam.RolePolicy(
+            app_grants.append(attachment)
+        secrets_policy = aws.iam.RolePolicy(
             f"{name}-app-secrets-policy",
             role=app_role.name,
             policy=pulumi.Output.all(partition, region, account_id, self.key_arns["secrets"]).apply(
@@ -157,13 +162,18 @@ class Security(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        app_grants.append(secrets_policy)
         profile = aws.iam.InstanceProfile(f"{name}-app-profile", role=app_role.name, opts=child)
 
         # Resolves only once the role can write, so the flow log is never created without rights.
         self.flow_log_role_arn = pulumi.Output.all(flow_role.arn, flow_policy.id).apply(lambda v: v[0])
         self.app_role_name = app_role.name
         self.app_role_arn = app_role.arn
-        self.app_instance_profile_name = profile.name
+        # Resolves only once the role's policies are in place, so no instance boots without the
+        # rights to read its secret, ship logs and publish metrics.
+        self.app_instance_profile_name = pulumi.Output.all(profile.name, *[g.id for g in app_grants]).apply(
+            lambda v: str(v[0])
+        )
         self.register_outputs(
             {
                 "key_arns": dict(self.key_arns),

@@ -88,6 +88,7 @@ CONFIG_KEYS: dict[str, ConfigKind] = {
     "objectLockMode": "string",
     "objectLockDays": "integer",
     "logBucketRetentionDays": "integer",
+    "auditLockDays": "integer",
     "healthCheckIntervalSeconds": "integer",
     "healthCheckHealthyThreshold": "integer",
     "healthCheckUnhealthyThreshold": "integer",
@@ -120,6 +121,9 @@ _INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# The load balancer's certificate is requested for origin.<domainName>, and ACM caps a certificate's
+# first name (its Common Name) at 64 characters: RFC 5280, see ACM's RequestCertificate DomainName.
+MAX_DOMAIN_NAME_LENGTH = 64 - len("origin.")
 
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -203,6 +207,8 @@ class Settings:
     """S3 Object Lock default retention on the data bucket; None turns Object Lock off (not in prod)."""
     object_lock_days: int
     log_bucket_retention_days: int
+    audit_lock_days: int
+    """Object Lock retention of the audit-log archive (with objectLockMode; >= 365 in prod)."""
     health_check_interval_seconds: int
     health_check_healthy_threshold: int
     health_check_unhealthy_threshold: int
@@ -458,6 +464,13 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
     hosted_zone_id = r.string("hostedZoneId") or None
     if domain_name is not None and not _is_dns_name(domain_name):
         r.problem("domainName", domain_name, "must be a lower-case DNS name such as pay.example.com, or empty")
+    elif domain_name is not None and len(domain_name) > MAX_DOMAIN_NAME_LENGTH:
+        r.problem(
+            "domainName",
+            domain_name,
+            f"must be at most {MAX_DOMAIN_NAME_LENGTH} characters: ACM certificates (64 characters at most) "
+            "are requested for it and for origin.<domainName>",
+        )
     if hosted_zone_id is not None and not _ZONE_ID_RE.match(hosted_zone_id):
         r.problem("hostedZoneId", hosted_zone_id, "must be a Route 53 hosted zone id such as Z0123456789ABC, or empty")
     if r.ok("domainName") and r.ok("hostedZoneId") and (domain_name is None) != (hosted_zone_id is None):
@@ -488,6 +501,20 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
             f"must be at least {MIN_PROD_LOG_BUCKET_DAYS} when environment is prod (PCI DSS 10.5.1)",
         )
 
+    audit_lock_days = _ranged(r, "auditLockDays", 1, 36500, "days")
+    locked = object_lock_mode is not None
+    if locked and r.ok("auditLockDays") and r.ok("logBucketRetentionDays") and audit_lock_days > log_bucket_days:
+        r.problem(
+            "auditLockDays",
+            audit_lock_days,
+            f"must not exceed logBucketRetentionDays ({log_bucket_days}): logs expire after that",
+        )
+    elif prod and r.ok("auditLockDays") and audit_lock_days < MIN_PROD_LOG_BUCKET_DAYS:
+        r.problem(
+            "auditLockDays",
+            audit_lock_days,
+            f"must be at least {MIN_PROD_LOG_BUCKET_DAYS} when environment is prod (PCI DSS 10.5.1)",
+        )
     interval = _ranged(r, "healthCheckIntervalSeconds", 5, 300, "seconds")
     healthy = _ranged(r, "healthCheckHealthyThreshold", 2, 10, "checks")
     unhealthy = _ranged(r, "healthCheckUnhealthyThreshold", 2, 10, "checks")
@@ -567,6 +594,7 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
         object_lock_mode=object_lock_mode,
         object_lock_days=object_lock_days,
         log_bucket_retention_days=log_bucket_days,
+        audit_lock_days=audit_lock_days,
         health_check_interval_seconds=interval,
         health_check_healthy_threshold=healthy,
         health_check_unhealthy_threshold=unhealthy,

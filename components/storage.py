@@ -1,4 +1,9 @@
-"""Storage tier: the transaction archive and the logs bucket other tiers deliver to."""
+"""Storage tier: the transaction archive, the audit-log archive, and the bucket ALB and CloudFront log to.
+
+The audit trail (flow, database audit, rotation and app logs, through Firehose) has a bucket of
+its own: SSE-KMS with its own key, versioned, TLS only and, in prod, object-locked for a year
+(PCI DSS 10.3, 10.5). The ALB log bucket cannot be that: ALB access logs only land in SSE-S3.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +20,25 @@ ACCESS_LOG_PREFIX = "s3-access/"
 ALB_LOG_PREFIX = "alb/"
 ABORT_MULTIPART_DAYS = 7
 ARCHIVE_PURPOSE = "transaction-archive"
+AUDIT_PURPOSE = "audit-log-archive"
 LOGS_PURPOSE = "logs"
+# PCI DSS 10.5.1: the last three months of audit logs immediately available.
+HOT_LOG_DAYS = 90
 
 
 @dataclass(frozen=True)
 class StorageArgs:
     storage_key_arn: pulumi.Input[str]
     """CMK of the transaction archive (SSE-KMS with bucket keys)."""
+    audit_key_arn: pulumi.Input[str]
+    """CMK of the audit-log archive (SSE-KMS with bucket keys); the log shipper encrypts with it too."""
     log_retention_days: int
-    """Days objects stay in the logs bucket."""
+    """Days objects stay in the logs bucket and the audit-log archive."""
     object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] | None
-    """Default Object Lock retention of the archive; None: no Object Lock."""
+    """Default Object Lock retention of both archives; None: no Object Lock."""
     object_lock_days: int
+    audit_lock_days: int
+    """Object Lock retention of archived audit logs (PCI DSS 10.5.1: at least a year in prod)."""
     protect: bool
     """Pulumi ``protect`` on the archive and no ``force_destroy``; False empties buckets on destroy."""
     data_noncurrent_days: int = 365
@@ -42,6 +54,9 @@ class Storage(pulumi.ComponentResource):
     """Resolves once the bucket policy admits log writers: deliveries configured after it succeed."""
     logs_bucket_arn: pulumi.Output[str]
     """Like the name, resolves only once the bucket policy admits log writers."""
+    audit_bucket_name: pulumi.Output[str]
+    audit_bucket_arn: pulumi.Output[str]
+    """Resolves once the bucket's encryption, lock and TLS policy are in place."""
     alb_log_prefix: str
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -51,107 +66,61 @@ class Storage(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         region = aws.get_region_output(opts=invoke).region
 
-        # ALB and S3 server access logs can only be written to SSE-S3 buckets: this bucket is
-        # the documented exception to "a CMK everywhere".
-        logs = _bucket(
-            self, f"{name}-logs", purpose=LOGS_PURPOSE, force_destroy=not args.protect, object_lock=False, protect=False
-        )
-        _, logs_public_access = _secure(self, f"{name}-logs", logs, sse=("AES256", None))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs-lifecycle",
-            bucket=logs.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    # Hot for the first 90 days (PCI DSS 10.5.1), then instant-retrieval archive.
-                    transitions=[
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER_IR")
-                    ]
-                    if args.log_retention_days > 90
-                    else None,
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.log_retention_days),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=ABORT_MULTIPART_DAYS
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-        data = _bucket(
-            self,
-            f"{name}-data",
+        logs, logs_public_access = self._logs_bucket(name, args)
+        data, _ = self._archive(
+            name,
+            "data",
             purpose=ARCHIVE_PURPOSE,
-            force_destroy=not args.protect,
-            object_lock=args.object_lock_mode is not None,
-            protect=args.protect,
-        )
-        data_versioning, data_public_access = _secure(self, f"{name}-data", data, sse=("aws:kms", args.storage_key_arn))
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-data-lifecycle",
-            bucket=data.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="archive-transactions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    transitions=[
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
-                    ],
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.data_noncurrent_days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=ABORT_MULTIPART_DAYS
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[data_versioning]),
-        )
-        if args.object_lock_mode is not None:
-            aws.s3.BucketObjectLockConfiguration(
-                f"{name}-data-object-lock",
-                bucket=data.id,
-                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=args.object_lock_mode, days=args.object_lock_days
-                    )
+            key_arn=args.storage_key_arn,
+            lock_days=args.object_lock_days,
+            args=args,
+            rule=aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="archive-transactions",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
+                ],
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=args.data_noncurrent_days
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[data_versioning]),
-            )
+                abort_incomplete_multipart_upload=_abort_multipart(),
+            ),
+        )
+        audit, audit_ready = self._archive(
+            name,
+            "audit",
+            purpose=AUDIT_PURPOSE,
+            key_arn=args.audit_key_arn,
+            lock_days=args.audit_lock_days,
+            args=args,
+            rule=_expire_logs("expire-audit-logs", args.log_retention_days),
+        )
 
         logs_policy = aws.s3.BucketPolicy(
             f"{name}-logs-policy",
             bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, account_id, partition, region, data.arn).apply(_logs_policy_json),
+            policy=pulumi.Output.all(logs.arn, account_id, partition, region, data.arn, audit.arn).apply(
+                _logs_policy_json
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_public_access]),
         )
-        aws.s3.BucketPolicy(
-            f"{name}-data-policy",
-            bucket=data.id,
-            policy=pulumi.Output.all(data.arn, args.storage_key_arn).apply(
-                lambda v: json.dumps(policies.data_bucket_policy(v[0], v[1]))
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[data_public_access]),
-        )
-        aws.s3.BucketLogging(
-            f"{name}-data-access-logs",
-            bucket=data.id,
-            target_bucket=logs.id,
-            target_prefix=f"{ACCESS_LOG_PREFIX}data/",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
-        )
+        for short, bucket in (("data", data), ("audit", audit)):
+            aws.s3.BucketLogging(
+                f"{name}-{short}-access-logs",
+                bucket=bucket.id,
+                target_bucket=logs.id,
+                target_prefix=f"{ACCESS_LOG_PREFIX}{short}/",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
+            )
 
         self.data_bucket_name = data.bucket
         self.data_bucket_arn = data.arn
         self.logs_bucket_name = pulumi.Output.all(logs.bucket, logs_policy.id).apply(lambda v: str(v[0]))
         self.logs_bucket_arn = pulumi.Output.all(logs.arn, logs_policy.id).apply(lambda v: str(v[0]))
+        self.audit_bucket_name = audit.bucket
+        self.audit_bucket_arn = audit_ready
         self.alb_log_prefix = ALB_LOG_PREFIX.rstrip("/")
         self.register_outputs(
             {
@@ -159,9 +128,101 @@ class Storage(pulumi.ComponentResource):
                 "data_bucket_arn": self.data_bucket_arn,
                 "logs_bucket_name": self.logs_bucket_name,
                 "logs_bucket_arn": self.logs_bucket_arn,
+                "audit_bucket_name": self.audit_bucket_name,
+                "audit_bucket_arn": self.audit_bucket_arn,
                 "alb_log_prefix": self.alb_log_prefix,
             }
         )
+
+    def _logs_bucket(self, name: str, args: StorageArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+        """ALB, CloudFront and S3 server access logs: these services only write to SSE-S3 buckets,
+        the documented exception to "a CMK everywhere". Nothing else is kept here."""
+        logs = _bucket(
+            self, f"{name}-logs", purpose=LOGS_PURPOSE, force_destroy=not args.protect, object_lock=False, protect=False
+        )
+        _, public_access, _ = _secure(self, f"{name}-logs", logs, sse=("AES256", None))
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-logs-lifecycle",
+            bucket=logs.id,
+            rules=[_expire_logs("expire-logs", args.log_retention_days)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return logs, public_access
+
+    def _archive(
+        self,
+        name: str,
+        short: str,
+        *,
+        purpose: str,
+        key_arn: pulumi.Input[str],
+        lock_days: int,
+        args: StorageArgs,
+        rule: aws.s3.BucketLifecycleConfigurationRuleArgs,
+    ) -> tuple[aws.s3.Bucket, pulumi.Output[str]]:
+        """A bucket whose objects must outlive mistakes: SSE-KMS with ``key_arn`` only, versioned,
+        TLS only, object-locked (when a mode is set) and Pulumi-protected (when ``args.protect``).
+
+        Also returns the bucket's ARN resolving only once all of that is in place, for writers
+        that must never put an object the lock or the key does not cover."""
+        locked = args.object_lock_mode is not None
+        bucket = _bucket(
+            self, f"{name}-{short}", purpose=purpose, force_destroy=not args.protect, object_lock=locked,
+            protect=args.protect,
+        )  # fmt: skip
+        versioning, public_access, encryption = _secure(self, f"{name}-{short}", bucket, sse=("aws:kms", key_arn))
+        controls: list[pulumi.CustomResource] = [versioning, public_access, encryption]
+        after_versioning = pulumi.ResourceOptions(parent=self, depends_on=[versioning])
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-{short}-lifecycle", bucket=bucket.id, rules=[rule], opts=after_versioning
+        )
+        if locked:
+            lock = aws.s3.BucketObjectLockConfiguration(
+                f"{name}-{short}-object-lock",
+                bucket=bucket.id,
+                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                        mode=args.object_lock_mode, days=lock_days
+                    )
+                ),
+                opts=after_versioning,
+            )
+            controls.append(lock)
+        policy = aws.s3.BucketPolicy(
+            f"{name}-{short}-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, key_arn).apply(
+                lambda v: json.dumps(policies.data_bucket_policy(v[0], v[1]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        controls.append(policy)
+        return bucket, pulumi.Output.all(bucket.arn, *[c.id for c in controls]).apply(lambda v: str(v[0]))
+
+
+def _abort_multipart() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+        days_after_initiation=ABORT_MULTIPART_DAYS
+    )
+
+
+def _expire_logs(rule_id: str, days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Hot for the first 90 days (PCI DSS 10.5.1), then instant-retrieval archive, gone after ``days``."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        transitions=[
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=HOT_LOG_DAYS, storage_class="GLACIER_IR")
+        ]
+        if days > HOT_LOG_DAYS
+        else None,
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=30
+        ),
+        abort_incomplete_multipart_upload=_abort_multipart(),
+    )
 
 
 def _bucket(
@@ -180,7 +241,7 @@ def _bucket(
 
 def _secure(
     parent: pulumi.Resource, name: str, bucket: aws.s3.Bucket, *, sse: tuple[str, pulumi.Input[str] | None]
-) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketPublicAccessBlock]:
+) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketPublicAccessBlock, aws.s3.BucketServerSideEncryptionConfiguration]:
     """The controls every bucket gets: no public access, no ACLs, versioning, default encryption."""
     child = pulumi.ResourceOptions(parent=parent)
     public_access = aws.s3.BucketPublicAccessBlock(
@@ -205,7 +266,7 @@ def _secure(
         opts=child,
     )
     algorithm, key = sse
-    aws.s3.BucketServerSideEncryptionConfiguration(
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption",
         bucket=bucket.id,
         rules=[
@@ -218,18 +279,18 @@ def _secure(
         ],
         opts=child,
     )
-    return versioning, public_access
+    return versioning, public_access, encryption
 
 
 def _logs_policy_json(values: list[str]) -> str:
-    bucket_arn, account_id, partition, region, data_bucket_arn = values
+    bucket_arn, account_id, partition, region, *access_log_sources = values
     return json.dumps(
         policies.logs_bucket_policy(
             bucket_arn=bucket_arn,
             account_id=account_id,
             partition=partition,
             region=region,
-            access_log_sources=[data_bucket_arn],
+            access_log_sources=access_log_sources,
             access_log_prefix=ACCESS_LOG_PREFIX,
             alb_log_prefix=ALB_LOG_PREFIX,
         )

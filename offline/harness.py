@@ -430,6 +430,30 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"arn": f"arn:{self.partition}:logs:{region}:{ACCOUNT_ID}:delivery-destination:{physical}"}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             return {"prefixListId": f"pl-{_digest(name)}", "dnsEntries": [], "networkInterfaceIds": []}
+        if typ == "aws:s3/bucketObjectv2:BucketObjectv2":
+            return {"versionId": _digest(name, "version", length=32)}
+        if typ == "aws:signer/signingProfile:SigningProfile":
+            # Terraform appends a 26-character unique suffix to name_prefix.
+            profile = inputs.get("name") or f"{inputs.get('namePrefix', '')}{_digest(name, length=26)}"
+            arn = f"arn:{self.partition}:signer:{region}:{ACCOUNT_ID}:/signing-profiles/{profile}"
+            version = _digest(name, "version", length=10)
+            return {"id": profile, "name": profile, "arn": arn, "version": version, "versionArn": f"{arn}/{version}"}
+        if typ == "aws:signer/signingJob:SigningJob":
+            # Signer writes a Lambda zip to <prefix><job id>.zip in the destination bucket.
+            job_id = f"{_digest(name, length=8)}-0000-4000-8000-{_digest(name, 'job', length=12)}"
+            destination = (inputs.get("destination") or {}).get("s3") or {}
+            key = f"{destination.get('prefix', '')}{job_id}.zip"
+            return {
+                "id": job_id,
+                "jobId": job_id,
+                "signedObjects": [{"s3s": [{"bucket": destination.get("bucket", ""), "key": key}]}],
+            }
+        if typ == "aws:lambda/codeSigningConfig:CodeSigningConfig":
+            config_id = f"csc-{_digest(name, length=17)}"
+            return {
+                "configId": config_id,
+                "arn": f"arn:{self.partition}:lambda:{region}:{ACCOUNT_ID}:code-signing-config:{config_id}",
+            }
         return {}
 
 

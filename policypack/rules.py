@@ -38,7 +38,8 @@ MIN_LOG_RETENTION_DAYS = 90
 UNSCOPABLE_ACTIONS = frozenset({"secretsmanager:GetRandomPassword"})
 READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 LOG_BUCKET_PURPOSE = "logs"
-ARCHIVE_PURPOSE = "transaction-archive"
+# Buckets whose objects are records that must survive mistakes: the transaction archive and the audit trail.
+ARCHIVE_PURPOSES = ("transaction-archive", "audit-log-archive")
 
 APPLIES_TO: dict[str, tuple[str, ...]] = {}
 
@@ -392,10 +393,10 @@ def _prod_protected(args: ResourceValidationArgs) -> Iterator[Finding]:
             yield "deletionProtection", p.get("deletionProtection"), "set deletion_protection=True"
         if p.get("skipFinalSnapshot") is not False or not p.get("finalSnapshotIdentifier"):
             yield "skipFinalSnapshot", p.get("skipFinalSnapshot"), "take a final snapshot with a deterministic name"
-    if t == "aws:s3/bucket:Bucket" and (p.get("tags") or {}).get("Purpose") != ARCHIVE_PURPOSE:
+    if t == "aws:s3/bucket:Bucket" and (p.get("tags") or {}).get("Purpose") not in ARCHIVE_PURPOSES:
         return
     if t == "aws:s3/bucket:Bucket" and p.get("objectLockEnabled") is not True:
-        yield "objectLockEnabled", p.get("objectLockEnabled"), "enable S3 Object Lock on the transaction archive"
+        yield "objectLockEnabled", p.get("objectLockEnabled"), "enable S3 Object Lock on archive buckets"
     if not args.opts.protect:
         yield "Pulumi protect", False, "set ResourceOptions(protect=True)"
 
@@ -537,7 +538,7 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     resource_policy(
         "prod-data-protected",
-        "With protectData, the database and the transaction archive cannot be deleted by accident",
+        "With protectData, the database and the archives (transactions, audit logs) cannot be deleted by accident",
         ("aws:rds/cluster:Cluster", "aws:s3/bucket:Bucket"),
         _prod_protected,
         severity=Severity.CRITICAL,

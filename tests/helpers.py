@@ -25,12 +25,20 @@ def record_by_output(run: StackRun, value: str) -> ResourceRecord:
     raise LookupError(value)
 
 
-def app_db_password(run: StackRun) -> str:
-    """The generated initial password of the app's database user."""
-    (password,) = [
-        r for r in run.of_type("random:index/randomPassword:RandomPassword") if r.name.endswith("-app-db-password")
+# No password of the app's database user passes through Pulumi (the rotation function's
+# bootstrap generates it in AWS): tests that need one use this sample.
+SAMPLE_APP_DB_PASSWORD = "Sample-App-Db-Pw-0123456789"
+
+
+def secret_values(run: StackRun) -> list[str]:
+    """Every value the plan holds as a secret (secret inputs, generated passwords), as text."""
+    values = [
+        v if isinstance(v, str) else json.dumps(v)
+        for r in run.resources
+        for k, v in r.inputs.items()
+        if k in r.secret_inputs
     ]
-    return str(password.state["result"])
+    return values + [str(r.state["result"]) for r in run.of_type("random:index/randomPassword:RandomPassword")]
 
 
 def named(run: StackRun, type_: str, suffix: str) -> ResourceRecord:

@@ -8,11 +8,15 @@ mid-rotation.
 Events:
 - Secrets Manager: ``{"SecretId", "ClientRequestToken", "Step"}`` with Step one of
   createSecret, setSecret, testSecret, finishSecret. Each step is idempotent.
-- The Pulumi program, once: ``{"action": "bootstrap", "SecretId"}`` creates the schema and
-  the current user with the secret's password, using the master credential (``masterarn``).
+- The Pulumi program, once per initial version: ``{"action": "bootstrap", "SecretId"}`` creates
+  the schema and the app user with a password generated here (Secrets Manager
+  ``GetRandomPassword``), then publishes it as the new AWSCURRENT. The version Pulumi wrote
+  (label ``PULUMI_BOOTSTRAP``) carries connection fields only: no password that Pulumi's state
+  holds is ever a login. Uses the master credential (``masterarn``).
 
-Passwords are never logged. In AWS the database is reached over TLS, verified against
-``DB_CA_BUNDLE``; ``DB_TLS=disabled`` exists only for the local test server.
+Passwords are never logged. The database is reached over TLS with the server certificate and
+host name verified against the RDS CA bundle shipped next to this file (``DB_CA_BUNDLE``
+overrides the path); ``DB_TLS=disabled`` exists only for the local test server.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from typing import Any
 
 import boto3
@@ -30,7 +35,18 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-REQUIRED_FIELDS = ("engine", "host", "port", "username", "password", "dbname", "masterarn")
+CONNECTION_FIELDS = ("engine", "host", "port", "username", "dbname", "masterarn")
+REQUIRED_FIELDS = (*CONNECTION_FIELDS, "password")
+# The version the Pulumi program wrote keeps this label for good (see components/secrets.py).
+BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"
+# Marks the version bootstrap staged but has not yet made current (a retry picks it up).
+BOOTSTRAP_PENDING_STAGE = "PULUMI_BOOTSTRAP_PENDING"
+# Bootstrap's version id is derived from the version it replaces, so every retry (or a second,
+# concurrent invocation) stages the same version instead of a second password.
+_BOOTSTRAP_TOKENS = uuid.UUID("0b5e3c0e-5d7c-4c8e-9a41-6f1d2c3b4a50")
+# AWS's RDS CA certificates (rds-ca-rsa2048-g1 and the others), shipped in the function's zip:
+# Lambda's base images do not carry them. See scripts/refresh-rds-ca-bundle.sh.
+DEFAULT_CA_BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rds-ca-bundle.pem")
 CLONE_SUFFIX = "_clone"
 # Data access only: schema changes go through migrations run by another identity.
 APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
@@ -153,15 +169,109 @@ def finish_secret(client: Any, arn: str, token: str) -> None:
 
 
 def bootstrap(client: Any, arn: str) -> dict[str, Any]:
-    """Create the app schema and the current app user, or bring them in line; safe to repeat."""
-    current = get_secret(client, arn, "AWSCURRENT")
+    """Create the app schema and user and publish their first password; safe to repeat.
+
+    The version Pulumi wrote has no password (and on stacks made before that rule, one that
+    Pulumi's state holds): bootstrap never uses a password from it. It stages a generated one
+    under a version id derived from that version, sets it on the database, checks it logs in,
+    and only then moves AWSCURRENT to it. A retry after a failure at any point finds the staged
+    version and carries on; once AWSCURRENT has a generated password, bootstrap only brings the
+    database in line with it (it never resets a rotated password).
+    """
+    stages = client.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
+    current_version = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
+    if current_version is None:
+        raise ValueError(f"secret {arn} has no AWSCURRENT version")
+    current = get_secret(client, arn, "AWSCURRENT", require_password=False)
     master = master_credential(client, current)
-    with _connect_or_raise(master, database=None) as conn:
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
-        ensure_app_user(conn, current["username"], current["password"], current["dbname"])
+    with _connect_or_raise(master, database=None) as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
+
+    if "password" not in current or BOOTSTRAP_STAGE in stages[current_version]:
+        current = _publish_first_password(client, arn, current_version, current, master)
+    else:
+        with _connect_or_raise(master, database=None) as conn:
+            ensure_app_user(conn, current["username"], current["password"], current["dbname"])
+    _revoke_state_password(client, arn, current, master)
     logger.info("bootstrap: user %s can use schema %s", current["username"], current["dbname"])
     return {"username": current["username"], "dbname": current["dbname"]}
+
+
+def _publish_first_password(
+    client: Any, arn: str, replaced_version: str, current: dict[str, Any], master: dict[str, Any]
+) -> dict[str, Any]:
+    token = str(uuid.uuid5(_BOOTSTRAP_TOKENS, f"{arn}/{replaced_version}"))
+    staged = _version(client, arn, token)
+    if staged is None:
+        password = client.get_random_password(
+            PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
+        )["RandomPassword"]
+        value = {field: current[field] for field in CONNECTION_FIELDS} | {"password": password}
+        try:
+            client.put_secret_value(
+                SecretId=arn,
+                ClientRequestToken=token,
+                SecretString=json.dumps(value),
+                VersionStages=[BOOTSTRAP_PENDING_STAGE],
+            )
+            staged = value
+            logger.info("bootstrap: staged a generated password for user %s", value["username"])
+        except client.exceptions.ResourceExistsException:
+            # A concurrent bootstrap staged its own password under the same id first: use that one.
+            staged = _version(client, arn, token)
+            if staged is None:
+                raise RotationError(f"bootstrap: version {token} of {arn} exists but cannot be read") from None
+
+    existing = connect(staged)
+    if existing is not None:
+        existing.close()  # set before a failure that kept it from being published
+    else:
+        with _connect_or_raise(master, database=None) as conn:
+            ensure_app_user(conn, staged["username"], staged["password"], staged["dbname"])
+    with _connect_or_raise(staged, database=staged["dbname"]):
+        pass  # never publish a password the database does not accept
+    client.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=replaced_version
+    )
+    client.update_secret_version_stage(SecretId=arn, VersionStage=BOOTSTRAP_PENDING_STAGE, RemoveFromVersionId=token)
+    logger.info("bootstrap: version %s is now AWSCURRENT (was %s)", token, replaced_version)
+    return staged
+
+
+def _revoke_state_password(client: Any, arn: str, current: dict[str, Any], master: dict[str, Any]) -> None:
+    """Stacks made before bootstrap generated passwords hold one in Pulumi's state: kill it.
+
+    That password was only ever set on the base user, which may still be AWSPREVIOUS (the
+    rotation after next would change it). The current user's password was set just before;
+    only the other user can still accept it, and it gets a random password nobody stores:
+    the next rotation gives it the one it publishes.
+    """
+    try:
+        response = client.get_secret_value(SecretId=arn, VersionStage=BOOTSTRAP_STAGE)
+    except client.exceptions.ResourceNotFoundException:
+        return  # a secret this program did not write
+    stale = json.loads(response["SecretString"]).get("password")
+    if not stale:
+        return
+    other = alternate_username(current["username"])
+    probe = connect(dict(current, username=other, password=stale))
+    if probe is None:
+        return
+    probe.close()
+    replacement = client.get_random_password(
+        PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
+    )["RandomPassword"]
+    with _connect_or_raise(master, database=None) as conn:
+        ensure_app_user(conn, other, replacement, current["dbname"])
+    logger.info("bootstrap: user %s no longer accepts the password Pulumi's state holds", other)
+
+
+def _version(client: Any, arn: str, version_id: str) -> dict[str, Any] | None:
+    try:
+        value = client.get_secret_value(SecretId=arn, VersionId=version_id)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return dict(json.loads(value))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -188,12 +298,15 @@ def ensure_app_user(conn: Any, username: str, password: str, dbname: str) -> Non
     conn.commit()
 
 
-def get_secret(client: Any, arn: str, stage: str, token: str | None = None) -> dict[str, Any]:
+def get_secret(
+    client: Any, arn: str, stage: str, token: str | None = None, *, require_password: bool = True
+) -> dict[str, Any]:
     kwargs: dict[str, str] = {"SecretId": arn, "VersionStage": stage}
     if token:
         kwargs["VersionId"] = token
     secret = json.loads(client.get_secret_value(**kwargs)["SecretString"])
-    missing = [field for field in REQUIRED_FIELDS if field not in secret]
+    required = REQUIRED_FIELDS if require_password else CONNECTION_FIELDS
+    missing = [field for field in required if field not in secret]
     if missing:
         raise KeyError(f"secret {arn} ({stage}) lacks {', '.join(missing)}")
     if secret["engine"] not in ("mysql", "mariadb"):
@@ -232,8 +345,13 @@ def _connect_kwargs(secret: dict[str, Any], database: str | None) -> dict[str, A
         "database": database,
         "connect_timeout": 5,
     }
-    if os.environ.get("DB_TLS", "required") != "disabled":
-        kwargs["ssl_ca"] = os.environ.get("DB_CA_BUNDLE", "/etc/pki/tls/cert.pem")
+    if os.environ.get("DB_TLS", "required") == "disabled":
+        # The local test server only. Without this PyMySQL would still try TLS, unverified.
+        kwargs["ssl_disabled"] = True
+    else:
+        # Only the CAs in this file are trusted (not the system store), and the certificate
+        # must name the host connected to: a certificate for another host is refused.
+        kwargs["ssl_ca"] = os.environ.get("DB_CA_BUNDLE") or DEFAULT_CA_BUNDLE
         kwargs["ssl_verify_cert"] = True
         kwargs["ssl_verify_identity"] = True
     return kwargs

@@ -168,6 +168,8 @@ def check_alarms(aws: Aws, outputs: Outputs, expect: Expectations) -> list[str]:
         for alarm in alarms:
             if not alarm.get("AlarmActions") or not alarm.get("OKActions"):
                 problems.append(f"alarm {alarm['AlarmName']} ({region}) notifies nobody")
+            if alarm.get("ActionsEnabled") is False:
+                problems.append(f"alarm {alarm['AlarmName']} ({region}) has its actions disabled")
             if alarm.get("AlarmActions") and not all(a.split(":")[3] == region for a in alarm["AlarmActions"]):
                 problems.append(f"alarm {alarm['AlarmName']} notifies a topic in another region")
         if region == aws.region and not alarms:
@@ -178,12 +180,12 @@ def check_alarms(aws: Aws, outputs: Outputs, expect: Expectations) -> list[str]:
 def check_buckets(aws: Aws, outputs: Outputs, expect: Expectations) -> list[str]:
     s3 = aws.client("s3")
     problems = []
-    for key in ("data_bucket_name", "logs_bucket_name"):
+    for key in ("data_bucket_name", "audit_bucket_name", "logs_bucket_name"):
         bucket = outputs[key]
         rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
         algorithm = rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
-        if key == "data_bucket_name" and algorithm != "aws:kms":
-            problems.append(f"{bucket} is encrypted with {algorithm}, not the storage CMK")
+        if key != "logs_bucket_name" and algorithm != "aws:kms":
+            problems.append(f"{bucket} is encrypted with {algorithm}, not a CMK")
         if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
             problems.append(f"{bucket} is not versioned")
         block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]

@@ -40,9 +40,13 @@ def _by_tier(plan: StackRun) -> dict[str, list[dict[str, Any]]]:
 _PLANS: dict[str, StackRun] = {}
 
 
-def build(stack: str) -> FakeStack:
-    """Inside mock_aws: the stack's resources, as the program declares them."""
-    plan = _PLANS.get(stack) or _PLANS.setdefault(stack, run_stack(stack))
+def recorded_plan(stack: str) -> StackRun:
+    return _PLANS.get(stack) or _PLANS.setdefault(stack, run_stack(stack))
+
+
+def build(stack: str, plan: StackRun | None = None) -> FakeStack:
+    """Inside mock_aws: the stack's resources, as the program (or ``plan``) declares them."""
+    plan = plan or recorded_plan(stack)
     expect, region = expectations(stack)
     session = boto3.Session(region_name=region)
     ec2, rds, kms = session.client("ec2"), session.client("rds"), session.client("kms")
@@ -133,13 +137,15 @@ def build(stack: str) -> FakeStack:
         ],
     )
 
-    topics = {
-        None: session.client("sns").create_topic(Name="alerts")["TopicArn"],
-        "us-east-1": session.client("sns", region_name="us-east-1").create_topic(Name="edge-alerts")["TopicArn"],
-    }
+    # Each topic the plan declares, in its region; alarms keep the plan's actions, mapped onto them.
+    topics: dict[str | None, str] = {}
+    topic_of: dict[str, str] = {}
+    for topic in plan.of_type("aws:sns/topic:Topic"):
+        topic_region = topic.inputs.get("region")
+        created_topic = session.client("sns", region_name=topic_region or region).create_topic(Name=topic.name)
+        topics[topic_region] = topic_of[topic.state["arn"]] = created_topic["TopicArn"]
     for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
         alarm_region = alarm.inputs.get("region")
-        topic = topics[alarm_region]
         session.client("cloudwatch", region_name=alarm_region or region).put_metric_alarm(
             AlarmName=alarm.state["name"],
             MetricName="Errors",
@@ -149,35 +155,38 @@ def build(stack: str) -> FakeStack:
             EvaluationPeriods=1,
             Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
-            AlarmActions=[topic],
-            OKActions=[topic],
+            ActionsEnabled=alarm.inputs.get("actionsEnabled", True),
+            AlarmActions=[topic_of[a] for a in alarm.inputs.get("alarmActions", [])],
+            OKActions=[topic_of[a] for a in alarm.inputs.get("okActions", [])],
         )
+
+    def side(type_: str, bucket: Any) -> dict[str, Any]:
+        (found,) = [r.inputs for r in plan.of_type(f"aws:s3/{type_}") if r.inputs["bucket"] == bucket.id]
+        return found
 
     buckets = {}
     for bucket in plan.of_type("aws:s3/bucket:Bucket"):
         name = bucket.state["bucket"]
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
-        sse = next(
-            r.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-            for r in plan.of_type(
-                "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-            )
-            if r.inputs["bucket"] == bucket.id
-        )
-        default: dict[str, str] = {"SSEAlgorithm": sse["sseAlgorithm"]}
-        if "kmsMasterKeyId" in sse:
-            default["KMSMasterKeyID"] = sse["kmsMasterKeyId"]
+        sse = side("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
+        default: dict[str, str] = {
+            "SSEAlgorithm": sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
+        }
+        if "kmsMasterKeyId" in sse["rules"][0]["applyServerSideEncryptionByDefault"]:
+            default["KMSMasterKeyID"] = sse["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
         s3.put_bucket_encryption(
             Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
         )
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        versioning = side("bucketVersioning:BucketVersioning", bucket)["versioningConfiguration"]
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["status"]})
+        block = side("bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
+                "BlockPublicAcls": block.get("blockPublicAcls", False),
+                "IgnorePublicAcls": block.get("ignorePublicAcls", False),
+                "BlockPublicPolicy": block.get("blockPublicPolicy", False),
+                "RestrictPublicBuckets": block.get("restrictPublicBuckets", False),
             },
         )
         buckets[(bucket.inputs.get("tags") or {}).get("Purpose")] = name
@@ -226,6 +235,7 @@ def build(stack: str) -> FakeStack:
         "asg_name": asg_name,
         "data_bucket_name": buckets["transaction-archive"],
         "logs_bucket_name": buckets["logs"],
+        "audit_bucket_name": buckets["audit-log-archive"],
         "cloudfront_distribution_id": distribution["Id"],
         "web_acl_arn": acl,
     }

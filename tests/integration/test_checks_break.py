@@ -1,16 +1,19 @@
 """Each live check reports the problem once moto's fake of a stack is broken in its area."""
 
+import copy
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
 
+from offline.harness import StackRun
 from tests.integration import checks
-from tests.integration.fake_stack import FAKE_ENV, FakeStack, build
+from tests.integration.fake_stack import FAKE_ENV, FakeStack, build, recorded_plan
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -101,6 +104,52 @@ def test_every_check_reports_a_broken_stack(fake: FakeStack, name: str) -> None:
     breakage, problem = BREAKAGES[name]
     breakage(fake)
     found = checks.CHECKS[name](fake.aws, fake.outputs, fake.expect)
+    assert any(problem in p for p in found), found
+
+
+def _plan_with(stack: str, type_: str, change: Callable[[dict[str, Any]], None]) -> StackRun:
+    """The recorded plan with every ``type_`` resource's inputs changed: a careless edit of the program."""
+    plan = copy.deepcopy(recorded_plan(stack))
+    for record in plan.of_type(type_):
+        change(record.inputs)
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("type_", "change", "check", "problem"),
+    [
+        (
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            lambda i: i.update(actionsEnabled=False),
+            "alarms",
+            "has its actions disabled",
+        ),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", lambda i: i.update(alarmActions=[]), "alarms", "notifies nobody"),
+        (
+            "aws:s3/bucketVersioning:BucketVersioning",
+            lambda i: i.update(versioningConfiguration={"status": "Suspended"}),
+            "buckets",
+            "is not versioned",
+        ),
+        (
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            lambda i: i.update(restrictPublicBuckets=False),
+            "buckets",
+            "public access block is",
+        ),
+    ],
+)
+def test_the_fake_follows_the_plan_so_a_bad_plan_is_reported(
+    monkeypatch: pytest.MonkeyPatch, type_: str, change: Callable[[dict[str, Any]], None], check: str, problem: str
+) -> None:
+    for name, value in FAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        good = build("dev")
+        assert checks.CHECKS[check](good.aws, good.outputs, good.expect) == []
+    with mock_aws():
+        bad = build("dev", _plan_with("dev", type_, change))
+        found = checks.CHECKS[check](bad.aws, bad.outputs, bad.expect)
     assert any(problem in p for p in found), found
 
 

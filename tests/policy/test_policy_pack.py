@@ -159,3 +159,15 @@ def test_the_pack_rejects_an_unprotected_prod() -> None:
     flagged = evaluate(unprotected, config={"prod-data-protected": {"protectData": True}})
     assert {v.policy for v in flagged} == {"prod-data-protected"}
     assert any("deletionProtection" in v.message for v in flagged)
+
+
+@pytest.mark.parametrize("purpose", ["transaction-archive", "audit-log-archive"])
+def test_prod_archives_must_be_locked_and_protected(tmp_path: Path, purpose: str) -> None:
+    program = tmp_path / "bad.py"
+    program.write_text(PRELUDE + f'aws.s3.Bucket("bad-archive", tags={{"Purpose": "{purpose}"}}, opts=o)\n')
+    run = run_stack("dev", program=program)
+    flagged = evaluate(run, [POLICY_BY_NAME["prod-data-protected"]], {"prod-data-protected": {"protectData": True}})
+    assert {m for v in flagged for m in ("objectLockEnabled", "Pulumi protect") if m in v.message} == {
+        "objectLockEnabled",
+        "Pulumi protect",
+    }

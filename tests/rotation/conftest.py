@@ -1,11 +1,18 @@
-"""A real MySQL-protocol server (MariaDB on loopback) and Secrets Manager faked by moto.
+"""Real MySQL-protocol servers (MariaDB on loopback) and Secrets Manager faked by moto.
 
-The server is started per test session in a temporary data directory and stopped at the
-end; nothing is left running. `scripts/setup-system.sh` (run by `make test`) installs it.
+Two servers are started per test session, each in a temporary data directory, and stopped at
+the end; nothing is left running. `scripts/setup-system.sh` (run by `make test`) installs them.
+
+- ``mariadb``: plain TCP, for the tests of the rotation logic (``DB_TLS=disabled``).
+- ``tls_mariadb``: like Aurora with ``require_secure_transport=ON``, a server certificate for
+  ``localhost`` only, issued by a CA made here. Connections to 127.0.0.1 present the same
+  certificate for a name that is not theirs, which hostname verification must refuse.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import shutil
 import socket
@@ -17,6 +24,14 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+MASTER_USER = "master"
+MASTER_PASSWORD = "Master-Pw-0123456789"
+TLS_HOSTNAME = "localhost"
 
 
 @dataclass(frozen=True)
@@ -25,9 +40,23 @@ class MariaDB:
     port: int
     master_user: str
     master_password: str
+    ca_file: str | None = None
+    """The test CA the server's certificate chains to; None for the plain server."""
 
     def connect(self, user: str, password: str, database: str | None = None) -> pymysql.connections.Connection:
-        return pymysql.connect(host=self.host, port=self.port, user=user, password=password, database=database)
+        tls: dict[str, object] = {}
+        if self.ca_file is not None:
+            tls = {"ssl_ca": self.ca_file, "ssl_verify_cert": True, "ssl_verify_identity": True}
+        return pymysql.connect(host=self.host, port=self.port, user=user, password=password, database=database, **tls)
+
+
+@dataclass(frozen=True)
+class CertAuthority:
+    """A certificate authority made for the session, and the files the server uses."""
+
+    ca_file: Path
+    server_cert: Path
+    server_key: Path
 
 
 def _binary(name: str) -> str | None:
@@ -40,15 +69,84 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def make_ca(directory: Path, common_name: str = "Rotation test CA") -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A self-signed root, RSA 2048 like rds-ca-rsa2048-g1; its PEM is written to ``directory``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(_pem(cert))
+    return key, cert
+
+
+def issue_server_cert(
+    ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, dns_names: list[str], ip_addresses: list[str]
+) -> tuple[bytes, bytes]:
+    """A server certificate (PEM) and its key (PEM) for exactly the given names."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.UTC)
+    names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (dns_names or ip_addresses)[0])]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    return _pem(cert), key_pem
+
+
+def _start_server(root: Path, extra_args: list[str]) -> Iterator[int]:
+    """Run a MariaDB server in ``root`` with a ``master`` user; yields its TCP port."""
     server, installer = _binary("mariadbd"), _binary("mariadb-install-db")
     if server is None or installer is None:
         message = "MariaDB server not installed: run scripts/setup-system.sh"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    root: Path = tmp_path_factory.mktemp("mariadb")
     datadir, sock = root / "data", root / "mysqld.sock"
     user_args = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run(
@@ -60,13 +158,14 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     process = subprocess.Popen(
         [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
          "--bind-address=127.0.0.1", "--skip-name-resolve", f"--pid-file={root / 'mysqld.pid'}",
-         f"--log-error={root / 'error.log'}", *user_args],
+         f"--log-error={root / 'error.log'}", *user_args, *extra_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
+                # The socket is a secure transport to MariaDB: no certificate needed to set up.
                 admin = pymysql.connect(unix_socket=str(sock), user="root")
                 break
             except pymysql.err.OperationalError:
@@ -74,13 +173,42 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
                     log = (root / "error.log").read_text() if (root / "error.log").exists() else ""
                     pytest.fail(f"MariaDB did not start:\n{log[-2000:]}")
                 time.sleep(0.2)
-        master_password = "Master-Pw-0123456789"
         with admin.cursor() as cursor:
-            cursor.execute("CREATE USER 'master'@'%%' IDENTIFIED BY %s", (master_password,))
-            cursor.execute("GRANT ALL PRIVILEGES ON *.* TO 'master'@'%' WITH GRANT OPTION")
+            cursor.execute(f"CREATE USER '{MASTER_USER}'@'%%' IDENTIFIED BY %s", (MASTER_PASSWORD,))
+            cursor.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{MASTER_USER}'@'%' WITH GRANT OPTION")
         admin.commit()
         admin.close()
-        yield MariaDB("127.0.0.1", port, "master", master_password)
+        yield port
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    for port in _start_server(tmp_path_factory.mktemp("mariadb"), []):
+        yield MariaDB("127.0.0.1", port, MASTER_USER, MASTER_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def session_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
+    directory = tmp_path_factory.mktemp("pki")
+    ca_key, ca_cert = make_ca(directory)
+    cert, key = issue_server_cert(ca_key, ca_cert, [TLS_HOSTNAME], [])
+    (directory / "server.pem").write_bytes(cert)
+    (directory / "server-key.pem").write_bytes(key)
+    return CertAuthority(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+
+
+@pytest.fixture(scope="session")
+def tls_mariadb(tmp_path_factory: pytest.TempPathFactory, session_ca: CertAuthority) -> Iterator[MariaDB]:
+    """Aurora's TLS settings (require_secure_transport, TLS 1.2+) on a second server."""
+    tls_args = [
+        f"--ssl-ca={session_ca.ca_file}",
+        f"--ssl-cert={session_ca.server_cert}",
+        f"--ssl-key={session_ca.server_key}",
+        "--require-secure-transport=ON",
+        "--tls-version=TLSv1.2,TLSv1.3",
+    ]
+    for port in _start_server(tmp_path_factory.mktemp("mariadb-tls"), tls_args):
+        yield MariaDB(TLS_HOSTNAME, port, MASTER_USER, MASTER_PASSWORD, ca_file=str(session_ca.ca_file))

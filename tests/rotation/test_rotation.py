@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,11 +23,12 @@ import rotation  # lambdas/rotation is on the test path: the handler as Lambda i
 from moto import mock_aws
 from moto.secretsmanager.models import secretsmanager_backends
 
-from tests.rotation.conftest import MariaDB
+from tests.rotation.conftest import CertAuthority, MariaDB
 
 REGION = "eu-west-1"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotation"
+BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"  # the label components/secrets.py puts on the version it writes
 _counter = itertools.count()
 
 
@@ -90,24 +92,50 @@ def service(aws: Any) -> SecretsManagerService:
     return SecretsManagerService(aws)
 
 
-@pytest.fixture
-def app_secret(aws: Any, mariadb: MariaDB) -> str:
-    """An app credential secret like the program creates, with its own schema and user names."""
+def new_app_secret(aws: Any, db: MariaDB, *, password: str | None = None, host: str | None = None) -> str:
+    """An app credential secret as the program writes it: connection fields only, labelled
+    PULUMI_BOOTSTRAP. ``password`` makes one like stacks created before that rule (Pulumi's
+    state holds it); ``host`` overrides where the secret says the database is."""
     n = next(_counter)
     master = aws.create_secret(
         Name=f"rds-master-{n}",
-        SecretString=json.dumps({"username": mariadb.master_user, "password": mariadb.master_password}),
+        SecretString=json.dumps({"username": db.master_user, "password": db.master_password}),
     )["ARN"]
-    value = {
+    value: dict[str, Any] = {
         "engine": "mysql",
-        "host": mariadb.host,
-        "port": mariadb.port,
+        "host": host or db.host,
+        "port": db.port,
         "username": f"app{n}",
-        "password": f"Initial-{uuid.uuid4().hex}",
         "dbname": f"payments{n}",
         "masterarn": master,
     }
-    return str(aws.create_secret(Name=f"app-db-{n}", SecretString=json.dumps(value))["ARN"])
+    if password is not None:
+        value["password"] = password
+    created = aws.create_secret(Name=f"app-db-{n}", SecretString=json.dumps(value))
+    aws.update_secret_version_stage(
+        SecretId=created["ARN"], VersionStage=BOOTSTRAP_STAGE, MoveToVersionId=created["VersionId"]
+    )
+    return str(created["ARN"])
+
+
+@pytest.fixture
+def app_secret(aws: Any, mariadb: MariaDB) -> str:
+    return new_app_secret(aws, mariadb)
+
+
+def state_value(aws: Any, arn: str) -> dict[str, Any]:
+    """The version Pulumi wrote: what Pulumi's state holds."""
+    return dict(json.loads(aws.get_secret_value(SecretId=arn, VersionStage=BOOTSTRAP_STAGE)["SecretString"]))
+
+
+def logs_in_as_either_user(db: MariaDB, secret: dict[str, Any], password: str) -> list[str]:
+    users = [secret["username"], rotation.alternate_username(secret["username"])]
+    return [u for u in users if can_login(db, dict(secret, username=u, password=password))]
+
+
+def versions_with_passwords(aws: Any, service: SecretsManagerService, arn: str) -> list[dict[str, Any]]:
+    values = [json.loads(aws.get_secret_value(SecretId=arn, VersionId=v)["SecretString"]) for v in service.stages(arn)]
+    return [v for v in values if "password" in v]
 
 
 def can_login(db: MariaDB, secret: dict[str, Any]) -> bool:
@@ -150,8 +178,246 @@ def test_bootstrap_is_idempotent_and_never_resets_a_rotated_password(
     bootstrap(aws, app_secret)
     service.enable_rotation(app_secret)
     service.rotate(app_secret)
+    rotated = service.current(app_secret)
     bootstrap(aws, app_secret)  # e.g. a later `pulumi up` re-running the invocation
+    assert service.current(app_secret) == rotated
+    assert can_login(mariadb, rotated)
+
+
+# --------------------------------------------------------------------------- no password from Pulumi's state
+
+
+def test_the_version_pulumi_writes_has_no_password_and_bootstrap_publishes_a_generated_one(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    initial = state_value(aws, app_secret)
+    assert "password" not in initial
+    bootstrap(aws, app_secret)
+
+    current = service.current(app_secret)
+    assert {k: v for k, v in current.items() if k != "password"} == initial
+    assert len(current["password"]) == 32
+    assert not set(current["password"]) & set("/@\"'\\`:;%"), "GetRandomPassword with the excluded characters"
+    assert can_login(mariadb, current)
+    stages = service.stages(app_secret)
+    bootstrap_version = next(v for v, s in stages.items() if BOOTSTRAP_STAGE in s)
+    assert "AWSCURRENT" not in stages[bootstrap_version], "AWSCURRENT moved off the version Pulumi wrote"
+    assert all(rotation.BOOTSTRAP_PENDING_STAGE not in s for s in stages.values()), "no half-done marker left"
+    assert state_value(aws, app_secret) == initial, "Pulumi's version is never rewritten"
+
+
+def test_no_password_in_pulumis_state_logs_in_after_bootstrap_and_rotations(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB
+) -> None:
+    """Stacks created before bootstrap generated passwords: their state holds a live one."""
+    legacy_password = f"State-{uuid.uuid4().hex}"
+    arn = new_app_secret(aws, mariadb, password=legacy_password)
+    initial = state_value(aws, arn)
+    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
+        rotation.ensure_app_user(conn, initial["username"], legacy_password, initial["dbname"])  # the old bootstrap
+    assert logs_in_as_either_user(mariadb, initial, legacy_password) == [initial["username"]]
+
+    bootstrap(aws, arn)
+    assert logs_in_as_either_user(mariadb, initial, legacy_password) == []
+    assert can_login(mariadb, service.current(arn))
+
+    service.enable_rotation(arn)
+    previous = service.current(arn)
+    service.rotate(arn)
+    assert logs_in_as_either_user(mariadb, initial, legacy_password) == []
+    assert can_login(mariadb, service.current(arn))
+    assert can_login(mariadb, previous)
+
+
+def test_a_legacy_password_still_valid_as_awsprevious_is_revoked_without_touching_awscurrent(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB
+) -> None:
+    """The old bootstrap, then one rotation: the state's password is AWSPREVIOUS, and live."""
+    legacy_password = f"State-{uuid.uuid4().hex}"
+    arn = new_app_secret(aws, mariadb, password=legacy_password)
+    initial = state_value(aws, arn)
+    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
+        rotation.ensure_app_user(conn, initial["username"], legacy_password, initial["dbname"])
+    # What the old program did: the first rotation ran on the version Pulumi wrote.
+    service.enable_rotation(arn)
+    service.rotate(arn)
+    clone = service.current(arn)
+    assert clone["username"] == initial["username"] + "_clone"
+    assert logs_in_as_either_user(mariadb, initial, legacy_password) == [initial["username"]]
+
+    bootstrap(aws, arn)  # the next `pulumi up` re-runs it (its triggers changed)
+
+    assert logs_in_as_either_user(mariadb, initial, legacy_password) == []
+    assert service.current(arn) == clone, "the app's current credential is left alone"
+    assert can_login(mariadb, clone)
+    service.rotate(arn)  # and rotation carries on with the base user
+    assert service.current(arn)["username"] == initial["username"]
+    assert can_login(mariadb, service.current(arn))
+    assert can_login(mariadb, clone)
+
+
+@pytest.mark.parametrize(
+    ("inject", "after"),
+    [
+        ("get_random_password", False),
+        # The version was stored but the response lost: the retry must use it, not stage another.
+        ("put_secret_value", True),
+        # The user has the password but the function died before publishing it.
+        ("ensure_app_user", True),
+        ("update_secret_version_stage", False),
+        # AWSCURRENT moved but the response was lost: the retry finds the published version.
+        ("update_secret_version_stage", True),
+    ],
+    ids=["generate-failed", "stage-lost-response", "set-then-died", "publish-failed", "publish-lost-response"],
+)
+def test_a_bootstrap_retried_after_a_failure_at_any_point_publishes_one_working_password(
+    aws: Any,
+    service: SecretsManagerService,
+    app_secret: str,
+    mariadb: MariaDB,
+    monkeypatch: pytest.MonkeyPatch,
+    inject: str,
+    after: bool,
+) -> None:
+    initial = state_value(aws, app_secret)
+    client: Any = aws
+    if hasattr(aws, inject):
+        client = FlakyClient(aws, inject, after=after)
+    else:
+        monkeypatch.setattr(rotation, inject, FailOnce(getattr(rotation, inject), after=after))
+
+    with pytest.raises(ConnectionError, match="injected failure"):
+        bootstrap(client, app_secret)
+    published = inject == "update_secret_version_stage" and after
+    if not published:
+        assert service.current(app_secret) == initial, "nothing without a working password is published"
+    staged = versions_with_passwords(aws, service, app_secret)
+
+    bootstrap(client, app_secret)  # Pulumi reports the failure; the next `pulumi up` runs it again
+
+    current = service.current(app_secret)
+    assert can_login(mariadb, current)
+    if staged:
+        assert [current] == staged, "the retry used the password already staged, not a second one"
+    assert len(versions_with_passwords(aws, service, app_secret)) == 1
+    assert state_value(aws, app_secret) == initial
+
+
+def test_a_password_the_database_does_not_accept_is_never_published(
+    aws: Any, service: SecretsManagerService, app_secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    initial = service.current(app_secret)
+    monkeypatch.setattr(rotation, "ensure_app_user", lambda *args: None)  # the change did not stick
+    with pytest.raises(rotation.RotationError, match="cannot log in"):
+        bootstrap(aws, app_secret)
+    assert service.current(app_secret) == initial
+
+
+class RacingClient:
+    """A client that, just before this invocation stages its password, lets a concurrent
+    bootstrap stage a different one under the same version id."""
+
+    def __init__(self, client: Any, competitor: str) -> None:
+        self._client, self.competitor, self.raced = client, competitor, False
+
+    def put_secret_value(self, **kwargs: Any) -> Any:
+        if not self.raced:
+            self.raced = True
+            value = dict(json.loads(kwargs["SecretString"]), password=self.competitor)
+            self._client.put_secret_value(**dict(kwargs, SecretString=json.dumps(value)))
+        return self._client.put_secret_value(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_two_concurrent_bootstraps_publish_the_same_password(
+    aws: Any, service: SecretsManagerService, app_secret: str, mariadb: MariaDB
+) -> None:
+    competitor = "Competitor-" + uuid.uuid4().hex
+    bootstrap(RacingClient(aws, competitor), app_secret)
+    assert service.current(app_secret)["password"] == competitor
     assert can_login(mariadb, service.current(app_secret))
+
+
+# --------------------------------------------------------------------------- over TLS, as in AWS
+
+SHIPPED_BUNDLE = Path(__file__).resolve().parents[2] / "lambdas" / "rotation" / "rds-ca-bundle.pem"
+
+
+@pytest.fixture
+def tls(aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, session_ca: CertAuthority) -> Path:
+    """The handler as deployed (TLS required), trusting the shipped RDS bundle plus the test CA."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(SHIPPED_BUNDLE.read_bytes() + session_ca.ca_file.read_bytes())
+    monkeypatch.setenv("DB_TLS", "required")
+    monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
+    return bundle
+
+
+def test_bootstrap_and_a_rotation_run_over_tls_verifying_the_certificate_and_host_name(
+    aws: Any, service: SecretsManagerService, tls: Path, tls_mariadb: MariaDB
+) -> None:
+    arn = new_app_secret(aws, tls_mariadb)
+    bootstrap(aws, arn)
+    service.enable_rotation(arn)
+    first = service.current(arn)
+    service.rotate(arn)
+
+    current = service.current(arn)
+    assert current["username"] == first["username"] + "_clone"
+    assert can_login(tls_mariadb, current)
+    assert can_login(tls_mariadb, first)
+    conn = rotation.connect(current, current["dbname"])
+    assert conn is not None
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        (_, version) = cursor.fetchone()
+    assert version in ("TLSv1.2", "TLSv1.3")
+
+
+def test_by_default_the_handler_trusts_only_the_shipped_rds_bundle(
+    aws: Any, service: SecretsManagerService, monkeypatch: pytest.MonkeyPatch, tls_mariadb: MariaDB
+) -> None:
+    monkeypatch.delenv("DB_TLS")
+    monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+    kwargs = rotation._connect_kwargs({"host": "h", "port": 3306, "username": "u", "password": "p"}, None)
+    assert kwargs["ssl_ca"] == str(SHIPPED_BUNDLE)
+    assert kwargs["ssl_verify_cert"] is True
+    assert kwargs["ssl_verify_identity"] is True
+
+    # The shipped bundle lacks the test server's CA (as it lacks any CA but RDS's): refused.
+    arn = new_app_secret(aws, tls_mariadb)
+    initial = service.current(arn)
+    with pytest.raises(rotation.RotationError, match=f"cannot log in to localhost as {tls_mariadb.master_user}"):
+        bootstrap(aws, arn)
+    assert service.current(arn) == initial
+
+
+def test_a_certificate_for_another_host_name_is_refused(
+    aws: Any, service: SecretsManagerService, tls: Path, tls_mariadb: MariaDB
+) -> None:
+    # The same server, reached by an address its certificate does not name (it names localhost).
+    arn = new_app_secret(aws, tls_mariadb, host="127.0.0.1")
+    initial = service.current(arn)
+    with pytest.raises(rotation.RotationError, match=f"cannot log in to 127.0.0.1 as {tls_mariadb.master_user}"):
+        bootstrap(aws, arn)
+    assert service.current(arn) == initial
+    master = {"host": "127.0.0.1", "port": tls_mariadb.port, "username": "master", "password": "x"}
+    assert rotation.connect(master) is None
+
+
+def test_the_tls_server_refuses_plain_connections_like_aurora(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, tls: Path, tls_mariadb: MariaDB
+) -> None:
+    monkeypatch.setenv("DB_TLS", "disabled")
+    arn = new_app_secret(aws, tls_mariadb)
+    with pytest.raises(rotation.RotationError, match="cannot log in"):
+        bootstrap(aws, arn)
 
 
 # --------------------------------------------------------------------------- rotation

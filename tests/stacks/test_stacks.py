@@ -103,7 +103,16 @@ def test_outputs_name_the_network_and_keys(stack_run: StackRun) -> None:
     assert outputs["vpc_id"] == stack_run.one("aws:ec2/vpc:Vpc").id
     for tier in ("public", "private", "database"):
         assert len(outputs[f"{tier}_subnet_ids"]) == 3
-    assert set(outputs["kms_key_arns"]) == {"logs", "database", "secrets", "storage", "alerts", "ebs"}
+    assert set(outputs["kms_key_arns"]) == {
+        "logs",
+        "database",
+        "secrets",
+        "storage",
+        "alerts",
+        "ebs",
+        "lambda",
+        "audit",
+    }
     assert stack_run.secret_outputs == frozenset()
 
 
@@ -145,3 +154,13 @@ def test_no_deprecated_argument_is_used(stack_run: StackRun) -> None:
         deprecated = _deprecated_arguments(type_token)
         for record in (r for r in used if r.type == type_token):
             assert not deprecated & set(record.inputs), f"{record.name} sets {deprecated & set(record.inputs)}"
+
+
+def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun) -> None:
+    """PCI DSS 10.5: the audit trail outlives the platform; dev's logs go with the stack."""
+    groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 7, [g.name for g in groups]
+    for group in groups:
+        assert group.retain_on_delete or group.protect, f"{group.name} is deleted with the stack"
+    for group in dev.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert not group.retain_on_delete, f"dev keeps {group.name} after `pulumi destroy`"

@@ -1,6 +1,8 @@
 """App tier as declared: launch template, user data, Auto Scaling Group, scaling and schedules."""
 
+import ast
 import base64
+import gzip
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +11,7 @@ import pytest
 
 from components.compute import ami_architecture, render_user_data
 from offline.harness import ResourceRecord, StackRun
-from tests.helpers import app_db_password
+from tests.helpers import secret_values
 
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
@@ -84,8 +86,9 @@ def test_user_data_is_valid_bash_naming_the_secret_and_port_but_no_secret_value(
     assert stack_run.outputs["app_db_secret_arn"] in script
     assert f"APP_PORT={setting(stack_run, 'appPort')}" in script
     assert "AWS_REGION=eu-west-1" in script
-    password = app_db_password(stack_run)
-    assert password not in script
+    assert secret_values(stack_run)
+    for value in secret_values(stack_run):
+        assert value not in script
     assert "amazon-cloudwatch-agent" in script
     log_group = next(g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.name.endswith("-app-logs"))
     assert f'"log_group_name": "{log_group.inputs["name"]}"' in script
@@ -97,13 +100,20 @@ def test_user_data_is_valid_bash_naming_the_secret_and_port_but_no_secret_value(
 
 
 def test_health_server_shipped_in_user_data_is_the_repos_file(tmp_path: Path) -> None:
-    script = render_user_data(secret_arn="arn:x", region="eu-west-1", app_port=8080, log_group="/g")
-    encoded = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
-    shipped = base64.b64decode(encoded).decode()
+    script = render_user_data(
+        secret_arn="arn:x", region="eu-west-1", app_port=8080, log_group="/g", metric_namespace="N", service="s"
+    )
+    encoded = script.split("<<'PY'", 1)[1].split("\n", 1)[1].split("\nPY\n", 1)[0]
+    shipped = gzip.decompress(base64.b64decode(encoded)).decode()
     source = (Path(__file__).resolve().parents[2] / "components" / "templates" / "health_server.py").read_text()
     assert shipped == source
-    compile(shipped, "health_server.py", "exec")
-    assert "/health" in shipped
+    # AL2023's /usr/bin/python3 is Python 3.9 for the life of the release (AL2023 user guide, "Python").
+    ast.parse(shipped, "health_server.py", feature_version=(3, 9))
+
+
+def test_user_data_fits_the_ec2_limit(stack_run: StackRun) -> None:
+    # EC2: user data is limited to 16 KB in raw form, before base64 encoding.
+    assert len(user_data(stack_run).encode()) <= 16 * 1024
 
 
 def group(run: StackRun) -> ResourceRecord:
@@ -126,15 +136,19 @@ def test_asg_replaces_instances_the_load_balancer_finds_unhealthy(stack_run: Sta
     assert asg.inputs["healthCheckGracePeriod"] >= 60
 
 
-def test_launch_template_changes_roll_out_keeping_most_capacity(stack_run: StackRun) -> None:
+def test_launch_template_changes_roll_out_launching_before_terminating(stack_run: StackRun) -> None:
     refresh = group(stack_run).inputs["instanceRefresh"]
     assert refresh["strategy"] == "Rolling"
-    assert refresh["preferences"]["minHealthyPercentage"] >= 50
-    assert int(refresh["preferences"]["instanceWarmup"]) > 0
+    preferences = refresh["preferences"]
+    # Full capacity stays in service; new instances come up (up to double) before old ones go.
+    assert (preferences["minHealthyPercentage"], preferences["maxHealthyPercentage"]) == (100, 200)
+    # EC2 Auto Scaling accepts 100-200 for the maximum and at most 100 points between the two.
+    assert preferences["maxHealthyPercentage"] - preferences["minHealthyPercentage"] <= 100
+    assert int(preferences["instanceWarmup"]) > 0
 
 
-def test_desired_capacity_is_left_to_scaling(stack_run: StackRun) -> None:
-    assert "desiredCapacity" in group(stack_run).ignore_changes
+def test_capacity_and_floor_are_left_to_scaling_and_schedules(stack_run: StackRun) -> None:
+    assert {"desiredCapacity", "minSize"} <= set(group(stack_run).ignore_changes)
 
 
 def test_asg_tags_propagate_to_instances(stack_run: StackRun) -> None:
@@ -162,10 +176,90 @@ def test_business_hours_schedule_follows_a_named_time_zone(stack_run: StackRun) 
         assert schedule.inputs["autoscalingGroupName"] == group(stack_run).state["name"]
     assert up.inputs["recurrence"] == "0 7 * * MON-FRI"
     assert down.inputs["recurrence"] == "0 20 * * MON-FRI"
-    assert up.inputs["desiredCapacity"] == int(setting(stack_run, "asgDesiredCapacity"))
-    assert down.inputs["desiredCapacity"] == int(setting(stack_run, "asgMinSize"))
+
+
+def test_schedules_move_the_floor_and_leave_capacity_to_target_tracking(stack_run: StackRun) -> None:
+    schedules = {
+        s.inputs["scheduledActionName"].rsplit("-", 2)[-2]: s
+        for s in stack_run.of_type("aws:autoscaling/schedule:Schedule")
+    }
+    up, down = schedules["business"], schedules["after"]
+    assert up.inputs["minSize"] == int(setting(stack_run, "asgDesiredCapacity"))
+    assert down.inputs["minSize"] == int(setting(stack_run, "asgMinSize"))
+    for schedule in (up, down):
+        # aws_autoscaling_schedule sends an omitted size as 0 (desired 0 would empty the fleet);
+        # -1 is the provider's "do not include this size in the action" (schedule.go, resourceSchedulePut).
+        assert schedule.inputs["desiredCapacity"] == -1
+        assert schedule.inputs["maxSize"] == -1
 
 
 def test_compute_outputs(stack_run: StackRun) -> None:
     assert stack_run.outputs["asg_name"] == group(stack_run).state["name"]
     assert stack_run.outputs["launch_template_id"] == stack_run.one(TEMPLATE).id
+
+
+# --------------------------------------------------------------------------- first-deploy ordering
+
+
+def upstream(run: StackRun, record: ResourceRecord) -> set[str]:
+    """URNs ``record`` waits for, directly or through others (dependencies and property dependencies)."""
+    by_urn = {r.urn: r for r in run.resources}
+    seen: set[str] = set()
+    pending = [record]
+    while pending:
+        current = pending.pop()
+        direct = {*current.dependencies, *(u for urns in current.property_dependencies.values() for u in urns)}
+        for urn in direct - seen:
+            seen.add(urn)
+            pending.append(by_urn[urn])
+    return seen
+
+
+def private_network_readiness(run: StackRun) -> dict[str, str]:
+    """What a private subnet needs before an instance boots in it: routes out, associations, endpoints."""
+    wanted = [
+        ("aws:ec2/route:Route", "-private-default-"),
+        ("aws:ec2/routeTableAssociation:RouteTableAssociation", "-net-private-"),
+        ("aws:ec2/vpcEndpoint:VpcEndpoint", "-endpoint"),
+        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "-endpoints-https-"),
+    ]
+    return {r.urn: r.name for type_, part in wanted for r in run.of_type(type_) if part in r.name}
+
+
+def app_role_grants(run: StackRun) -> dict[str, str]:
+    grants = [
+        *(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-app-secrets-policy")),
+        *(
+            a
+            for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.name.endswith(("-app-ssm", "-app-cw-agent"))
+        ),
+    ]
+    return {g.urn: g.name for g in grants}
+
+
+def test_instances_boot_only_once_the_private_subnets_have_their_route_out(stack_run: StackRun) -> None:
+    needed = private_network_readiness(stack_run)
+    azs = int(setting(stack_run, "azCount"))
+    endpoints = 1 + (6 if setting(stack_run, "interfaceEndpoints") == "true" else 0)
+    rules = azs if setting(stack_run, "interfaceEndpoints") == "true" else 0
+    assert len(needed) == azs * 2 + endpoints + rules, sorted(needed.values())
+    missing = set(needed) - upstream(stack_run, group(stack_run))
+    assert not missing, f"the ASG can launch before {sorted(needed[u] for u in missing)}"
+
+
+@pytest.mark.parametrize("type_", [GROUP, TEMPLATE])
+def test_instances_boot_only_once_the_app_role_has_its_policies(stack_run: StackRun, type_: str) -> None:
+    needed = app_role_grants(stack_run)
+    assert len(needed) == 3
+    missing = set(needed) - upstream(stack_run, stack_run.one(type_))
+    assert not missing, f"{type_} does not wait for {sorted(needed[u] for u in missing)}"
+
+
+@pytest.mark.parametrize("type_", [GROUP, TEMPLATE])
+def test_instances_boot_only_once_the_secret_has_its_first_value(stack_run: StackRun, type_: str) -> None:
+    record = stack_run.one(type_)
+    (bootstrap,) = stack_run.of_type("aws:lambda/invocation:Invocation")
+    needed = {bootstrap.urn: bootstrap.name} | private_network_readiness(stack_run)
+    missing = set(needed) - upstream(stack_run, record)
+    assert not missing, f"{type_} does not wait for {sorted(needed[u] for u in missing)}"

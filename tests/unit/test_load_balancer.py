@@ -1,10 +1,11 @@
 """Load balancer tier as declared: the ALB, its target group, and listeners with and without a domain."""
 
+import re
 from pathlib import Path
 
 import pytest
 
-from components.load_balancer import TLS_POLICY
+from components.load_balancer import TLS_POLICY, load_balancer_name
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import named, record_by_output
 
@@ -61,7 +62,6 @@ def test_deletion_protection_only_in_prod(dev: StackRun, prod: StackRun) -> None
 def test_target_group_checks_health_on_the_app_port(stack_run: StackRun) -> None:
     group = stack_run.one("aws:lb/targetGroup:TargetGroup")
     assert group.inputs["port"] == setting(stack_run, "appPort")
-    assert group.inputs["protocol"] == "HTTP"
     assert group.inputs["vpcId"] == stack_run.outputs["vpc_id"]
     hc = group.inputs["healthCheck"]
     assert (hc["path"], hc["matcher"], hc["port"]) == ("/health", "200", "traffic-port")
@@ -71,6 +71,43 @@ def test_target_group_checks_health_on_the_app_port(stack_run: StackRun) -> None
     assert hc["timeout"] < hc["interval"]
     assert group.inputs["deregistrationDelay"] == setting(stack_run, "deregistrationDelaySeconds")
     assert stack_run.outputs["alb_target_group_arn"] == group.state["arn"]
+
+
+def test_the_load_balancer_speaks_https_to_the_instances(stack_run: StackRun) -> None:
+    """Traffic and health checks both use TLS; the instances' self-signed certificates suffice
+    because an ALB does not validate target certificates."""
+    group = stack_run.one("aws:lb/targetGroup:TargetGroup")
+    assert group.inputs["protocol"] == "HTTPS"
+    assert group.inputs["healthCheck"]["protocol"] == "HTTPS"
+
+
+# ELB: load balancer and target group names have at most 32 characters (letters, digits, hyphens),
+# neither starts nor ends with a hyphen, and a load balancer's does not start with "internal-".
+ELB_NAME = re.compile(r"^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+# The provider names a target group from name_prefix plus a 26-character unique suffix.
+TARGET_GROUP_SUFFIX_LENGTH = 26
+
+
+@pytest.fixture(scope="module")
+def longest_suffix() -> StackRun:
+    # envSuffix allows 12 characters (components/settings.py _SUFFIX_RE).
+    return run_stack("prod", {"envSuffix": "abcdefghijkl"})
+
+
+def test_names_fit_elb_limits_at_the_longest_stack_suffix(longest_suffix: StackRun) -> None:
+    alb = longest_suffix.one(ALB)
+    assert alb.inputs["name"] == "fintech-abcdefghijkl-lb-alb"
+    assert ELB_NAME.match(alb.inputs["name"])
+    group = longest_suffix.one("aws:lb/targetGroup:TargetGroup")
+    assert "name" not in group.inputs, "a fixed name cannot be replaced create-before-delete"
+    prefix = group.inputs["namePrefix"]
+    assert len(prefix) <= 6
+    assert ELB_NAME.match(prefix + "x" * TARGET_GROUP_SUFFIX_LENGTH)
+
+
+def test_a_load_balancer_name_over_the_limit_is_refused_up_front() -> None:
+    with pytest.raises(ValueError, match="at most 32"):
+        load_balancer_name("fintech-abcdefghijkl-load-balancer")
 
 
 def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> None:

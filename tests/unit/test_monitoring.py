@@ -27,6 +27,8 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/Lambda", "Errors"): {"FunctionName"},
     ("AWS/WAFV2", "BlockedRequests"): {"WebACL", "Rule"},
     ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
+    # Published by the app instances' health service (components/templates/health_server.py).
+    ("Fintech/App", "DependencyHealthy"): {"Service"},
 }
 EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
 
@@ -69,6 +71,7 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
         "rotation-errors",
         "waf-blocked-spike",
         "cloudfront-5xx-rate",
+        "app-dependencies",
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
@@ -109,9 +112,39 @@ def test_alarm_dimensions_point_at_this_stacks_resources(stack_run: StackRun) ->
     assert metrics_of(by_key["waf-blocked-spike"])[0]["dimensions"] == {"WebACL": acl.state["name"], "Rule": "ALL"}
 
 
+# What silence means, per alarm: a database instance or the fleet that stops reporting is down
+# (breaching); no requests, no rotation runs or no attack is quiet, not broken (notBreaching).
+MISSING_DATA = {
+    "alb-5xx-rate": "notBreaching",
+    "target-5xx-rate": "notBreaching",
+    "target-latency-p99": "notBreaching",
+    "unhealthy-hosts": "notBreaching",
+    "asg-cpu": "breaching",
+    "rotation-errors": "notBreaching",
+    "waf-blocked-spike": "notBreaching",
+    "cloudfront-5xx-rate": "notBreaching",
+    "db-replica-lag": "notBreaching",
+    # Every app instance reports twice a minute and the fleet never scales to zero.
+    "app-dependencies": "breaching",
+}
+DB_INSTANCE_ALARMS = ("cpu", "freeable-memory", "connections")
+
+
 def test_every_alarm_decides_what_missing_data_means(stack_run: StackRun) -> None:
     for key, alarm in alarms(stack_run).items():
-        assert alarm.inputs["treatMissingData"] in ("breaching", "notBreaching"), key
+        expected: str | None
+        if key.startswith("db-") and key.split("-", 2)[2] in DB_INSTANCE_ALARMS:
+            expected = "breaching"
+        else:
+            expected = MISSING_DATA.get(key)
+        assert expected is not None, f"{key}: add what missing data means to MISSING_DATA"
+        assert alarm.inputs["treatMissingData"] == expected, key
+
+
+def test_every_alarm_acts(stack_run: StackRun) -> None:
+    """An alarm with actions disabled changes state and tells no one."""
+    for key, alarm in alarms(stack_run).items():
+        assert alarm.inputs["actionsEnabled"] is True, key
 
 
 def test_thresholds_come_from_settings(stack_run: StackRun) -> None:
@@ -176,15 +209,24 @@ def test_dashboard_shows_every_alarmed_metric_per_tier(stack_run: StackRun) -> N
     assert headers == ["## Edge", "## Load balancer", "## App", "## Database", "## Secrets"]
 
 
-def test_log_groups_are_archived_to_the_logs_bucket(stack_run: StackRun) -> None:
+def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack_run: StackRun) -> None:
     stream = stack_run.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
     s3 = stream.inputs["extendedS3Configuration"]
-    logs_bucket = next(
+    audit_bucket = next(
         b
         for b in stack_run.of_type("aws:s3/bucket:Bucket")
-        if b.state["bucket"] == stack_run.outputs["logs_bucket_name"]
+        if b.state["bucket"] == stack_run.outputs["audit_bucket_name"]
     )
-    assert s3["bucketArn"] == logs_bucket.state["arn"]
+    key = stack_run.outputs["kms_key_arns"]["audit"]
+    assert s3["bucketArn"] == audit_bucket.state["arn"]
+    assert s3["kmsKeyArn"] == key
+    assert stream.inputs["serverSideEncryption"] == {"enabled": True, "keyType": "CUSTOMER_MANAGED_CMK", "keyArn": key}
+    lock = [
+        r
+        for r in stack_run.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+        if r.inputs["bucket"] == audit_bucket.id
+    ]
+    assert {r.urn for r in lock} <= set(stream.dependencies), "no log lands before the lock applies"
     assert s3["prefix"].startswith("cloudwatch-logs/")
     filters = stack_run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
     archived = {f.inputs["logGroup"] for f in filters}
@@ -207,6 +249,17 @@ def test_archive_roles_are_scoped(stack_run: StackRun) -> None:
         if p.name.endswith("-archive-firehose-policy")
     )
     assert all("cloudwatch-logs/" in r or not r.endswith("*") for r in deliver["Statement"][0]["Resource"])
+    bucket_arn = stream.inputs["extendedS3Configuration"]["bucketArn"]
+    assert deliver["Statement"][1] == {
+        "Sid": "EncryptWithTheArchiveKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": stack_run.outputs["kms_key_arns"]["audit"],
+        "Condition": {
+            "StringEquals": {"kms:ViaService": f"s3.{stack_run.config['aws:region']}.amazonaws.com"},
+            "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/cloudwatch-logs/*"]},
+        },
+    }
 
 
 def test_firehose_trusts_only_this_account(stack_run: StackRun) -> None:
@@ -214,3 +267,16 @@ def test_firehose_trusts_only_this_account(stack_run: StackRun) -> None:
     (trust,) = doc(role, "assumeRolePolicy")["Statement"]
     assert trust["Principal"] == {"Service": "firehose.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": "123456789012"}}
+
+
+def test_app_dependency_failures_raise_an_alarm_not_a_replacement(stack_run: StackRun) -> None:
+    alarm = alarms(stack_run)["app-dependencies"]
+    suffix = stack_run.config["payments-platform:envSuffix"]
+    assert metrics_of(alarm) == [
+        {"namespace": "Fintech/App", "name": "DependencyHealthy", "dimensions": {"Service": f"fintech-{suffix}-app"}}
+    ]
+    assert (alarm.inputs["statistic"], alarm.inputs["period"]) == ("Minimum", 60)
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("LessThanThreshold", 1)
+    assert (alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == (5, 3)
+    # Every instance reports twice a minute and the fleet never scales to zero: silence is a failure.
+    assert alarm.inputs["treatMissingData"] == "breaching"

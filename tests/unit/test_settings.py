@@ -123,6 +123,9 @@ INVALID = [
     ("dev", "hostedZoneId", "zone-1", "Route 53 hosted zone id"),
     ("dev", "wafBodySizeAction", "allow", "must be one of count, block"),
     ("prod", "codeSigning", "false", "must be true when environment is prod"),
+    ("prod", "auditLockDays", "180", "at least 365 when environment is prod"),
+    ("prod", "auditLockDays", "500", "must not exceed logBucketRetentionDays (400)"),
+    ("dev", "auditLockDays", "0", "from 1 to 36500 days"),
 ]
 
 

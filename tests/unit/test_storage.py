@@ -25,7 +25,7 @@ def statements(run: StackRun, bucket: ResourceRecord) -> dict[str, Any]:
     return {s["Sid"]: s for s in doc(side(run, "bucketPolicy:BucketPolicy", bucket))["Statement"]}
 
 
-@pytest.mark.parametrize("output", ["data_bucket_name", "logs_bucket_name"])
+@pytest.mark.parametrize("output", ["data_bucket_name", "audit_bucket_name", "logs_bucket_name"])
 def test_every_bucket_is_private_owner_enforced_versioned_and_tls_only(stack_run: StackRun, output: str) -> None:
     bucket = bucket_named(stack_run, output)
     block = side(stack_run, "bucketPublicAccessBlock:BucketPublicAccessBlock", bucket)
@@ -65,18 +65,58 @@ def test_archive_tiers_to_infrequent_access_then_glacier(stack_run: StackRun) ->
     (rule,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", data).inputs["rules"]
     assert rule["status"] == "Enabled"
     assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER")]
-    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] > 0
+    # An overwritten or deleted transaction record stays recoverable for a year.
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 365}
+    assert "expiration" not in rule, "current transaction records never expire"
     assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
 
 
 def test_archive_access_is_logged_into_the_logs_bucket(stack_run: StackRun) -> None:
-    data, logs = bucket_named(stack_run, "data_bucket_name"), bucket_named(stack_run, "logs_bucket_name")
-    logging = side(stack_run, "bucketLogging:BucketLogging", data)
-    assert logging.inputs["targetBucket"] == logs.id
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    archives = [bucket_named(stack_run, o) for o in ("data_bucket_name", "audit_bucket_name")]
     writer = statements(stack_run, logs)["S3ServerAccessLogs"]
     assert writer["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert writer["Resource"] == f"{logs.state['arn']}/{logging.inputs['targetPrefix'].split('/')[0]}/*"
-    assert writer["Condition"]["ArnLike"]["aws:SourceArn"] == [data.state["arn"]]
+    assert writer["Condition"]["ArnLike"]["aws:SourceArn"] == [a.state["arn"] for a in archives]
+    for archive in archives:
+        logging = side(stack_run, "bucketLogging:BucketLogging", archive)
+        assert logging.inputs["targetBucket"] == logs.id
+        assert writer["Resource"] == f"{logs.state['arn']}/{logging.inputs['targetPrefix'].split('/')[0]}/*"
+
+
+def test_audit_logs_have_a_bucket_of_their_own_encrypted_with_the_audit_key(stack_run: StackRun) -> None:
+    """PCI DSS 10.3/10.5: the audit trail is SSE-KMS with its own CMK, never the SSE-S3 log bucket."""
+    audit = bucket_named(stack_run, "audit_bucket_name")
+    assert audit.inputs["tags"] == {"Purpose": "audit-log-archive"}
+    key = stack_run.outputs["kms_key_arns"]["audit"]
+    assert key not in (stack_run.outputs["kms_key_arns"]["storage"], stack_run.outputs["kms_key_arns"]["logs"])
+    (rule,) = side(
+        stack_run, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", audit
+    ).inputs["rules"]
+    assert rule == {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key},
+                    "bucketKeyEnabled": True}  # fmt: skip
+    denies = statements(stack_run, audit)
+    assert denies["DenyOtherKeys"]["Condition"]["StringNotEqualsIfExists"] == {
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": key
+    }
+    (lifecycle,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", audit).inputs["rules"]
+    assert lifecycle["expiration"] == {"days": int(stack_run.config["payments-platform:logBucketRetentionDays"])}
+
+
+def test_prod_audit_archive_is_locked_for_a_year_and_protected(prod: StackRun) -> None:
+    audit = bucket_named(prod, "audit_bucket_name")
+    assert audit.protect is True
+    assert audit.inputs["forceDestroy"] is False
+    assert audit.inputs["objectLockEnabled"] is True
+    lock = side(prod, "bucketObjectLockConfiguration:BucketObjectLockConfiguration", audit)
+    assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 365}
+
+
+def test_the_alb_log_bucket_holds_only_alb_cloudfront_and_access_logs(stack_run: StackRun) -> None:
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    writers = {s["Sid"] for s in statements(stack_run, logs).values() if s["Effect"] == "Allow"}
+    assert writers == {"S3ServerAccessLogs", "AlbAccessLogs", "VendedLogDelivery"}
+    stream = stack_run.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    assert stream.inputs["extendedS3Configuration"]["bucketArn"] != logs.state["arn"]
 
 
 def test_logs_bucket_is_sse_s3_because_alb_logs_require_it(stack_run: StackRun) -> None:
@@ -115,7 +155,7 @@ def test_alb_log_writer_is_the_stack_regions_principal(region: str, principal: d
     assert writer["Resource"] == f"{logs.state['arn']}/alb/AWSLogs/123456789012/*"
 
 
-def test_prod_archive_is_protected_and_object_locked(prod: StackRun) -> None:
+def test_prod_transaction_archive_is_protected_and_object_locked(prod: StackRun) -> None:
     data = bucket_named(prod, "data_bucket_name")
     assert data.protect is True
     assert data.inputs["forceDestroy"] is False
