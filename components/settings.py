@@ -7,6 +7,7 @@ costs one round trip, not one per typo.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -154,11 +155,19 @@ class SettingsError(ValueError):
     """Raised once, listing every invalid or missing configuration value."""
 
     def __init__(self, stack: str, problems: list[str]) -> None:
+        self.stack = stack
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
             f"Stack '{stack}' has {len(problems)} invalid configuration value(s); "
             f"fix them in Pulumi.{stack}.yaml (or `pulumi config set`):\n{lines}"
+        )
+
+    def with_sources(self, sources: Mapping[str, str]) -> SettingsError:
+        """The same problems, each saying where its key's value came from (``--set``, a file)."""
+        return SettingsError(
+            self.stack,
+            [f"{p} (from {sources[key]})" if (key := p.split(" ", 1)[0]) in sources else p for p in self.problems],
         )
 
 
@@ -333,6 +342,7 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
     Raises ``SettingsError`` naming every bad key, its value and what is allowed.
     """
     r = _Reader(project, raw)
+    _check_unknown_keys(r)
 
     environment = r.choice("environment", ENVIRONMENTS)
     prod = environment == "prod"
@@ -613,6 +623,19 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
     )
 
 
+def _check_unknown_keys(r: _Reader) -> None:
+    """A key in the project's namespace the program does not read is a typo until proven otherwise."""
+    known = {k.lower(): k for k in CONFIG_KEYS}
+    namespace = f"{r.project}:"
+    for full in sorted(k for k in r.raw if k.startswith(namespace)):
+        key = full[len(namespace) :]
+        if key in CONFIG_KEYS:
+            continue
+        guess = known.get(key.lower()) or next(iter(difflib.get_close_matches(key, CONFIG_KEYS, n=1, cutoff=0.6)), None)
+        hint = f"did you mean {guess}?" if guess else "see the settings table in the README"
+        r.problem(key, r.raw[full], f"is not a setting of this program: {hint}")
+
+
 def _ranged(r: _Reader, key: str, low: int, high: int, unit: str) -> int:
     value = r.integer(key)
     if r.ok(key) and not low <= value <= high:
@@ -767,6 +790,13 @@ def placeholders(raw: Mapping[str, str | None], project: str = PROJECT) -> dict[
     return {f"{project}:{key}": message for key, message in found.items()}
 
 
+def _configured() -> dict[str, object]:
+    """Every config value the engine handed the program, whatever its key."""
+    from pulumi.runtime import config
+
+    return {**config.get_config_env(), **config.CONFIG.get()}
+
+
 def _under_mocks() -> bool:
     """True inside any ``pulumi.runtime.set_mocks`` run (tests, the offline plan), never in a real deployment."""
     from pulumi.runtime.mocks import MockMonitor
@@ -784,6 +814,10 @@ def load_settings() -> Settings:
     project = pulumi.get_project()
     project_config = pulumi.Config(project)
     raw: dict[str, str | None] = {f"{project}:{key}": project_config.get(key) for key in CONFIG_KEYS}
+    # Keys the stack sets that the program does not read are reported too (typos).
+    for key, value in _configured().items():
+        if key.startswith(f"{project}:") and key not in raw:
+            raw[key] = str(value)
     raw[REGION_KEY] = pulumi.Config("aws").get("region")
     present = {k: v for k, v in raw.items() if v is not None}
     settings = parse_settings(present, stack=pulumi.get_stack(), project=project)

@@ -30,6 +30,8 @@ from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.settings import SettingsError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
 # IDs AWS publishes for CloudFront's managed policies (the same in every account).
@@ -179,6 +181,24 @@ def stack_config(
         else:
             config[full] = _config_string(value)
     return config
+
+
+def config_sources(
+    stack: str, overrides: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_DIR
+) -> dict[str, str]:
+    """Where each key's value comes from: ``--set`` (an override) or the stack file; the rest
+    are Pulumi.yaml defaults."""
+    project = project_name(project_dir)
+    stack_file = f"Pulumi.{stack}.yaml"
+    in_file = (yaml.safe_load((project_dir / stack_file).read_text()) or {}).get("config") or {}
+    sources = {key: stack_file for key in in_file}
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        if value is None:
+            sources.pop(full, None)  # removed: missing, from nowhere
+        else:
+            sources[full] = "--set"
+    return sources
 
 
 def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -564,6 +584,10 @@ def run_stack(
 
     try:
         _sync_await(run_pulumi_func(main))
+    except SettingsError as exc:
+        # Say where each bad value came from: a --set override, the stack file, or a default.
+        annotated = exc.with_sources(config_sources(stack, overrides, project_dir))
+        raise ProgramError(f"stack {stack}: the program failed: {annotated}", list(monitor.records)) from annotated
     except Exception as exc:
         raise ProgramError(f"stack {stack}: the program failed: {exc}", list(monitor.records)) from exc
     finally:
