@@ -30,7 +30,13 @@ tier_opts = pulumi.ResourceOptions(providers=[provider])
 # A region with too few zones fails here, before any tier is declared.
 zones = lookup_zones(settings.az_count, pulumi.InvokeOptions(provider=provider))
 
-flow_log_group_name = f"/fintech/{settings.env_suffix}/vpc-flow-logs"
+
+def log_group_name(purpose: str) -> str:
+    """One scheme for the stack's own log groups (RDS and WAF names are fixed by AWS)."""
+    return f"/fintech/{settings.env_suffix}/{purpose}"
+
+
+flow_log_group_name = log_group_name("vpc-flow-logs")
 # The app may read exactly the secrets under this prefix (see components/security.py).
 app_secret_prefix = f"{prefix}/app/"
 
@@ -104,6 +110,7 @@ secrets = Secrets(
         secrets_key_arn=security.key_arns["secrets"],
         logs_key_arn=security.key_arns["logs"],
         lambda_key_arn=security.key_arns["lambda"],
+        log_group_name=log_group_name("secret-rotation"),
         log_retention_days=settings.log_retention_days,
         db_host=database.endpoint,
         db_port=database.port,
@@ -190,6 +197,7 @@ compute = Compute(
         target_group_arn=load_balancer.target_group_arn,
         ebs_key_arn=security.key_arns["ebs"],
         logs_key_arn=security.key_arns["logs"],
+        log_group_name=log_group_name("app"),
         log_retention_days=settings.log_retention_days,
         app_secret_arn=secrets.app_secret_arn,
         app_port=settings.app_port,

@@ -86,6 +86,8 @@ class ComputeArgs:
     target_group_arn: pulumi.Input[str]
     ebs_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
+    log_group_name: str
+    """The instances' log group (one naming scheme for the stack's groups, set by the caller)."""
     log_retention_days: int
     app_secret_arn: pulumi.Input[str]
     """Database secret the instances read. Pass an output that resolves only once the secret has
@@ -122,39 +124,42 @@ class Compute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:app:Compute", name, None, opts)
-        if not args.min_size <= args.desired_capacity <= args.max_size:
-            raise ValueError("desired_capacity must lie between min_size and max_size")
-        if not 50 <= args.refresh_min_healthy_percent <= 100:
-            raise ValueError("refresh_min_healthy_percent must be 50-100: below 50 takes half the fleet down at once")
-        # EC2 Auto Scaling's limits (InstanceMaintenancePolicy, RefreshPreferences).
-        if not 100 <= args.refresh_max_healthy_percent <= 200:
-            raise ValueError("refresh_max_healthy_percent must be 100-200")
-        if args.refresh_max_healthy_percent - args.refresh_min_healthy_percent > 100:
-            raise ValueError("refresh_max_healthy_percent may exceed refresh_min_healthy_percent by 100 at most")
-        child = pulumi.ResourceOptions(parent=self)
+        _validate(args)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        tags = {**args.instance_tags, "Name": f"{name}-app"}
 
-        log_group = aws.cloudwatch.LogGroup(
+        log_group = self._log_group(name, args)
+        user_data = _user_data(name, args, region, log_group.name)
+        template = self._launch_template(name, args, user_data, tags)
+        group = self._group(name, args, template, tags)
+        self._scaling(name, args, group.name)
+
+        self.asg_name = group.name
+        self.launch_template_id = template.id
+        self.log_group_name = log_group.name
+        self.dependency_metric = (DEPENDENCY_METRIC_NAMESPACE, DEPENDENCY_METRIC_NAME, {"Service": name})
+        self.register_outputs(
+            {
+                "asg_name": self.asg_name,
+                "launch_template_id": self.launch_template_id,
+                "log_group_name": self.log_group_name,
+                "dependency_metric": list(self.dependency_metric),
+            }
+        )
+
+    def _log_group(self, name: str, args: ComputeArgs) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
             f"{name}-app-logs",
-            name=f"/fintech/{name}/app",
+            name=args.log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
-        user_data = pulumi.Output.all(args.app_secret_arn, region, log_group.name).apply(
-            lambda v: base64.b64encode(
-                render_user_data(
-                    secret_arn=v[0],
-                    region=v[1],
-                    app_port=args.app_port,
-                    log_group=v[2],
-                    metric_namespace=DEPENDENCY_METRIC_NAMESPACE,
-                    service=name,
-                ).encode()
-            ).decode()
-        )
-        tags = {**args.instance_tags, "Name": f"{name}-app"}
-        template = aws.ec2.LaunchTemplate(
+
+    def _launch_template(
+        self, name: str, args: ComputeArgs, user_data: pulumi.Output[str], tags: Mapping[str, str]
+    ) -> aws.ec2.LaunchTemplate:
+        return aws.ec2.LaunchTemplate(
             f"{name}-app",
             description="Payments app instances",
             image_id=f"resolve:ssm:{AMI_PARAMETER.format(arch=ami_architecture(args.instance_type))}",
@@ -186,10 +191,13 @@ class Compute(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags)
                 for kind in ("instance", "volume", "network-interface")
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        group = aws.autoscaling.Group(
+    def _group(
+        self, name: str, args: ComputeArgs, template: aws.ec2.LaunchTemplate, tags: Mapping[str, str]
+    ) -> aws.autoscaling.Group:
+        return aws.autoscaling.Group(
             f"{name}-asg",
             vpc_zone_identifiers=list(args.subnet_ids),
             min_size=args.min_size,
@@ -226,9 +234,13 @@ class Compute(pulumi.ComponentResource):
             # `pulumi up` must not reset either. Both apply at creation.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity", "minSize"]),
         )
+
+    def _scaling(self, name: str, args: ComputeArgs, group_name: pulumi.Output[str]) -> None:
+        """CPU target tracking for the running capacity, and the business-hours floor."""
+        child = pulumi.ResourceOptions(parent=self)
         aws.autoscaling.Policy(
             f"{name}-cpu-target",
-            autoscaling_group_name=group.name,
+            autoscaling_group_name=group_name,
             policy_type="TargetTrackingScaling",
             target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
                 predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
@@ -248,7 +260,7 @@ class Compute(pulumi.ComponentResource):
             aws.autoscaling.Schedule(
                 f"{name}-{action}",
                 scheduled_action_name=f"{name}-{action}",
-                autoscaling_group_name=group.name,
+                autoscaling_group_name=group_name,
                 recurrence=cron,
                 time_zone=args.schedule.time_zone,
                 min_size=floor,
@@ -257,15 +269,33 @@ class Compute(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.asg_name = group.name
-        self.launch_template_id = template.id
-        self.log_group_name = log_group.name
-        self.dependency_metric = (DEPENDENCY_METRIC_NAMESPACE, DEPENDENCY_METRIC_NAME, {"Service": name})
-        self.register_outputs(
-            {
-                "asg_name": self.asg_name,
-                "launch_template_id": self.launch_template_id,
-                "log_group_name": self.log_group_name,
-                "dependency_metric": list(self.dependency_metric),
-            }
-        )
+
+def _validate(args: ComputeArgs) -> None:
+    """Reject sizes and refresh limits EC2 Auto Scaling would refuse or that would drop capacity."""
+    if not args.min_size <= args.desired_capacity <= args.max_size:
+        raise ValueError("desired_capacity must lie between min_size and max_size")
+    if not 50 <= args.refresh_min_healthy_percent <= 100:
+        raise ValueError("refresh_min_healthy_percent must be 50-100: below 50 takes half the fleet down at once")
+    # EC2 Auto Scaling's limits (InstanceMaintenancePolicy, RefreshPreferences).
+    if not 100 <= args.refresh_max_healthy_percent <= 200:
+        raise ValueError("refresh_max_healthy_percent must be 100-200")
+    if args.refresh_max_healthy_percent - args.refresh_min_healthy_percent > 100:
+        raise ValueError("refresh_max_healthy_percent may exceed refresh_min_healthy_percent by 100 at most")
+
+
+def _user_data(
+    name: str, args: ComputeArgs, region: pulumi.Output[str], log_group_name: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """The rendered bootstrap script, base64-encoded as launch templates take it."""
+    return pulumi.Output.all(args.app_secret_arn, region, log_group_name).apply(
+        lambda v: base64.b64encode(
+            render_user_data(
+                secret_arn=v[0],
+                region=v[1],
+                app_port=args.app_port,
+                log_group=v[2],
+                metric_namespace=DEPENDENCY_METRIC_NAMESPACE,
+                service=name,
+            ).encode()
+        ).decode()
+    )

@@ -7,7 +7,7 @@ live in us-east-1: those resources set ``region=EDGE_REGION`` whatever the stack
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -30,6 +30,8 @@ REDACTED_HEADERS = ("authorization", "cookie")
 # The Core rule set blocks request bodies over 8 KB; payment batches are larger.
 BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+# The distribution's only origin: the load balancer.
+_ORIGIN_ID = "alb"
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,49 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:edge:Edge", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
+        domain = _custom_domain(args)
 
+        waf_logs = self._waf_logs(name, args.log_retention_days, args.waf_logs_key_arn, args.retain_logs)
+        web_acl = self._web_acl(name, args, waf_logs.arn)
+        headers = self._security_headers(name)
+        distribution = self._distribution(name, args, domain, web_acl.arn, headers.id)
+        self._dns_aliases(name, domain, distribution.domain_name)
+        self._access_logging(name, distribution.arn, args.logs_bucket_arn)
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.domain_name = distribution.domain_name
+        self.web_acl_arn = web_acl.arn
+        self.web_acl_name = web_acl.name
+        self.waf_log_group_name = waf_logs.name
+        self.tls = _tls_summary(domain, args.origin_protocol)
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_arn": self.distribution_arn,
+                "domain_name": self.domain_name,
+                "web_acl_arn": self.web_acl_arn,
+                "web_acl_name": self.web_acl_name,
+                "waf_log_group_name": self.waf_log_group_name,
+                "tls": self.tls,
+            }
+        )
+
+    def _waf_logs(
+        self, name: str, retention_days: int, key_arn: pulumi.Input[str], retain: bool
+    ) -> aws.cloudwatch.LogGroup:
         # WAF requires log group names that start with aws-waf-logs-.
-        waf_logs = aws.cloudwatch.LogGroup(
+        return aws.cloudwatch.LogGroup(
             f"{name}-waf-logs",
             name=f"aws-waf-logs-{name}",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.waf_logs_key_arn,
+            retention_in_days=retention_days,
+            kms_key_id=key_arn,
             region=EDGE_REGION,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
         )
+
+    def _web_acl(self, name: str, args: EdgeArgs, log_group_arn: pulumi.Input[str]) -> aws.wafv2.WebAcl:
+        """Per-IP rate limit first, then the AWS managed groups; every request logged, credentials redacted."""
         web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
             description="Payments edge: per-IP rate limit and AWS managed rules",
@@ -94,12 +127,12 @@ class Edge(pulumi.ComponentResource):
                 for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
             ],
             visibility_config=_visibility(f"{name}-waf"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",
             resource_arn=web_acl.arn,
-            log_destination_configs=[waf_logs.arn],
+            log_destination_configs=[log_group_arn],
             redacted_fields=[
                 aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
                     single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
@@ -107,10 +140,12 @@ class Edge(pulumi.ComponentResource):
                 for header in REDACTED_HEADERS
             ],
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return web_acl
 
-        headers = aws.cloudfront.ResponseHeadersPolicy(
+    def _security_headers(self, name: str) -> aws.cloudfront.ResponseHeadersPolicy:
+        return aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-security-headers",
             comment="HSTS, no-sniff, frame-deny, strict referrer",
             security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
@@ -127,69 +162,35 @@ class Edge(pulumi.ComponentResource):
                     referrer_policy="strict-origin-when-cross-origin", override=True
                 ),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _distribution(
+        self,
+        name: str,
+        args: EdgeArgs,
+        domain: _CustomDomain | None,
+        web_acl_arn: pulumi.Input[str],
+        headers_policy_id: pulumi.Input[str],
+    ) -> aws.cloudfront.Distribution:
+        invoke = pulumi.InvokeOutputOptions(parent=self)
         cache_policy = aws.cloudfront.get_cache_policy_output(name=CACHING_DISABLED, opts=invoke)
         origin_request_policy = aws.cloudfront.get_origin_request_policy_output(
             name=ALL_VIEWER_EXCEPT_HOST, opts=invoke
         )
-
-        if args.domain_name and args.hosted_zone_id:
-            # CloudFront only accepts certificates from us-east-1.
-            certificate_arn = dns_validated_certificate(
-                self, name, args.domain_name, args.hosted_zone_id, region=EDGE_REGION
-            )
-            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
-                acm_certificate_arn=certificate_arn,
-                ssl_support_method="sni-only",
-                minimum_protocol_version="TLSv1.2_2021",
-            )
-            aliases = [args.domain_name]
-            self.tls = f"HTTPS for {args.domain_name} (TLSv1.2_2021 minimum)"
-        else:
-            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
-            aliases = []
-            self.tls = "HTTPS on the *.cloudfront.net name only: no domainName configured"
-        if args.origin_protocol == "http":
-            self.tls += "; CloudFront reaches the load balancer over HTTP (no certificate on the origin)"
-
-        distribution = aws.cloudfront.Distribution(
+        viewer_certificate = self._viewer_certificate(name, domain)
+        return aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{name}: payments API",
             enabled=True,
             is_ipv6_enabled=True,
             http_version="http2and3",
             price_class=args.price_class,
-            aliases=aliases,
-            web_acl_id=web_acl.arn,
-            origins=[
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id="alb",
-                    domain_name=args.origin_domain_name,
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy=f"{args.origin_protocol}-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                        origin_read_timeout=30,
-                        origin_keepalive_timeout=5,
-                    ),
-                    custom_headers=[
-                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                            name=args.origin_verify_header, value=args.origin_verify_value
-                        )
-                    ],
-                )
-            ],
-            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id="alb",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=ALL_METHODS,
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=cache_policy.id,
-                origin_request_policy_id=origin_request_policy.id,
-                response_headers_policy_id=headers.id,
-                compress=True,
+            aliases=[domain.name] if domain else [],
+            web_acl_id=web_acl_arn,
+            origins=[_alb_origin(args)],
+            default_cache_behavior=_default_cache_behavior(
+                cache_policy.id, origin_request_policy.id, headers_policy_id
             ),
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
@@ -197,32 +198,46 @@ class Edge(pulumi.ComponentResource):
                 )
             ),
             viewer_certificate=viewer_certificate,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        if args.domain_name and args.hosted_zone_id:
-            for record_type in ("A", "AAAA"):
-                aws.route53.Record(
-                    f"{name}-alias-{record_type.lower()}",
-                    zone_id=args.hosted_zone_id,
-                    name=args.domain_name,
-                    type=record_type,
-                    aliases=[
-                        aws.route53.RecordAliasArgs(
-                            name=distribution.domain_name, zone_id=CLOUDFRONT_ZONE_ID, evaluate_target_health=False
-                        )
-                    ],
-                    opts=child,
-                )
+    def _viewer_certificate(
+        self, name: str, domain: _CustomDomain | None
+    ) -> aws.cloudfront.DistributionViewerCertificateArgs:
+        if domain is None:
+            return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+        # CloudFront only accepts certificates from us-east-1.
+        certificate_arn = dns_validated_certificate(self, name, domain.name, domain.zone_id, region=EDGE_REGION)
+        return aws.cloudfront.DistributionViewerCertificateArgs(
+            acm_certificate_arn=certificate_arn,
+            ssl_support_method="sni-only",
+            minimum_protocol_version="TLSv1.2_2021",
+        )
 
+    def _dns_aliases(self, name: str, domain: _CustomDomain | None, target: pulumi.Input[str]) -> None:
+        if domain is None:
+            return
+        for record_type in ("A", "AAAA"):
+            aws.route53.Record(
+                f"{name}-alias-{record_type.lower()}",
+                zone_id=domain.zone_id,
+                name=domain.name,
+                type=record_type,
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=target, zone_id=CLOUDFRONT_ZONE_ID, evaluate_target_health=False)
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _access_logging(self, name: str, distribution_arn: pulumi.Input[str], bucket_arn: pulumi.Input[str]) -> None:
         # Standard logging (v2): access logs into the logs bucket through CloudWatch vended logs.
         source = aws.cloudwatch.LogDeliverySource(
             f"{name}-access-logs-source",
             name=f"{name}-cloudfront",
             log_type="ACCESS_LOGS",
-            resource_arn=distribution.arn,
+            resource_arn=distribution_arn,
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
             f"{name}-access-logs-destination",
@@ -230,10 +245,10 @@ class Edge(pulumi.ComponentResource):
             delivery_destination_type="S3",
             output_format="parquet",
             delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
-                destination_resource_arn=args.logs_bucket_arn
+                destination_resource_arn=bucket_arn
             ),
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.cloudwatch.LogDelivery(
             f"{name}-access-logs",
@@ -245,26 +260,68 @@ class Edge(pulumi.ComponentResource):
                 )
             ],
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.distribution_id = distribution.id
-        self.distribution_arn = distribution.arn
-        self.domain_name = distribution.domain_name
-        self.web_acl_arn = web_acl.arn
-        self.web_acl_name = web_acl.name
-        self.waf_log_group_name = waf_logs.name
-        self.register_outputs(
-            {
-                "distribution_id": self.distribution_id,
-                "distribution_arn": self.distribution_arn,
-                "domain_name": self.domain_name,
-                "web_acl_arn": self.web_acl_arn,
-                "web_acl_name": self.web_acl_name,
-                "waf_log_group_name": self.waf_log_group_name,
-                "tls": self.tls,
-            }
-        )
+
+class _CustomDomain(NamedTuple):
+    name: str
+    zone_id: str
+
+
+def _custom_domain(args: EdgeArgs) -> _CustomDomain | None:
+    """The viewer domain and its zone when both are set; otherwise viewers use the *.cloudfront.net name."""
+    if args.domain_name and args.hosted_zone_id:
+        return _CustomDomain(args.domain_name, args.hosted_zone_id)
+    return None
+
+
+def _tls_summary(domain: _CustomDomain | None, origin_protocol: str) -> str:
+    """What viewers get and how CloudFront reaches the origin, stated in the stack's outputs."""
+    if domain is not None:
+        tls = f"HTTPS for {domain.name} (TLSv1.2_2021 minimum)"
+    else:
+        tls = "HTTPS on the *.cloudfront.net name only: no domainName configured"
+    if origin_protocol == "http":
+        tls += "; CloudFront reaches the load balancer over HTTP (no certificate on the origin)"
+    return tls
+
+
+def _alb_origin(args: EdgeArgs) -> aws.cloudfront.DistributionOriginArgs:
+    return aws.cloudfront.DistributionOriginArgs(
+        origin_id=_ORIGIN_ID,
+        domain_name=args.origin_domain_name,
+        custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy=f"{args.origin_protocol}-only",
+            origin_ssl_protocols=["TLSv1.2"],
+            origin_read_timeout=30,
+            origin_keepalive_timeout=5,
+        ),
+        custom_headers=[
+            aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                name=args.origin_verify_header, value=args.origin_verify_value
+            )
+        ],
+    )
+
+
+def _default_cache_behavior(
+    cache_policy_id: pulumi.Input[str],
+    origin_request_policy_id: pulumi.Input[str],
+    headers_policy_id: pulumi.Input[str],
+) -> aws.cloudfront.DistributionDefaultCacheBehaviorArgs:
+    return aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+        target_origin_id=_ORIGIN_ID,
+        viewer_protocol_policy="redirect-to-https",
+        allowed_methods=ALL_METHODS,
+        cached_methods=["GET", "HEAD"],
+        cache_policy_id=cache_policy_id,
+        origin_request_policy_id=origin_request_policy_id,
+        response_headers_policy_id=headers_policy_id,
+        compress=True,
+    )
 
 
 def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgs:

@@ -107,144 +107,18 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__("fintech:app:LoadBalancer", name, None, opts)
         if (args.domain_name is None) != (args.hosted_zone_id is None):
             raise ValueError("domain_name and hosted_zone_id go together")
-        child = pulumi.ResourceOptions(parent=self)
-        alb_name = load_balancer_name(name)
 
-        alb = aws.lb.LoadBalancer(
-            f"{name}-alb",
-            name=alb_name,
-            internal=False,
-            load_balancer_type="application",
-            subnets=list(args.public_subnet_ids),
-            security_groups=[args.security_group_id],
-            drop_invalid_header_fields=True,
-            desync_mitigation_mode="strictest",
-            idle_timeout=args.idle_timeout_seconds,
-            enable_http2=True,
-            enable_deletion_protection=args.deletion_protection,
-            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=args.logs_bucket_name, prefix=args.logs_prefix, enabled=True
-            ),
-            opts=child,
-        )
-        hc = args.health_check
-        # HTTPS to the instances too: each serves a self-signed certificate made at boot, which
-        # the load balancer uses for encryption without validating it.
-        target_group = aws.lb.TargetGroup(
-            f"{name}-app",
-            name_prefix=TARGET_GROUP_NAME_PREFIX,
-            vpc_id=args.vpc_id,
-            port=args.app_port,
-            protocol="HTTPS",
-            target_type="instance",
-            deregistration_delay=args.deregistration_delay_seconds,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                path=hc.path,
-                port="traffic-port",
-                protocol="HTTPS",
-                matcher=hc.matcher,
-                interval=hc.interval_seconds,
-                timeout=hc.timeout_seconds,
-                healthy_threshold=hc.healthy_threshold,
-                unhealthy_threshold=hc.unhealthy_threshold,
-            ),
-            opts=child,
-        )
-
-        forward = aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)
+        alb = self._alb(name, args)
+        target_group = self._target_group(name, args)
         self.origin_verify_header = ORIGIN_VERIFY_HEADER
-        self.origin_verify_value = None
-        if args.require_origin_header:
-            self.origin_verify_value = random.RandomPassword(
-                f"{name}-origin-verify", length=48, special=False, opts=child
-            ).result
-        # With origin verification, only requests carrying the edge's header reach the app.
-        app_default = (
-            aws.lb.ListenerDefaultActionArgs(
-                type="fixed-response",
-                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                    content_type="text/plain", message_body="Forbidden", status_code="403"
-                ),
-            )
-            if self.origin_verify_value is not None
-            else forward
-        )
-
-        self.listener_arns = {}
+        self.origin_verify_value = self._origin_verification(name, args.require_origin_header)
+        app_default = _app_default_action(target_group.arn, edge_only=self.origin_verify_value is not None)
         if args.domain_name and args.hosted_zone_id:
-            origin_name = f"origin.{args.domain_name}"
-            certificate_arn = dns_validated_certificate(self, name, origin_name, args.hosted_zone_id)
-            app_listener = aws.lb.Listener(
-                f"{name}-https",
-                load_balancer_arn=alb.arn,
-                port=443,
-                protocol="HTTPS",
-                ssl_policy=TLS_POLICY,
-                certificate_arn=certificate_arn,
-                default_actions=[app_default],
-                opts=child,
-            )
-            redirect = aws.lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            protocol="HTTPS", port="443", status_code="HTTP_301"
-                        ),
-                    )
-                ],
-                opts=child,
-            )
-            aws.route53.Record(
-                f"{name}-origin-alias",
-                zone_id=args.hosted_zone_id,
-                name=origin_name,
-                type="A",
-                aliases=[
-                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
-                ],
-                opts=child,
-            )
-            self.listener_arns = {"https": app_listener.arn, "http": redirect.arn}
-            self.origin_domain_name = pulumi.Output.from_input(origin_name)
-            self.origin_protocol = "https"
-            self.tls = f"HTTPS on 443 ({TLS_POLICY}) for {origin_name}; HTTP redirects to HTTPS"
+            app_listener = self._https_listeners(name, alb, args.domain_name, args.hosted_zone_id, app_default)
         else:
-            app_listener = aws.lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[app_default],
-                opts=child,
-            )
-            self.listener_arns = {"http": app_listener.arn}
-            self.origin_domain_name = alb.dns_name
-            self.origin_protocol = "http"
-            self.tls = "HTTP only: no domainName/hostedZoneId configured, so no certificate for the load balancer"
-            pulumi.log.warn(f"{name}: {self.tls}; set domainName and hostedZoneId to serve HTTPS", resource=self)
-
+            app_listener = self._http_listener(name, alb, app_default)
         if self.origin_verify_value is not None:
-            aws.lb.ListenerRule(
-                f"{name}-from-edge",
-                listener_arn=app_listener.arn,
-                priority=1,
-                conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                            http_header_name=ORIGIN_VERIFY_HEADER,
-                            values=[self.origin_verify_value],
-                        )
-                    )
-                ],
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
-                opts=child,
-            )
+            self._edge_only_rule(name, app_listener.arn, target_group.arn, self.origin_verify_value)
 
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
@@ -265,3 +139,161 @@ class LoadBalancer(pulumi.ComponentResource):
                 "tls": self.tls,
             }
         )
+
+    def _alb(self, name: str, args: LoadBalancerArgs) -> aws.lb.LoadBalancer:
+        return aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=load_balancer_name(name),
+            internal=False,
+            load_balancer_type="application",
+            subnets=list(args.public_subnet_ids),
+            security_groups=[args.security_group_id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            idle_timeout=args.idle_timeout_seconds,
+            enable_http2=True,
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.logs_bucket_name, prefix=args.logs_prefix, enabled=True
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+        hc = args.health_check
+        # HTTPS to the instances too: each serves a self-signed certificate made at boot, which
+        # the load balancer uses for encryption without validating it.
+        return aws.lb.TargetGroup(
+            f"{name}-app",
+            name_prefix=TARGET_GROUP_NAME_PREFIX,
+            vpc_id=args.vpc_id,
+            port=args.app_port,
+            protocol="HTTPS",
+            target_type="instance",
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=hc.path,
+                port="traffic-port",
+                protocol="HTTPS",
+                matcher=hc.matcher,
+                interval=hc.interval_seconds,
+                timeout=hc.timeout_seconds,
+                healthy_threshold=hc.healthy_threshold,
+                unhealthy_threshold=hc.unhealthy_threshold,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _origin_verification(self, name: str, required: bool) -> pulumi.Output[str] | None:
+        """The secret the edge tier must send, or None when any client may reach the app."""
+        if not required:
+            return None
+        return random.RandomPassword(
+            f"{name}-origin-verify", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+        ).result
+
+    def _https_listeners(
+        self,
+        name: str,
+        alb: aws.lb.LoadBalancer,
+        domain_name: str,
+        zone_id: str,
+        app_default: aws.lb.ListenerDefaultActionArgs,
+    ) -> aws.lb.Listener:
+        """HTTPS on 443 for ``origin.<domain>``, HTTP redirecting to it; sets the listener and origin outputs."""
+        origin_name = f"origin.{domain_name}"
+        certificate_arn = dns_validated_certificate(self, name, origin_name, zone_id)
+        app_listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=certificate_arn,
+            default_actions=[app_default],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        redirect = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[_redirect_to_https()],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.route53.Record(
+            f"{name}-origin-alias",
+            zone_id=zone_id,
+            name=origin_name,
+            type="A",
+            aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.listener_arns = {"https": app_listener.arn, "http": redirect.arn}
+        self.origin_domain_name = pulumi.Output.from_input(origin_name)
+        self.origin_protocol = "https"
+        self.tls = f"HTTPS on 443 ({TLS_POLICY}) for {origin_name}; HTTP redirects to HTTPS"
+        return app_listener
+
+    def _http_listener(
+        self, name: str, alb: aws.lb.LoadBalancer, app_default: aws.lb.ListenerDefaultActionArgs
+    ) -> aws.lb.Listener:
+        """HTTP only on 80 (no certificate without a domain); sets the listener and origin outputs, and warns."""
+        app_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[app_default],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.listener_arns = {"http": app_listener.arn}
+        self.origin_domain_name = alb.dns_name
+        self.origin_protocol = "http"
+        self.tls = "HTTP only: no domainName/hostedZoneId configured, so no certificate for the load balancer"
+        pulumi.log.warn(f"{name}: {self.tls}; set domainName and hostedZoneId to serve HTTPS", resource=self)
+        return app_listener
+
+    def _edge_only_rule(
+        self,
+        name: str,
+        listener_arn: pulumi.Input[str],
+        target_group_arn: pulumi.Input[str],
+        secret: pulumi.Input[str],
+    ) -> None:
+        """Forwards requests carrying the edge's secret header; the listener's default answers 403."""
+        aws.lb.ListenerRule(
+            f"{name}-from-edge",
+            listener_arn=listener_arn,
+            priority=1,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_VERIFY_HEADER,
+                        values=[secret],
+                    )
+                )
+            ],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _app_default_action(target_group_arn: pulumi.Input[str], edge_only: bool) -> aws.lb.ListenerDefaultActionArgs:
+    """Forward to the app; with origin verification, 403 unless the edge-only rule matches first."""
+    if edge_only:
+        return aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="text/plain", message_body="Forbidden", status_code="403"
+            ),
+        )
+    return aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group_arn)
+
+
+def _redirect_to_https() -> aws.lb.ListenerDefaultActionArgs:
+    return aws.lb.ListenerDefaultActionArgs(
+        type="redirect",
+        redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
+    )

@@ -96,20 +96,39 @@ class MonitoringArgs:
 
 
 def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
-    """Every alarm of the platform, tier by tier."""
+    """Every alarm of the platform, tier by tier.
+
+    The order is the dashboard's within a tier and that of ``Monitoring.alarm_names``.
+    """
+    return [
+        *_load_balancer_alarms(w, t),
+        *_app_alarms(w, t),
+        *_secrets_alarms(w),
+        *_edge_alarms(w, t),
+        *_app_dependency_alarms(w),
+        *_database_alarms(w, t),
+    ]
+
+
+# Below 20 requests in 5 minutes a rate is noise (one failed call in dev is 100 %).
+_PERCENT_OF_REQUESTS = "IF(m1 >= 20, 100 * m0 / m1, 0)"
+
+
+def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
     lb = {"LoadBalancer": w.alb_arn_suffix}
+    target_group = {"TargetGroup": w.target_group_arn_suffix, "LoadBalancer": w.alb_arn_suffix}
     requests = Metric("AWS/ApplicationELB", "RequestCount", lb, "Sum")
-    # Below 20 requests in 5 minutes a rate is noise (one failed call in dev is 100 %).
-    rate = "IF(m1 >= 20, 100 * m0 / m1, 0)"
-    specs = [
+    elb_5xx = Metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, "Sum")
+    target_5xx = Metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, "Sum")
+    return [
         AlarmSpec(
             "alb-5xx-rate",
             "Load balancer answers 5xx (no healthy target, overload) above the threshold",
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
-            expression=rate,
-            inputs=(Metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, "Sum"), requests),
+            expression=_PERCENT_OF_REQUESTS,
+            inputs=(elb_5xx, requests),
         ),
         AlarmSpec(
             "target-5xx-rate",
@@ -117,8 +136,8 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
-            expression=rate,
-            inputs=(Metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, "Sum"), requests),
+            expression=_PERCENT_OF_REQUESTS,
+            inputs=(target_5xx, requests),
         ),
         AlarmSpec(
             "target-latency-p99",
@@ -135,16 +154,15 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "notBreaching",
-            metric=Metric(
-                "AWS/ApplicationELB",
-                "UnHealthyHostCount",
-                {"TargetGroup": w.target_group_arn_suffix, "LoadBalancer": w.alb_arn_suffix},
-                "Maximum",
-                period=60,
-            ),
+            metric=Metric("AWS/ApplicationELB", "UnHealthyHostCount", target_group, "Maximum", period=60),
             evaluation_periods=5,
             datapoints_to_alarm=3,
         ),
+    ]
+
+
+def _app_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
+    return [
         AlarmSpec(
             "asg-cpu",
             "App fleet CPU stays above the threshold although scaling targets 70 %",
@@ -154,6 +172,11 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "breaching",
             metric=Metric("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": w.asg_name}, "Average"),
         ),
+    ]
+
+
+def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
+    return [
         AlarmSpec(
             "rotation-errors",
             "Secret rotation Lambda failed: the app credential may not be rotating",
@@ -165,13 +188,21 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             evaluation_periods=1,
             datapoints_to_alarm=1,
         ),
+    ]
+
+
+def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
+    """CloudFront and WAF publish in us-east-1: these alarms live and notify there."""
+    web_acl = {"WebACL": w.web_acl_name, "Rule": "ALL"}
+    distribution = {"DistributionId": w.distribution_id, "Region": "Global"}
+    return [
         AlarmSpec(
             "waf-blocked-spike",
             "WAF blocks an unusual number of requests: an attack, or a rule blocking customers",
             "GreaterThanThreshold",
             t.waf_blocked_requests,
             "notBreaching",
-            metric=Metric("AWS/WAFV2", "BlockedRequests", {"WebACL": w.web_acl_name, "Rule": "ALL"}, "Sum"),
+            metric=Metric("AWS/WAFV2", "BlockedRequests", web_acl, "Sum"),
             evaluation_periods=1,
             datapoints_to_alarm=1,
             where="edge",
@@ -182,60 +213,41 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
-            metric=Metric(
-                "AWS/CloudFront", "5xxErrorRate", {"DistributionId": w.distribution_id, "Region": "Global"}, "Average"
-            ),
+            metric=Metric("AWS/CloudFront", "5xxErrorRate", distribution, "Average"),
             where="edge",
         ),
     ]
-    if w.app_dependency_metric is not None:
-        namespace, metric_name, dimensions = w.app_dependency_metric
-        specs.append(
-            AlarmSpec(
-                "app-dependencies",
-                "App instances cannot read their database secret or reach the database (the load balancer "
-                "check stays green: new instances would not help); look for a Secrets Manager, KMS, endpoint "
-                "or Aurora problem",
-                "LessThanThreshold",
-                1,
-                # Every instance publishes twice a minute and the fleet never scales to zero: silence
-                # means no instance runs the check or CloudWatch cannot be reached, and neither is healthy.
-                "breaching",
-                metric=Metric(namespace, metric_name, dimensions, "Minimum", period=60),
-                evaluation_periods=5,
-                datapoints_to_alarm=3,
-            )
-        )
+
+
+def _app_dependency_alarms(w: Watched) -> list[AlarmSpec]:
+    if w.app_dependency_metric is None:
+        return []
+    namespace, metric_name, dimensions = w.app_dependency_metric
+    return [
+        AlarmSpec(
+            "app-dependencies",
+            "App instances cannot read their database secret or reach the database (the load balancer "
+            "check stays green: new instances would not help); look for a Secrets Manager, KMS, endpoint "
+            "or Aurora problem",
+            "LessThanThreshold",
+            1,
+            # Every instance publishes twice a minute and the fleet never scales to zero: silence
+            # means no instance runs the check or CloudWatch cannot be reached, and neither is healthy.
+            "breaching",
+            metric=Metric(namespace, metric_name, dimensions, "Minimum", period=60),
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+        ),
+    ]
+
+
+def _database_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
+    """Three alarms per Aurora instance, keyed by its position; replica lag once there are readers."""
+    specs: list[AlarmSpec] = []
     for i, instance in enumerate(w.db_instance_identifiers):
-        db = {"DBInstanceIdentifier": instance}
-        specs += [
-            AlarmSpec(
-                f"db-{i}-cpu",
-                f"Aurora instance {i} CPU above the threshold",
-                "GreaterThanThreshold",
-                t.db_cpu_percent,
-                # A database instance that stops reporting is down.
-                "breaching",
-                metric=Metric("AWS/RDS", "CPUUtilization", db, "Average"),
-            ),
-            AlarmSpec(
-                f"db-{i}-freeable-memory",
-                f"Aurora instance {i} is running out of memory",
-                "LessThanThreshold",
-                t.db_free_memory_mb * 1024 * 1024,
-                "breaching",
-                metric=Metric("AWS/RDS", "FreeableMemory", db, "Minimum"),
-            ),
-            AlarmSpec(
-                f"db-{i}-connections",
-                f"Aurora instance {i} connections above the threshold (pool leak or surge)",
-                "GreaterThanThreshold",
-                t.db_connections,
-                "breaching",
-                metric=Metric("AWS/RDS", "DatabaseConnections", db, "Maximum"),
-            ),
-        ]
+        specs += _db_instance_alarms(i, instance, t)
     if len(w.db_instance_identifiers) > 1:
+        cluster = {"DBClusterIdentifier": w.db_cluster_identifier}
         specs.append(
             AlarmSpec(
                 "db-replica-lag",
@@ -244,12 +256,41 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
                 t.replica_lag_ms,
                 # During a failover readers stop reporting for a moment.
                 "notBreaching",
-                metric=Metric(
-                    "AWS/RDS", "AuroraReplicaLagMaximum", {"DBClusterIdentifier": w.db_cluster_identifier}, "Maximum"
-                ),
+                metric=Metric("AWS/RDS", "AuroraReplicaLagMaximum", cluster, "Maximum"),
             )
         )
     return specs
+
+
+def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> list[AlarmSpec]:
+    db = {"DBInstanceIdentifier": instance}
+    return [
+        AlarmSpec(
+            f"db-{i}-cpu",
+            f"Aurora instance {i} CPU above the threshold",
+            "GreaterThanThreshold",
+            t.db_cpu_percent,
+            # A database instance that stops reporting is down.
+            "breaching",
+            metric=Metric("AWS/RDS", "CPUUtilization", db, "Average"),
+        ),
+        AlarmSpec(
+            f"db-{i}-freeable-memory",
+            f"Aurora instance {i} is running out of memory",
+            "LessThanThreshold",
+            t.db_free_memory_mb * 1024 * 1024,
+            "breaching",
+            metric=Metric("AWS/RDS", "FreeableMemory", db, "Minimum"),
+        ),
+        AlarmSpec(
+            f"db-{i}-connections",
+            f"Aurora instance {i} connections above the threshold (pool leak or surge)",
+            "GreaterThanThreshold",
+            t.db_connections,
+            "breaching",
+            metric=Metric("AWS/RDS", "DatabaseConnections", db, "Maximum"),
+        ),
+    ]
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -262,55 +303,15 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:monitoring:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         region = aws.get_region_output(opts=invoke).region
 
-        topics = {
-            "stack": self._topic(f"{name}-alerts", args.alerts_key_arn, None, region, partition, account_id, args),
-            "edge": self._topic(
-                f"{name}-edge-alerts",
-                args.edge_alerts_key_arn,
-                EDGE_REGION,
-                pulumi.Output.from_input(EDGE_REGION),
-                partition,
-                account_id,
-                args,
-            ),
-        }
-
+        topics = self._topics(name, args, region, partition, account_id)
         specs = alarm_specs(args.watched, args.thresholds)
-        self.alarm_names = {}
-        for spec in specs:
-            topic = topics[spec.where]
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-{spec.key}",
-                alarm_description=spec.description,
-                comparison_operator=spec.comparison,
-                threshold=spec.threshold,
-                evaluation_periods=spec.evaluation_periods,
-                datapoints_to_alarm=spec.datapoints_to_alarm,
-                treat_missing_data=spec.treat_missing_data,
-                actions_enabled=True,
-                alarm_actions=[topic],
-                ok_actions=[topic],
-                region=EDGE_REGION if spec.where == "edge" else None,
-                **_metric_arguments(spec),
-                opts=child,
-            )
-            self.alarm_names[spec.key] = alarm.name
-
-        dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=name,
-            dashboard_body=pulumi.Output.all(region, *[_resolved(spec) for spec in specs]).apply(
-                lambda values: json.dumps(dashboard_body(values[0], values[1:]))
-            ),
-            opts=child,
-        )
-
+        self.alarm_names = self._alarms(name, specs, topics)
+        dashboard = self._dashboard(name, specs, region)
         if args.archived_log_groups:
             self._archive(name, args, region, account_id)
 
@@ -325,6 +326,28 @@ class Monitoring(pulumi.ComponentResource):
                 "alarm_names": dict(self.alarm_names),
             }
         )
+
+    def _topics(
+        self,
+        name: str,
+        args: MonitoringArgs,
+        region: pulumi.Output[str],
+        partition: pulumi.Output[str],
+        account_id: pulumi.Output[str],
+    ) -> dict[Where, pulumi.Output[str]]:
+        """ARNs of the alert topics: one in the stack's region, one in us-east-1 for the edge alarms."""
+        return {
+            "stack": self._topic(f"{name}-alerts", args.alerts_key_arn, None, region, partition, account_id, args),
+            "edge": self._topic(
+                f"{name}-edge-alerts",
+                args.edge_alerts_key_arn,
+                EDGE_REGION,
+                pulumi.Output.from_input(EDGE_REGION),
+                partition,
+                account_id,
+                args,
+            ),
+        }
 
     def _topic(
         self,
@@ -362,20 +385,64 @@ class Monitoring(pulumi.ComponentResource):
             )
         return topic.arn
 
+    def _alarms(
+        self, name: str, specs: Sequence[AlarmSpec], topics: Mapping[Where, pulumi.Output[str]]
+    ) -> dict[str, pulumi.Output[str]]:
+        """One alarm per spec, notifying (on alarm and back to OK) the topic of its region; names by key."""
+        names: dict[str, pulumi.Output[str]] = {}
+        for spec in specs:
+            topic = topics[spec.where]
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-{spec.key}",
+                alarm_description=spec.description,
+                comparison_operator=spec.comparison,
+                threshold=spec.threshold,
+                evaluation_periods=spec.evaluation_periods,
+                datapoints_to_alarm=spec.datapoints_to_alarm,
+                treat_missing_data=spec.treat_missing_data,
+                actions_enabled=True,
+                alarm_actions=[topic],
+                ok_actions=[topic],
+                region=EDGE_REGION if spec.where == "edge" else None,
+                **_metric_arguments(spec),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            names[spec.key] = alarm.name
+        return names
+
+    def _dashboard(self, name: str, specs: Sequence[AlarmSpec], region: pulumi.Output[str]) -> aws.cloudwatch.Dashboard:
+        return aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=name,
+            dashboard_body=pulumi.Output.all(region, *[_resolved(spec) for spec in specs]).apply(
+                lambda values: json.dumps(dashboard_body(values[0], values[1:]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _archive(
         self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
     ) -> None:
         """Copies log groups to the audit-log archive: hot in CloudWatch, kept for a year or more in S3."""
+        firehose_role, firehose_policy = self._firehose_role(name, args, region, account_id)
+        stream = self._archive_stream(name, args, firehose_role, firehose_policy)
+        logs_role, logs_policy = self._logs_role(name, stream, region, account_id)
+        self._subscriptions(name, args.archived_log_groups, stream, logs_role, logs_policy)
+
+    def _firehose_role(
+        self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The role Firehose writes to the archive with, and its policy (the stream must wait for it)."""
         child = pulumi.ResourceOptions(parent=self)
-        firehose_role = aws.iam.Role(
+        role = aws.iam.Role(
             f"{name}-archive-firehose-role",
             description="Firehose delivery of archived log groups into the audit-log archive",
             assume_role_policy=account_id.apply(lambda acct: json.dumps(policies.firehose_assume_role_policy(acct))),
             opts=child,
         )
-        firehose_policy = aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-archive-firehose-policy",
-            role=firehose_role.name,
+            role=role.name,
             policy=pulumi.Output.all(args.archive_bucket_arn, args.archive_key_arn, region).apply(
                 lambda v: json.dumps(
                     policies.firehose_to_bucket_policy(
@@ -385,14 +452,19 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        stream = aws.kinesis.FirehoseDeliveryStream(
+        return role, policy
+
+    def _archive_stream(
+        self, name: str, args: MonitoringArgs, role: aws.iam.Role, role_policy: aws.iam.RolePolicy
+    ) -> aws.kinesis.FirehoseDeliveryStream:
+        return aws.kinesis.FirehoseDeliveryStream(
             f"{name}-archive",
             destination="extended_s3",
             server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
                 enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=args.archive_key_arn
             ),
             extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
-                role_arn=firehose_role.arn,
+                role_arn=role.arn,
                 bucket_arn=args.archive_bucket_arn,
                 # Objects are written with the archive's key, which its bucket policy insists on.
                 kms_key_arn=args.archive_key_arn,
@@ -403,9 +475,19 @@ class Monitoring(pulumi.ComponentResource):
                 # Subscription records arrive gzip-compressed already.
                 compression_format="UNCOMPRESSED",
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[firehose_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
-        logs_role = aws.iam.Role(
+
+    def _logs_role(
+        self,
+        name: str,
+        stream: aws.kinesis.FirehoseDeliveryStream,
+        region: pulumi.Output[str],
+        account_id: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The role CloudWatch Logs puts records into ``stream`` with, and its policy."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
             f"{name}-archive-logs-role",
             description="CloudWatch Logs subscription into the archive delivery stream",
             assume_role_policy=pulumi.Output.all(region, account_id).apply(
@@ -417,21 +499,32 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        logs_policy = aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-archive-logs-policy",
-            role=logs_role.name,
+            role=role.name,
             policy=stream.arn.apply(lambda arn: json.dumps(policies.logs_to_firehose_policy(arn))),
             opts=child,
         )
-        for i, group in enumerate(args.archived_log_groups):
+        return role, policy
+
+    def _subscriptions(
+        self,
+        name: str,
+        log_groups: Sequence[pulumi.Input[str]],
+        stream: aws.kinesis.FirehoseDeliveryStream,
+        role: aws.iam.Role,
+        role_policy: aws.iam.RolePolicy,
+    ) -> None:
+        """One subscription filter per archived log group, once CloudWatch Logs may write to the stream."""
+        for i, group in enumerate(log_groups):
             aws.cloudwatch.LogSubscriptionFilter(
                 f"{name}-archive-{i}",
                 name=f"{name}-archive",
                 log_group=group,
                 filter_pattern="",
                 destination_arn=stream.arn,
-                role_arn=logs_role.arn,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
+                role_arn=role.arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
             )
 
 

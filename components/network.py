@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -94,163 +94,27 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:network:Network", name, None, opts)
         zones = list(args.availability_zones)
-        az_count = len(zones)
-        cidrs = carve_subnets(args.vpc_cidr, az_count)
-        child = pulumi.ResourceOptions(parent=self)
+        cidrs = carve_subnets(args.vpc_cidr, len(zones))
         invoke = pulumi.InvokeOutputOptions(parent=self)
+        # Endpoint service names are "<reverse DNS prefix>.<region>.<service>" in every partition.
         endpoint_prefix = aws.get_partition_output(opts=invoke).reverse_dns_prefix
-        region = aws.get_region_output(opts=invoke).region
+        service_prefix = pulumi.Output.concat(endpoint_prefix, ".", aws.get_region_output(opts=invoke).region)
 
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=args.vpc_cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": f"{name}-vpc"},
-            opts=child,
+        vpc = self._vpc(name, args.vpc_cidr)
+        subnets = self._subnets(name, vpc, cidrs, zones)
+        igw = self._public_routing(name, vpc, subnets["public"])
+        nat_count = len(zones) if args.nat_strategy == "per_az" else 1
+        nats = self._nat_gateways(name, nat_count, subnets["public"], igw)
+        # What a private subnet needs before anything is launched into it: its route out and
+        # the endpoints its traffic to AWS APIs takes.
+        private_rts, private_ready = self._private_routing(name, vpc, subnets["private"], nats)
+        self._database_routing(name, vpc, subnets["database"])
+        flow_log_group = self._flow_logs(name, vpc, args)
+        private_ready += self._gateway_endpoints(name, vpc, service_prefix, private_rts)
+        endpoint_sg, endpoints_ready = self._interface_endpoints(
+            name, vpc, service_prefix, cidrs["private"], subnets["private"], args.interface_endpoint_services
         )
-        # Adopt the default security group and strip its rules: nothing should use it.
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=child)
-
-        subnets: dict[Tier, list[aws.ec2.Subnet]] = {tier: [] for tier in TIERS}
-        for tier in TIERS:
-            for i, cidr in enumerate(cidrs[tier]):
-                subnets[tier].append(
-                    aws.ec2.Subnet(
-                        f"{name}-{tier}-{i}",
-                        vpc_id=vpc.id,
-                        cidr_block=cidr,
-                        availability_zone=zones[i],
-                        map_public_ip_on_launch=False,
-                        tags={"Name": f"{name}-{tier}-{i}", "Tier": tier},
-                        opts=child,
-                    )
-                )
-
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=child)
-        public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=child)
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
-        )
-        for i, subnet in enumerate(subnets["public"]):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
-            )
-
-        nat_count = az_count if args.nat_strategy == "per_az" else 1
-        nats: list[aws.ec2.NatGateway] = []
-        for i in range(nat_count):
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
-            nats.append(
-                aws.ec2.NatGateway(
-                    f"{name}-nat-{i}",
-                    allocation_id=eip.allocation_id,
-                    subnet_id=subnets["public"][i].id,
-                    connectivity_type="public",
-                    tags={"Name": f"{name}-nat-{i}"},
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-                )
-            )
-
-        private_rts: list[aws.ec2.RouteTable] = []
-        # What a private subnet needs before anything is launched into it: its route out and,
-        # below, the endpoints its traffic to AWS APIs takes.
-        private_ready: list[pulumi.CustomResource] = []
-        for i, subnet in enumerate(subnets["private"]):
-            rt = aws.ec2.RouteTable(
-                f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"}, opts=child
-            )
-            route = aws.ec2.Route(
-                f"{name}-private-default-{i}",
-                route_table_id=rt.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[i % nat_count].id,
-                opts=child,
-            )
-            association = aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
-            )
-            private_rts.append(rt)
-            private_ready += [route, association]
-
-        # Database subnets get a table of their own with only the implicit local route.
-        database_rt = aws.ec2.RouteTable(
-            f"{name}-database-rt", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=child
-        )
-        for i, subnet in enumerate(subnets["database"]):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-database-{i}", subnet_id=subnet.id, route_table_id=database_rt.id, opts=child
-            )
-
-        flow_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=args.flow_log_group_name,
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=args.flow_log_key_arn,
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
-        )
-        aws.ec2.FlowLog(
-            f"{name}-flow-log",
-            vpc_id=vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=flow_log_group.arn,
-            iam_role_arn=args.flow_log_role_arn,
-            max_aggregation_interval=60,
-            tags={"Name": f"{name}-flow-log"},
-            opts=child,
-        )
-
-        s3_endpoint = aws.ec2.VpcEndpoint(
-            f"{name}-s3-endpoint",
-            vpc_id=vpc.id,
-            vpc_endpoint_type="Gateway",
-            service_name=pulumi.Output.concat(endpoint_prefix, ".", region, ".s3"),
-            route_table_ids=[rt.id for rt in private_rts],
-            tags={"Name": f"{name}-s3"},
-            opts=child,
-        )
-        private_ready.append(s3_endpoint)
-
-        self.endpoint_security_group_id = None
-        if args.interface_endpoint_services:
-            endpoint_sg = aws.ec2.SecurityGroup(
-                f"{name}-endpoints-sg",
-                vpc_id=vpc.id,
-                description="Interface endpoints: HTTPS from the private (app) subnets",
-                tags={"Name": f"{name}-endpoints"},
-                opts=child,
-            )
-            for i, cidr in enumerate(cidrs["private"]):
-                rule = aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-endpoints-https-{i}",
-                    security_group_id=endpoint_sg.id,
-                    description=f"HTTPS from private subnet {i}",
-                    ip_protocol="tcp",
-                    from_port=443,
-                    to_port=443,
-                    cidr_ipv4=cidr,
-                    opts=child,
-                )
-                private_ready.append(rule)
-            for service in args.interface_endpoint_services:
-                endpoint = aws.ec2.VpcEndpoint(
-                    f"{name}-{service}-endpoint",
-                    vpc_id=vpc.id,
-                    vpc_endpoint_type="Interface",
-                    service_name=pulumi.Output.concat(endpoint_prefix, ".", region, f".{service}"),
-                    private_dns_enabled=True,
-                    subnet_ids=[s.id for s in subnets["private"]],
-                    security_group_ids=[endpoint_sg.id],
-                    tags={"Name": f"{name}-{service}"},
-                    opts=child,
-                )
-                private_ready.append(endpoint)
-            self.endpoint_security_group_id = endpoint_sg.id
+        private_ready += endpoints_ready
 
         self.vpc_id = vpc.id
         self.flow_log_group_name = flow_log_group.name
@@ -265,6 +129,7 @@ class Network(pulumi.ComponentResource):
         self.database_subnet_ids = [s.id for s in subnets["database"]]
         self.nat_gateway_ids = [n.id for n in nats]
         self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.endpoint_security_group_id = endpoint_sg.id if endpoint_sg is not None else None
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -278,3 +143,210 @@ class Network(pulumi.ComponentResource):
                 "flow_log_group_name": self.flow_log_group_name,
             }
         )
+
+    def _child(self, **options: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **options)
+
+    def _vpc(self, name: str, cidr: str) -> aws.ec2.Vpc:
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=self._child(),
+        )
+        # Adopt the default security group and strip its rules: nothing should use it.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=self._child()
+        )
+        return vpc
+
+    def _subnets(
+        self, name: str, vpc: aws.ec2.Vpc, cidrs: dict[Tier, list[str]], zones: list[str]
+    ) -> dict[Tier, list[aws.ec2.Subnet]]:
+        """One subnet per tier and zone, none handing out public addresses."""
+        return {
+            tier: [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{i}",
+                    vpc_id=vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=zones[i],
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-{tier}-{i}", "Tier": tier},
+                    opts=self._child(),
+                )
+                for i, cidr in enumerate(cidrs[tier])
+            ]
+            for tier in TIERS
+        }
+
+    def _public_routing(
+        self, name: str, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]
+    ) -> aws.ec2.InternetGateway:
+        """The internet gateway and the one route table all public subnets share."""
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=self._child())
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=self._child()
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=self._child(),
+        )
+        for i, subnet in enumerate(public_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=self._child()
+            )
+        return igw
+
+    def _nat_gateways(
+        self, name: str, count: int, public_subnets: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway
+    ) -> list[aws.ec2.NatGateway]:
+        """``count`` NAT gateways, one per public subnet from the first; they need the IGW to work."""
+        nats: list[aws.ec2.NatGateway] = []
+        for i in range(count):
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=self._child())
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{i}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=public_subnets[i].id,
+                    connectivity_type="public",
+                    tags={"Name": f"{name}-nat-{i}"},
+                    opts=self._child(depends_on=[igw]),
+                )
+            )
+        return nats
+
+    def _private_routing(
+        self, name: str, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet], nats: list[aws.ec2.NatGateway]
+    ) -> tuple[list[aws.ec2.RouteTable], list[pulumi.CustomResource]]:
+        """A route table per private subnet, out through a NAT gateway (its own AZ's under ``per_az``).
+
+        Returns the tables and the routes and associations the subnets must wait for.
+        """
+        tables: list[aws.ec2.RouteTable] = []
+        ready: list[pulumi.CustomResource] = []
+        for i, subnet in enumerate(private_subnets):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"}, opts=self._child()
+            )
+            route = aws.ec2.Route(
+                f"{name}-private-default-{i}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[i % len(nats)].id,
+                opts=self._child(),
+            )
+            association = aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child()
+            )
+            tables.append(rt)
+            ready += [route, association]
+        return tables, ready
+
+    def _database_routing(self, name: str, vpc: aws.ec2.Vpc, database_subnets: list[aws.ec2.Subnet]) -> None:
+        # Database subnets get a table of their own with only the implicit local route.
+        database_rt = aws.ec2.RouteTable(
+            f"{name}-database-rt", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=self._child()
+        )
+        for i, subnet in enumerate(database_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-database-{i}", subnet_id=subnet.id, route_table_id=database_rt.id, opts=self._child()
+            )
+
+    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> aws.cloudwatch.LogGroup:
+        """All the VPC's traffic, logged into an encrypted group (kept on delete when asked)."""
+        flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=args.flow_log_group_name,
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=args.flow_log_key_arn,
+            opts=self._child(retain_on_delete=args.retain_logs),
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=flow_log_group.arn,
+            iam_role_arn=args.flow_log_role_arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-flow-log"},
+            opts=self._child(),
+        )
+        return flow_log_group
+
+    def _gateway_endpoints(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        service_prefix: pulumi.Output[str],
+        private_rts: list[aws.ec2.RouteTable],
+    ) -> list[pulumi.CustomResource]:
+        """S3 through a (free) gateway endpoint on the private route tables."""
+        s3_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-s3-endpoint",
+            vpc_id=vpc.id,
+            vpc_endpoint_type="Gateway",
+            service_name=pulumi.Output.concat(service_prefix, ".s3"),
+            route_table_ids=[rt.id for rt in private_rts],
+            tags={"Name": f"{name}-s3"},
+            opts=self._child(),
+        )
+        return [s3_endpoint]
+
+    def _interface_endpoints(
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        service_prefix: pulumi.Output[str],
+        private_cidrs: list[str],
+        private_subnets: list[aws.ec2.Subnet],
+        services: tuple[str, ...],
+    ) -> tuple[aws.ec2.SecurityGroup | None, list[pulumi.CustomResource]]:
+        """An interface endpoint per service in the private subnets, behind a group admitting HTTPS from them.
+
+        Returns the group (None when there are no services) and what the private subnets must wait for.
+        """
+        if not services:
+            return None, []
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=vpc.id,
+            description="Interface endpoints: HTTPS from the private (app) subnets",
+            tags={"Name": f"{name}-endpoints"},
+            opts=self._child(),
+        )
+        ready: list[pulumi.CustomResource] = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-endpoints-https-{i}",
+                security_group_id=endpoint_sg.id,
+                description=f"HTTPS from private subnet {i}",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                opts=self._child(),
+            )
+            for i, cidr in enumerate(private_cidrs)
+        ]
+        ready += [
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=vpc.id,
+                vpc_endpoint_type="Interface",
+                service_name=pulumi.Output.concat(service_prefix, f".{service}"),
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in private_subnets],
+                security_group_ids=[endpoint_sg.id],
+                tags={"Name": f"{name}-{service}"},
+                opts=self._child(),
+            )
+            for service in services
+        ]
+        return endpoint_sg, ready

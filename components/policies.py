@@ -7,7 +7,7 @@ no document ever needs a wildcard action.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 PolicyDocument = dict[str, Any]
 KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit"]
@@ -63,107 +63,120 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
     service the key exists for (``kms:ViaService``), or to that service's principal
     where the service acts on its own (CloudWatch Logs, CloudWatch alarms).
     """
-    statements: list[dict[str, Any]] = [
+    statements = [_account_administers_key(partition=partition, account_id=account_id)]
+    if purpose in VIA_SERVICE:
+        statements.append(_use_through_service(purpose, partition=partition, account_id=account_id, region=region))
+    if purpose in _PURPOSE_STATEMENTS:
+        statements += _PURPOSE_STATEMENTS[purpose](partition=partition, account_id=account_id, region=region)
+    return _document(*statements)
+
+
+class _KeyStatements(Protocol):
+    def __call__(self, *, partition: str, account_id: str, region: str) -> list[dict[str, Any]]: ...
+
+
+def _account_administers_key(*, partition: str, account_id: str) -> dict[str, Any]:
+    return {
+        "Sid": "AccountAdministersKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(partition, account_id)},
+        "Action": list(KEY_ADMIN_ACTIONS),
+        # In a key policy "*" means "this key"; no other value is valid here.
+        "Resource": "*",
+    }
+
+
+def _use_via(
+    sid: str, principal: str, actions: list[str], via_service: str | list[str], account_id: str
+) -> dict[str, Any]:
+    """Key use by ``principal``, only through the named service endpoint(s) and for this account."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": via_service, "kms:CallerAccount": account_id}},
+    }
+
+
+# RDS also creates and lists grants on its key (storage, snapshots, Performance Insights).
+_VIA_SERVICE_EXTRA_ACTIONS: dict[KeyPurpose, tuple[str, ...]] = {"database": ("kms:CreateGrant", "kms:ListGrants")}
+
+
+def _use_through_service(purpose: KeyPurpose, *, partition: str, account_id: str, region: str) -> dict[str, Any]:
+    service = VIA_SERVICE[purpose]
+    return _use_via(
+        f"UseThrough{service.capitalize()}",
+        account_root(partition, account_id),
+        sorted([*KEY_USE_ACTIONS, *_VIA_SERVICE_EXTRA_ACTIONS.get(purpose, ())]),
+        f"{service}.{region}.amazonaws.com",
+        account_id,
+    )
+
+
+def _audit_archive_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    # The audit-log archive: S3 encrypts objects with it, and Firehose encrypts the stream that
+    # feeds the archive (Firehose creates a grant for itself when the stream is created).
+    return [
+        _use_via(
+            "UseThroughS3AndFirehose",
+            account_root(partition, account_id),
+            sorted([*KEY_USE_ACTIONS, "kms:CreateGrant"]),
+            [f"s3.{region}.amazonaws.com", f"firehose.{region}.amazonaws.com"],
+            account_id,
+        )
+    ]
+
+
+def _ebs_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    # Volumes are created by EC2 for whichever principal launches the instance, including
+    # the Auto Scaling service-linked role (which has no KMS rights of its own); the
+    # conditions keep this to EC2 acting for this account, as AWS's own aws/ebs key does.
+    return [
+        _use_via(
+            "UseThroughEc2ForThisAccount",
+            "*",
+            ["kms:CreateGrant", *KEY_USE_ACTIONS],
+            f"ec2.{region}.amazonaws.com",
+            account_id,
+        )
+    ]
+
+
+def _cloudwatch_logs_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    return [
         {
-            "Sid": "AccountAdministersKey",
+            "Sid": "CloudWatchLogsEncryptsLogGroups",
             "Effect": "Allow",
-            "Principal": {"AWS": account_root(partition, account_id)},
-            "Action": list(KEY_ADMIN_ACTIONS),
-            # In a key policy "*" means "this key"; no other value is valid here.
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                }
+            },
         }
     ]
-    if purpose in VIA_SERVICE:
-        service = VIA_SERVICE[purpose]
-        actions = list(KEY_USE_ACTIONS)
-        if purpose == "database":
-            actions += ["kms:CreateGrant", "kms:ListGrants"]
-        statements.append(
-            {
-                "Sid": f"UseThrough{service.capitalize()}",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(partition, account_id)},
-                "Action": sorted(actions),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
-                        "kms:CallerAccount": account_id,
-                    }
-                },
-            }
-        )
-    if purpose == "lambda":
-        statements += lambda_key_use_statements(partition=partition, account_id=account_id, region=region)
-    if purpose == "audit":
-        # The audit-log archive: S3 encrypts objects with it, and Firehose encrypts the stream that
-        # feeds the archive (Firehose creates a grant for itself when the stream is created).
-        statements.append(
-            {
-                "Sid": "UseThroughS3AndFirehose",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(partition, account_id)},
-                "Action": sorted([*KEY_USE_ACTIONS, "kms:CreateGrant"]),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": [f"s3.{region}.amazonaws.com", f"firehose.{region}.amazonaws.com"],
-                        "kms:CallerAccount": account_id,
-                    }
-                },
-            }
-        )
-    if purpose == "ebs":
-        # Volumes are created by EC2 for whichever principal launches the instance, including
-        # the Auto Scaling service-linked role (which has no KMS rights of its own); the
-        # conditions keep this to EC2 acting for this account, as AWS's own aws/ebs key does.
-        statements.append(
-            {
-                "Sid": "UseThroughEc2ForThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": ["kms:CreateGrant", *KEY_USE_ACTIONS],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"ec2.{region}.amazonaws.com",
-                        "kms:CallerAccount": account_id,
-                    }
-                },
-            }
-        )
-    if purpose == "logs":
-        statements.append(
-            {
-                "Sid": "CloudWatchLogsEncryptsLogGroups",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
-                    }
-                },
-            }
-        )
-    if purpose == "alerts":
-        # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key;
-        # with a CMK it needs these two actions, limited to this account's alarms.
-        statements.append(
-            {
-                "Sid": "CloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
-                },
-            }
-        )
-    return _document(*statements)
+
+
+def _cloudwatch_alarms_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key;
+    # with a CMK it needs these two actions, limited to this account's alarms.
+    return [
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
+            },
+        }
+    ]
 
 
 def lambda_key_use_statements(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
@@ -199,6 +212,16 @@ def lambda_key_use_statements(*, partition: str, account_id: str, region: str) -
             },
         },
     ]
+
+
+# Statements a purpose's key policy adds after administration and any ``VIA_SERVICE`` use.
+_PURPOSE_STATEMENTS: dict[KeyPurpose, _KeyStatements] = {
+    "lambda": lambda_key_use_statements,
+    "audit": _audit_archive_use,
+    "ebs": _ebs_use,
+    "logs": _cloudwatch_logs_use,
+    "alerts": _cloudwatch_alarms_use,
+}
 
 
 def service_assume_role_policy(

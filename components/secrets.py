@@ -81,6 +81,8 @@ class SecretsArgs:
     logs_key_arn: pulumi.Input[str]
     lambda_key_arn: pulumi.Input[str]
     """CMK for the function's environment variables and (with code signing) its artifacts bucket."""
+    log_group_name: str
+    """The rotation function's log group (one naming scheme for the stack's groups, set by the caller)."""
     log_retention_days: int
     db_host: pulumi.Input[str]
     db_port: pulumi.Input[int]
@@ -115,29 +117,44 @@ class Secrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Secrets", name, None, opts)
-        if not 1 <= args.rotation_days <= 365:
-            raise ValueError(f"rotation_days must be from 1 to 365, got {args.rotation_days}")
-        if args.recovery_window_days != 0 and not 7 <= args.recovery_window_days <= 30:
-            raise ValueError(f"recovery_window_days must be 0 or 7-30, got {args.recovery_window_days}")
-        if not 1 <= args.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
-            raise ValueError(
-                f"reserved_concurrency must be from 1 to {MAX_RESERVED_CONCURRENCY}, got {args.reserved_concurrency}"
-            )
-        if not args.db_instance_ids:
-            raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
-        child = pulumi.ResourceOptions(parent=self)
+        _validate(args)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
 
+        secret, initial = self._secret(name, args)
+        log_group = self._log_group(name, args)
+        role, grants = self._rotation_role(name, args, secret.arn, log_group.arn, region, partition)
+        function = self._function(name, args, role.arn, grants, log_group.name, region)
+        permission = self._invoke_permission(name, function.name, secret.arn, account_id)
+        bootstrap = self._bootstrap(name, args, function.name, secret.arn, initial.version_id)
+        self._rotation_schedule(name, args, secret.id, function.arn, ready=[bootstrap, permission])
+
+        self.app_secret_arn = pulumi.Output.all(secret.arn, bootstrap.id).apply(lambda v: str(v[0]))
+        self.rotation_function_name = function.name
+        self.rotation_function_arn = function.arn
+        self.rotation_log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "app_secret_arn": self.app_secret_arn,
+                "rotation_function_name": self.rotation_function_name,
+                "rotation_function_arn": self.rotation_function_arn,
+                "rotation_log_group_name": self.rotation_log_group_name,
+            }
+        )
+
+    def _secret(
+        self, name: str, args: SecretsArgs
+    ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+        """The app secret and its first version, which holds connection fields only."""
         secret = aws.secretsmanager.Secret(
             f"{name}-app-db",
             name_prefix=f"{args.secret_name_prefix}db-",
             description="App tier MySQL credential (alternating users, rotated by Lambda)",
             kms_key_id=args.secrets_key_arn,
             recovery_window_in_days=args.recovery_window_days,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         initial = aws.secretsmanager.SecretVersion(
             f"{name}-app-db-initial",
@@ -157,14 +174,28 @@ class Secrets(pulumi.ComponentResource):
             # Bootstrap and rotation move AWSCURRENT and write new values: Pulumi must not move them back.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString", "versionStages"]),
         )
+        return secret, initial
 
-        log_group = aws.cloudwatch.LogGroup(
+    def _log_group(self, name: str, args: SecretsArgs) -> aws.cloudwatch.LogGroup:
+        return aws.cloudwatch.LogGroup(
             f"{name}-rotation-logs",
-            name=f"/fintech/{name}/secret-rotation",
+            name=args.log_group_name,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.logs_key_arn,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
+
+    def _rotation_role(
+        self,
+        name: str,
+        args: SecretsArgs,
+        secret_arn: pulumi.Output[str],
+        log_group_arn: pulumi.Output[str],
+        region: pulumi.Output[str],
+        partition: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The function's role and its grants, which the function must wait for."""
+        child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-rotation-role",
             description="Secret rotation Lambda for the app database credential",
@@ -190,20 +221,30 @@ class Secrets(pulumi.ComponentResource):
                 f"{name}-rotation-policy",
                 role=role.name,
                 policy=pulumi.Output.all(
-                    secret.arn, args.master_secret_arn, args.secrets_key_arn, log_group.arn, region
+                    secret_arn, args.master_secret_arn, args.secrets_key_arn, log_group_arn, region
                 ).apply(_rotation_policy_json),
                 opts=child,
             )
         )
+        return role, grants
 
-        function = aws.lambda_.Function(
+    def _function(
+        self,
+        name: str,
+        args: SecretsArgs,
+        role_arn: pulumi.Output[str],
+        grants: Sequence[pulumi.Resource],
+        log_group_name: pulumi.Output[str],
+        region: pulumi.Output[str],
+    ) -> aws.lambda_.Function:
+        return aws.lambda_.Function(
             f"{name}-rotation",
             description="Rotates the app database credential (alternating users)",
             runtime=LAMBDA_RUNTIME,
             architectures=["arm64"],
             handler="rotation.lambda_handler",
             **self._code(name, args),
-            role=role.arn,
+            role=role_arn,
             timeout=60,
             memory_size=256,
             reserved_concurrent_executions=args.reserved_concurrency,
@@ -223,52 +264,69 @@ class Secrets(pulumi.ComponentResource):
                 }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=log_group.name, application_log_level="INFO", system_log_level="WARN"
+                log_format="JSON", log_group=log_group_name, application_log_level="INFO", system_log_level="WARN"
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(grants)),
         )
-        permission = aws.lambda_.Permission(
+
+    def _invoke_permission(
+        self,
+        name: str,
+        function_name: pulumi.Output[str],
+        secret_arn: pulumi.Output[str],
+        account_id: pulumi.Output[str],
+    ) -> aws.lambda_.Permission:
+        """Secrets Manager may invoke the function, for this secret only."""
+        return aws.lambda_.Permission(
             f"{name}-rotation-invoke",
             action="lambda:InvokeFunction",
-            function=function.name,
+            function=function_name,
             principal="secretsmanager.amazonaws.com",
-            source_arn=secret.arn,
+            source_arn=secret_arn,
             source_account=account_id,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        bootstrap = aws.lambda_.Invocation(
+
+    def _bootstrap(
+        self,
+        name: str,
+        args: SecretsArgs,
+        function_name: pulumi.Output[str],
+        secret_arn: pulumi.Output[str],
+        initial_version_id: pulumi.Output[str],
+    ) -> aws.lambda_.Invocation:
+        """The first password: generated, set on the database and published by the function."""
+        return aws.lambda_.Invocation(
             f"{name}-app-db-bootstrap",
-            function_name=function.name,
-            input=pulumi.Output.json_dumps({"action": "bootstrap", "SecretId": secret.arn}),
+            function_name=function_name,
+            input=pulumi.Output.json_dumps({"action": "bootstrap", "SecretId": secret_arn}),
             # Runs again if the initial version is replaced or the instances change; the handler
             # is idempotent. Naming every instance makes the invocation wait for all of them.
             triggers={
-                "initial_version": initial.version_id,
+                "initial_version": initial_version_id,
                 "instances": pulumi.Output.all(*args.db_instance_ids).apply(lambda ids: ",".join(map(str, ids))),
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _rotation_schedule(
+        self,
+        name: str,
+        args: SecretsArgs,
+        secret_id: pulumi.Output[str],
+        function_arn: pulumi.Output[str],
+        ready: Sequence[pulumi.Resource],
+    ) -> None:
         aws.secretsmanager.SecretRotation(
             f"{name}-app-db-rotation",
-            secret_id=secret.id,
-            rotation_lambda_arn=function.arn,
+            secret_id=secret_id,
+            rotation_lambda_arn=function_arn,
             rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
                 automatically_after_days=args.rotation_days
             ),
-            # The first rotation starts at once: the app user must already exist.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bootstrap, permission]),
-        )
-        self.app_secret_arn = pulumi.Output.all(secret.arn, bootstrap.id).apply(lambda v: str(v[0]))
-        self.rotation_function_name = function.name
-        self.rotation_function_arn = function.arn
-        self.rotation_log_group_name = log_group.name
-        self.register_outputs(
-            {
-                "app_secret_arn": self.app_secret_arn,
-                "rotation_function_name": self.rotation_function_name,
-                "rotation_function_arn": self.rotation_function_arn,
-                "rotation_log_group_name": self.rotation_log_group_name,
-            }
+            # The first rotation starts at once: the app user must already exist (bootstrap) and
+            # Secrets Manager must be allowed to call the function (permission).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(ready)),
         )
 
     def _code(self, name: str, args: SecretsArgs) -> dict[str, Any]:
@@ -277,19 +335,7 @@ class Secrets(pulumi.ComponentResource):
         if not args.code_signing:
             return {"code": archive}
         child = pulumi.ResourceOptions(parent=self)
-        # Holds only what this program rebuilds from the repo on every deploy: emptied on destroy.
-        bucket = _bucket(
-            self, f"{name}-artifacts", purpose=ARTIFACTS_PURPOSE, force_destroy=True, object_lock=False, protect=False
-        )
-        versioning, public_access, encryption = _secure(
-            self, f"{name}-artifacts", bucket, sse=("aws:kms", args.lambda_key_arn)
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts-policy",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(policies.lambda_artifacts_bucket_policy(arn))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
+        bucket, upload_ready = self._artifacts_bucket(name, args)
         # Signer reads a specific version of the source: the bucket must be versioned (and
         # encrypting with the CMK) before the first upload.
         unsigned = aws.s3.BucketObjectv2(
@@ -297,7 +343,7 @@ class Secrets(pulumi.ComponentResource):
             bucket=bucket.id,
             key=UNSIGNED_KEY,
             source=archive,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning, encryption]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=upload_ready),
         )
         profile = aws.signer.SigningProfile(
             f"{name}-signing",
@@ -332,6 +378,37 @@ class Secrets(pulumi.ComponentResource):
             "s3_key": signed.apply(lambda o: o["key"]),
             "code_signing_config_arn": config.arn,
         }
+
+    def _artifacts_bucket(self, name: str, args: SecretsArgs) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
+        """The bucket Signer reads from and writes to, and what an upload must wait for."""
+        # Holds only what this program rebuilds from the repo on every deploy: emptied on destroy.
+        bucket = _bucket(
+            self, f"{name}-artifacts", purpose=ARTIFACTS_PURPOSE, force_destroy=True, object_lock=False, protect=False
+        )
+        versioning, public_access, encryption = _secure(
+            self, f"{name}-artifacts", bucket, sse=("aws:kms", args.lambda_key_arn)
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-artifacts-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps(policies.lambda_artifacts_bucket_policy(arn))),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        return bucket, [versioning, encryption]
+
+
+def _validate(args: SecretsArgs) -> None:
+    """Reject arguments that cannot work, before any child resource is declared."""
+    if not 1 <= args.rotation_days <= 365:
+        raise ValueError(f"rotation_days must be from 1 to 365, got {args.rotation_days}")
+    if args.recovery_window_days != 0 and not 7 <= args.recovery_window_days <= 30:
+        raise ValueError(f"recovery_window_days must be 0 or 7-30, got {args.recovery_window_days}")
+    if not 1 <= args.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
+        raise ValueError(
+            f"reserved_concurrency must be from 1 to {MAX_RESERVED_CONCURRENCY}, got {args.reserved_concurrency}"
+        )
+    if not args.db_instance_ids:
+        raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
 
 
 def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObject]) -> dict[str, str]:

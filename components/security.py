@@ -29,6 +29,11 @@ _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "audit": "Audit-log archive (S3) and the Firehose stream feeding it",
     "lambda": "Lambda environment variables and code artifacts",
 }
+# AWS-managed policies every app instance needs, by the short name in their logical names.
+_APP_MANAGED_POLICIES: tuple[tuple[str, str], ...] = (
+    ("ssm", "AmazonSSMManagedInstanceCore"),
+    ("cw-agent", "CloudWatchAgentServerPolicy"),
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,40 @@ def _key_policy_json(purpose: KeyPurpose, context: list[str]) -> str:
     return json.dumps(policies.kms_key_policy(purpose, partition=partition, account_id=account_id, region=region))
 
 
+def _flow_logs_trust_json(context: list[str]) -> str:
+    """VPC Flow Logs may assume the role, only for this account's flow logs in this region."""
+    partition, region, account_id = context
+    return json.dumps(
+        policies.service_assume_role_policy(
+            "vpc-flow-logs.amazonaws.com",
+            account_id=account_id,
+            source_arn=f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*",
+        )
+    )
+
+
+def _app_secrets_policy_json(secret_name_prefix: str, context: list[str]) -> str:
+    partition, region, account_id, secrets_key_arn = context
+    return json.dumps(
+        policies.app_secrets_read_policy(
+            partition=partition,
+            region=region,
+            account_id=account_id,
+            secret_name_prefix=secret_name_prefix,
+            secrets_key_arn=secrets_key_arn,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The stack's partition, account and region, as the provider reports them."""
+
+    partition: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+
 class Security(pulumi.ComponentResource):
     """KMS keys (one per purpose, rotated yearly) and the IAM roles other tiers assume."""
 
@@ -68,112 +107,23 @@ class Security(pulumi.ComponentResource):
             raise ValueError(
                 f"key_deletion_window_days must be from 7 to 30 (KMS limit), got {args.key_deletion_window_days}"
             )
-        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
-        region = aws.get_region_output(opts=invoke).region
+        where = _Where(
+            account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+            partition=aws.get_partition_output(opts=invoke).partition,
+            region=aws.get_region_output(opts=invoke).region,
+        )
 
-        def key(purpose: KeyPurpose, key_region: str | None) -> pulumi.Output[str]:
-            """One rotating CMK and its alias; ``key_region`` None means the stack's region."""
-            suffix = "" if key_region is None else f"-{key_region}"
-            policy_region = region if key_region is None else pulumi.Output.from_input(key_region)
-            created = aws.kms.Key(
-                f"{name}-{purpose}{suffix}-key",
-                description=f"{args.alias_prefix}: {_KEY_DESCRIPTIONS[purpose]}",
-                enable_key_rotation=True,
-                rotation_period_in_days=365,
-                deletion_window_in_days=args.key_deletion_window_days,
-                policy=pulumi.Output.all(partition, account_id, policy_region).apply(
-                    partial(_key_policy_json, purpose)
-                ),
-                region=key_region,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-            )
-            aws.kms.Alias(
-                f"{name}-{purpose}{suffix}-alias",
-                name=f"alias/{args.alias_prefix}/{purpose}",
-                target_key_id=created.key_id,
-                region=key_region,
-                opts=child,
-            )
-            return created.arn
-
-        self.key_arns = {purpose: key(purpose, None) for purpose in KEY_PURPOSES}
+        self.key_arns = self._keys(name, args, where, KEY_PURPOSES, key_region=None)
         # CloudFront's WAF logs and metrics live in us-east-1, whatever the stack's region:
         # their log group and alert topic need keys there.
-        self.edge_key_arns = {purpose: key(purpose, EDGE_REGION) for purpose in EDGE_KEY_PURPOSES}
-
-        flow_log_group_arn = pulumi.Output.all(partition, region, account_id).apply(
-            lambda v: policies.log_group_arn(v[0], v[1], v[2], args.flow_log_group_name)
+        self.edge_key_arns = self._keys(name, args, where, EDGE_KEY_PURPOSES, key_region=EDGE_REGION)
+        self.flow_log_role_arn = self._flow_log_role(name, args.flow_log_group_name, where)
+        app_role, self.app_instance_profile_name = self._app_role(
+            name, args.app_secret_name_prefix, self.key_arns["secrets"], where
         )
-        flow_role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            description="VPC Flow Logs delivery to CloudWatch Logs",
-            assume_role_policy=pulumi.Output.all(partition, region, account_id).apply(
-                lambda v: json.dumps(
-                    policies.service_assume_role_policy(
-                        "vpc-flow-logs.amazonaws.com",
-                        account_id=v[2],
-                        source_arn=f"arn:{v[0]}:ec2:{v[1]}:{v[2]}:vpc-flow-log/*",
-                    )
-                )
-            ),
-            opts=child,
-        )
-        flow_policy = aws.iam.RolePolicy(
-            f"{name}-flow-logs-policy",
-            role=flow_role.name,
-            policy=flow_log_group_arn.apply(lambda arn: json.dumps(policies.flow_log_delivery_policy(arn))),
-            opts=child,
-        )
-
-        app_role = aws.iam.Role(
-            f"{name}-app-role",
-            description="App tier EC2 instances: SSM access, CloudWatch agent, own secrets",
-            assume_role_policy=json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com")),
-            opts=child,
-        )
-        app_grants: list[pulumi.CustomResource] = []
-        for short, managed in (
-            ("ssm", "AmazonSSMManagedInstanceCore"),
-            ("cw-agent", "CloudWatchAgentServerPolicy"),
-        ):
-            attachment = aws.iam.RolePolicyAttachment(
-                f"{name}-app-{short}",
-                role=app_role.name,
-                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", managed),
-                opts=child,
-            )
-            app_grants.append(attachment)
-        secrets_policy = aws.iam.RolePolicy(
-            f"{name}-app-secrets-policy",
-            role=app_role.name,
-            policy=pulumi.Output.all(partition, region, account_id, self.key_arns["secrets"]).apply(
-                lambda v: json.dumps(
-                    policies.app_secrets_read_policy(
-                        partition=v[0],
-                        region=v[1],
-                        account_id=v[2],
-                        secret_name_prefix=args.app_secret_name_prefix,
-                        secrets_key_arn=v[3],
-                    )
-                )
-            ),
-            opts=child,
-        )
-        app_grants.append(secrets_policy)
-        profile = aws.iam.InstanceProfile(f"{name}-app-profile", role=app_role.name, opts=child)
-
-        # Resolves only once the role can write, so the flow log is never created without rights.
-        self.flow_log_role_arn = pulumi.Output.all(flow_role.arn, flow_policy.id).apply(lambda v: v[0])
         self.app_role_name = app_role.name
         self.app_role_arn = app_role.arn
-        # Resolves only once the role's policies are in place, so no instance boots without the
-        # rights to read its secret, ship logs and publish metrics.
-        self.app_instance_profile_name = pulumi.Output.all(profile.name, *[g.id for g in app_grants]).apply(
-            lambda v: str(v[0])
-        )
         self.register_outputs(
             {
                 "key_arns": dict(self.key_arns),
@@ -184,3 +134,100 @@ class Security(pulumi.ComponentResource):
                 "app_instance_profile_name": self.app_instance_profile_name,
             }
         )
+
+    def _keys(
+        self,
+        name: str,
+        args: SecurityArgs,
+        where: _Where,
+        purposes: tuple[KeyPurpose, ...],
+        *,
+        key_region: str | None,
+    ) -> dict[KeyPurpose, pulumi.Output[str]]:
+        """One rotating CMK and its alias per purpose; ``key_region`` None means the stack's region.
+
+        Returns each key's ARN by purpose.
+        """
+        suffix = "" if key_region is None else f"-{key_region}"
+        policy_region = where.region if key_region is None else pulumi.Output.from_input(key_region)
+        arns: dict[KeyPurpose, pulumi.Output[str]] = {}
+        for purpose in purposes:
+            key = aws.kms.Key(
+                f"{name}-{purpose}{suffix}-key",
+                description=f"{args.alias_prefix}: {_KEY_DESCRIPTIONS[purpose]}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.key_deletion_window_days,
+                policy=pulumi.Output.all(where.partition, where.account_id, policy_region).apply(
+                    partial(_key_policy_json, purpose)
+                ),
+                region=key_region,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
+            aws.kms.Alias(
+                f"{name}-{purpose}{suffix}-alias",
+                name=f"alias/{args.alias_prefix}/{purpose}",
+                target_key_id=key.key_id,
+                region=key_region,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            arns[purpose] = key.arn
+        return arns
+
+    def _flow_log_role(self, name: str, flow_log_group_name: str, where: _Where) -> pulumi.Output[str]:
+        """The role VPC Flow Logs assumes to write into the one flow-log group; returns its ARN."""
+        context = pulumi.Output.all(where.partition, where.region, where.account_id)
+        flow_log_group_arn = context.apply(lambda v: policies.log_group_arn(v[0], v[1], v[2], flow_log_group_name))
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            description="VPC Flow Logs delivery to CloudWatch Logs",
+            assume_role_policy=context.apply(_flow_logs_trust_json),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=role.name,
+            policy=flow_log_group_arn.apply(lambda arn: json.dumps(policies.flow_log_delivery_policy(arn))),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Resolves only once the role can write, so the flow log is never created without rights.
+        return pulumi.Output.all(role.arn, policy.id).apply(lambda v: v[0])
+
+    def _app_role(
+        self, name: str, secret_name_prefix: str, secrets_key_arn: pulumi.Output[str], where: _Where
+    ) -> tuple[aws.iam.Role, pulumi.Output[str]]:
+        """The app instances' role: SSM, the CloudWatch agent and their own secrets.
+
+        Returns the role and its instance profile's name, gated on the role's grants.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-app-role",
+            description="App tier EC2 instances: SSM access, CloudWatch agent, own secrets",
+            assume_role_policy=json.dumps(policies.service_assume_role_policy("ec2.amazonaws.com")),
+            opts=child,
+        )
+        grants: list[pulumi.CustomResource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-app-{short}",
+                role=role.name,
+                policy_arn=pulumi.Output.concat("arn:", where.partition, ":iam::aws:policy/", managed),
+                opts=child,
+            )
+            for short, managed in _APP_MANAGED_POLICIES
+        ]
+        grants.append(
+            aws.iam.RolePolicy(
+                f"{name}-app-secrets-policy",
+                role=role.name,
+                policy=pulumi.Output.all(where.partition, where.region, where.account_id, secrets_key_arn).apply(
+                    partial(_app_secrets_policy_json, secret_name_prefix)
+                ),
+                opts=child,
+            )
+        )
+        profile = aws.iam.InstanceProfile(f"{name}-app-profile", role=role.name, opts=child)
+        # Resolves only once the role's policies are in place, so no instance boots without the
+        # rights to read its secret, ship logs and publish metrics.
+        profile_name = pulumi.Output.all(profile.name, *[g.id for g in grants]).apply(lambda v: str(v[0]))
+        return role, profile_name

@@ -96,17 +96,27 @@ class SecurityGroups(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:security:SecurityGroups", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        groups = {
+        groups = self._groups(name, args.vpc_id)
+        self._rules(name, args, groups)
+
+        self.ids = {role: group.id for role, group in groups.items()}
+        self.register_outputs({"ids": dict(self.ids)})
+
+    def _groups(self, name: str, vpc_id: pulumi.Input[str]) -> dict[Role, aws.ec2.SecurityGroup]:
+        """One empty group per role: rules are separate resources so groups can reference each other."""
+        return {
             role: aws.ec2.SecurityGroup(
                 f"{name}-{role}",
-                vpc_id=args.vpc_id,
+                vpc_id=vpc_id,
                 description=_DESCRIPTIONS[role],
                 tags={"Name": f"{name}-{role}"},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for role in ROLES
         }
+
+    def _rules(self, name: str, args: SecurityGroupsArgs, groups: dict[Role, aws.ec2.SecurityGroup]) -> None:
+        """Declare ``rule_plan`` as it reads, one resource per rule."""
         prefix_list_id = (
             aws.ec2.get_managed_prefix_list_output(
                 name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -128,8 +138,5 @@ class SecurityGroups(pulumi.ComponentResource):
                 referenced_security_group_id=groups[rule.peer_group].id if rule.peer_group else None,
                 cidr_ipv4=rule.cidr,
                 prefix_list_id=prefix_list_id if rule.prefix_list else None,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-
-        self.ids = {role: group.id for role, group in groups.items()}
-        self.register_outputs({"ids": dict(self.ids)})

@@ -74,19 +74,7 @@ class Storage(pulumi.ComponentResource):
             key_arn=args.storage_key_arn,
             lock_days=args.object_lock_days,
             args=args,
-            rule=aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="archive-transactions",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                transitions=[
-                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
-                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
-                ],
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=args.data_noncurrent_days
-                ),
-                abort_incomplete_multipart_upload=_abort_multipart(),
-            ),
+            rule=_archive_transactions(args.data_noncurrent_days),
         )
         audit, audit_ready = self._archive(
             name,
@@ -97,23 +85,10 @@ class Storage(pulumi.ComponentResource):
             args=args,
             rule=_expire_logs("expire-audit-logs", args.log_retention_days),
         )
-
-        logs_policy = aws.s3.BucketPolicy(
-            f"{name}-logs-policy",
-            bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, account_id, partition, region, data.arn, audit.arn).apply(
-                _logs_policy_json
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_public_access]),
+        logs_policy = self._logs_policy(
+            name, logs, logs_public_access, [data, audit], account_id=account_id, partition=partition, region=region
         )
-        for short, bucket in (("data", data), ("audit", audit)):
-            aws.s3.BucketLogging(
-                f"{name}-{short}-access-logs",
-                bucket=bucket.id,
-                target_bucket=logs.id,
-                target_prefix=f"{ACCESS_LOG_PREFIX}{short}/",
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
-            )
+        self._access_logging(name, logs, logs_policy, {"data": data, "audit": audit})
 
         self.data_bucket_name = data.bucket
         self.data_bucket_arn = data.arn
@@ -148,6 +123,40 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return logs, public_access
+
+    def _logs_policy(
+        self,
+        name: str,
+        logs: aws.s3.Bucket,
+        logs_public_access: aws.s3.BucketPublicAccessBlock,
+        access_log_sources: list[aws.s3.Bucket],
+        *,
+        account_id: pulumi.Output[str],
+        partition: pulumi.Output[str],
+        region: pulumi.Output[str],
+    ) -> aws.s3.BucketPolicy:
+        """TLS only; admits S3 server access logs of ``access_log_sources`` and this account's ALB access logs."""
+        return aws.s3.BucketPolicy(
+            f"{name}-logs-policy",
+            bucket=logs.id,
+            policy=pulumi.Output.all(
+                logs.arn, account_id, partition, region, *[source.arn for source in access_log_sources]
+            ).apply(_logs_policy_json),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_public_access]),
+        )
+
+    def _access_logging(
+        self, name: str, logs: aws.s3.Bucket, logs_policy: aws.s3.BucketPolicy, buckets: dict[str, aws.s3.Bucket]
+    ) -> None:
+        """S3 server access logs of each archive, under its short name, once the logs bucket admits them."""
+        for short, bucket in buckets.items():
+            aws.s3.BucketLogging(
+                f"{name}-{short}-access-logs",
+                bucket=bucket.id,
+                target_bucket=logs.id,
+                target_prefix=f"{ACCESS_LOG_PREFIX}{short}/",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
+            )
 
     def _archive(
         self,
@@ -203,6 +212,23 @@ class Storage(pulumi.ComponentResource):
 def _abort_multipart() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:
     return aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
         days_after_initiation=ABORT_MULTIPART_DAYS
+    )
+
+
+def _archive_transactions(noncurrent_days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """Infrequent access after a month, Glacier after three; old versions go after ``noncurrent_days``."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="archive-transactions",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        transitions=[
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
+        ],
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=noncurrent_days
+        ),
+        abort_incomplete_multipart_upload=_abort_multipart(),
     )
 
 

@@ -6,12 +6,15 @@
     ./deploy destroy dev
     ./deploy destroy prod --allow-prod   # and only after unprotecting, see below
 
-State lives in a local file backend inside the repo (``.pulumi-state/``, gitignored) unless
-``PULUMI_BACKEND_URL`` points elsewhere (S3, Pulumi Cloud). Secrets need
-``PULUMI_CONFIG_PASSPHRASE`` (or ``..._FILE``), or ``PULUMI_SECRETS_PROVIDER`` such as
-``awskms://alias/payments-pulumi`` when a stack is first created. Every run passes the policy
-pack. Problems with the machine (no CLI, no credentials, no passphrase) get one message and
-exit code 2; Pulumi's own exit code is passed on.
+State lives where ``PULUMI_BACKEND_URL`` points. prod needs a durable, shared backend: an S3
+bucket with versioning and encryption (``s3://...``) or Pulumi Cloud (``https://api.pulumi.com``);
+dev may keep the local file backend inside the repo (``.pulumi-state/``, gitignored). Secrets need
+``PULUMI_CONFIG_PASSPHRASE`` (or ``..._FILE``), except on Pulumi Cloud (the service encrypts them)
+or with ``PULUMI_SECRETS_PROVIDER`` such as ``awskms://alias/payments-pulumi`` when a stack is first
+created. Every run passes the policy pack.
+
+Exit codes: 0 done; 2 the machine or the request is not ready (every problem is listed, one line
+each, and pulumi is not run) or a usage error; otherwise Pulumi's own exit code, passed on.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.exceptions
@@ -33,54 +38,88 @@ from components.settings import placeholders
 from offline.harness import known_stacks, project_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOCAL_STATE = PROJECT_DIR / ".pulumi-state"
 ACTIONS = ("preview", "up", "destroy", "refresh", "drift")
 EXIT_SETUP = 2
 PROTECTED_IN_PROD = "the Aurora cluster, the transaction-archive bucket and the KMS keys"
 
 
 class SetupError(Exception):
-    """The machine is not ready; the message says what to do."""
+    """The machine is not ready, or the request is refused; the message says what to do."""
 
 
 def backend_url(env: Mapping[str, str]) -> str:
-    url = env.get("PULUMI_BACKEND_URL")
-    if url:
-        return url
-    state = PROJECT_DIR / ".pulumi-state"
-    state.mkdir(exist_ok=True)
-    return f"file://{state}"
+    """Where state lives: ``PULUMI_BACKEND_URL``, else the repo's local file backend."""
+    return env.get("PULUMI_BACKEND_URL") or f"file://{LOCAL_STATE}"
 
 
-def check_tools(env: Mapping[str, str]) -> str:
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+def is_local_backend(url: str) -> bool:
+    """A file on this machine: neither shared with the team nor durable."""
+    return url.startswith("file://") or "://" not in url
+
+
+def is_cloud_backend(url: str) -> bool:
+    """Pulumi Cloud (``https://api.pulumi.com``) or a self-hosted one: any ``https://`` backend."""
+    return url.startswith("https://")
+
+
+def find_pulumi(env: Mapping[str, str]) -> str | None:
+    return shutil.which("pulumi", path=env.get("PATH"))
+
+
+def check_cli(pulumi: str | None) -> str | None:
     if pulumi is None:
-        raise SetupError(
-            "The Pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again."
-        )
-    return pulumi
+        return "The Pulumi CLI is not on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again."
+    return None
 
 
-def check_credentials(env: Mapping[str, str]) -> None:
+def check_credentials(env: Mapping[str, str]) -> str | None:
     try:
         credentials = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).get_credentials()
     except botocore.exceptions.ProfileNotFound as exc:
-        raise SetupError(f"AWS profile not found: {exc}. Set AWS_PROFILE to a configured profile.") from None
+        return f"AWS profile not found: {exc}. Set AWS_PROFILE to a configured profile."
     if credentials is None:
-        raise SetupError(
+        return (
             "No AWS credentials found. Log in first (e.g. `aws sso login --profile <profile>` and export "
             "AWS_PROFILE), or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for a short-lived session."
         )
+    return None
 
 
-def check_secrets(stack: str, env: Mapping[str, str]) -> None:
+def check_backend(stack: str, backend: str) -> str | None:
+    """prod's state must outlive this laptop and be the one everybody deploys against."""
+    if stack != "prod" or not is_local_backend(backend):
+        return None
+    return (
+        f"prod cannot keep its state in a local file ({backend}): it is neither shared nor durable. Export "
+        "PULUMI_BACKEND_URL=s3://<state-bucket> (an S3 bucket with versioning and encryption) or "
+        "PULUMI_BACKEND_URL=https://api.pulumi.com (Pulumi Cloud)."
+    )
+
+
+def stack_settings(stack: str) -> dict[str, Any]:
+    """``Pulumi.<stack>.yaml``: ``config``, and ``secretsprovider``/``encryptionsalt`` once Pulumi wrote them."""
+    return dict(yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {})
+
+
+def check_secrets(stack: str, backend: str, env: Mapping[str, str]) -> str | None:
+    """A passphrase is needed unless another secrets provider encrypts this stack's secrets.
+
+    ``pulumi stack init``: a stack on Pulumi Cloud uses the service's secrets provider by default, one on
+    a local or object-storage backend the passphrase provider. A stack file with an ``encryptionsalt`` was
+    created with the passphrase provider (whatever the backend); one naming another ``secretsprovider``
+    (``awskms://...``) was not.
+    """
     if env.get("PULUMI_CONFIG_PASSPHRASE") or env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-        return
-    if env.get("PULUMI_SECRETS_PROVIDER"):
-        return
-    stack_file = (PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()
-    if "secretsprovider:" in stack_file and "passphrase" not in stack_file.split("secretsprovider:")[1][:40]:
-        return  # the stack was created with a KMS (or other) secrets provider
-    raise SetupError(
+        return None
+    settings = stack_settings(stack)
+    provider = str(settings.get("secretsprovider") or "default")
+    if not settings.get("encryptionsalt") and provider != "passphrase":
+        if provider != "default":
+            return None  # created with a KMS (or other) secrets provider
+        if is_cloud_backend(backend) or env.get("PULUMI_SECRETS_PROVIDER"):
+            return None  # the service's provider, or the one the stack will be created with
+    return (
         "PULUMI_CONFIG_PASSPHRASE is not set: Pulumi encrypts this stack's secrets with it. Export it "
         "(or PULUMI_CONFIG_PASSPHRASE_FILE), or set PULUMI_SECRETS_PROVIDER=awskms://alias/<key> before the "
         "stack is first created."
@@ -89,21 +128,33 @@ def check_secrets(stack: str, env: Mapping[str, str]) -> None:
 
 def stack_file_config(stack: str) -> dict[str, str]:
     """The stack file's plain values as config strings (secure values are left out)."""
-    data = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
     return {
         key: json.dumps(value) if isinstance(value, list) else str(value)
-        for key, value in (data.get("config") or {}).items()
+        for key, value in (stack_settings(stack).get("config") or {}).items()
         if not isinstance(value, dict)
     }
 
 
-def refuse_placeholders(stack: str) -> None:
+def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
-        raise SetupError(
-            f"Pulumi.{stack}.yaml still holds example values; replace them first: "
-            + "; ".join(f"{key}: {message}" for key, message in found.items())
+        return f"Pulumi.{stack}.yaml still holds example values; replace them first: " + "; ".join(
+            f"{key}: {message}" for key, message in found.items()
         )
+    return None
+
+
+def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapping[str, str]) -> list[str]:
+    """Every problem with this machine and stack, so that one run reports them all (one line each)."""
+    backend = backend_url(env)
+    problems = [
+        check_cli(pulumi),
+        check_credentials(env),
+        check_backend(stack, backend),
+        check_secrets(stack, backend, env),
+        check_placeholders(stack) if action != "destroy" else None,
+    ]
+    return [problem for problem in problems if problem]
 
 
 def refuse_prod_destroy(stack: str, allow_prod: bool) -> None:
@@ -112,9 +163,9 @@ def refuse_prod_destroy(stack: str, allow_prod: bool) -> None:
             "Refusing to destroy prod: it holds payment data. That is the point of its protection: "
             f"{PROTECTED_IN_PROD} are Pulumi-protected, the cluster and load balancer have deletion "
             "protection, and archived objects are under S3 Object Lock. To really remove prod: back it up, "
-            "run `pulumi state unprotect --all --stack prod`, turn deletion protection off on the cluster "
-            "and the load balancer, then `./deploy destroy prod --allow-prod` (locked objects stay until "
-            "their retention ends)."
+            "export PULUMI_BACKEND_URL=<prod's backend> and run `pulumi state unprotect --all --stack prod`, "
+            "turn deletion protection off on the cluster and the load balancer, then "
+            "`./deploy destroy prod --allow-prod` (locked objects stay until their retention ends)."
         )
 
 
@@ -134,20 +185,43 @@ def pulumi_commands(action: str, stack: str, *, yes: bool) -> list[list[str]]:
     }[action]
 
 
+def stack_is_missing(stderr: str, stack: str) -> bool:
+    """``pulumi stack select`` said the stack does not exist (and not that the backend failed).
+
+    The CLI names the stack as given, or fully qualified (``org/project/dev``) when it is not the
+    current user's or project's.
+    """
+    return any(
+        name == stack or name.endswith(f"/{stack}") for name in re.findall(r"no stack named '([^']+)' found", stderr)
+    )
+
+
+def one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def select_or_init(pulumi: str, stack: str, env: Mapping[str, str]) -> None:
+    """Select the stack; create it only when the backend says it does not exist."""
     selected = subprocess.run(
         [pulumi, "stack", "select", stack, "--non-interactive"], cwd=PROJECT_DIR, env=dict(env), check=False,
         capture_output=True, text=True,
     )  # fmt: skip
     if selected.returncode == 0:
         return
+    backend = env["PULUMI_BACKEND_URL"]
+    if not stack_is_missing(selected.stderr, stack):
+        raise SetupError(
+            f"`pulumi stack select {stack}` failed on {backend}: "
+            f"{one_line(selected.stderr) or f'exit code {selected.returncode}'}"
+        )
     init = [pulumi, "stack", "init", stack, "--non-interactive"]
     if env.get("PULUMI_SECRETS_PROVIDER"):
         init += ["--secrets-provider", env["PULUMI_SECRETS_PROVIDER"]]
     created = subprocess.run(init, cwd=PROJECT_DIR, env=dict(env), check=False, capture_output=True, text=True)
     if created.returncode != 0:
         raise SetupError(
-            f"Could not select or create stack {stack}: {created.stderr.strip() or selected.stderr.strip()}"
+            f"Could not create stack {stack} on {backend}: "
+            f"{one_line(created.stderr) or f'exit code {created.returncode}'}"
         )
 
 
@@ -157,11 +231,12 @@ def run(
     env = dict(os.environ if env is None else env)
     if action == "destroy":
         refuse_prod_destroy(stack, allow_prod)
-    pulumi = check_tools(env)
-    check_credentials(env)
-    check_secrets(stack, env)
-    if action != "destroy":
-        refuse_placeholders(stack)
+    pulumi = find_pulumi(env)
+    problems = missing_prerequisites(action, stack, pulumi, env)
+    if problems or pulumi is None:
+        raise SetupError("\n".join(problems))
+    if not env.get("PULUMI_BACKEND_URL"):
+        LOCAL_STATE.mkdir(exist_ok=True)
     env["PULUMI_BACKEND_URL"] = backend_url(env)
     select_or_init(pulumi, stack, env)
     for command in pulumi_commands(action, stack, yes=yes):
@@ -181,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args.action, args.stack, yes=args.yes, allow_prod=args.allow_prod)
     except SetupError as exc:
-        print(f"deploy: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"deploy: {line}", file=sys.stderr)
         return EXIT_SETUP
 
 

@@ -32,7 +32,7 @@ def test_prod_picture_shows_a_nat_gateway_per_zone(tmp_path: Path) -> None:
 def test_invalid_settings_exit_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.main(["prod", "--set", "azCount=2", "--out", str(tmp_path)]) == plan.EXIT_INVALID_SETTINGS
     err = capsys.readouterr().err
-    assert "payments-platform:azCount = 2: must be 3 when environment is prod" in err
+    assert "payments-platform:azCount = '2': must be 3 when environment is prod" in err
     assert not (tmp_path / "plan.txt").exists()
 
 

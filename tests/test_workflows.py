@@ -1,5 +1,11 @@
-"""The GitHub Actions workflows users run: tests, previews with the policy pack, gated deploys, OIDC."""
+"""The GitHub Actions workflows users run: tests, previews with the policy pack, gated deploys, OIDC.
 
+Each test reads the workflow YAML and checks one property that makes CI run on day one and stay
+safe; the expectations are literals, so a careless edit to a workflow turns a test red.
+"""
+
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +13,37 @@ import pytest
 import yaml
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+ON_MAIN_PUSH = "github.ref == 'refs/heads/main' && github.event_name == 'push'"
+SAME_REPOSITORY_PULL_REQUEST = (
+    "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository"
+)
+POLICY_CONFIG_PER_STACK = "${{ matrix.stack == 'prod' && 'policypack/prod.json' || '' }}"
+# Four hours: a first prod `up` (Aurora writer then reader, CloudFront, ACM DNS validation) takes
+# well over the default one-hour session. The README's bootstrap sets MaxSessionDuration to match.
+DEPLOY_SESSION_SECONDS = 14400
+
+# (workflow, job) -> the role it assumes and the GitHub environment it runs in. A role's trust
+# policy names the token subject it accepts (README, "Bootstrap"): `environment:dev`,
+# `environment:production`, `pull_request`, or `ref:refs/heads/main` for a job with no environment.
+ROLES = {
+    ("ci.yml", "preview"): ("${{ vars.AWS_PREVIEW_ROLE_ARN }}", None),
+    ("ci.yml", "deploy-dev"): ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", "dev"),
+    ("ci.yml", "preview-prod"): ("${{ vars.AWS_READ_ROLE_ARN }}", None),
+    ("ci.yml", "deploy-prod"): ("${{ vars.AWS_DEPLOY_ROLE_ARN }}", "production"),
+    ("drift.yml", "drift"): ("${{ vars.AWS_READ_ROLE_ARN }}", None),
+}
+PERMISSIONS = {
+    ("ci.yml", "test"): {"contents": "read"},
+    ("ci.yml", "preview"): {"contents": "read", "id-token": "write", "pull-requests": "write"},
+    ("ci.yml", "deploy-dev"): {"contents": "read", "id-token": "write"},
+    ("ci.yml", "preview-prod"): {"contents": "read", "id-token": "write"},
+    ("ci.yml", "deploy-prod"): {"contents": "read", "id-token": "write"},
+    ("drift.yml", "drift"): {"contents": "read", "id-token": "write"},
+}
+# Jobs that run Pulumi against a stack from main share one queue per stack.
+STACK_QUEUES = {"deploy-dev": "pulumi-dev", "preview-prod": "pulumi-prod", "deploy-prod": "pulumi-prod"}
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -20,6 +57,22 @@ def steps(job: dict[str, Any], uses: str) -> list[dict[str, Any]]:
     return [s for s in job["steps"] if str(s.get("uses", "")).startswith(uses)]
 
 
+def pulumi(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = steps(job, "pulumi/actions@")
+    settings: dict[str, Any] = step["with"]
+    return settings
+
+
+def all_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for name in ("ci.yml", "drift.yml"):
+        for job_name, job in load(name)["jobs"].items():
+            yield name, job_name, job
+
+
+def pulumi_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    return ((name, job_name, job) for name, job_name, job in all_jobs() if steps(job, "pulumi/actions@"))
+
+
 def test_pull_requests_run_the_tests_then_preview_each_stack_with_the_policy_pack() -> None:
     ci = load("ci.yml")
     assert "pull_request" in ci["on"]
@@ -27,22 +80,32 @@ def test_pull_requests_run_the_tests_then_preview_each_stack_with_the_policy_pac
     preview = ci["jobs"]["preview"]
     assert preview["needs"] == "test"
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    (pulumi,) = steps(preview, "pulumi/actions@")
-    assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "policypack"
-    assert "policypack/prod.json" in pulumi["with"]["policyPackConfigs"]
+    settings = pulumi(preview)
+    assert settings["command"] == "preview"
+    assert settings["policyPacks"] == "policypack"
+    assert "policypack/prod.json" in settings["policyPackConfigs"]
+    assert settings["comment-on-pr"] is True
 
 
 def test_main_deploys_dev_then_prod_behind_a_manual_approval() -> None:
     jobs = load("ci.yml")["jobs"]
-    (dev_up,) = steps(jobs["deploy-dev"], "pulumi/actions@")
-    (prod_up,) = steps(jobs["deploy-prod"], "pulumi/actions@")
-    assert (dev_up["with"]["command"], dev_up["with"]["stack-name"]) == ("up", "dev")
-    assert (prod_up["with"]["command"], prod_up["with"]["stack-name"]) == ("up", "prod")
-    assert jobs["deploy-prod"]["needs"] == "deploy-dev"
+    dev_up, prod_up = pulumi(jobs["deploy-dev"]), pulumi(jobs["deploy-prod"])
+    assert (dev_up["command"], dev_up["stack-name"]) == ("up", "dev")
+    assert (prod_up["command"], prod_up["stack-name"]) == ("up", "prod")
+    assert jobs["deploy-prod"]["needs"] == ["deploy-dev", "preview-prod"]
     assert jobs["deploy-prod"]["environment"] == "production"
-    assert prod_up["with"]["policyPackConfigs"] == "policypack/prod.json"
+    assert (dev_up["policyPacks"], prod_up["policyPacks"]) == ("policypack", "policypack")
+    assert prod_up["policyPackConfigs"] == "policypack/prod.json"
     assert "refs/heads/main" in jobs["deploy-dev"]["if"]
+
+
+def test_only_a_push_to_main_deploys() -> None:
+    ci = load("ci.yml")
+    assert ci["on"]["push"] == {"branches": ["main"]}
+    for job_name in ("deploy-dev", "preview-prod", "deploy-prod"):
+        assert ci["jobs"][job_name]["if"] == ON_MAIN_PUSH, f"{job_name} must run only for a push to main"
+    up_jobs = {job_name for _, job_name, job in pulumi_jobs() if pulumi(job)["command"] == "up"}
+    assert up_jobs == {"deploy-dev", "deploy-prod"}
 
 
 @pytest.mark.parametrize("name", ["ci.yml", "drift.yml"])
@@ -58,9 +121,132 @@ def test_aws_access_is_oidc_role_assumption_only(name: str) -> None:
             assert permissions.get("id-token") == "write", job_name
 
 
+def test_each_job_assumes_the_role_trusted_for_its_token_subject() -> None:
+    found = {}
+    for name, job_name, job in all_jobs():
+        for step in steps(job, "aws-actions/configure-aws-credentials@"):
+            found[(name, job_name)] = (step["with"]["role-to-assume"], job.get("environment"))
+    assert found == ROLES
+    # Only the deploy jobs run in an environment: its required reviewers and main-only deployment
+    # branches gate the job, and the environment-scoped AWS_DEPLOY_ROLE_ARN differs per environment.
+    environments = {job_name: job["environment"] for _, job_name, job in all_jobs() if "environment" in job}
+    assert environments == {"deploy-dev": "dev", "deploy-prod": "production"}
+
+
+def test_deploys_get_a_session_that_outlives_the_job() -> None:
+    jobs = load("ci.yml")["jobs"]
+    for job_name in ("deploy-dev", "deploy-prod"):
+        (credentials,) = steps(jobs[job_name], "aws-actions/configure-aws-credentials@")
+        assert credentials["with"].get("role-duration-seconds") == DEPLOY_SESSION_SECONDS, (
+            f"{job_name}: the default one-hour session expires in the middle of a first `up`"
+        )
+        assert jobs[job_name]["timeout-minutes"] * 60 < DEPLOY_SESSION_SECONDS, (
+            f"{job_name}: a job that outlives its credentials fails half-applied"
+        )
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "drift.yml"])
+def test_no_passphrase_is_needed_the_stacks_use_the_kms_secrets_provider(name: str) -> None:
+    assert "PULUMI_CONFIG_PASSPHRASE" not in (WORKFLOWS / name).read_text()
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "drift.yml"])
+def test_a_passphrase_would_only_reach_the_steps_that_run_pulumi(name: str) -> None:
+    workflow = load(name)
+    assert not [key for key in workflow.get("env", {}) if key.startswith("PULUMI_CONFIG_PASSPHRASE")]
+    for job_name, job in workflow["jobs"].items():
+        assert not [key for key in job.get("env", {}) if key.startswith("PULUMI_CONFIG_PASSPHRASE")], job_name
+        for step in job["steps"]:
+            if any(key.startswith("PULUMI_CONFIG_PASSPHRASE") for key in step.get("env", {})):
+                assert str(step.get("uses", "")).startswith("pulumi/actions@"), job_name
+
+
+def test_ci_never_creates_a_stack_and_checks_the_bootstrap_first() -> None:
+    for name, job_name, job in pulumi_jobs():
+        settings = pulumi(job)
+        # pulumi/actions' upsert defaults to false; a stack it created would be empty (a wrong
+        # backend URL would deploy a second copy) and its secrets provider would not be committed.
+        assert settings.get("upsert", False) is False, (name, job_name)
+        assert "secrets-provider" not in settings, (name, job_name)
+        names = [step.get("name", step.get("uses")) for step in job["steps"]]
+        check = names.index('The stack was bootstrapped (README, "Bootstrap")')
+        assert check < names.index(next(n for n in names if str(n).startswith("pulumi/actions@"))), job_name
+        script = job["steps"][check]["run"]
+        assert "grep -q '^secretsprovider: awskms://' \"Pulumi.$STACK.yaml\"" in script, job_name
+        assert 'case "$PULUMI_BACKEND_URL" in s3://*)' in script, job_name
+
+
+def test_pull_request_previews_never_refresh() -> None:
+    settings = pulumi(load("ci.yml")["jobs"]["preview"])
+    assert settings.get("refresh", False) is False, "refreshing reads secret values; a PR's code must not"
+
+
+def test_pull_requests_from_forks_are_skipped_not_failed() -> None:
+    # Forks get no OIDC token; the job-level condition skips their previews with a reason in the file.
+    assert load("ci.yml")["jobs"]["preview"]["if"] == SAME_REPOSITORY_PULL_REQUEST
+
+
+def test_approvers_see_a_fresh_prod_preview_before_the_prod_deploy() -> None:
+    jobs = load("ci.yml")["jobs"]
+    preview, deploy = jobs["preview-prod"], jobs["deploy-prod"]
+    settings = pulumi(preview)
+    assert (settings["command"], settings["stack-name"]) == ("preview", "prod")
+    assert (settings["policyPacks"], settings["policyPackConfigs"]) == ("policypack", "policypack/prod.json")
+    assert settings["comment-on-summary"] is True, "approvers read the preview in the run summary"
+    # Required reviewers hold a job before it starts: a preview inside deploy-prod, or in a job of
+    # the `production` environment, would run only after the approval it is meant to inform.
+    assert "environment" not in preview
+    assert [s for s in deploy["steps"] if s.get("with", {}).get("command") == "preview"] == []
+    assert "preview-prod" in deploy["needs"]
+    # Same trigger (so the same commit), and after dev is deployed, so it is as fresh as it can be.
+    assert preview["if"] == deploy["if"]
+    assert preview["needs"] == "deploy-dev"
+
+
 def test_drift_check_runs_nightly_and_fails_on_changes() -> None:
     drift = load("drift.yml")
     assert drift["on"]["schedule"]
-    (pulumi,) = steps(drift["jobs"]["drift"], "pulumi/actions@")
-    assert pulumi["with"]["refresh"] is True
-    assert pulumi["with"]["expect-no-changes"] is True
+    settings = pulumi(drift["jobs"]["drift"])
+    assert settings["refresh"] is True
+    assert settings["expect-no-changes"] is True
+
+
+def test_drift_check_runs_the_policy_pack_with_each_stacks_config_on_main_only() -> None:
+    job = load("drift.yml")["jobs"]["drift"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    settings = pulumi(job)
+    assert settings["policyPacks"] == "policypack"
+    assert settings["policyPackConfigs"] == POLICY_CONFIG_PER_STACK
+    assert pulumi(load("ci.yml")["jobs"]["preview"])["policyPackConfigs"] == POLICY_CONFIG_PER_STACK
+    # Its read role trusts main's tokens only; a manual run from another branch is skipped.
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_every_job_has_only_the_permissions_it_uses() -> None:
+    found = {}
+    for name in ("ci.yml", "drift.yml"):
+        workflow = load(name)
+        assert workflow["permissions"] == {}, f"{name}: grant permissions per job, not workflow-wide"
+        for job_name, job in workflow["jobs"].items():
+            found[(name, job_name)] = job["permissions"]
+            uses_oidc = bool(steps(job, "aws-actions/configure-aws-credentials@"))
+            assert (job["permissions"].get("id-token") == "write") == uses_oidc, job_name
+            comments = any(step["with"].get("comment-on-pr") for step in steps(job, "pulumi/actions@"))
+            assert (job["permissions"].get("pull-requests") == "write") == comments, job_name
+    assert found == PERMISSIONS
+
+
+def test_actions_are_pinned_to_a_major_version_or_a_commit() -> None:
+    for name, job_name, job in all_jobs():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), f"{name} {job_name}: {step['uses']} is not pinned"
+
+
+def test_two_runs_against_one_stack_from_main_never_overlap() -> None:
+    jobs = load("ci.yml")["jobs"]
+    for job_name, group in STACK_QUEUES.items():
+        # Queued in order, never cancelled: a cancelled `up` leaves pending operations and a lock.
+        assert jobs[job_name]["concurrency"] == {"group": group, "cancel-in-progress": False, "queue": "max"}
+    preview = jobs["preview"]["concurrency"]
+    assert preview["group"] == "preview-${{ github.event.pull_request.number }}-${{ matrix.stack }}"

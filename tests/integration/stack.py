@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import subprocess
 from typing import Any
 
@@ -29,12 +31,32 @@ def expectations(stack: str) -> tuple[Expectations, str]:
     return expect, settings.region
 
 
+class OutputsUnavailableError(Exception):
+    """The stack's outputs cannot be read on this machine; the message says why and what to do."""
+
+
+@functools.cache
 def deployed_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs, read once per run; raises OutputsUnavailableError with one line saying why not."""
     path = os.environ.get("FINTECH_STACK_OUTPUTS")
     if path:
         return dict(json.loads(open(path, encoding="utf-8").read()))
+    command = f"pulumi stack output --json --stack {stack}"
+    problem = f"cannot read {stack}'s outputs"
+    instead = f"or export FINTECH_STACK_OUTPUTS=<file.json> written by `{command}` where it works"
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise OutputsUnavailableError(f"{problem}: the Pulumi CLI is not on PATH; install it, {instead}")
     done = subprocess.run(
-        ["pulumi", "stack", "output", "--json", "--stack", stack],
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+        [pulumi, *command.split()[1:]], cwd=PROJECT_DIR, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    return dict(json.loads(done.stdout))
+    if done.returncode != 0:
+        reason = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())
+        raise OutputsUnavailableError(
+            f"{problem}: `{command}` failed ({reason or f'exit code {done.returncode}'}); export "
+            f"PULUMI_BACKEND_URL (and the passphrase) the stack was deployed with, {instead}"
+        )
+    try:
+        return dict(json.loads(done.stdout))
+    except ValueError:
+        raise OutputsUnavailableError(f"{problem}: `{command}` did not print JSON; {instead}") from None

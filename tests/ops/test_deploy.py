@@ -10,10 +10,16 @@ from ops import deploy
 
 FAKE_PULUMI = """#!/usr/bin/env bash
 echo "$PULUMI_BACKEND_URL | $*" >> "$FAKE_PULUMI_LOG"
-if [ "$1 $2" = "stack select" ] && [ -n "${FAKE_NO_STACK:-}" ]; then echo "no stack named $3" >&2; exit 255; fi
+if [ "$1 $2" = "stack select" ] && [ -n "${FAKE_SELECT_STDERR:-}" ]; then
+  printf '%s\\n' "$FAKE_SELECT_STDERR" >&2; exit 255
+fi
 if [ "$1" = "preview" ] && [ -n "${FAKE_PREVIEW_FAILS:-}" ]; then exit 255; fi
 exit 0
 """
+S3_BACKEND = "s3://payments-pulumi-state"
+# What `pulumi stack select <name>` prints when the backend answers but has no such stack
+# (pulumi/pulumi pkg/cmd/pulumi/stack/stack_select.go: fmt.Errorf("no stack named '%s' found", stackRef)).
+NO_STACK = "error: no stack named 'dev' found"
 
 
 @pytest.fixture
@@ -35,7 +41,23 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "offline-passphrase")
     for name in ("PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         monkeypatch.delenv(name, raising=False)
+    # The stack files as shipped, before the one-time bootstrap writes a secrets provider into them
+    # (README "Bootstrap"): tests must not change meaning once a team commits theirs.
+    committed = deploy.stack_settings
+    monkeypatch.setattr(
+        deploy,
+        "stack_settings",
+        lambda stack: {
+            k: v for k, v in committed(stack).items() if k not in ("secretsprovider", "encryptedkey", "encryptionsalt")
+        },
+    )
     return log
+
+
+@pytest.fixture
+def s3_backend(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """State in an S3 bucket, as prod requires (set after `fake` has cleared the environment)."""
+    monkeypatch.setenv("PULUMI_BACKEND_URL", S3_BACKEND)
 
 
 @pytest.fixture
@@ -66,6 +88,7 @@ def test_preview_selects_the_stack_and_runs_the_policy_pack(fake: Path) -> None:
     assert preview == f"{backend} | preview --stack dev --diff --policy-pack {deploy.PROJECT_DIR / 'policypack'}"
 
 
+@pytest.mark.usefixtures("s3_backend")
 @pytest.mark.parametrize("action", ["up", "preview", "drift"])
 def test_prod_with_shipped_placeholders_is_refused(fake: Path, action: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert deploy.main([action, "prod"]) == deploy.EXIT_SETUP
@@ -77,7 +100,7 @@ def test_prod_with_shipped_placeholders_is_refused(fake: Path, action: str, caps
     assert calls(fake) == [], "pulumi is never called"
 
 
-@pytest.mark.usefixtures("real_prod")
+@pytest.mark.usefixtures("real_prod", "s3_backend")
 def test_prod_passes_its_policy_pack_config(fake: Path) -> None:
     assert deploy.main(["up", "prod", "--yes"]) == 0
     up = calls(fake)[-1]
@@ -86,7 +109,7 @@ def test_prod_passes_its_policy_pack_config(fake: Path) -> None:
 
 
 def test_a_missing_stack_is_created(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKE_NO_STACK", "1")
+    monkeypatch.setenv("FAKE_SELECT_STDERR", NO_STACK)
     monkeypatch.setenv("PULUMI_SECRETS_PROVIDER", "awskms://alias/payments-pulumi")
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
     assert deploy.main(["preview", "dev"]) == 0
@@ -100,7 +123,7 @@ def test_backend_url_override_is_honoured(fake: Path, monkeypatch: pytest.Monkey
     assert calls(fake)[-1].endswith("refresh --stack dev")
 
 
-@pytest.mark.usefixtures("real_prod")
+@pytest.mark.usefixtures("real_prod", "s3_backend")
 def test_drift_check_expects_no_changes(fake: Path) -> None:
     assert deploy.main(["drift", "prod"]) == 0
     drift = calls(fake)[-1]
@@ -126,6 +149,7 @@ def test_destroy_prod_is_refused_and_explains_protection(fake: Path, capsys: pyt
     assert calls(fake) == [], "pulumi is never called"
 
 
+@pytest.mark.usefixtures("s3_backend")
 def test_destroy_prod_when_told_explicitly(fake: Path) -> None:
     assert deploy.main(["destroy", "prod", "--allow-prod"]) == 0
     assert calls(fake)[-1].endswith("| destroy --stack prod")
@@ -152,12 +176,14 @@ def test_no_credentials_is_one_clear_message(
     assert calls(fake) == []
 
 
+@pytest.mark.usefixtures("real_prod", "s3_backend")
 def test_missing_passphrase_is_one_clear_message(
     fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """An S3 backend (like the local one) uses the passphrase provider unless told otherwise."""
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
     assert deploy.main(["preview", "prod"]) == deploy.EXIT_SETUP
-    assert "PULUMI_CONFIG_PASSPHRASE is not set" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("deploy: PULUMI_CONFIG_PASSPHRASE is not set")
     assert calls(fake) == []
 
 
@@ -180,3 +206,131 @@ def test_the_wrapper_script_runs_the_same_command(fake: Path) -> None:
     )
     assert missing.returncode == deploy.EXIT_SETUP
     assert missing.stderr.strip().startswith("deploy: The Pulumi CLI is not on PATH.")
+
+
+# One durable state per stack.
+
+
+@pytest.mark.usefixtures("real_prod")
+@pytest.mark.parametrize("backend", [None, "", "file://~", f"file://{deploy.PROJECT_DIR / '.pulumi-state'}"])
+@pytest.mark.parametrize("action", ["preview", "up", "drift", "refresh"])
+def test_prod_refuses_a_local_file_backend(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], backend: str | None, action: str
+) -> None:
+    if backend is not None:
+        monkeypatch.setenv("PULUMI_BACKEND_URL", backend)
+    assert deploy.main([action, "prod"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("deploy: prod cannot keep its state in a local file")
+    for what_to_do in ("PULUMI_BACKEND_URL=s3://", "versioning and encryption", "https://api.pulumi.com"):
+        assert what_to_do in err
+    assert calls(fake) == [], "pulumi is never called"
+
+
+def test_destroying_prod_also_needs_its_durable_backend(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(["destroy", "prod", "--allow-prod"]) == deploy.EXIT_SETUP
+    assert capsys.readouterr().err.startswith("deploy: prod cannot keep its state in a local file")
+    assert calls(fake) == []
+
+
+@pytest.mark.usefixtures("real_prod")
+@pytest.mark.parametrize(
+    "backend", [S3_BACKEND, "s3://payments-pulumi-state?region=eu-west-1", "https://api.pulumi.com"]
+)
+def test_prod_runs_on_s3_or_pulumi_cloud(fake: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    monkeypatch.setenv("PULUMI_BACKEND_URL", backend)
+    assert deploy.main(["preview", "prod"]) == 0
+    assert calls(fake), "pulumi is called"
+    assert all(line.startswith(f"{backend} | ") for line in calls(fake))
+
+
+@pytest.mark.parametrize("backend", ["https://api.pulumi.com", "https://api.pulumi.acmecorp.example"])
+def test_pulumi_cloud_needs_no_passphrase(fake: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    """`pulumi stack init`: a stack on Pulumi Cloud uses the service's secrets provider by default."""
+    monkeypatch.setenv("PULUMI_BACKEND_URL", backend)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    assert deploy.main(["preview", "dev"]) == 0
+    assert calls(fake)[-1].startswith(f"{backend} | preview --stack dev")
+
+
+def test_a_passphrase_stack_on_pulumi_cloud_still_needs_its_passphrase(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack file with an encryptionsalt was created with `--secrets-provider passphrase`."""
+    shipped = deploy.stack_settings
+    monkeypatch.setattr(deploy, "stack_settings", lambda stack: {**shipped(stack), "encryptionsalt": "v1:c2FsdA==:v1"})
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "https://api.pulumi.com")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    assert deploy.main(["preview", "dev"]) == deploy.EXIT_SETUP
+    assert capsys.readouterr().err.startswith("deploy: PULUMI_CONFIG_PASSPHRASE is not set")
+    assert calls(fake) == []
+
+
+SELECT_FAILURES = {
+    # Shapes of what the CLI prints when the backend itself fails (the stack may well exist).
+    "state bucket denied": (
+        S3_BACKEND,
+        'error: failed to load checkpoint: blob (key ".pulumi/stacks/payments-platform/dev.json") '
+        "(code=PermissionDenied): AccessDenied: Access Denied\n\tstatus code: 403, request id: 4Q2Z",
+    ),
+    "no credentials for the bucket": (
+        S3_BACKEND,
+        "error: unable to open bucket s3://payments-pulumi-state: NoCredentialProviders: no valid providers in chain",
+    ),
+    "not logged in to Pulumi Cloud": (
+        "https://api.pulumi.com",
+        "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions",
+    ),
+    "another stack is missing": (S3_BACKEND, "error: no stack named 'dev-old' found"),
+}
+
+
+@pytest.mark.parametrize(("backend", "stderr"), SELECT_FAILURES.values(), ids=SELECT_FAILURES.keys())
+def test_select_failures_show_their_reason_and_create_nothing(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], backend: str, stderr: str
+) -> None:
+    monkeypatch.setenv("PULUMI_BACKEND_URL", backend)
+    monkeypatch.setenv("FAKE_SELECT_STDERR", stderr)
+    assert deploy.main(["up", "dev"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"deploy: `pulumi stack select dev` failed on {backend}: ")
+    assert " ".join(line.strip() for line in stderr.splitlines()) in err
+    assert [line.split(" | ")[1] for line in calls(fake)] == ["stack select dev --non-interactive"], "no init, no up"
+
+
+@pytest.mark.parametrize("named", ["dev", "organization/payments-platform/dev", "acme/payments-platform/dev"])
+def test_a_missing_stack_is_recognised_by_the_cli_wording(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    """The CLI names the stack short, or fully qualified when it is not the current project's or user's."""
+    monkeypatch.setenv("FAKE_SELECT_STDERR", f"error: no stack named '{named}' found")
+    assert deploy.main(["preview", "dev"]) == 0
+    assert calls(fake)[1].endswith("| stack init dev --non-interactive")
+    assert "| preview --stack dev" in calls(fake)[2]
+
+
+def test_every_missing_prerequisite_is_reported_at_once(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE"):
+        monkeypatch.delenv(name)
+    assert deploy.main(["up", "prod"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert all(line.startswith("deploy: ") for line in lines)
+    assert [line.split()[1] for line in lines] == ["The", "No", "prod", "PULUMI_CONFIG_PASSPHRASE", "Pulumi.prod.yaml"]
+    cli, credentials, backend, secrets, placeholders = lines
+    assert "Pulumi CLI is not on PATH" in cli
+    assert "install" in cli
+    assert "No AWS credentials found" in credentials
+    assert "aws sso login" in credentials
+    assert "local file" in backend
+    assert "PULUMI_BACKEND_URL=s3://" in backend
+    assert "PULUMI_CONFIG_PASSPHRASE is not set" in secrets
+    assert "PULUMI_SECRETS_PROVIDER" in secrets
+    assert "payments-platform:domainName:" in placeholders
+    assert calls(fake) == [], "pulumi is never called"

@@ -164,3 +164,12 @@ def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun)
         assert group.retain_on_delete or group.protect, f"{group.name} is deleted with the stack"
     for group in dev.of_type("aws:cloudwatch/logGroup:LogGroup"):
         assert not group.retain_on_delete, f"dev keeps {group.name} after `pulumi destroy`"
+
+
+def test_log_groups_follow_one_naming_scheme(stack_run: StackRun) -> None:
+    """/fintech/<envSuffix>/<purpose>, except where AWS fixes the name (RDS exports, WAF logging)."""
+    suffix = stack_run.config["payments-platform:envSuffix"]
+    names = sorted(g.inputs["name"] for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    ours = [n for n in names if not n.startswith(("/aws/rds/cluster/", "aws-waf-logs-"))]
+    assert ours == [f"/fintech/{suffix}/app", f"/fintech/{suffix}/secret-rotation", f"/fintech/{suffix}/vpc-flow-logs"]
+    assert len(names) - len(ours) == 4, "three RDS exports and the WAF log group"

@@ -61,20 +61,21 @@ def test_a_bad_value_from_set_says_it_came_from_set() -> None:
     cause = excinfo.value.__cause__
     assert isinstance(cause, SettingsError)
     assert sorted(cause.problems) == [
-        "payments-platform:azCount = 7: must be 2 or 3 (from --set)",
-        "payments-platform:vpcCidr = '10.0.0.0/8': must have a prefix from /16 to /20 "
-        "(AWS allows /16-/28; we carve 12 subnets) (from --set)",
+        "payments-platform:azCount = '7': must be 2 or 3 (from --set)",
+        "payments-platform:vpcCidr = '10.0.0.0/8': must be a private (RFC 1918) IPv4 network, /16 to /20, "
+        "no host bits set, e.g. 10.20.0.0/16 (from --set)",
     ]
 
 
 def test_a_missing_value_claims_no_source() -> None:
     with pytest.raises(ProgramError) as excinfo:
-        run_stack("dev", {"azCount": 7, "natStrategy": None})
+        run_stack("dev", {"azCount": 7, "costCenter": None})
     cause = excinfo.value.__cause__
     assert isinstance(cause, SettingsError)
     assert sorted(cause.problems) == [
-        "payments-platform:azCount = 7: must be 2 or 3 (from --set)",
-        "payments-platform:natStrategy is missing: set it to a string",
+        "payments-platform:azCount = '7': must be 2 or 3 (from --set)",
+        "payments-platform:costCenter is missing: set it to a tag value: 1-256 letters, digits, spaces and "
+        "_ . : / = + - @",
     ]
 
 
