@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan pictures benchmark test lint typecheck unit services clean
+.PHONY: plan pictures benchmark test lint typecheck unit graphviz services clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,16 +12,17 @@ $(BIN)/.installed: requirements.txt
 	touch $@
 
 ## Run the program for $(STACK) offline (no cloud, no Pulumi CLI) and print what it would create.
-plan: $(BIN)/.installed services
+## Needs Graphviz only (the pictures); the MariaDB server is for `make test`.
+plan: $(BIN)/.installed graphviz
 	$(BIN)/python -m offline.plan $(STACK)
 
-## Redraw the architecture pictures the README shows.
-pictures: $(BIN)/.installed services
+## Redraw the architecture pictures and the plans the README shows (docs/<stack>/; a test keeps them current).
+pictures: $(BIN)/.installed graphviz
 	$(BIN)/python -m offline.plan dev --out docs/dev >/dev/null
 	$(BIN)/python -m offline.plan prod --out docs/prod >/dev/null
 
 ## Time the prod plan (the figure the README quotes).
-benchmark: $(BIN)/.installed services
+benchmark: $(BIN)/.installed graphviz
 	$(BIN)/python benchmarks/plan_benchmark.py
 
 ## Lint, type-check and run every offline test.
@@ -34,9 +35,13 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
+## Graphviz: `dot` draws the plan's pictures.
+graphviz:
+	./scripts/setup-system.sh graphviz
+
 ## MariaDB (rotation tests start and stop it themselves) and Graphviz (plan pictures).
 services:
-	./scripts/setup-system.sh
+	./scripts/setup-system.sh graphviz mariadb
 
 unit: $(BIN)/.installed services
 	$(BIN)/pytest

@@ -1,118 +1,369 @@
-"""The architecture picture, drawn from a recorded graph (never by hand), with Graphviz."""
+"""The architecture picture, drawn from a recorded graph (never by hand), with Graphviz.
+
+Layout: the edge (CloudFront, WAF, its certificate) on top; in the region, the VPC in three bands
+(public, private, database subnets), each band one box per availability zone, zones left to right
+in the same order in every band. What lives in a subnet is drawn in it: NAT gateways and Aurora
+instances in their zone's subnet, the load balancer in the public band, the app instances (Auto
+Scaling group) and the rotation function in the private band. Outside the VPC: the regional
+services, the audit-log archive fed by its log groups through Firehose, and the alarms with an
+edge to everything they watch. Nothing is drawn that the stack does not create (dev has no
+certificate, so no certificate node).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
+import subprocess
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
 from offline.harness import ResourceRecord, StackRun
 
+TIERS = ("public", "private", "database")
 TIER_COLOURS = {"public": "#e8f4fd", "private": "#eaf7ea", "database": "#fdf0e6"}
+EDGE_REGION = "us-east-1"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
-def _zone_of(run: StackRun, record: ResourceRecord) -> str:
-    return str(record.inputs.get("availabilityZone", ""))
+def tier_cluster(tier: str) -> str:
+    return f"cluster_tier_{tier}"
+
+
+def subnet_cluster(tier: str, zone: str) -> str:
+    return f"cluster_{tier}_{zone}"
+
+
+def subnet_node(tier: str, zone: str) -> str:
+    return f"subnet-{tier}-{zone}"
+
+
+def alarm_node(region: str) -> str:
+    return f"alarms-{region}"
+
+
+@dataclass
+class _Drawing:
+    """Which recorded resources each node stands for: alarms and topics find their nodes by them."""
+
+    run: StackRun
+    stands_for: dict[str, list[ResourceRecord]] = field(default_factory=lambda: defaultdict(list))
+
+    def node(
+        self, graph: graphviz.Digraph, node_id: str, text: str, records: Iterable[ResourceRecord], **attrs: str
+    ) -> None:
+        graph.node(node_id, text, **attrs)
+        self.stands_for[node_id].extend(records)
+
+    def cell(self, node_id: str, port: str, records: Iterable[ResourceRecord]) -> str:
+        """A resource drawn as a cell of a node (an instance in its subnet); edges reach it as node:port."""
+        self.stands_for[f"{node_id}:{port}"].extend(records)
+        return port
+
+    def identifiers(self) -> dict[str, str]:
+        """Every id, name, ARN and identifier of a drawn resource, and the names of components
+        whose own nodes are just one -> that node."""
+        found: dict[str, str] = {}
+        components: dict[str, set[str]] = defaultdict(set)
+        for node_id, records in self.stands_for.items():
+            for record in records:
+                for value in _identifiers(record):
+                    found.setdefault(value, node_id)
+            owners = {record.parent for record in records}
+            if len(owners) == 1:  # a node gathering several components' resources speaks for none
+                components[owners.pop()].add(node_id)
+        for component in self.run.resources:
+            nodes = components.get(component.urn, set())
+            if not component.custom and len(nodes) == 1:
+                found.setdefault(component.name, next(iter(nodes)))
+        return found
+
+
+def _identifiers(record: ResourceRecord) -> Iterator[str]:
+    yield record.id
+    yield record.name
+    for source in (record.state, record.inputs):
+        for key in ("name", "arn", "arnSuffix", "identifier", "clusterIdentifier", "functionName"):
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                yield value
+
+
+def _dimension_values(alarm: ResourceRecord) -> Iterator[str]:
+    yield from (str(v) for v in (alarm.inputs.get("dimensions") or {}).values())
+    for query in alarm.inputs.get("metricQueries") or []:
+        yield from (str(v) for v in ((query.get("metric") or {}).get("dimensions") or {}).values())
+
+
+def _region(run: StackRun, record: ResourceRecord) -> str:
+    return str(record.inputs.get("region") or run.config.get("aws:region", "?"))
+
+
+def _label(*lines: Any) -> str:
+    return "\n".join(str(line) for line in lines if line not in (None, ""))
 
 
 def build(run: StackRun) -> graphviz.Digraph:
     region = run.config.get("aws:region", "?")
     dot = graphviz.Digraph(f"architecture-{run.stack}", format="svg")
-    dot.attr(rankdir="TB", fontname="Helvetica", fontsize="11", compound="true", newrank="true", nodesep="0.3")
+    # remincross=false: a second, whole-graph pass of dot's crossing minimisation reorders the zones.
+    dot.attr(rankdir="TB", fontname="Helvetica", fontsize="11", newrank="true", remincross="false", nodesep="0.3")
     dot.attr("node", shape="box", style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize="10")
     dot.attr("edge", fontname="Helvetica", fontsize="9")
-    dot.node("users", "Clients", shape="ellipse", fillcolor="#ffffff")
+    drawing = _Drawing(run)
+    dot.node("users", "Clients", shape="ellipse")
 
-    web_acls = run.of_type("aws:wafv2/webAcl:WebAcl")
+    certificates = run.of_type("aws:acm/certificate:Certificate")
     with dot.subgraph(name="cluster_edge") as edge:
-        edge.attr(label="Global edge (WAF, certificate, logs in us-east-1)", style="dashed")
-        for acl in web_acls:
+        edge.attr(label=f"Global edge ({EDGE_REGION})", style="dashed")
+        for acl in run.of_type("aws:wafv2/webAcl:WebAcl"):
             rules = len(acl.inputs.get("rules", []))
-            edge.node("waf", f"WAF web ACL\n{rules} rules (rate limit + managed)", fillcolor="#fff4e5")
+            drawing.node(edge, "waf", f"WAF web ACL\n{rules} rules (rate limit + managed)", [acl], fillcolor="#fff4e5")
         for dist in run.of_type("aws:cloudfront/distribution:Distribution"):
             aliases = ", ".join(dist.inputs.get("aliases") or []) or "*.cloudfront.net"
-            edge.node("cdn", f"CloudFront\n{aliases}\n{dist.inputs.get('priceClass', '')}", fillcolor="#f3e8fd")
+            text = _label("CloudFront", aliases, dist.inputs.get("priceClass"))
+            drawing.node(edge, "cdn", text, [dist], fillcolor="#f3e8fd")
+        for cert in certificates:
+            if _region(run, cert) == EDGE_REGION != region:
+                text = f"ACM certificate\n{cert.inputs['domainName']}"
+                drawing.node(edge, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
+        if region != EDGE_REGION:
+            _alarm_nodes(run, drawing, edge, EDGE_REGION)
 
-    subnets: dict[str, dict[str, ResourceRecord]] = defaultdict(dict)
-    for subnet in run.of_type("aws:ec2/subnet:Subnet"):
-        subnets[_zone_of(run, subnet)][subnet.inputs["tags"]["Tier"]] = subnet
-    nat_subnets = {n.inputs["subnetId"] for n in run.of_type("aws:ec2/natGateway:NatGateway")}
-    instances_by_zone: dict[str, list[ResourceRecord]] = defaultdict(list)
-    for instance in run.of_type("aws:rds/clusterInstance:ClusterInstance"):
-        instances_by_zone[str(instance.inputs.get("availabilityZone", ""))].append(instance)
-
-    vpc = run.one("aws:ec2/vpc:Vpc")
     with dot.subgraph(name="cluster_region") as reg:
         reg.attr(label=f"AWS region {region}", style="solid")
+        with reg.subgraph(name="cluster_vpc") as net:
+            net.attr(label=f"VPC {run.one('aws:ec2/vpc:Vpc').inputs['cidrBlock']}", style="rounded", color="#5b8def")
+            zones = _vpc(run, drawing, net)
+        _regional(run, drawing, reg, region)
+        for cert in certificates:
+            if f"cert-{cert.name}" not in drawing.stands_for:
+                text = f"ACM certificate\n{cert.inputs['domainName']}"
+                drawing.node(reg, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
+        _alarm_nodes(run, drawing, reg, region)
+
+    _align_zones(dot, zones, drawing.stands_for)
+    _flows(run, drawing, dot)
+    return dot
+
+
+def _vpc(run: StackRun, drawing: _Drawing, net: graphviz.Digraph) -> list[str]:
+    """The three bands of subnets, one subnet per zone; returns the zones in drawing order.
+
+    A subnet is one node whose label lists what is placed in it (NAT gateway, Aurora instances,
+    each a port edges can reach): dot keeps a band's nodes in the order of its invisible flat
+    edges, but not clusters nested in a cluster.
+    """
+    subnets: dict[str, dict[str, ResourceRecord]] = defaultdict(dict)
+    for record in run.of_type("aws:ec2/subnet:Subnet"):
+        subnets[record.inputs["tags"]["Tier"]][str(record.inputs["availabilityZone"])] = record
+    zones = sorted({zone for by_zone in subnets.values() for zone in by_zone})
+    nats = {str(n.inputs["subnetId"]): n for n in run.of_type("aws:ec2/natGateway:NatGateway")}
+    instances: dict[str, list[ResourceRecord]] = defaultdict(list)
+    for instance in run.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        instances[str(instance.inputs.get("availabilityZone", ""))].append(instance)
+    for tier in TIERS:
+        with net.subgraph(name=tier_cluster(tier)) as band:
+            band.attr(label=f"{tier} subnets", style="rounded,filled", fillcolor=TIER_COLOURS[tier], color="#aaaaaa")
+            _shared(run, drawing, band, tier)
+            row = [zone for zone in zones if zone in subnets[tier]]
+            for zone in row:
+                subnet, node_id = subnets[tier][zone], subnet_node(tier, zone)
+                cells = []
+                if tier == "public" and subnet.id in nats:
+                    cells.append((drawing.cell(node_id, "nat", [nats[subnet.id]]), "NAT gateway", "#f5f5f5"))
+                for instance in instances[zone] if tier == "database" else []:
+                    number = instance.name.rsplit("-", 1)[-1]
+                    port = drawing.cell(node_id, f"instance-{number}", [instance])
+                    text = f"Aurora instance {number}<BR/>{escape(str(instance.inputs['instanceClass']))}"
+                    cells.append((port, text, TIER_COLOURS["database"]))
+                label = _subnet_label(zone, f"{tier} {subnet.inputs['cidrBlock']}", cells)
+                drawing.node(band, node_id, label, [subnet], fillcolor="white", color="#999999", margin="0.05")
+            with band.subgraph() as same:
+                same.attr(rank="same")
+                for left, right in itertools.pairwise(row):
+                    same.edge(subnet_node(tier, left), subnet_node(tier, right), style="invis")
+    return zones
+
+
+def _subnet_label(zone: str, title: str, cells: list[tuple[str, str, str]]) -> str:
+    """An HTML-like label: the zone, the subnet, then one boxed cell per resource placed in it."""
+    rows = [f'<TR><TD BORDER="0"><B>{escape(zone)}</B></TD></TR>', f'<TR><TD BORDER="0">{escape(title)}</TD></TR>']
+    rows += [f'<TR><TD PORT="{port}" BGCOLOR="{colour}">{text}</TD></TR>' for port, text, colour in cells]
+    return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="3" CELLPADDING="4">{"".join(rows)}</TABLE>>'
+
+
+def _shared(run: StackRun, drawing: _Drawing, band: graphviz.Digraph, tier: str) -> None:
+    """What spans a band's subnets: the load balancer; the app instances, the rotation function and
+    the interface endpoints; the Aurora cluster."""
+    if tier == "public":
         listeners = sorted(int(x.inputs["port"]) for x in run.of_type("aws:lb/listener:Listener"))
-        ports = ", ".join(map(str, listeners))
-        reg.node("alb", f"Application Load Balancer\nlisteners {ports}\nCloudFront prefix list only")
+        drawing.node(
+            band,
+            "alb",
+            f"Application Load Balancer\nlisteners {', '.join(map(str, listeners))}\nCloudFront prefix list only",
+            [*run.of_type("aws:lb/loadBalancer:LoadBalancer"), *run.of_type("aws:lb/targetGroup:TargetGroup")],
+        )
+    elif tier == "private":
         asg = run.one("aws:autoscaling/group:Group")
         template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
-        reg.node(
+        drawing.node(
+            band,
             "asg",
-            f"Auto Scaling Group\n{template.inputs['instanceType']} x {int(asg.inputs['minSize'])}"
-            f"-{int(asg.inputs['maxSize'])}"
-            f"\nIMDSv2, encrypted gp3",
+            f"App instances (Auto Scaling group)\n{template.inputs['instanceType']} x "
+            f"{int(asg.inputs['minSize'])}-{int(asg.inputs['maxSize'])}\nIMDSv2, encrypted gp3",
+            [asg, template],
         )
+        functions = run.of_type("aws:lambda/function:Function")
+        drawing.node(band, "rotation", "Rotation Lambda\n(alternating users)", functions, fillcolor="#fffbe6")
+        endpoints = [
+            e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs.get("vpcEndpointType") == "Interface"
+        ]
+        if endpoints:
+            names = sorted(str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in endpoints)
+            text = _label("Interface endpoints", ", ".join(names[:3]), ", ".join(names[3:]))
+            drawing.node(band, "endpoints", text, endpoints, fillcolor="#f5f5f5")
+    else:
         cluster = run.one("aws:rds/cluster:Cluster")
-        reg.node(
-            "aurora",
-            f"Aurora MySQL {cluster.inputs['engineVersion'].split('mysql_aurora.')[-1]}"
-            f"\n{len(run.of_type('aws:rds/clusterInstance:ClusterInstance'))} instance(s), TLS only, KMS",
-            fillcolor="#fdf0e6",
-        )
-        reg.node("secret", "Secrets Manager\napp credential (30-day rotation)", fillcolor="#fffbe6")
-        reg.node("rotation", "Rotation Lambda\n(alternating users)", fillcolor="#fffbe6")
-        buckets = run.of_type("aws:s3/bucket:Bucket")
-        for bucket in buckets:
-            purpose = (bucket.inputs.get("tags") or {}).get("Purpose", "bucket")
-            lock = " + Object Lock" if bucket.inputs.get("objectLockEnabled") else ""
-            reg.node(f"s3-{purpose}", f"S3 {purpose}{lock}", shape="cylinder", fillcolor="#eef2f7")
-        reg.node("alarms", f"CloudWatch alarms\n{len(run.of_type('aws:cloudwatch/metricAlarm:MetricAlarm'))} -> SNS")
+        version = str(cluster.inputs["engineVersion"]).split("mysql_aurora.")[-1]
+        drawing.node(band, "aurora", f"Aurora MySQL {version} cluster\nTLS only, KMS", [cluster])
 
-        with reg.subgraph(name="cluster_vpc") as net:
-            net.attr(label=f"VPC {vpc.inputs['cidrBlock']}", style="rounded", color="#5b8def")
-            for zone in sorted(subnets):
-                with net.subgraph(name=f"cluster_{zone}") as az:
-                    az.attr(label=zone, style="dashed", color="#999999")
-                    for tier in ("public", "private", "database"):
-                        cell = subnets[zone].get(tier)
-                        if cell is None:
-                            continue
-                        extra = ""
-                        if tier == "public" and cell.id in nat_subnets:
-                            extra = "\nNAT gateway"
-                        if tier == "database" and instances_by_zone.get(zone):
-                            extra = f"\nAurora instance x{len(instances_by_zone[zone])}"
-                        az.node(
-                            f"{zone}-{tier}",
-                            f"{tier} {cell.inputs['cidrBlock']}{extra}",
-                            fillcolor=TIER_COLOURS[tier],
-                        )
-                    # Stack the tiers of each zone, top to bottom.
-                    az.edge(f"{zone}-public", f"{zone}-private", style="invis")
-                    az.edge(f"{zone}-private", f"{zone}-database", style="invis")
 
+def _align_zones(dot: graphviz.Digraph, zones: list[str], drawn: Mapping[str, object]) -> None:
+    """Each zone's three subnets in one column; a band's shared resources above its subnets.
+
+    Shared resources sit below the previous band's subnets, so no two bands share a rank (bands
+    sharing one are drawn side by side, not stacked).
+    """
+    shared = {"public": ["alb"], "private": ["asg", "rotation", "endpoints"], "database": ["aurora"]}
+    for previous, tier in zip((None, *TIERS), TIERS, strict=False):
+        for node_id in (n for n in shared[tier] if n in drawn):
+            for zone in zones:
+                if previous is not None and subnet_node(previous, zone) in drawn:
+                    dot.edge(subnet_node(previous, zone), node_id, style="invis")
+                if subnet_node(tier, zone) in drawn:
+                    dot.edge(node_id, subnet_node(tier, zone), style="invis")
+    for zone in zones:
+        for upper, lower in itertools.pairwise(TIERS):
+            if subnet_node(upper, zone) in drawn and subnet_node(lower, zone) in drawn:
+                dot.edge(subnet_node(upper, zone), subnet_node(lower, zone), style="invis", weight="1000")
+
+
+def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: str) -> None:
+    drawing.node(
+        reg,
+        "secret",
+        "Secrets Manager\napp credential (30-day rotation)",
+        run.of_type("aws:secretsmanager/secret:Secret"),
+        fillcolor="#fffbe6",
+    )
+    for bucket in run.of_type("aws:s3/bucket:Bucket"):
+        purpose = (bucket.inputs.get("tags") or {}).get("Purpose", "bucket")
+        lock = "\n+ Object Lock" if bucket.inputs.get("objectLockEnabled") else ""
+        text = f"S3 {purpose}{lock}"
+        drawing.node(reg, f"s3-{purpose}", text, [bucket], shape="cylinder", fillcolor="#eef2f7")
+    filters = run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    streams = run.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    archived = {str(f.inputs["logGroup"]) for f in filters}
+    groups = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs.get("name") in archived]
+    if groups:
+        names = sorted(str(g.inputs["name"]) for g in groups)
+        drawing.node(reg, "log-groups", _label("CloudWatch log groups", *names), groups, fillcolor="#f5f5f5")
+    for stream in streams:
+        drawing.node(reg, "firehose", "Kinesis Data Firehose\n(audit-log archive, KMS)", [stream], fillcolor="#f5f5f5")
+
+
+def _alarm_nodes(run: StackRun, drawing: _Drawing, graph: graphviz.Digraph, region: str) -> None:
+    """The alarms of one region and the topic they notify."""
+    alarms = [a for a in run.of_type(ALARM) if _region(run, a) == region]
+    if alarms:
+        drawing.node(graph, alarm_node(region), f"CloudWatch alarms\n{len(alarms)} in {region}", alarms)
+    topics = [t for t in run.of_type("aws:sns/topic:Topic") if _region(run, t) == region]
+    if topics:
+        drawing.node(graph, f"sns-{region}", f"SNS alert topic\n(KMS, {region})", topics, fillcolor="#f5f5f5")
+
+
+def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
+    drawn = drawing.stands_for
+    known = drawing.identifiers()
     dot.edge("users", "cdn", label="HTTPS")
-    if web_acls:
+    if "waf" in drawn:
         dot.edge("waf", "cdn", label="filters", style="dashed")
-    origin = "HTTPS" if 443 in listeners else "HTTP"
-    dot.edge("cdn", "alb", label=f"{origin} + X-Origin-Verify")
+    listeners = {int(x.inputs["port"]) for x in run.of_type("aws:lb/listener:Listener")}
+    dot.edge("cdn", "alb", label=f"{'HTTPS' if 443 in listeners else 'HTTP'} + X-Origin-Verify")
     dot.edge("alb", "asg", label=f"app port {int(run.one('aws:lb/targetGroup:TargetGroup').inputs['port'])}")
     dot.edge("asg", "aurora", label="MySQL/TLS")
     dot.edge("asg", "secret", label="read credential", style="dashed")
     dot.edge("rotation", "secret", label="rotate", style="dashed")
     dot.edge("rotation", "aurora", label="ALTER USER", style="dashed")
-    dot.edge("alb", "s3-logs", label="access logs", style="dashed")
-    return dot
+    # Access logs: the load balancer's, and CloudFront's through its log delivery destination.
+    for lb in run.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        bucket = str((lb.inputs.get("accessLogs") or {}).get("bucket", ""))
+        if bucket in known:
+            dot.edge("alb", known[bucket], label="access logs", style="dashed")
+    for destination in run.of_type("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"):
+        bucket_arn = str(
+            (destination.inputs.get("deliveryDestinationConfiguration") or {}).get("destinationResourceArn")
+        )
+        if bucket_arn in known and "cdn" in drawn:
+            dot.edge("cdn", known[bucket_arn], label="access logs", style="dashed")
+    # Certificates: to what presents them (found by ARN).
+    for node_id, records in list(drawn.items()):
+        if node_id.startswith("cert-"):
+            arn = str(records[0].state.get("arn", ""))
+            users = {"cdn"} if _uses(drawn.get("cdn", []), arn) else set()
+            users |= {"alb"} if _uses(run.of_type("aws:lb/listener:Listener"), arn) else set()
+            for user in sorted(users):
+                dot.edge(node_id, user, label="TLS", style="dashed")
+    # Signed code: the function runs what the signing job wrote to the artifacts bucket.
+    for function in drawn.get("rotation", []):
+        bucket = str(function.inputs.get("s3Bucket", ""))
+        if bucket in known:
+            dot.edge(known[bucket], "rotation", label="signed code", style="dashed")
+    # The audit-log archive: log groups -> (subscription filters) -> Firehose -> S3.
+    filters = run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    if filters and "log-groups" in drawn and "firehose" in drawn:
+        dot.edge("log-groups", "firehose", label=f"subscription filters ({len(filters)})")
+    for stream in drawn.get("firehose", []):
+        bucket_arn = str((stream.inputs.get("extendedS3Configuration") or {}).get("bucketArn", ""))
+        if bucket_arn in known:
+            dot.edge("firehose", known[bucket_arn], label="delivers")
+    # Alarms: to what they watch (by metric dimensions) and to the topic they notify.
+    watched: Counter[tuple[str, str]] = Counter()
+    for alarm in run.of_type(ALARM):
+        for target in {known[v] for v in _dimension_values(alarm) if v in known}:
+            watched[alarm_node(_region(run, alarm)), target] += 1
+    for (source, target), count in sorted(watched.items()):
+        dot.edge(source, target, label=f"watches ({count})", style="dotted", color="#888888", constraint="false")
+    notified = {
+        (alarm_node(_region(run, a)), known[arn])
+        for a in run.of_type(ALARM)
+        for arn in a.inputs.get("alarmActions") or []
+        if arn in known
+    }
+    for source, topic in sorted(notified):
+        dot.edge(source, topic, label="notify", style="dashed")
+
+
+def _uses(records: Iterable[ResourceRecord], arn: str) -> bool:
+    return bool(arn) and any(arn in str(r.inputs) for r in records)
 
 
 def render(run: StackRun, out_dir: Path) -> tuple[Path, Path]:
-    """Writes ``architecture.svg`` and ``architecture.png`` into ``out_dir``."""
+    """Writes ``architecture.svg`` and ``architecture.png`` into ``out_dir`` (one layout, two files)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    dot = build(run)
-    svg = Path(dot.render(filename="architecture", directory=str(out_dir), format="svg", cleanup=True))
-    png = Path(dot.render(filename="architecture", directory=str(out_dir), format="png", cleanup=True))
+    svg, png = out_dir / "architecture.svg", out_dir / "architecture.png"
+    done = subprocess.run(
+        ["dot", "-Tsvg", "-o", str(svg), "-Tpng", "-o", str(png)],
+        input=build(run).source.encode(),
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
     return svg, png

@@ -134,8 +134,25 @@ class StackRun:
 # --------------------------------------------------------------------------- config
 
 
+class ConfigFileError(ValueError):
+    """A project or stack file the offline run cannot use (invalid YAML, a secure value, not a mapping).
+
+    The message is one line naming the file and, for a YAML error, the line.
+    """
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name} line {mark.line + 1}" if mark is not None else path.name
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigFileError(f"{where}: invalid YAML: {problem}") from exc
+
+
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
-    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+    return str(_read_yaml(project_dir / "Pulumi.yaml")["name"])
 
 
 def _config_string(value: Any) -> str:
@@ -157,7 +174,7 @@ def stack_config(
     ``None`` removes the key, to test what a missing setting does.
     """
     project = project_name(project_dir)
-    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
+    declared = _read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     config: dict[str, str] = {}
     for key, decl in declared.items():
         full = key if ":" in key else f"{project}:{key}"
@@ -170,9 +187,13 @@ def stack_config(
         raise FileNotFoundError(
             f"no stack file {stack_file.name}; known stacks: {', '.join(known_stacks(project_dir))}"
         )
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+    document = _read_yaml(stack_file) or {}
+    stack_values = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(stack_values or {}, dict):
+        raise ConfigFileError(f"{stack_file.name}: expected a mapping with a `config:` mapping of settings")
+    for key, value in (stack_values or {}).items():
         if isinstance(value, dict) and "secure" in value:
-            raise ValueError(f"{key} is a secure value: pass a test value in overrides")
+            raise ConfigFileError(f"{stack_file.name}: {key} is a secure value: pass a test value in overrides")
         config[key] = _config_string(value)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{project}:{key}"

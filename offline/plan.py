@@ -1,32 +1,70 @@
 """Offline plan: what a stack would create, checked against the policy pack, drawn as a picture.
 
-    python -m offline.plan dev                     # report + build/plan/dev/architecture.{svg,png}
-    python -m offline.plan prod --json prod.json   # also the full recorded graph
-    python -m offline.plan dev --diff prod         # what prod changes over dev
-    python -m offline.plan dev --set azCount=2     # what-if, without editing the stack file
+    make plan STACK=prod                                   # sets up .venv and Graphviz, then the next line
+    python -m offline.plan prod                            # report + build/plan/prod/{plan.txt,architecture.*}
+    python -m offline.plan prod --json prod.json           # also the full recorded graph
+    python -m offline.plan dev --diff prod                 # what prod changes over dev
+    python -m offline.plan dev --set azCount=2             # what-if, without editing the stack file;
+                                                           #   written to build/plan/dev+azCount=2/
+    python -m offline.plan dev --set azCount=2 --diff dev  # what the --set changes over dev as committed
 
-Needs no AWS credentials and no Pulumi CLI. Exit codes: 0 fine, 2 invalid settings,
-3 a mandatory policy fails, 1 the program failed otherwise.
+(`python` is `.venv/bin/python` once `make plan` has set the venv up.) Needs no AWS credentials and
+no Pulumi CLI. Exit codes: 0 fine; 2 bad input (usage, an invalid setting, a stack file or policy
+config that cannot be used), reported in one line each before anything runs where possible;
+3 a mandatory policy fails; 1 the program failed otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import difflib
+import hashlib
 import json
 import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from components.settings import SettingsError, placeholders
-from offline.harness import PROJECT_DIR, ProgramError, StackRun, known_stacks, run_stack
-from offline.policy_check import Violation, evaluate, load_policy_config
+from offline.harness import (
+    PROJECT_DIR,
+    ConfigFileError,
+    ProgramError,
+    ResourceRecord,
+    StackRun,
+    known_stacks,
+    project_name,
+    run_stack,
+)
+from offline.policy_check import PolicyConfigError, Violation, evaluate, load_policy_config
 from policypack.rules import POLICIES
 
-EXIT_INVALID_SETTINGS, EXIT_POLICY, EXIT_FAILED = 2, 3, 1
-_HASH_SUFFIX = re.compile(r"(fintech-<env>-[a-z0-9-]+?)-[0-9a-f]{7,8}(?![0-9a-z])")
+EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_POLICY = 1, 2, 3
+EXIT_INVALID_SETTINGS = EXIT_INVALID_INPUT
+PROG = "python -m offline.plan"
+PLAN_DIR = PROJECT_DIR / "build" / "plan"
+# A value longer than this (user data, a policy document, a dashboard) is shown by its digest.
+BLOB_LIMIT = 200
+_ASSET_KEYS = frozenset({"fileAsset", "stringAsset", "assetArchive", "fileArchive"})
+# Values the mocks generate (ids, ARNs, physical names) carry a hex digest of the logical name.
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{6,}")
+_SAFE_FOLDER = re.compile(r"[A-Za-z0-9_.,=+-]{1,80}")
+
+
+class InputError(Exception):
+    """Input the plan cannot use: each line is printed on stderr and the plan exits 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+# --------------------------------------------------------------------------- report
 
 
 def component_tree(run: StackRun) -> list[str]:
@@ -80,13 +118,39 @@ def cost_drivers(run: StackRun) -> list[str]:
     ]
 
 
-def report(run: StackRun, seconds: float, violations: list[Violation], pictures: list[Path]) -> str:
+def full_keys(overrides: Mapping[str, str]) -> set[str]:
+    """Config keys as the program sees them (``azCount`` -> ``payments-platform:azCount``)."""
+    project = project_name()
+    return {key if ":" in key else f"{project}:{key}" for key in overrides}
+
+
+def label(stack: str, overrides: Mapping[str, str]) -> str:
+    """``dev``, or ``dev (--set azCount=2)`` for a what-if."""
+    if not overrides:
+        return stack
+    return f"{stack} (--set {' '.join(f'{k}={v}' for k, v in overrides.items())})"
+
+
+def report(
+    run: StackRun,
+    seconds: float | None,
+    violations: list[Violation],
+    pictures: list[Path],
+    overrides: Mapping[str, str] | None = None,
+) -> str:
+    """The plan as text. Deterministic (no timings, no paths): the committed docs/<stack>/plan.txt is one.
+
+    ``seconds`` is not printed (timings go to stderr); it stays for callers of the earlier signature.
+    """
+    del seconds
+    overrides = overrides or {}
+    overridden = full_keys(overrides)
     custom = [r for r in run.resources if r.custom]
     by_type = Counter(r.type for r in custom)
     found = placeholders(run.config)
     lines = [
-        f"Stack {run.stack}: {len(custom)} resources in {len(run.resources) - len(custom)} components "
-        f"(offline run took {seconds:.2f} s)",
+        f"Stack {label(run.stack, overrides)}: {len(custom)} resources "
+        f"in {len(run.resources) - len(custom)} components",
         "",
         *(
             [f"PLACEHOLDERS: a real `pulumi up` of {run.stack} refuses these until they are replaced:"]
@@ -95,8 +159,12 @@ def report(run: StackRun, seconds: float, violations: list[Violation], pictures:
             if found
             else []
         ),
-        "Settings in force:",
-        *(f"  {k} = {v}" for k, v in sorted(run.config.items()) if not k.startswith("pulumi:")),
+        "Settings in force" + (" ((--set) marks a what-if override):" if overrides else ":"),
+        *(
+            f"  {k} = {v}" + (" (--set)" if k in overridden else "")
+            for k, v in sorted(run.config.items())
+            if not k.startswith("pulumi:")
+        ),
         "",
         "Components:",
         *(f"  {line}" for line in component_tree(run)),
@@ -120,113 +188,386 @@ def report(run: StackRun, seconds: float, violations: list[Violation], pictures:
             for k, v in sorted(run.outputs.items())
         ),
         "",
-        "Architecture:",
-        *(f"  {p}" for p in pictures),
+        "Architecture (beside this report):" if pictures else "Architecture: not drawn (Graphviz's `dot` missing)",
+        *(f"  {p.name}" for p in pictures),
     ]
     return "\n".join(lines)
 
 
-def _normalise(run: StackRun, value: Any) -> Any:
-    """Names carry the stack suffix; strip it so the same resource matches across stacks."""
-    suffix = run.config.get("payments-platform:envSuffix", run.stack)
-    text = json.dumps(value, sort_keys=True, default=str).replace(f"fintech-{suffix}", "fintech-<env>")
-    # Physical names and ids end in a per-stack hash: references to "the same" resource differ only there.
-    return json.loads(_HASH_SUFFIX.sub(r"\1", text))
+# --------------------------------------------------------------------------- diff
 
 
-def diff(left: StackRun, right: StackRun) -> str:
-    """What ``right`` adds, removes and changes compared with ``left``."""
-    lines = [f"Differences from {left.stack} to {right.stack}", "", "Settings:"]
-    for key in sorted(set(left.config) | set(right.config)):
-        a, b = left.config.get(key), right.config.get(key)
-        if a != b and not key.startswith("pulumi:"):
-            lines.append(f"  {key}: {a} -> {b}")
-    counts_a = Counter(r.type for r in left.resources if r.custom)
-    counts_b = Counter(r.type for r in right.resources if r.custom)
-    lines += ["", "Resource counts:"]
-    for type_ in sorted(set(counts_a) | set(counts_b)):
-        if counts_a[type_] != counts_b[type_]:
-            lines.append(f"  {type_}: {counts_a[type_]} -> {counts_b[type_]} ({counts_b[type_] - counts_a[type_]:+d})")
-    a_by_name = {_normalise(left, r.name): r for r in left.resources if r.custom}
-    b_by_name = {_normalise(right, r.name): r for r in right.resources if r.custom}
-    lines += ["", "Changed properties of resources in both:"]
-    for name in sorted(set(a_by_name) & set(b_by_name)):
-        a_inputs, b_inputs = _normalise(left, a_by_name[name].inputs), _normalise(right, b_by_name[name].inputs)
-        a_opts = {"protect": a_by_name[name].protect}
-        b_opts = {"protect": b_by_name[name].protect}
-        for key in sorted(set(a_inputs) | set(b_inputs)):
-            if a_inputs.get(key) != b_inputs.get(key) and key not in ("tags", "code"):
-                if key in a_by_name[name].secret_inputs | b_by_name[name].secret_inputs:
-                    lines.append(f"  {name}.{key}: [secret] -> [secret]")
-                else:
-                    lines.append(f"  {name}.{key}: {_short(a_inputs.get(key))} -> {_short(b_inputs.get(key))}")
-        if a_opts != b_opts:
-            lines.append(f"  {name} (Pulumi protect): {a_opts['protect']} -> {b_opts['protect']}")
-    return "\n".join(lines)
+def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:
+        yield path, value
 
 
-def _short(value: Any, limit: int = 100) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class Canon:
+    """One run's values rewritten so that "the same" resource reads the same in every stack.
+
+    Logical and physical names carry the stack's suffix (``fintech-dev-…``, ``/fintech/dev/…``,
+    the ``Environment`` tag): it reads ``<env>``. Ids, ARNs and names the mocks generate end in
+    digests of the logical name: each reads ``${<logical name>.<attribute>}`` wherever it is
+    referenced. Only values the mocks generated are rewritten, so a real difference (an AMI, a
+    code digest) still shows. Whole numbers read as integers (the mocks hand numbers over as
+    floats); JSON documents are rewritten value by value; user data is compared decoded.
+    """
+
+    def __init__(self, run: StackRun) -> None:
+        self.suffix = run.config.get(f"{project_name()}:envSuffix", run.stack)
+        self._env = re.compile(rf"(?<![A-Za-z0-9])fintech([-/]){re.escape(self.suffix)}(?![A-Za-z0-9])")
+        generated: dict[str, str] = {}
+        for record in sorted((r for r in run.resources if r.custom), key=lambda r: r.urn):
+            name = self.name(record.name)
+            if record.id:
+                generated.setdefault(record.id, f"${{{name}.id}}")
+            given = {v for _, v in _leaves(record.inputs) if isinstance(v, str)}
+            for path, value in _leaves(record.state):
+                if isinstance(value, str) and value not in given and len(value) >= 8 and _HEX_RUN.search(value):
+                    generated.setdefault(value, f"${{{name}.{path}}}")
+        # Index each generated value by its rarest digest, so a string is checked against a few only.
+        runs = Counter(m.group(0) for value in generated for m in _HEX_RUN.finditer(value))
+        self._by_run: dict[str, list[tuple[str, str]]] = {}
+        for value, placeholder in generated.items():
+            key = min((m.group(0) for m in _HEX_RUN.finditer(value)), key=lambda r: (runs[r], r))
+            self._by_run.setdefault(key, []).append((value, placeholder))
+
+    def name(self, name: str) -> str:
+        return self._env.sub(r"fintech\1<env>", name)
+
+    def text(self, text: str) -> str:
+        if text == self.suffix:
+            return "<env>"
+        found = [pair for m in _HEX_RUN.finditer(text) for pair in self._by_run.get(m.group(0), ()) if pair[0] in text]
+        for value, placeholder in sorted(set(found), key=lambda p: -len(p[0])):
+            text = text.replace(value, placeholder)
+        return self.name(text)
+
+    def value(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            if value[:1] in "{[":  # a JSON document (policy, dashboard, tags): its values, one by one
+                try:
+                    return json.dumps(self.value(json.loads(value)), sort_keys=True)
+                except ValueError:
+                    pass
+            return self.text(_decoded(value) if key == "userData" else value)
+        if isinstance(value, dict):
+            return {k: self.value(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
 
 
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    result = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
-        result[key] = value
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stack", choices=known_stacks())
-    parser.add_argument("--json", metavar="FILE", help="write the full recorded graph as JSON")
-    parser.add_argument("--diff", metavar="STACK", choices=known_stacks(), help="compare with another stack")
-    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], help="override a setting")
-    parser.add_argument("--policy-config", metavar="FILE", help="policy pack config (default policypack/<stack>.json)")
-    parser.add_argument("--out", metavar="DIR", help="where the report and pictures go (default build/plan/<stack>)")
-    args = parser.parse_args(argv)
-
-    started = time.perf_counter()
+def _decoded(text: str) -> str:
+    """User data is base64: compare (and digest) what the instance runs."""
     try:
-        run = run_stack(args.stack, _overrides(args.set))
+        return base64.b64decode(text, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return text
+
+
+_ABSENT = object()
+
+
+def _show(value: Any) -> str:
+    return "(not set)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+
+
+def _is_blob(value: Any) -> bool:
+    return (isinstance(value, str) and len(value) > BLOB_LIMIT) or (
+        isinstance(value, dict) and bool(_ASSET_KEYS & set(value))
+    )
+
+
+def _digest(value: Any) -> str:
+    if value is _ABSENT:
+        return "(not set)"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return f"sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _blob_change(a: Any, b: Any) -> str:
+    detail = ""
+    if isinstance(a, str) and isinstance(b, str):
+        detail = f"; {len(a)} -> {len(b)} chars"
+        if "\n" in a or "\n" in b:
+            changed = sum(1 for line in difflib.ndiff(a.splitlines(), b.splitlines()) if line[:2] in ("+ ", "- "))
+            detail += f", {changed} line(s) added or removed"
+    elif isinstance(a, list) and isinstance(b, list):
+        detail = f"; {len(a)} -> {len(b)} items"
+    return f"differs ({_digest(a)} -> {_digest(b)}{detail})"
+
+
+def _changes(path: str, a: Any, b: Any) -> Iterator[str]:
+    """One line per differing leaf: values in full, long blobs by digest."""
+    if a == b and a is not _ABSENT:
+        return
+    if _is_blob(a) or _is_blob(b):
+        yield f"{path}: {_blob_change(a, b)}"
+    elif isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            yield from _changes(f"{path}.{key}", a.get(key, _ABSENT), b.get(key, _ABSENT))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            yield from _changes(f"{path}[{i}]", x, y)
+    elif len(_show(a)) <= BLOB_LIMIT and len(_show(b)) <= BLOB_LIMIT:
+        yield f"{path}: {_show(a)} -> {_show(b)}"
+    else:
+        yield f"{path}: {_blob_change(a, b)}"
+
+
+_OPTIONS = {"protect": "protect", "retain_on_delete": "retainOnDelete", "ignore_changes": "ignoreChanges"}
+
+
+def _resource_changes(record_a: ResourceRecord, record_b: ResourceRecord, canon_a: Canon, canon_b: Canon) -> list[str]:
+    inputs_a, inputs_b = record_a.inputs, record_b.inputs
+    lines = []
+    for key in sorted(set(inputs_a) | set(inputs_b)):
+        a = canon_a.value(inputs_a[key], key) if key in inputs_a else _ABSENT
+        b = canon_b.value(inputs_b[key], key) if key in inputs_b else _ABSENT
+        if a == b:
+            continue
+        if key in record_a.secret_inputs | record_b.secret_inputs:
+            lines.append(f"{key}: [secret] differs")
+        else:
+            lines.extend(_changes(key, a, b))
+    for attr, option in _OPTIONS.items():
+        a, b = getattr(record_a, attr), getattr(record_b, attr)
+        if a != b:
+            lines.append(
+                f"{option} (resource option): {_show(list(a) if isinstance(a, tuple) else a)}"
+                f" -> {_show(list(b) if isinstance(b, tuple) else b)}"
+            )
+    return lines
+
+
+def diff(
+    left: StackRun,
+    right: StackRun,
+    *,
+    left_label: str | None = None,
+    right_label: str | None = None,
+    overridden: frozenset[str] = frozenset(),
+) -> str:
+    """What ``right`` adds, removes and changes compared with ``left``: only the differences.
+
+    ``overridden`` (full config keys) are marked ``(--set)`` among the settings.
+    """
+    left_label, right_label = left_label or left.stack, right_label or right.stack
+    canon_a, canon_b = Canon(left), Canon(right)
+    settings = [
+        f"  {key}: {left.config.get(key, '(not set)')} -> {right.config.get(key, '(not set)')}"
+        + (" (--set)" if key in overridden else "")
+        for key in sorted(set(left.config) | set(right.config))
+        if not key.startswith("pulumi:") and left.config.get(key) != right.config.get(key)
+    ]
+    a_by_key = {(r.type, canon_a.name(r.name)): r for r in left.resources if r.custom}
+    b_by_key = {(r.type, canon_b.name(r.name)): r for r in right.resources if r.custom}
+    added = [f"  + {t} {n}" for t, n in sorted(set(b_by_key) - set(a_by_key))]
+    removed = [f"  - {t} {n}" for t, n in sorted(set(a_by_key) - set(b_by_key))]
+    changed: list[str] = []
+    for type_, name in sorted(set(a_by_key) & set(b_by_key)):
+        lines = _resource_changes(a_by_key[type_, name], b_by_key[type_, name], canon_a, canon_b)
+        if lines:
+            changed.append(f"  ~ {name} ({type_})")
+            changed.extend(f"      {line}" for line in lines)
+    outputs: list[str] = []
+    for output in sorted(set(left.outputs) | set(right.outputs)):
+        a = canon_a.value(left.outputs[output]) if output in left.outputs else _ABSENT
+        b = canon_b.value(right.outputs[output]) if output in right.outputs else _ABSENT
+        if a == b:
+            continue
+        if output in left.secret_outputs | right.secret_outputs:
+            outputs.append(f"  {output}: [secret] differs")
+        else:
+            outputs.extend(f"  {line}" for line in _changes(output, a, b))
+    sections = [
+        ("Settings", settings, len(settings)),
+        (f"Resources only in {right_label}", added, len(added)),
+        (f"Resources only in {left_label}", removed, len(removed)),
+        ("Changed resources", changed, sum(1 for line in changed if line.startswith("  ~ "))),
+        ("Stack outputs", outputs, len(outputs)),
+    ]
+    body = [line for title, lines, n in sections if lines for line in ["", f"{title} ({n}):", *lines]]
+    if not body:
+        return f"No differences from {left_label} to {right_label}."
+    head = [f"Differences from {left_label} to {right_label}:"]
+    if any("<env>" in line or "${" in line for line in body):
+        head.append("(<env> stands for the stack suffix; ${name.attribute} for an id, ARN or name AWS generates)")
+    return "\n".join(head + body)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line on stderr, exit 2 (argparse's default prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"takes KEY=VALUE (e.g. azCount=2), got {text!r}")
+    return key.strip(), value
+
+
+def _parser() -> argparse.ArgumentParser:
+    stacks = known_stacks()
+    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stack", choices=stacks, help=f"the stack to plan: {', '.join(stacks)}")
+    parser.add_argument("--json", metavar="FILE", help="write the full recorded graph as JSON")
+    parser.add_argument(
+        "--diff",
+        metavar="STACK",
+        choices=stacks,
+        help="print what STACK changes over this plan (with --set and the same stack: what the --set changes)",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        type=_setting,
+        action="append",
+        default=[],
+        help="override a setting for a what-if (repeatable); written to its own folder",
+    )
+    parser.add_argument("--policy-config", metavar="FILE", help="policy pack config (default policypack/<stack>.json)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where the report and pictures go (default build/plan/<stack>; a what-if: build/plan/<stack>+KEY=VALUE)",
+    )
+    return parser
+
+
+def default_out(stack: str, overrides: Mapping[str, str]) -> Path:
+    """``build/plan/dev``; a what-if gets its own folder and never overwrites the stack's plan."""
+    if not overrides:
+        return PLAN_DIR / stack
+    folder = stack + "+" + ",".join(f"{k}={v}" for k, v in overrides.items())
+    if not _SAFE_FOLDER.fullmatch(folder):
+        folder = f"{stack}-whatif-{hashlib.sha256(folder.encode()).hexdigest()[:8]}"
+    return PLAN_DIR / folder
+
+
+def _out_dir(stack: str, overrides: Mapping[str, str], out: str | None) -> Path:
+    if out is None:
+        return default_out(stack, overrides)
+    chosen = Path(out)
+    if overrides and chosen.resolve() in {(PLAN_DIR / stack).resolve(), (PROJECT_DIR / "docs" / stack).resolve()}:
+        raise InputError(f"--out {out}: a what-if (--set) is never written over {stack}'s plan; choose another folder")
+    if chosen.exists() and not chosen.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    return chosen
+
+
+def _check_json_target(path: str | None) -> None:
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"--json {path}: is a folder; name a file")
+    if not target.parent.is_dir():
+        raise InputError(f"--json {path}: no folder {target.parent}")
+
+
+def _run(stack: str, overrides: Mapping[str, str]) -> StackRun:
+    """The offline run, or ``InputError`` / ``ProgramError`` carrying a one-line reason."""
+    try:
+        return run_stack(stack, dict(overrides))
+    except (ConfigFileError, FileNotFoundError) as exc:
+        raise InputError(str(exc)) from exc
     except ProgramError as exc:
-        cause = exc.__cause__
-        print(str(cause) if isinstance(cause, SettingsError) else str(exc), file=sys.stderr)
-        return EXIT_INVALID_SETTINGS if isinstance(cause, SettingsError) else EXIT_FAILED
-    elapsed = time.perf_counter() - started
-
-    config = json.loads(Path(args.policy_config).read_text()) if args.policy_config else load_policy_config(args.stack)
-    violations = evaluate(run, config=config)
-    out = Path(args.out) if args.out else PROJECT_DIR / "build" / "plan" / args.stack
-    pictures = _draw(run, out)
-    text = report(run, elapsed, violations, pictures)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "plan.txt").write_text(text + "\n")
-    print(text)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"stack": run.stack, "outputs": run.outputs, "resources": run.graph()}, fh, indent=2, default=str)
-        print(f"\nRecorded graph written to {args.json}")
-    if args.diff:
-        print("\n" + diff(run, run_stack(args.diff)))
-    if violations:
-        print(f"\n{len(violations)} mandatory policy violation(s): fix them before `pulumi up`.", file=sys.stderr)
-        return EXIT_POLICY
-    return 0
+        if isinstance(exc.__cause__, SettingsError):
+            raise InputError(str(exc.__cause__)) from exc
+        raise
 
 
-def _draw(run: StackRun, out: Path) -> list[Path]:
+def _pictures(run: StackRun, out: Path) -> list[Path]:
     from offline.diagram import render
 
     try:
         return list(render(run, out))
     except Exception as exc:
-        print(f"(no picture: {exc}; install Graphviz's `dot`)", file=sys.stderr)
+        print(f"(no picture: {exc}; install Graphviz's `dot`: make plan does)", file=sys.stderr)
         return []
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _compare(run: StackRun, other: StackRun, overrides: Mapping[str, str]) -> str:
+    """``--diff``: from this plan to the other stack; for a what-if of that same stack, from the stack to it."""
+    plan, baseline = (run, label(run.stack, overrides)), (other, other.stack)
+    left, right = (baseline, plan) if overrides and other.stack == run.stack else (plan, baseline)
+    return diff(left[0], right[0], left_label=left[1], right_label=right[1], overridden=frozenset(full_keys(overrides)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, str] = dict(args.set)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        # Everything that can be checked without running the program is checked first.
+        policy_config = load_policy_config(args.stack, args.policy_config)
+        out = _out_dir(args.stack, overrides, args.out)
+        _check_json_target(args.json)
+        run = _run(args.stack, overrides)
+        timings["program"] = time.perf_counter() - started
+        other = _run(args.diff, {}) if args.diff else None
+        if args.diff:
+            timings[f"--diff {args.diff}"] = time.perf_counter() - started - timings["program"]
+    except (InputError, PolicyConfigError) as exc:
+        print("\n".join(exc.lines), file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    except ProgramError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+
+    mark = time.perf_counter()
+    violations = evaluate(run, config=policy_config)
+    timings["policies"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    pictures = _pictures(run, out)
+    timings["pictures"] = time.perf_counter() - mark
+    text = report(run, None, violations, pictures, overrides)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "plan.txt").write_text(text + "\n")
+        if args.json:
+            graph = {"stack": run.stack, "outputs": run.outputs, "resources": run.graph()}
+            Path(args.json).write_text(json.dumps(graph, indent=2, default=str), encoding="utf-8")
+    except OSError as exc:
+        print(f"cannot write the plan: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return EXIT_FAILED
+    print(text)
+    print(f"\nWritten to {_shown(out)}/: plan.txt" + "".join(f", {p.name}" for p in pictures))
+    if args.json:
+        print(f"Recorded graph written to {args.json}")
+    if other is not None:
+        print("\n" + _compare(run, other, overrides))
+    # Timings go to stderr: the report itself is deterministic (docs/<stack>/plan.txt is one).
+    spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
+    print(f"offline run took {time.perf_counter() - started:.2f} s ({spent})", file=sys.stderr)
+    if violations:
+        print(f"\n{len(violations)} mandatory policy violation(s): fix them before `pulumi up`.", file=sys.stderr)
+        return EXIT_POLICY
+    return 0
 
 
 if __name__ == "__main__":

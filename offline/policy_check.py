@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -52,10 +54,95 @@ def _provider(run: StackRun, record: ResourceRecord) -> PolicyProviderResource |
     return PolicyProviderResource(found.type, found.inputs, found.urn, found.name)
 
 
-def load_policy_config(stack: str) -> dict[str, dict[str, Any]]:
-    """The pack config a stack is previewed with: ``policypack/<stack>.json`` when it exists."""
-    path = PROJECT_DIR / "policypack" / f"{stack}.json"
-    return dict(json.loads(path.read_text())) if path.exists() else {}
+class PolicyConfigError(ValueError):
+    """A policy pack config the policies cannot take; ``lines`` holds one line per problem."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
+
+
+# The only enforcement level the offline check applies: every policy is mandatory.
+_LEVEL = "mandatory"
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "boolean": bool,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "array": list,
+    "object": dict,
+}
+
+
+def _config_problems(where: str, config: Any, policies: Sequence[Policy]) -> Iterator[str]:
+    if not isinstance(config, dict):
+        yield f"{where}: expected a JSON object keyed by policy name, found {type(config).__name__}"
+        return
+    by_name = {p.name: p for p in policies}
+    for name, value in config.items():
+        policy = by_name.get(name)
+        if policy is None:
+            close = difflib.get_close_matches(name, by_name, n=1)
+            yield f"{where}: the policy pack has no policy {name!r}" + (
+                f" (did you mean {close[0]!r}?)" if close else f" (it has: {', '.join(sorted(by_name))})"
+            )
+            continue
+        settings = {"enforcementLevel": value} if isinstance(value, str) else value
+        if not isinstance(settings, dict):
+            yield f"{where}: {name}: expected an object of settings, found {json.dumps(settings)}"
+            continue
+        schema = policy.config_schema.properties if policy.config_schema else {}
+        for key, setting in settings.items():
+            if key == "enforcementLevel":
+                if setting != _LEVEL:
+                    yield (
+                        f"{where}: {name}: enforcementLevel {json.dumps(setting)} is not applied offline "
+                        f"(the plan checks every policy as {_LEVEL})"
+                    )
+            elif key not in schema:
+                takes = ", ".join(sorted(schema)) or "no settings"
+                yield f"{where}: {name} does not take {key!r} (it takes {takes})"
+            else:
+                expected = _JSON_TYPES.get(str(schema[key].get("type")))
+                wrong_bool = isinstance(setting, bool) and expected is not bool and expected != _JSON_TYPES["object"]
+                if expected is not None and (not isinstance(setting, expected) or wrong_bool):
+                    yield f"{where}: {name}.{key} must be a {schema[key]['type']}, found {json.dumps(setting)}"
+
+
+def load_policy_config(
+    stack: str, path: str | Path | None = None, policies: Sequence[Policy] = POLICIES
+) -> dict[str, dict[str, Any]]:
+    """The pack config a stack is previewed with: ``path``, else ``policypack/<stack>.json`` when it exists.
+
+    Raises ``PolicyConfigError`` (one line per problem) for a missing or unreadable file, invalid
+    JSON, a policy the pack does not have, or a setting a policy does not take.
+    """
+    if path is None:
+        default = PROJECT_DIR / "policypack" / f"{stack}.json"
+        if not default.exists():
+            return {}
+        source, where = default, f"policypack/{stack}.json"
+    else:
+        source, where = Path(path), f"--policy-config {path}"
+    try:
+        config = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyConfigError([f"{where}: no such file"]) from None
+    except IsADirectoryError:
+        raise PolicyConfigError([f"{where}: is a folder, not a JSON file"]) from None
+    except OSError as exc:
+        raise PolicyConfigError([f"{where}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise PolicyConfigError([f"{where}: not UTF-8 text"]) from None
+    except json.JSONDecodeError as exc:
+        raise PolicyConfigError([f"{where}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"]) from None
+    problems = list(_config_problems(where, config, policies))
+    if problems:
+        raise PolicyConfigError(problems)
+    return {
+        name: {k: v for k, v in value.items() if k != "enforcementLevel"} if isinstance(value, dict) else {}
+        for name, value in config.items()
+    }
 
 
 def stack_resources(run: StackRun) -> list[PolicyResource]:

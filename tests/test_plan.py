@@ -1,39 +1,66 @@
-"""The offline plan command: report, pictures, policy results, exit codes, JSON, diff."""
+"""The offline plan command: report, pictures, policy results, exit codes, JSON, diff, what-ifs."""
 
+import functools
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from offline import plan
+from offline.harness import PROJECT_DIR, ConfigFileError, StackRun, run_stack, stack_config
+from offline.plan import diff
+
+DOCS = PROJECT_DIR / "docs"
+
+
+def _not_run(*args: object, **kwargs: object) -> StackRun:
+    raise AssertionError("the program ran although the input was already known to be bad")
 
 
 def test_plan_writes_report_and_pictures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert plan.main(["dev", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("Stack dev: ")
-    assert "Policies: 17 mandatory, 0 violation(s)" in out
-    assert "fintech:network:Network fintech-dev-net:" in out
-    assert (tmp_path / "plan.txt").read_text().strip() == out.strip()
+    captured = capsys.readouterr()
+    written = (tmp_path / "plan.txt").read_text()
+    assert written.startswith("Stack dev: ")
+    assert "Policies: 17 mandatory, 0 violation(s)" in written
+    assert "fintech:network:Network fintech-dev-net:" in written
+    assert captured.out.startswith(written), "the terminal shows the report that is written"
+    assert "offline run took" in captured.err, "timings go to the terminal, not into the report"
     assert (tmp_path / "architecture.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "architecture.svg").read_text()
-    for label in ("CloudFront", "WAF web ACL", "Application Load Balancer", "Auto Scaling Group", "Aurora MySQL"):
+    for label in ("CloudFront", "WAF web ACL", "Application Load Balancer", "Auto Scaling group", "Aurora MySQL"):
         assert label in svg
     assert svg.count("NAT gateway") == 1, "dev has one NAT gateway"
+    assert written == (DOCS / "dev" / "plan.txt").read_text(), "docs/dev/plan.txt is stale: run `make pictures`"
 
 
-def test_prod_picture_shows_a_nat_gateway_per_zone(tmp_path: Path) -> None:
+def test_prod_plan_is_committed_and_its_picture_shows_a_nat_gateway_per_zone(tmp_path: Path) -> None:
     assert plan.main(["prod", "--out", str(tmp_path)]) == 0
     svg = (tmp_path / "architecture.svg").read_text()
     assert svg.count("NAT gateway") == 3
     assert "Object Lock" in svg
+    written = (tmp_path / "plan.txt").read_text()
+    assert written == (DOCS / "prod" / "plan.txt").read_text(), "docs/prod/plan.txt is stale: run `make pictures`"
 
 
-def test_invalid_settings_exit_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["prod", "--set", "azCount=2", "--out", str(tmp_path)]) == plan.EXIT_INVALID_SETTINGS
+def test_the_report_has_no_timing_or_path(dev: StackRun) -> None:
+    text = plan.report(dev, 1.5, [], [Path("/somewhere/architecture.svg")])
+    assert "took" not in text
+    assert "/somewhere" not in text
+    assert "  architecture.svg" in text
+
+
+def test_invalid_settings_exit_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "PLAN_DIR", tmp_path)
+    assert plan.main(["prod", "--set", "azCount=2"]) == plan.EXIT_INVALID_SETTINGS
     err = capsys.readouterr().err
-    assert "payments-platform:azCount = '2': must be 3 when environment is prod" in err
-    assert not (tmp_path / "plan.txt").exists()
+    assert re.search(r"payments-platform:azCount = '?2'?: must be 3 when environment is prod", err), err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir()), "nothing is written for an invalid what-if"
 
 
 def test_a_failing_mandatory_policy_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,6 +69,101 @@ def test_a_failing_mandatory_policy_exits_3(tmp_path: Path, capsys: pytest.Captu
     captured = capsys.readouterr()
     assert "[prod-data-protected]" in captured.out
     assert "mandatory policy violation(s)" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["qa"], "invalid choice: 'qa'"),
+        (["dev", "--set", "azCount"], "--set: takes KEY=VALUE"),
+        (["dev", "--set", "=2"], "--set: takes KEY=VALUE"),
+        (["dev", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "the following arguments are required: stack"),
+    ],
+)
+def test_usage_errors_exit_2_in_one_line(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "run_stack", _not_run)
+    with pytest.raises(SystemExit) as exited:
+        plan.main(argv)
+    assert exited.value.code == plan.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert says in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "no such file"),
+        ('{"prod-data-protected": {"protectData": true,}}', "invalid JSON at line 1 column"),
+        ('{"prod-data-protect": {"protectData": true}}', "no policy 'prod-data-protect' (did you mean"),
+        ('{"prod-data-protected": {"protectDta": true}}', "prod-data-protected does not take 'protectDta'"),
+        ('{"prod-data-protected": {"protectData": "yes"}}', "protectData must be a boolean"),
+        ('{"vpc-flow-logs": {"retention": 1}}', "vpc-flow-logs does not take 'retention' (it takes no settings)"),
+        ('{"vpc-flow-logs": "advisory"}', "is not applied offline"),
+        ("[]", "expected a JSON object keyed by policy name"),
+    ],
+)
+def test_policy_config_problems_are_one_line_each_before_the_program_runs(
+    content: str | None,
+    says: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "pack.json"
+    if content is not None:
+        config.write_text(content)
+    monkeypatch.setattr(plan, "run_stack", _not_run)
+    assert plan.main(["dev", "--policy-config", str(config), "--out", str(tmp_path)]) == plan.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"--policy-config {config}: ")
+    assert says in err
+
+
+def test_every_policy_config_problem_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "pack.json"
+    config.write_text('{"no-such-policy": {}, "prod-data-protected": {"protectData": 1, "extra": true}}')
+    assert plan.main(["dev", "--policy-config", str(config)]) == plan.EXIT_INVALID_INPUT
+    assert len(capsys.readouterr().err.strip().splitlines()) == 3
+
+
+def _project_with(tmp_path: Path, stack_file: str) -> Path:
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.dev.yaml").write_text(stack_file)
+    return tmp_path
+
+
+BROKEN_STACK_FILE = "config:\n  aws:region: eu-west-1\n  payments-platform:azCount: [3\n  payments-platform:x: 1\n"
+
+
+def test_a_yaml_error_in_a_stack_file_names_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError) as raised:
+        stack_config("dev", project_dir=_project_with(tmp_path, BROKEN_STACK_FILE))
+    message = str(raised.value)
+    assert re.match(r"Pulumi\.dev\.yaml line 4: invalid YAML: ", message), message
+    assert "\n" not in message
+
+
+def test_the_plan_reports_a_yaml_error_in_one_line_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project_with(tmp_path, BROKEN_STACK_FILE)
+    monkeypatch.setattr(plan, "run_stack", functools.partial(run_stack, project_dir=project))
+    assert plan.main(["dev", "--out", str(tmp_path / "out")]) == plan.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("Pulumi.dev.yaml line 4: invalid YAML")
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_usage_names_the_commands_people_type() -> None:
+    usage = plan._parser().format_help()
+    assert usage.startswith("usage: python -m offline.plan ")
+    assert "make plan STACK=prod" in usage
+    assert "python -m offline.plan dev --set azCount=2 --diff dev" in usage
 
 
 def test_json_graph_has_no_secret_values(tmp_path: Path) -> None:
@@ -54,24 +176,102 @@ def test_json_graph_has_no_secret_values(tmp_path: Path) -> None:
     assert graph["outputs"]["vpc_id"]
 
 
-def test_diff_shows_what_prod_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["dev", "--out", str(tmp_path), "--diff", "prod"]) == 0
+# --------------------------------------------------------------------------- diff
+
+
+def test_a_stack_diffed_against_itself_has_no_differences(dev: StackRun) -> None:
+    assert diff(dev, run_stack("dev")) == "No differences from dev to dev."
+
+
+def test_generated_names_and_the_stack_suffix_are_not_differences(dev: StackRun) -> None:
+    """Another suffix changes every name, id, ARN and digest the mocks generate: none of it counts."""
+    renamed = run_stack("dev", {"envSuffix": "qa"})
+    assert (
+        diff(dev, renamed) == "Differences from dev to dev:\n\nSettings (1):\n  payments-platform:envSuffix: dev -> qa"
+    )
+
+
+def test_diff_from_dev_to_prod_tells_the_truth(dev: StackRun, prod: StackRun) -> None:
+    text = diff(dev, prod)
+    lines = text.splitlines()
+    assert lines[0] == "Differences from dev to prod:"
+    assert "  payments-platform:natStrategy: single -> per_az" in lines
+    assert "  + aws:ec2/natGateway:NatGateway fintech-<env>-net-nat-2" in lines
+    # Resources in both: each names itself once, then its differences, integers as integers.
+    cluster = lines.index("  ~ fintech-<env>-db-cluster (aws:rds/cluster:Cluster)")
+    assert "      backupRetentionPeriod: 7 -> 35" in lines[cluster:]
+    assert "      protect (resource option): false -> true" in lines[cluster:]
+    assert not re.search(r"(?<![\d.])\d+\.0(?![\d./])", text), "whole numbers are printed as integers"
+    # A reference to another resource reads as that resource, not as a stack-specific id.
+    assert '      natGatewayId: "${fintech-<env>-net-nat-0.id}" -> "${fintech-<env>-net-nat-1.id}"' in lines
+    for run in (dev, prod):
+        leaked = [r.id for r in run.resources if r.custom and r.id in text]
+        assert not leaked, f"generated ids churn the diff: {leaked[:3]}"
+    assert "fintech-dev" not in text
+    assert "fintech-prod" not in text
+    # Long documents by digest, short values in full; nothing cut off; no empty section.
+    assert re.search(
+        r"      dashboardBody: differs \(sha256 [0-9a-f]{12} -> sha256 [0-9a-f]{12}; \d+ -> \d+ chars\)", text
+    )
+    assert "..." not in text
+    assert not any(re.search(r"\(0\):$", line) for line in lines)
+    assert max(len(line) for line in lines) < 2 * plan.BLOB_LIMIT + 100
+    assert "offline-" not in text, "secret inputs are masked"
+
+
+def test_values_differ_in_full_and_blobs_by_digest() -> None:
+    assert list(plan._changes("minSize", 1, 3)) == ["minSize: 1 -> 3"]
+    assert list(plan._changes("rules", [{"days": 90}], [{"days": 400}])) == ["rules[0].days: 90 -> 400"]
+    policy_a, policy_b = '{"Statement": "' + "a" * 300 + '"}', '{"Statement": "' + "b" * 300 + '"}'
+    (line,) = plan._changes("policy", policy_a, policy_b)
+    assert re.fullmatch(r"policy: differs \(sha256 [0-9a-f]{12} -> sha256 [0-9a-f]{12}; 317 -> 317 chars\)", line)
+    archive_a = {"assetArchive": {"index.py": {"fileAsset": "index.py", "sha256": "1" * 64}}}
+    archive_b = {"assetArchive": {"index.py": {"fileAsset": "index.py", "sha256": "2" * 64}}}
+    (line,) = plan._changes("code", archive_a, archive_b)
+    assert re.fullmatch(r"code: differs \(sha256 [0-9a-f]{12} -> sha256 [0-9a-f]{12}\)", line)
+
+
+def test_a_what_if_is_diffed_against_its_stack_and_written_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "PLAN_DIR", tmp_path)
+    assert plan.main(["dev", "--set", "azCount=2", "--diff", "dev"]) == 0
     out = capsys.readouterr().out
-    section = out[out.index("Differences from dev to prod") :]
-    assert "payments-platform:natStrategy: single -> per_az" in section
-    assert "aws:ec2/natGateway:NatGateway: 1 -> 3 (+2)" in section
-    assert "fintech-<env>-db-cluster.deletionProtection: false -> true" in section
-    assert "fintech-<env>-db-cluster (Pulumi protect): False -> True" in section
-    assert "offline-" not in section, "secret inputs are masked"
+    assert not (tmp_path / "dev").exists(), "a what-if never writes over the stack's plan"
+    written = (tmp_path / "dev+azCount=2" / "plan.txt").read_text()
+    assert written.startswith("Stack dev (--set azCount=2): ")
+    assert "  payments-platform:azCount = 2 (--set)" in written
+    assert "  payments-platform:natStrategy = single\n" in written
+    section = out[out.index("Differences from dev to dev (--set azCount=2):") :]
+    gone = sorted(line.split()[-1] for line in section.splitlines() if line.startswith("  - "))
+    assert gone == sorted(
+        [f"fintech-<env>-net-{tier}-2" for tier in ("public", "private", "database")]  # subnets
+        + [f"fintech-<env>-net-{tier}-2" for tier in ("public", "private", "database")]  # route table associations
+        + ["fintech-<env>-net-private-rt-2", "fintech-<env>-net-private-default-2"]
+    )
+    changed = sorted(line.split()[1] for line in section.splitlines() if line.startswith("  ~ "))
+    assert changed == sorted(
+        f"fintech-<env>-{n}" for n in ("app-asg", "net-s3-endpoint", "secrets-rotation", "lb-alb", "db-subnets")
+    )
+    assert "  payments-platform:azCount: 3 -> 2 (--set)" in section
+    assert "Resources only in dev (--set azCount=2)" not in section, "azCount=2 adds nothing"
 
 
-def test_cost_drivers_show_what_prod_pays_for_over_dev(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    plan.main(["dev", "--out", str(tmp_path / "dev")])
-    dev = capsys.readouterr().out
-    plan.main(["prod", "--out", str(tmp_path / "prod")])
-    prod = capsys.readouterr().out
-    assert "NAT gateways (hourly + per GB): 1" in dev
-    assert "Interface endpoint-AZs (hourly + per GB): 0" in dev
-    assert "NAT gateways (hourly + per GB): 3" in prod
-    assert "Interface endpoint-AZs (hourly + per GB): 18" in prod
-    assert "Aurora instances (hourly): 2 x db.r6g.large" in prod
+def test_what_if_folders(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.default_out("dev", {}) == plan.PLAN_DIR / "dev"
+    assert plan.default_out("dev", {"azCount": "2"}) == plan.PLAN_DIR / "dev+azCount=2"
+    odd = plan.default_out("dev", {"vpcCidr": "10.30.0.0/16"})
+    assert re.fullmatch(r"dev-whatif-[0-9a-f]{8}", odd.name), "a value that cannot name a folder is hashed"
+    monkeypatch.setattr(plan, "run_stack", _not_run)
+    code = plan.main(["dev", "--set", "azCount=2", "--out", str(plan.PLAN_DIR / "dev")])
+    assert code == plan.EXIT_INVALID_INPUT
+    assert "never written over dev's plan" in capsys.readouterr().err
+
+
+def test_cost_drivers_show_what_prod_pays_for_over_dev(dev: StackRun, prod: StackRun) -> None:
+    dev_report, prod_report = plan.report(dev, None, [], []), plan.report(prod, None, [], [])
+    assert "NAT gateways (hourly + per GB): 1" in dev_report
+    assert "Interface endpoint-AZs (hourly + per GB): 0" in dev_report
+    assert "NAT gateways (hourly + per GB): 3" in prod_report
+    assert "Interface endpoint-AZs (hourly + per GB): 18" in prod_report
+    assert "Aurora instances (hourly): 2 x db.r6g.large" in prod_report
