@@ -43,8 +43,9 @@ graphviz:
 services:
 	./scripts/setup-system.sh graphviz mariadb
 
+# One pytest worker per core; tests needing moto or MariaDB share one worker (tests/conftest.py).
 unit: $(BIN)/.installed services
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
