@@ -21,9 +21,10 @@ pictures: $(BIN)/.installed graphviz
 	$(BIN)/python -m offline.plan dev --out docs/dev >/dev/null
 	$(BIN)/python -m offline.plan prod --out docs/prod >/dev/null
 
-## Time the prod plan (the figure the README quotes).
-benchmark: $(BIN)/.installed graphviz
+## Time the prod plan against the import floor, and `make test` phase by phase.
+benchmark: $(BIN)/.installed services
 	$(BIN)/python benchmarks/plan_benchmark.py
+	$(BIN)/python benchmarks/suite_benchmark.py
 
 ## Lint, type-check and run every offline test.
 test: lint typecheck unit
