@@ -17,8 +17,15 @@ _TIER_SLOT_OFFSET: dict[Tier, int] = {"public": 0, "private": 4, "database": 8}
 MAX_AZS = 4
 _SUBNET_NEWBITS = 4  # 16 equal slots; 12 used at most
 
-# Services the private tiers call, reached through interface endpoints instead of NAT.
-INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "kms", "ssm", "ssmmessages", "ec2messages", "logs")
+# Services the private tiers call, reached through interface endpoints instead of NAT ($0.01 an
+# endpoint-AZ-hour each): Secrets Manager (the health service, the rotation Lambda), CloudWatch
+# Logs (the agent), SSM and ssmmessages (Session Manager). Not kms: nothing calls KMS directly
+# (Secrets Manager, EBS and S3 use the keys from their side). Not ec2messages: SSM Agent uses
+# ssmmessages when it can reach it ("Reference: ec2messages, ssmmessages, and other API
+# operations", docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html).
+# Not monitoring: the health service's one 0/1 PutMetricData every 30 s carries no payment data
+# and goes out signed over TLS through the AZ's own NAT gateway; an endpoint would cost $21.90 a month.
+INTERFACE_ENDPOINT_SERVICES = ("secretsmanager", "ssm", "ssmmessages", "logs")
 
 
 def carve_subnets(vpc_cidr: str, az_count: int) -> dict[Tier, list[str]]:

@@ -218,7 +218,7 @@ class Settings(BaseModel):
         Prod(lambda v: v == "per_az", "must be per_az when environment is prod (one NAT is a single point of failure)"),
     ] = Field("per_az", description="NAT gateways, single (one, cheap) or per_az (one per AZ; required in prod).")
     interface_endpoints: Bool = Field(
-        True, description="Interface VPC endpoints (Secrets Manager, KMS, SSM, Logs) for the private subnets."
+        True, description="Interface VPC endpoints (Secrets Manager, SSM, SSM messages, Logs) for the private subnets."
     )
     flow_log_retention_days: Annotated[int, *_RETENTION] = Field(
         365, description="VPC flow log retention in CloudWatch Logs (a valid retention value, >= 90)."

@@ -22,6 +22,7 @@ import binascii
 import difflib
 import hashlib
 import json
+import math
 import re
 import sys
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from components.settings import SettingsError, placeholders
+from offline import prices
 from offline.harness import (
     PROJECT_DIR,
     ConfigFileError,
@@ -42,6 +44,7 @@ from offline.harness import (
     run_stack,
 )
 from offline.policy_check import PolicyConfigError, Violation, evaluate, load_policy_config
+from offline.prices import monthly_costs
 from policypack.rules import POLICIES
 
 EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_POLICY = 1, 2, 3
@@ -87,35 +90,22 @@ def component_tree(run: StackRun) -> list[str]:
 
 
 def cost_drivers(run: StackRun) -> list[str]:
-    """What the stack pays for by the hour or month whatever its traffic: the levers of its bill."""
-    instances = Counter(r.inputs["instanceClass"] for r in run.of_type("aws:rds/clusterInstance:ClusterInstance"))
-    template = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
-    groups = run.of_type("aws:autoscaling/group:Group")
-    endpoint_azs = sum(
-        len(e.inputs.get("subnetIds", []))
-        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
-        if e.inputs.get("vpcEndpointType") == "Interface"
+    """What the stack pays for by the hour or month whatever its traffic: the levers of its bill, priced."""
+    costs = monthly_costs(run)
+    width = max(len(label) for label, _ in costs)
+    lines = [f"{label:<{width}}  {_dollars(amount)}" for label, amount in costs]
+    unpriced = sum(1 for _, amount in costs if math.isnan(amount))
+    total = sum(amount for _, amount in costs if not math.isnan(amount))
+    lines.append(
+        f"{'Total':<{width}}  {_dollars(total)}"
+        + (f" + {unpriced} unpriced (not in offline/prices.py)" if unpriced else "")
     )
-    acls = run.of_type("aws:wafv2/webAcl:WebAcl")
-    return [
-        f"NAT gateways (hourly + per GB): {len(run.of_type('aws:ec2/natGateway:NatGateway'))}",
-        f"Public IPv4 addresses (hourly): {len(run.of_type('aws:ec2/eip:Eip'))} + the load balancer's",
-        f"Interface endpoint-AZs (hourly + per GB): {endpoint_azs}",
-        "Aurora instances (hourly): " + (", ".join(f"{n} x {c}" for c, n in sorted(instances.items())) or "none"),
-        "App instances (hourly): "
-        + (
-            f"{int(groups[0].inputs['desiredCapacity'])} x {template[0].inputs['instanceType']} at creation, "
-            f"{int(groups[0].inputs['minSize'])}-{int(groups[0].inputs['maxSize'])} by scaling"
-            if groups and template
-            else "none"
-        ),
-        f"Load balancers (hourly + LCU): {len(run.of_type('aws:lb/loadBalancer:LoadBalancer'))}",
-        f"KMS keys (monthly): {len(run.of_type('aws:kms/key:Key'))}",
-        f"Secrets (monthly): {len(run.of_type('aws:secretsmanager/secret:Secret'))} (+ the RDS-managed master secret)",
-        f"WAF web ACLs / rules (monthly): {len(acls)} / {sum(len(a.inputs.get('rules', [])) for a in acls)}",
-        f"CloudWatch alarms / dashboards (monthly): {len(run.of_type('aws:cloudwatch/metricAlarm:MetricAlarm'))}"
-        f" / {len(run.of_type('aws:cloudwatch/dashboard:Dashboard'))}",
-    ]
+    lines.append(f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)")
+    return lines
+
+
+def _dollars(amount: float) -> str:
+    return "unpriced" if math.isnan(amount) else f"${amount:9,.2f}/month"
 
 
 def full_keys(overrides: Mapping[str, str]) -> set[str]:

@@ -11,6 +11,7 @@ import pytest
 from offline import plan
 from offline.harness import PROJECT_DIR, ConfigFileError, StackRun, run_stack, stack_config
 from offline.plan import diff
+from offline.prices import monthly_costs
 
 DOCS = PROJECT_DIR / "docs"
 
@@ -273,5 +274,27 @@ def test_cost_drivers_show_what_prod_pays_for_over_dev(dev: StackRun, prod: Stac
     assert "NAT gateways (hourly + per GB): 1" in dev_report
     assert "Interface endpoint-AZs (hourly + per GB): 0" in dev_report
     assert "NAT gateways (hourly + per GB): 3" in prod_report
-    assert "Interface endpoint-AZs (hourly + per GB): 18" in prod_report
+    assert "Interface endpoint-AZs (hourly + per GB): 12" in prod_report
     assert "Aurora instances (hourly): 2 x db.r6g.large" in prod_report
+    assert "Prices: AWS list prices, us-east-1 on demand, 730 h/month, checked 2026-11-23" in prod_report
+
+
+def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: StackRun) -> None:
+    costs = dict(monthly_costs(prod))
+    assert costs["NAT gateways (hourly + per GB): 3"] == pytest.approx(3 * 0.045 * 730)
+    assert costs["Public IPv4 addresses (hourly): 3 elastic + 3 load balancer"] == pytest.approx(6 * 0.005 * 730)
+    assert costs["Interface endpoint-AZs (hourly + per GB): 12"] == pytest.approx(12 * 0.01 * 730)
+    assert costs["Aurora instances (hourly): 2 x db.r6g.large"] == pytest.approx(2 * 0.26 * 730)
+    assert costs["App instances (hourly): 3 x t4g.large at creation, 2-10 by scaling"] == pytest.approx(
+        3 * 0.0672 * 730
+    )
+    assert costs["Secrets (monthly): 1 + 1 RDS-managed master secret"] == pytest.approx(0.80)
+    assert sum(costs.values()) == pytest.approx(788.98, abs=0.01)
+    assert sum(amount for _, amount in monthly_costs(dev)) == pytest.approx(163.39, abs=0.01)
+
+
+def test_a_type_without_a_price_is_reported_unpriced_not_zero() -> None:
+    run = run_stack("dev", {"instanceType": "m7i.xlarge"})
+    text = "\n".join(plan.cost_drivers(run))
+    assert re.search(r"App instances \(hourly\): 1 x m7i.xlarge .* unpriced", text)
+    assert "+ 1 unpriced (not in offline/prices.py)" in text

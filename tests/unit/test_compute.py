@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.compute import ami_architecture, render_user_data
+from components.network import INTERFACE_ENDPOINT_SERVICES
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import secret_values
 
@@ -35,10 +36,18 @@ def test_ami_architecture_follows_the_instance_family(instance_type: str, arch: 
 
 def test_launch_template_resolves_al2023_at_launch(stack_run: StackRun) -> None:
     template = stack_run.one(TEMPLATE)
+    arch = ami_architecture(setting(stack_run, "instanceType"))
     assert template.inputs["imageId"] == (
-        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+        f"resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
     )
     assert template.inputs["instanceType"] == setting(stack_run, "instanceType")
+
+
+def test_prod_runs_graviton_with_the_arm64_image(dev: StackRun, prod: StackRun) -> None:
+    """Prod's app tier is Graviton (t4g: about 20 % cheaper than t3 at the same size); dev stays x86."""
+    assert prod.one(TEMPLATE).inputs["instanceType"] == "t4g.large"
+    assert prod.one(TEMPLATE).inputs["imageId"].endswith("al2023-ami-kernel-default-arm64")
+    assert dev.one(TEMPLATE).inputs["imageId"].endswith("al2023-ami-kernel-default-x86_64")
 
 
 def test_imdsv2_only_with_hop_limit_one(stack_run: StackRun) -> None:
@@ -241,7 +250,7 @@ def app_role_grants(run: StackRun) -> dict[str, str]:
 def test_instances_boot_only_once_the_private_subnets_have_their_route_out(stack_run: StackRun) -> None:
     needed = private_network_readiness(stack_run)
     azs = int(setting(stack_run, "azCount"))
-    endpoints = 1 + (6 if setting(stack_run, "interfaceEndpoints") == "true" else 0)
+    endpoints = 1 + (len(INTERFACE_ENDPOINT_SERVICES) if setting(stack_run, "interfaceEndpoints") == "true" else 0)
     rules = azs if setting(stack_run, "interfaceEndpoints") == "true" else 0
     assert len(needed) == azs * 2 + endpoints + rules, sorted(needed.values())
     missing = set(needed) - upstream(stack_run, group(stack_run))
