@@ -45,3 +45,23 @@ def named(run: StackRun, type_: str, suffix: str) -> ResourceRecord:
     """The one resource of ``type_`` whose logical name ends with ``suffix``."""
     (found,) = [r for r in run.of_type(type_) if r.name.endswith(suffix)]
     return found
+
+
+def settings_error_of_a_real_run(monkeypatch: Any, stack: str, config: dict[str, str]) -> Any:
+    """The SettingsError ``load_settings`` raises outside Pulumi's mocks (as in `pulumi up`) with
+    ``config`` as the engine's configuration."""
+    import pulumi
+    import pytest
+
+    from components import settings
+
+    monkeypatch.setattr(pulumi, "get_project", lambda: "payments-platform")
+    monkeypatch.setattr(pulumi, "get_stack", lambda: stack)
+    monkeypatch.setattr(settings, "_under_mocks", lambda: False)
+    pulumi.runtime.set_all_config(config, [])
+    try:
+        with pytest.raises(settings.SettingsError) as excinfo:
+            settings.load_settings()
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+    return excinfo.value

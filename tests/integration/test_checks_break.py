@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
@@ -116,9 +117,20 @@ def test_exported_secrets_are_caught(fake: FakeStack) -> None:
     assert "a stack output mentions a password" in checks.check_secrets(fake.aws, fake.outputs, fake.expect)
 
 
-def test_live_suite_skips_cleanly_without_a_stack() -> None:
+def test_live_suite_skips_cleanly_without_a_stack(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "tests/integration/test_live.py", "-p", "no:cacheprovider"],
+        # Its own --basetemp: a nested pytest otherwise prunes old temp dirs, the running suite's among them.
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "tests/integration/test_live.py",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'nested-pytest'}",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -23,7 +23,9 @@ def live_suite(bin_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FINTECH_", "PYTEST_"))}
     env.update(FINTECH_STACK="dev", PATH=str(bin_dir))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/integration/test_live.py", "-p", "no:cacheprovider"],
+        # Its own --basetemp: a nested pytest otherwise prunes old temp dirs, the running suite's among them.
+        [sys.executable, "-m", "pytest", "tests/integration/test_live.py", "-p", "no:cacheprovider",
+         f"--basetemp={bin_dir.parent / 'nested-pytest'}"],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
 

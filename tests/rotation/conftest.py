@@ -149,11 +149,15 @@ def _start_server(root: Path, extra_args: list[str]) -> Iterator[int]:
         pytest.skip(message)
     datadir, sock = root / "data", root / "mysqld.sock"
     user_args = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run(
+    installed = subprocess.run(
         [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=socket",
          "--skip-test-db", *user_args],
-        check=True, capture_output=True,
+        check=False, capture_output=True, text=True,
     )  # fmt: skip
+    if installed.returncode != 0:
+        pytest.fail(
+            f"mariadb-install-db failed ({installed.returncode}):\n{(installed.stdout + installed.stderr)[-2000:]}"
+        )
     port = _free_port()
     process = subprocess.Popen(
         [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",

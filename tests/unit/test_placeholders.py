@@ -4,9 +4,10 @@ import pulumi
 import pytest
 
 from components import settings
-from components.settings import SettingsError, load_settings, placeholders
+from components.settings import placeholders
 from offline import plan
 from offline.harness import StackRun, run_stack, stack_config
+from tests.helpers import settings_error_of_a_real_run
 
 PLACEHOLDER_KEYS = {"payments-platform:domainName", "payments-platform:hostedZoneId", "payments-platform:alarmEmails"}
 REAL = {
@@ -52,17 +53,9 @@ def test_dev_ships_no_placeholders() -> None:
 def test_a_real_run_stops_before_declaring_anything(monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside the mocks (what `pulumi preview`/`up` run), one error lists every placeholder."""
     config = stack_config("prod")
-    monkeypatch.setattr(pulumi, "get_project", lambda: "payments-platform")
-    monkeypatch.setattr(pulumi, "get_stack", lambda: "prod")
-    monkeypatch.setattr(settings, "_under_mocks", lambda: False)
-    pulumi.runtime.set_all_config(config, [])
-    try:
-        with pytest.raises(SettingsError) as excinfo:
-            load_settings()
-    finally:
-        pulumi.runtime.set_all_config({}, [])
-    assert [p.split(":")[1] for p in excinfo.value.problems] == ["domainName", "hostedZoneId", "alarmEmails"]
-    assert "Pulumi.prod.yaml" in str(excinfo.value)
+    error = settings_error_of_a_real_run(monkeypatch, "prod", config)
+    assert [p.split(":")[1] for p in error.problems] == ["domainName", "hostedZoneId", "alarmEmails"]
+    assert "Pulumi.prod.yaml" in str(error)
 
 
 def test_outside_the_mocks_is_detected() -> None:

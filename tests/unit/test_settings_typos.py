@@ -3,12 +3,11 @@
 import shutil
 from pathlib import Path
 
-import pulumi
 import pytest
 
-from components import settings
-from components.settings import SettingsError, load_settings, parse_settings
+from components.settings import SettingsError, parse_settings
 from offline.harness import PROJECT_DIR, ProgramError, run_stack, stack_config
+from tests.helpers import settings_error_of_a_real_run
 
 
 def problems(raw: dict[str, str]) -> list[str]:
@@ -82,15 +81,7 @@ def test_a_missing_value_claims_no_source() -> None:
 def test_a_real_run_reports_keys_the_program_does_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside the mocks, the keys come from the engine's config, not from a table of known keys."""
     config = {**stack_config("dev"), "payments-platform:wafRateLimt": "100"}
-    monkeypatch.setattr(pulumi, "get_project", lambda: "payments-platform")
-    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
-    monkeypatch.setattr(settings, "_under_mocks", lambda: False)
-    pulumi.runtime.set_all_config(config, [])
-    try:
-        with pytest.raises(SettingsError) as excinfo:
-            load_settings()
-    finally:
-        pulumi.runtime.set_all_config({}, [])
-    assert excinfo.value.problems == [
+    error = settings_error_of_a_real_run(monkeypatch, "dev", config)
+    assert error.problems == [
         "payments-platform:wafRateLimt = '100': is not a setting of this program: did you mean wafRateLimit?"
     ]
