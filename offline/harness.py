@@ -582,19 +582,39 @@ def _no_source_positions() -> Iterator[None]:
         pulumi_resource_runtime._get_stack_trace = original
 
 
+# Runs already made in this process, by everything that decides their result: the merged config,
+# the project and the program's text (the component modules are imported once per process anyway).
+_RUNS: dict[tuple[str, str, str, str], StackRun] = {}
+
+
 def run_stack(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
     *,
     project_dir: Path = PROJECT_DIR,
     program: Path | None = None,
+    fresh: bool = False,
 ) -> StackRun:
     """Run ``__main__.py`` for ``stack`` offline and return everything it declared.
 
+    The program is deterministic, so a run with the same config and program is answered from
+    this process's earlier run (a copy); ``fresh`` runs it again regardless (to prove determinism).
     Raises ``ProgramError`` when the program raises (the error is its ``__cause__``) or
     leaves an export unresolved.
     """
     config = stack_config(stack, overrides, project_dir)
+    source = program or project_dir / "__main__.py"
+    key = (stack, json.dumps(config, sort_keys=True), str(project_dir), source.read_text())
+    if not fresh and key in _RUNS:
+        return copy.deepcopy(_RUNS[key])
+    run = _run(stack, config, overrides, project_dir, source)
+    _RUNS[key] = run
+    return copy.deepcopy(run)
+
+
+def _run(
+    stack: str, config: dict[str, str], overrides: Mapping[str, Any] | None, project_dir: Path, program: Path
+) -> StackRun:
     region = config.get("aws:region", "us-east-1")
     project = project_name(project_dir)
 
@@ -614,7 +634,7 @@ def run_stack(
     unknown: list[str] = []
 
     def main() -> None:
-        runpy.run_path(str(program or project_dir / "__main__.py"), run_name="__main__")
+        runpy.run_path(str(program), run_name="__main__")
         root = pulumi.runtime.get_root_resource()
         exports: dict[str, Any] = dict(getattr(root, "outputs", {}))
 

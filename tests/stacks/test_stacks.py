@@ -91,7 +91,7 @@ def test_no_resource_object_is_passed_where_aws_wants_an_id(stack_run: StackRun)
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_two_runs_declare_the_identical_graph(stack: str) -> None:
-    first, second = run_stack(stack), run_stack(stack)
+    first, second = run_stack(stack, fresh=True), run_stack(stack, fresh=True)
     assert json.dumps(first.graph(), sort_keys=True, default=str) == json.dumps(
         second.graph(), sort_keys=True, default=str
     )
