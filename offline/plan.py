@@ -123,16 +123,11 @@ def label(stack: str, overrides: Mapping[str, str]) -> str:
 
 def report(
     run: StackRun,
-    seconds: float | None,
     violations: list[Violation],
     pictures: list[Path],
     overrides: Mapping[str, str] | None = None,
 ) -> str:
-    """The plan as text. Deterministic (no timings, no paths): the committed docs/<stack>/plan.txt is one.
-
-    ``seconds`` is not printed (timings go to stderr); it stays for callers of the earlier signature.
-    """
-    del seconds
+    """The plan as text. Deterministic (no timings, no paths): the committed docs/<stack>/plan.txt is one."""
     overrides = overrides or {}
     overridden = full_keys(overrides)
     custom = [r for r in run.resources if r.custom]
@@ -535,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     pictures = _pictures(run, out)
     timings["pictures"] = time.perf_counter() - mark
-    text = report(run, None, violations, pictures, overrides)
+    text = report(run, violations, pictures, overrides)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "plan.txt").write_text(text + "\n")

@@ -47,7 +47,7 @@ def test_prod_plan_is_committed_and_its_picture_shows_a_nat_gateway_per_zone(tmp
 
 
 def test_the_report_has_no_timing_or_path(dev: StackRun) -> None:
-    text = plan.report(dev, 1.5, [], [Path("/somewhere/architecture.svg")])
+    text = plan.report(dev, [], [Path("/somewhere/architecture.svg")])
     assert "took" not in text
     assert "/somewhere" not in text
     assert "  architecture.svg" in text
@@ -270,7 +270,7 @@ def test_what_if_folders(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
 
 
 def test_cost_drivers_show_what_prod_pays_for_over_dev(dev: StackRun, prod: StackRun) -> None:
-    dev_report, prod_report = plan.report(dev, None, [], []), plan.report(prod, None, [], [])
+    dev_report, prod_report = plan.report(dev, [], []), plan.report(prod, [], [])
     assert "NAT gateways (hourly + per GB): 1" in dev_report
     assert "Interface endpoint-AZs (hourly + per GB): 0" in dev_report
     assert "NAT gateways (hourly + per GB): 3" in prod_report

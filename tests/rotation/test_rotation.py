@@ -128,6 +128,18 @@ def state_value(aws: Any, arn: str) -> dict[str, Any]:
     return dict(json.loads(aws.get_secret_value(SecretId=arn, VersionStage=BOOTSTRAP_STAGE)["SecretString"]))
 
 
+def legacy_stack(aws: Any, db: MariaDB) -> tuple[str, dict[str, Any], str]:
+    """A stack the old program bootstrapped: its state's password is the app user's, and live."""
+    legacy_password = f"State-{uuid.uuid4().hex}"
+    arn = new_app_secret(aws, db, password=legacy_password)
+    initial = state_value(aws, arn)
+    with db.connect(db.master_user, db.master_password) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
+        rotation.ensure_app_user(conn, initial["username"], legacy_password, initial["dbname"])
+    return arn, initial, legacy_password
+
+
 def logs_in_as_either_user(db: MariaDB, secret: dict[str, Any], password: str) -> list[str]:
     users = [secret["username"], rotation.alternate_username(secret["username"])]
     return [u for u in users if can_login(db, dict(secret, username=u, password=password))]
@@ -210,13 +222,7 @@ def test_no_password_in_pulumis_state_logs_in_after_bootstrap_and_rotations(
     aws: Any, service: SecretsManagerService, mariadb: MariaDB
 ) -> None:
     """Stacks created before bootstrap generated passwords: their state holds a live one."""
-    legacy_password = f"State-{uuid.uuid4().hex}"
-    arn = new_app_secret(aws, mariadb, password=legacy_password)
-    initial = state_value(aws, arn)
-    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn:
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
-        rotation.ensure_app_user(conn, initial["username"], legacy_password, initial["dbname"])  # the old bootstrap
+    arn, initial, legacy_password = legacy_stack(aws, mariadb)
     assert logs_in_as_either_user(mariadb, initial, legacy_password) == [initial["username"]]
 
     bootstrap(aws, arn)
@@ -235,13 +241,7 @@ def test_a_legacy_password_still_valid_as_awsprevious_is_revoked_without_touchin
     aws: Any, service: SecretsManagerService, mariadb: MariaDB
 ) -> None:
     """The old bootstrap, then one rotation: the state's password is AWSPREVIOUS, and live."""
-    legacy_password = f"State-{uuid.uuid4().hex}"
-    arn = new_app_secret(aws, mariadb, password=legacy_password)
-    initial = state_value(aws, arn)
-    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn:
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
-        rotation.ensure_app_user(conn, initial["username"], legacy_password, initial["dbname"])
+    arn, initial, legacy_password = legacy_stack(aws, mariadb)
     # What the old program did: the first rotation ran on the version Pulumi wrote.
     service.enable_rotation(arn)
     service.rotate(arn)

@@ -74,7 +74,7 @@ def test_without_placeholders_a_mocked_run_does_not_warn() -> None:
 
 
 def test_the_offline_plan_shows_them_first(prod: StackRun) -> None:
-    text = plan.report(prod, 0.1, [], [])
+    text = plan.report(prod, [], [])
     lines = text.splitlines()
     assert lines[2].startswith("PLACEHOLDERS: a real `pulumi up` of prod refuses these")
     assert {line.split(":")[0].strip() + ":" + line.split(":")[1] for line in lines[3:6]} == PLACEHOLDER_KEYS
