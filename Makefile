@@ -18,8 +18,8 @@ plan: $(BIN)/.installed graphviz
 
 ## Redraw the architecture pictures and the plans the README shows (docs/<stack>/; a test keeps them current).
 pictures: $(BIN)/.installed graphviz
-	$(BIN)/python -m offline.plan dev --out docs/dev >/dev/null
-	$(BIN)/python -m offline.plan prod --out docs/prod >/dev/null
+	$(BIN)/python -m offline.plan dev --png --out docs/dev >/dev/null
+	$(BIN)/python -m offline.plan prod --png --out docs/prod >/dev/null
 
 ## Time the prod plan against the import floor, and `make test` phase by phase.
 benchmark: $(BIN)/.installed services

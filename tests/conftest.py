@@ -1,5 +1,7 @@
 """Shared fixtures: each stack is run once per session under the offline harness."""
 
+import gc
+
 import pytest
 
 from offline.harness import StackRun, run_stack
@@ -30,3 +32,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(_ONE_WORKER):
             item.add_marker(pytest.mark.xdist_group("aws-fakes"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep Python's cyclic collector off the modules and test items collection leaves behind.
+
+    Tests allocate millions of short-lived objects (stack runs, moto's fakes); with the default
+    thresholds the collector rescans everything imported (pulumi_aws, botocore models) over and
+    over, ~15% of the suite's CPU. Freezing what exists now and collecting young objects less
+    often takes that away; garbage is still collected."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
