@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.backup import Backup, BackupArgs, Retention, VaultLock, Window
 from components.compute import Compute, ComputeArgs, Schedule
 from components.database import Database, DatabaseArgs
 from components.edge import Edge, EdgeArgs
@@ -12,7 +13,7 @@ from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
 from components.secrets import Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.settings import load_settings
+from components.settings import load_settings, window_minutes
 from components.storage import Storage, StorageArgs
 
 # Validates everything first: a bad config declares nothing.
@@ -46,6 +47,8 @@ security = Security(
         alias_prefix=prefix,
         flow_log_group_name=flow_log_group_name,
         app_secret_name_prefix=app_secret_prefix,
+        backup=settings.backup_enabled,
+        backup_copy_region=settings.backup_copy_region,
         key_deletion_window_days=30 if settings.protect_data else 7,
         protect=settings.protect_data,
     ),
@@ -140,6 +143,38 @@ storage = Storage(
     tier_opts,
 )
 
+backup = None
+if settings.backup_enabled:
+    backup_start, backup_end = window_minutes(settings.backup_window, weekly=False)[0]
+    backup = Backup(
+        f"{prefix}-backup",
+        BackupArgs(
+            vault_key_arn=security.key_arns["backup"],
+            copy_region=settings.backup_copy_region,
+            copy_vault_key_arn=security.backup_copy_key_arn,
+            cluster_arn=database.cluster_arn,
+            bucket_arns=[storage.data_bucket_arn, storage.audit_bucket_arn],
+            db_subnet_group_name=database.subnet_group_name,
+            db_security_group_id=security_groups.ids["database"],
+            retention=Retention(
+                daily_days=settings.backup_daily_retention_days,
+                monthly_days=settings.backup_monthly_retention_days,
+            ),
+            window=Window(start=settings.backup_window.partition("-")[0], minutes=backup_end - backup_start),
+            restore_test_schedule=settings.backup_restore_test_schedule,
+            lock=None
+            if settings.backup_lock_mode == "none"
+            else VaultLock(
+                mode=settings.backup_lock_mode,
+                min_days=settings.backup_daily_retention_days,
+                max_days=settings.backup_lock_max_retention_days,
+                changeable_days=settings.backup_lock_changeable_days,
+            ),
+            protect=settings.protect_data,
+        ),
+        tier_opts,
+    )
+
 load_balancer = LoadBalancer(
     f"{prefix}-lb",
     LoadBalancerArgs(
@@ -230,6 +265,7 @@ monitoring = Monitoring(
             web_acl_name=edge.web_acl_name,
             distribution_id=edge.distribution_id,
             app_dependency_metric=compute.dependency_metric,
+            backup_vault_name=backup.vault_name if backup else None,
         ),
         thresholds=Thresholds(
             http_5xx_percent=thresholds.http_5xx_percent,
@@ -286,3 +322,7 @@ pulumi.export("edge_tls", edge.tls)
 pulumi.export("alert_topic_arn", monitoring.topic_arn)
 pulumi.export("edge_alert_topic_arn", monitoring.edge_topic_arn)
 pulumi.export("dashboard_name", monitoring.dashboard_name)
+if backup:
+    pulumi.export("backup_vault_arn", backup.vault_arn)
+    pulumi.export("backup_copy_vault_arn", backup.copy_vault_arn)
+    pulumi.export("backup_restore_testing_plan", backup.restore_testing_plan_name)

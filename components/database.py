@@ -72,6 +72,7 @@ class Database(pulumi.ComponentResource):
 
     cluster_identifier: str
     cluster_arn: pulumi.Output[str]
+    subnet_group_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
@@ -98,6 +99,7 @@ class Database(pulumi.ComponentResource):
 
         self.cluster_identifier = identifier
         self.cluster_arn = cluster.arn
+        self.subnet_group_name = subnet_group.name
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
         self.port = cluster.port
@@ -109,6 +111,7 @@ class Database(pulumi.ComponentResource):
             {
                 "cluster_identifier": self.cluster_identifier,
                 "cluster_arn": self.cluster_arn,
+                "subnet_group_name": self.subnet_group_name,
                 "endpoint": self.endpoint,
                 "reader_endpoint": self.reader_endpoint,
                 "port": self.port,

@@ -74,6 +74,8 @@ class Watched:
     rotation_function_name: pulumi.Input[str]
     web_acl_name: pulumi.Input[str]
     distribution_id: pulumi.Input[str]
+    backup_vault_name: pulumi.Input[str] | None = None
+    """The AWS Backup vault in the stack's region; None: no backup tier to watch."""
     app_dependency_metric: tuple[str, str, Mapping[str, pulumi.Input[str]]] | None = None
     """(namespace, metric name, dimensions) the app instances publish 1 (secret readable and
     database reachable) or 0 to (``Compute.dependency_metric``); None: no such alarm."""
@@ -107,6 +109,7 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
         *_edge_alarms(w, t),
         *_app_dependency_alarms(w),
         *_database_alarms(w, t),
+        *_backup_alarms(w),
     ]
 
 
@@ -172,6 +175,32 @@ def _app_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "breaching",
             metric=Metric("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": w.asg_name}, "Average"),
         ),
+    ]
+
+
+def _backup_alarms(w: Watched) -> list[AlarmSpec]:
+    if w.backup_vault_name is None:
+        return []
+    # Jobs run a few times a day: no data is no job, not a failure. EventBridge rules (below)
+    # notify each failed job as it happens; these alarms and their graphs give the history.
+    return [
+        AlarmSpec(
+            f"{kind}-jobs-failed",
+            f"AWS Backup {kind} job failed for the vault: {consequence}",
+            "GreaterThanThreshold",
+            0,
+            "notBreaching",
+            metric=Metric(
+                "AWS/Backup", f"NumberOf{kind.capitalize()}JobsFailed", {"BackupVaultName": w.backup_vault_name}, "Sum"
+            ),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        )
+        for kind, consequence in (
+            ("backup", "today's recovery point is missing"),
+            ("copy", "the second region lacks a recovery point"),
+            ("restore", "a restore test could not prove a recovery point"),
+        )
     ]
 
 
@@ -312,6 +341,8 @@ class Monitoring(pulumi.ComponentResource):
         specs = alarm_specs(args.watched, args.thresholds)
         self.alarm_names = self._alarms(name, specs, topics)
         dashboard = self._dashboard(name, specs, region)
+        if args.watched.backup_vault_name is not None:
+            self._backup_failures(name, topics["stack"])
         if args.archived_log_groups:
             self._archive(name, args, region, account_id)
 
@@ -366,7 +397,14 @@ class Monitoring(pulumi.ComponentResource):
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, partition, policy_region, account_id).apply(
                 lambda v: json.dumps(
-                    policies.alert_topic_policy(topic_arn=v[0], partition=v[1], region=v[2], account_id=v[3])
+                    policies.alert_topic_policy(
+                        topic_arn=v[0],
+                        partition=v[1],
+                        region=v[2],
+                        account_id=v[3],
+                        # Failed AWS Backup jobs reach the stack's topic through EventBridge.
+                        eventbridge=topic_region is None and args.watched.backup_vault_name is not None,
+                    )
                 )
             ),
             region=topic_region,
@@ -409,6 +447,18 @@ class Monitoring(pulumi.ComponentResource):
             )
             names[spec.key] = alarm.name
         return names
+
+    def _backup_failures(self, name: str, topic_arn: pulumi.Output[str]) -> None:
+        """Every failed AWS Backup job (backup, copy, restore test) reaches the alert topic as it happens."""
+        child = pulumi.ResourceOptions(parent=self)
+        for key, pattern in BACKUP_FAILURE_PATTERNS.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{key}",
+                description=f"AWS Backup: {key.replace('-', ' ')}",
+                event_pattern=json.dumps(pattern),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(f"{name}-{key}-alert", rule=rule.name, arn=topic_arn, opts=child)
 
     def _dashboard(self, name: str, specs: Sequence[AlarmSpec], region: pulumi.Output[str]) -> aws.cloudwatch.Dashboard:
         return aws.cloudwatch.Dashboard(
@@ -580,6 +630,21 @@ def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
     )
 
 
+# EventBridge patterns of failed AWS Backup jobs ("AWS Backup events"): backup and copy jobs
+# report ``state``, restore jobs (restore tests included) ``status``.
+BACKUP_FAILURE_PATTERNS: dict[str, dict[str, Any]] = {
+    "backup-job-failures": {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]},
+    },
+    "restore-job-failures": {
+        "source": ["aws.backup"],
+        "detail-type": ["Restore Job State Change"],
+        "detail": {"status": ["FAILED", "ABORTED"]},
+    },
+}
+
 TIER_OF = {
     "AWS/CloudFront": "Edge",
     "AWS/WAFV2": "Edge",
@@ -589,6 +654,7 @@ TIER_OF = {
     "Fintech/App": "App",
     "AWS/Lambda": "Secrets",
     "AWS/RDS": "Database",
+    "AWS/Backup": "Backup",
 }
 
 
@@ -599,7 +665,7 @@ def dashboard_body(stack_region: str, resolved: Sequence[dict[str, Any]]) -> dic
     for item in resolved:
         by_tier.setdefault(TIER_OF[item["metrics"][0]["namespace"]], []).append(item)
     y = 0
-    for tier in ("Edge", "Load balancer", "App", "Database", "Secrets"):
+    for tier in ("Edge", "Load balancer", "App", "Database", "Secrets", "Backup"):
         items = by_tier.get(tier, [])
         if not items:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, Protocol
 
 PolicyDocument = dict[str, Any]
-KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit"]
+KeyPurpose = Literal["logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit", "backup"]
 
 # What the account (through IAM policies of its administrators) may do with a key:
 # manage it, never read data with it. Data-plane use is granted per service below.
@@ -56,7 +56,9 @@ def account_root(partition: str, account_id: str) -> str:
     return f"arn:{partition}:iam::{account_id}:root"
 
 
-def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, region: str) -> PolicyDocument:
+def kms_key_policy(
+    purpose: KeyPurpose, *, partition: str, account_id: str, region: str, eventbridge: bool = False
+) -> PolicyDocument:
     """Key policy for one customer-managed key.
 
     The account may administer the key; data-plane use is limited to the one AWS
@@ -68,7 +70,25 @@ def kms_key_policy(purpose: KeyPurpose, *, partition: str, account_id: str, regi
         statements.append(_use_through_service(purpose, partition=partition, account_id=account_id, region=region))
     if purpose in _PURPOSE_STATEMENTS:
         statements += _PURPOSE_STATEMENTS[purpose](partition=partition, account_id=account_id, region=region)
+    if purpose == "alerts" and eventbridge:
+        statements.append(_eventbridge_publishes(partition=partition, account_id=account_id, region=region))
     return _document(*statements)
+
+
+def _eventbridge_publishes(*, partition: str, account_id: str, region: str) -> dict[str, Any]:
+    # EventBridge rules (failed backup, copy and restore-test jobs) publish to the alert topic:
+    # like CloudWatch, they need these two actions on its CMK, for this account's rules only.
+    return {
+        "Sid": "EventBridgeRulesPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/*"},
+        },
+    }
 
 
 class _KeyStatements(Protocol):
@@ -175,7 +195,7 @@ def _cloudwatch_alarms_use(*, partition: str, account_id: str, region: str) -> l
                 "StringEquals": {"aws:SourceAccount": account_id},
                 "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
             },
-        }
+        },
     ]
 
 
@@ -214,8 +234,24 @@ def lambda_key_use_statements(*, partition: str, account_id: str, region: str) -
     ]
 
 
+def _backup_vault_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    # A backup vault's key: AWS Backup encrypts S3 recovery points with it, and RDS re-encrypts
+    # Aurora snapshots copied into the vault with it ("Encryption for backups in AWS Backup":
+    # cross-Region copies take the destination vault's key); both create grants for themselves.
+    return [
+        _use_via(
+            "UseThroughBackupAndRds",
+            account_root(partition, account_id),
+            sorted([*KEY_USE_ACTIONS, "kms:CreateGrant"]),
+            [f"backup.{region}.amazonaws.com", f"rds.{region}.amazonaws.com"],
+            account_id,
+        )
+    ]
+
+
 # Statements a purpose's key policy adds after administration and any ``VIA_SERVICE`` use.
 _PURPOSE_STATEMENTS: dict[KeyPurpose, _KeyStatements] = {
+    "backup": _backup_vault_use,
     "lambda": lambda_key_use_statements,
     "audit": _audit_archive_use,
     "ebs": _ebs_use,
@@ -483,20 +519,39 @@ TOPIC_ADMIN_ACTIONS = (
 )
 
 
-def alert_topic_policy(*, topic_arn: str, partition: str, region: str, account_id: str) -> PolicyDocument:
-    """Only this account's CloudWatch alarms publish; the account manages the topic."""
-    return _document(
-        {
-            "Sid": "CloudWatchAlarmsPublish",
+def alert_topic_policy(
+    *, topic_arn: str, partition: str, region: str, account_id: str, eventbridge: bool = False
+) -> PolicyDocument:
+    """Only this account's CloudWatch alarms (and, with ``eventbridge``, its EventBridge rules)
+    publish; the account manages the topic."""
+
+    def publish(sid: str, service: str, source_arn: str) -> dict[str, Any]:
+        return {
+            "Sid": sid,
             "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Principal": {"Service": service},
             "Action": "sns:Publish",
             "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
-            },
-        },
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arn}},
+        }
+
+    return _document(
+        publish(
+            "CloudWatchAlarmsPublish",
+            "cloudwatch.amazonaws.com",
+            f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*",
+        ),
+        *(
+            [
+                publish(
+                    "EventBridgeRulesPublish",
+                    "events.amazonaws.com",
+                    f"arn:{partition}:events:{region}:{account_id}:rule/*",
+                )
+            ]
+            if eventbridge
+            else []
+        ),
         {
             "Sid": "AccountManagesTopic",
             "Effect": "Allow",
@@ -546,5 +601,46 @@ def logs_to_firehose_policy(stream_arn: str) -> PolicyDocument:
             "Effect": "Allow",
             "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
             "Resource": stream_arn,
+        }
+    )
+
+
+# What nobody, whatever their IAM rights, may do to a recovery point in a protected vault. AWS
+# Backup's own lifecycle still expires points ("Vault access policies"); Vault Lock adds what a
+# policy cannot: the vault's retention bounds, and (compliance) that the policy's owner cannot lift it.
+RECOVERY_POINT_GUARDED_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle")
+
+
+def backup_vault_policy(vault_arn: str) -> PolicyDocument:
+    """Vault access policy: no principal deletes a recovery point or shortens its life."""
+    return _document(
+        {
+            "Sid": "NobodyDeletesRecoveryPoints",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": list(RECOVERY_POINT_GUARDED_ACTIONS),
+            "Resource": vault_arn,
+        }
+    )
+
+
+# The role AWS Backup assumes: AWS's managed policies for backup and restore (Aurora, S3),
+# by ARN path (the S3 ones have no service-role/ path).
+BACKUP_MANAGED_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+    "AWSBackupServiceRolePolicyForS3Backup",
+    "AWSBackupServiceRolePolicyForS3Restore",
+)
+
+
+def backup_assume_role_policy(account_id: str) -> PolicyDocument:
+    """AWS Backup may assume the role, for this account only."""
+    return _document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "backup.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
     )

@@ -28,6 +28,7 @@ _KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "ebs": "EBS volumes of the app instances",
     "audit": "Audit-log archive (S3) and the Firehose stream feeding it",
     "lambda": "Lambda environment variables and code artifacts",
+    "backup": "AWS Backup vault (recovery points)",
 }
 # AWS-managed policies every app instance needs, by the short name in their logical names.
 _APP_MANAGED_POLICIES: tuple[tuple[str, str], ...] = (
@@ -44,15 +45,23 @@ class SecurityArgs:
     """Name of the log group the network tier creates for VPC flow logs."""
     app_secret_name_prefix: str
     """App instances may read the secrets whose names start with this, and no others."""
+    backup: bool = False
+    """A ``backup`` key for the backup vault in the stack's region (``key_arns["backup"]``)."""
+    backup_copy_region: str | None = None
+    """With ``backup``: a ``backup`` key in this region too, for the vault backups are copied to."""
     key_deletion_window_days: int = 30
     """Waiting period before a destroyed key is deleted (7-30 days)."""
     protect: bool = False
     """Pulumi ``protect`` on the keys: data encrypted with them is lost with them."""
 
 
-def _key_policy_json(purpose: KeyPurpose, context: list[str]) -> str:
+def _key_policy_json(purpose: KeyPurpose, eventbridge: bool, context: list[str]) -> str:
     partition, account_id, region = context
-    return json.dumps(policies.kms_key_policy(purpose, partition=partition, account_id=account_id, region=region))
+    return json.dumps(
+        policies.kms_key_policy(
+            purpose, partition=partition, account_id=account_id, region=region, eventbridge=eventbridge
+        )
+    )
 
 
 def _flow_logs_trust_json(context: list[str]) -> str:
@@ -95,6 +104,8 @@ class Security(pulumi.ComponentResource):
     key_arns: dict[KeyPurpose, pulumi.Output[str]]
     edge_key_arns: dict[KeyPurpose, pulumi.Output[str]]
     """Keys in us-east-1 for CloudFront-scope logs and alarms."""
+    backup_copy_key_arn: pulumi.Output[str] | None
+    """The backup vault key in ``backup_copy_region``; None without one."""
     flow_log_role_arn: pulumi.Output[str]
     app_role_name: pulumi.Output[str]
     app_role_arn: pulumi.Output[str]
@@ -114,10 +125,15 @@ class Security(pulumi.ComponentResource):
             region=aws.get_region_output(opts=invoke).region,
         )
 
-        self.key_arns = self._keys(name, args, where, KEY_PURPOSES, key_region=None)
+        purposes = (*KEY_PURPOSES, "backup") if args.backup else KEY_PURPOSES
+        self.key_arns = self._keys(name, args, where, purposes, key_region=None)
         # CloudFront's WAF logs and metrics live in us-east-1, whatever the stack's region:
         # their log group and alert topic need keys there.
         self.edge_key_arns = self._keys(name, args, where, EDGE_KEY_PURPOSES, key_region=EDGE_REGION)
+        # A vault's key must be in the vault's region: copies are re-encrypted with it there.
+        copy = args.backup_copy_region if args.backup else None
+        copy_keys = self._keys(name, args, where, ("backup",), key_region=copy) if copy else {}
+        self.backup_copy_key_arn = copy_keys.get("backup")
         self.flow_log_role_arn = self._flow_log_role(name, args.flow_log_group_name, where)
         app_role, self.app_instance_profile_name = self._app_role(
             name, args.app_secret_name_prefix, self.key_arns["secrets"], where
@@ -128,6 +144,7 @@ class Security(pulumi.ComponentResource):
             {
                 "key_arns": dict(self.key_arns),
                 "edge_key_arns": dict(self.edge_key_arns),
+                "backup_copy_key_arn": self.backup_copy_key_arn,
                 "flow_log_role_arn": self.flow_log_role_arn,
                 "app_role_name": self.app_role_name,
                 "app_role_arn": self.app_role_arn,
@@ -159,7 +176,8 @@ class Security(pulumi.ComponentResource):
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.key_deletion_window_days,
                 policy=pulumi.Output.all(where.partition, where.account_id, policy_region).apply(
-                    partial(_key_policy_json, purpose)
+                    # Failed backup jobs reach the stack region's alert topic through EventBridge.
+                    partial(_key_policy_json, purpose, args.backup and key_region is None)
                 ),
                 region=key_region,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),

@@ -42,6 +42,9 @@ INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
 # at 64 characters (RequestCertificate DomainName).
 MAX_DOMAIN_NAME_LENGTH = 64 - len("origin.")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+# AWS Backup starts no job in the hour before an RDS maintenance window ("Backup plan options").
+MAINTENANCE_LEAD_MINUTES = 60
 
 
 # --------------------------------------------------------------------------- declaration helpers
@@ -147,17 +150,29 @@ def window_minutes(window: str, *, weekly: bool) -> list[tuple[int, int]]:
     return [(s, s + length) for s in starts]
 
 
-def windows_overlap(backup: str, maintenance: str) -> bool:
+def windows_overlap(daily: str, other: str, *, weekly: bool = True, lead: int = 0) -> bool:
+    """Whether a daily window meets ``other`` (weekly, or daily), ``lead`` minutes before it included."""
     week = 7 * 1440
-    spans = [(s % week, s % week + (e - s)) for s, e in window_minutes(backup, weekly=False)]
-    (m_start, m_end) = window_minutes(maintenance, weekly=True)[0]
+    spans = [(s % week, s % week + (e - s)) for s, e in window_minutes(daily, weekly=False)]
+    others = [(s - lead, e) for s, e in window_minutes(other, weekly=weekly)]
     # Compare on the week's circle: shift each span by a week either way.
-    return any(s + shift < m_end and m_start < e + shift for s, e in spans for shift in (-week, 0, week))
+    return any(
+        s + shift < o_end and o_start < e + shift
+        for s, e in spans
+        for o_start, o_end in others
+        for shift in (-week, 0, week)
+    )
 
 
-def _long_enough(window: str, *, weekly: bool) -> bool:
+def _long_enough(window: str, *, weekly: bool, minutes: int = 30) -> bool:
     start, end = window_minutes(window, weekly=weekly)[0]
-    return end - start >= 30
+    return end - start >= minutes
+
+
+def _is_backup_cron(value: str) -> bool:
+    """AWS's six-field cron: one of day-of-month and day-of-week is ``?``."""
+    match = re.fullmatch(r"cron\(([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+) ([^ ]+)\)", value)
+    return match is not None and (match[3] == "?") != (match[5] == "?")
 
 
 def _ranged(low: int, high: int, unit: str) -> Any:
@@ -199,9 +214,9 @@ class Settings(BaseModel):
         _matches(r"[a-z](?:[a-z0-9]|-(?!-)){0,10}[a-z0-9]|[a-z]"),
         Allowed("1-12 characters of a-z, 0-9 and single hyphens, starting with a letter and not ending with a hyphen"),
     ] = Field(description="Lower-case DNS-safe suffix (<= 12 chars) every resource name derives from.")
-    region: Annotated[
-        str, _matches(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"), Allowed("an AWS region code such as eu-west-1")
-    ] = Field(alias="aws:region")
+    region: Annotated[str, _matches(_REGION), Allowed("an AWS region code such as eu-west-1")] = Field(
+        alias="aws:region"
+    )
     application: Annotated[str, *_TAG] = Field("payments-platform", description="Application tag value.")
     cost_center: Annotated[str, *_TAG] = Field(description="CostCenter tag value (finance charge-back code).")
     vpc_cidr: Annotated[
@@ -252,7 +267,11 @@ class Settings(BaseModel):
         Field(2, description="Aurora instances, writer included (1-16; prod >= 2).")
     )
     db_backup_retention_days: Annotated[int, *_ranged(7, 35, "days"), _prod_at_least(14, "two weeks of backups")] = (
-        Field(14, description="Automated backup retention, 7-35 days (prod >= 14).")
+        Field(
+            35,
+            description="Automated backup retention, 7-35 days (prod >= 14; with AWS Backup equal to "
+            "backupDailyRetentionDays).",
+        )
     )
     db_backup_window: Annotated[
         str,
@@ -330,6 +349,56 @@ class Settings(BaseModel):
         description="Object Lock retention of archived audit logs, with objectLockMode (<= logBucketRetentionDays; "
         "prod >= 365).",
     )
+    backup_enabled: Annotated[bool, BeforeValidator(_bool), Allowed("true or false"), Prod(bool, _PROD_TRUE)] = Field(
+        True,
+        description="AWS Backup of the Aurora cluster and the archive buckets into locked vaults (prod requires it).",
+    )
+    backup_copy_region: Annotated[
+        OptionalText,
+        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        Allowed("an AWS region code such as eu-central-1 (not the stack's region), or empty"),
+        Prod(bool, "must be set when environment is prod: a copy of every backup outside the stack's region"),
+    ] = Field(None, description="Region every recovery point is copied to, with the same retention (prod requires it).")
+    backup_daily_retention_days: Annotated[
+        int,
+        *_ranged(1, 35, "days (continuous backups keep at most 35)"),
+        _prod_at_least(35, "five weeks of point-in-time recovery"),
+    ] = Field(35, description="Days of point-in-time recovery (continuous backup, 1-35; prod 35).")
+    backup_monthly_retention_days: Annotated[
+        int, *_ranged(90, 36500, "days"), _prod_at_least(365, "a year of monthly backups")
+    ] = Field(365, description="Days each monthly backup is kept (90-36500; prod >= 365).")
+    backup_lock_mode: Annotated[
+        Literal["none", "governance", "compliance"],
+        Allowed("one of none, governance, compliance"),
+        Prod(
+            lambda v: v == "compliance",
+            "must be compliance when environment is prod (nobody in the account can delete a backup)",
+        ),
+    ] = Field(
+        "compliance",
+        description="Vault Lock mode of the backup vaults, none, governance or compliance (prod: compliance).",
+    )
+    backup_lock_changeable_days: Annotated[int, *_ranged(3, 365, "days (AWS Backup requires at least 3)")] = Field(
+        3, description="Days a compliance Vault Lock can still be changed or removed before it becomes permanent."
+    )
+    backup_lock_max_retention_days: Annotated[int, *_ranged(35, 36500, "days")] = Field(
+        3650,
+        description="Longest retention the locked vaults accept (>= backupMonthlyRetentionDays; fixed once locked).",
+    )
+    backup_window: Annotated[
+        str,
+        _holds(lambda v: _long_enough(v, weekly=False, minutes=120)),
+        Allowed("a daily UTC window hh24:mi-hh24:mi of at least 2 hours"),
+    ] = Field(
+        "22:00-01:00",
+        description="Daily UTC window AWS Backup starts (first hour) and completes jobs in; "
+        "clear of the database's backup and maintenance windows.",
+    )
+    backup_restore_test_schedule: Annotated[
+        str,
+        _holds(_is_backup_cron),
+        Allowed("an AWS cron expression cron(min hour day-of-month month day-of-week year), e.g. cron(0 9 8 * ? *)"),
+    ] = Field("cron(0 9 8 * ? *)", description="When AWS Backup restore-tests the latest recovery points (UTC).")
     health_check_interval_seconds: Annotated[int, *_ranged(5, 300, "seconds")] = Field(
         15, description="Target group health check interval on /health (5-300 s)."
     )
@@ -513,6 +582,7 @@ def _cross_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         v["db_backup_window"], v["db_maintenance_window"]
     ):
         yield "db_maintenance_window", f"must not overlap dbBackupWindow ({v['db_backup_window']})"
+    yield from _backup_checks(v)
     if {"asg_min_size", "asg_max_size", "asg_desired_capacity"} <= v.keys():
         low, high, desired = v["asg_min_size"], v["asg_max_size"], v["asg_desired_capacity"]
         if low > high:
@@ -531,6 +601,49 @@ def _cross_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     lock = {"object_lock", "audit_lock_days", "log_bucket_retention_days"} <= v.keys() and v["object_lock"] != "none"
     if lock and v["audit_lock_days"] > v["log_bucket_retention_days"]:
         yield "audit_lock_days", f"must not exceed logBucketRetentionDays ({v['log_bucket_retention_days']})"
+
+
+def _backup_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """AWS Backup against the stack's region, the database's own windows and the vault lock."""
+    if not v.get("backup_enabled"):
+        return
+    if v.get("backup_copy_region") and v["backup_copy_region"] == v.get("region"):
+        yield "backup_copy_region", "must differ from aws:region: a copy in the same region survives no region outage"
+    if {"backup_window", "db_backup_window", "db_maintenance_window"} <= v.keys():
+        if windows_overlap(v["backup_window"], v["db_backup_window"], weekly=False):
+            yield "backup_window", f"must not overlap dbBackupWindow ({v['db_backup_window']})"
+        elif windows_overlap(v["backup_window"], v["db_maintenance_window"], lead=MAINTENANCE_LEAD_MINUTES):
+            yield (
+                "backup_window",
+                f"must end at least an hour before dbMaintenanceWindow ({v['db_maintenance_window']}) "
+                "starts and not overlap it (AWS Backup starts no database job then)",
+            )
+    if {"backup_daily_retention_days", "db_backup_retention_days"} <= v.keys() and (
+        v["backup_daily_retention_days"] != v["db_backup_retention_days"]
+    ):
+        yield (
+            "db_backup_retention_days",
+            f"must equal backupDailyRetentionDays ({v['backup_daily_retention_days']}): AWS Backup's continuous "
+            "backup manages the cluster's point-in-time recovery, two retentions would fight",
+        )
+    if (
+        {"backup_lock_mode", "protect_data"} <= v.keys()
+        and v["backup_lock_mode"] == "compliance"
+        and not v["protect_data"]
+    ):
+        yield (
+            "backup_lock_mode",
+            "compliance needs protectData true: a compliance-locked vault outlives `pulumi destroy` "
+            "(use governance or none in a disposable stack)",
+        )
+    if {"backup_lock_max_retention_days", "backup_monthly_retention_days"} <= v.keys() and (
+        v["backup_lock_max_retention_days"] < v["backup_monthly_retention_days"]
+    ):
+        yield (
+            "backup_lock_max_retention_days",
+            f"must be at least backupMonthlyRetentionDays ({v['backup_monthly_retention_days']}): "
+            "the locked vault would refuse the monthly backups",
+        )
 
 
 def _check_unknown(raw: Mapping[str, str | None], known: Mapping[str, Any], project: str) -> Iterator[str]:

@@ -100,6 +100,9 @@ def _dimension_values(alarm: ResourceRecord) -> Iterator[str]:
         yield from (str(v) for v in ((query.get("metric") or {}).get("dimensions") or {}).values())
 
 
+VAULT = "aws:backup/vault:Vault"
+
+
 def _region(run: StackRun, record: ResourceRecord) -> str:
     return str(record.inputs.get("region") or run.config.get("aws:region", "?"))
 
@@ -147,6 +150,7 @@ def build(run: StackRun) -> graphviz.Digraph:
                 drawing.node(reg, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
         _alarm_nodes(run, drawing, reg, region)
 
+    _backup_copies(run, drawing, dot, region)
     _align_zones(dot, zones, drawing.stands_for)
     _flows(run, drawing, dot)
     return dot
@@ -276,6 +280,39 @@ def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: s
         drawing.node(reg, "log-groups", _label("CloudWatch log groups", *names), groups, fillcolor="#f5f5f5")
     for stream in streams:
         drawing.node(reg, "firehose", "Kinesis Data Firehose\n(audit-log archive, KMS)", [stream], fillcolor="#f5f5f5")
+    vaults = [v for v in run.of_type(VAULT) if _region(run, v) == region]
+    if vaults:
+        plans = run.of_type("aws:backup/plan:Plan")
+        rules = [
+            f"{r['ruleName']}: {r['lifecycle']['deleteAfter']} d" for p in plans for r in p.inputs.get("rules") or []
+        ]
+        text = _label("AWS Backup vault", _lock_label(run, vaults[0]), *rules, "restore-tested")
+        others = [*plans, *run.of_type("aws:backup/selection:Selection")]
+        drawing.node(reg, "backup-vault", text, [*vaults, *others], shape="cylinder", fillcolor="#e8f5e9")
+
+
+def _lock_label(run: StackRun, vault: ResourceRecord) -> str:
+    locks = [
+        lock
+        for lock in run.of_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+        if lock.inputs.get("backupVaultName") == vault.inputs.get("name") and _region(run, lock) == _region(run, vault)
+    ]
+    if not locks:
+        return "no Vault Lock, KMS"
+    mode = "compliance" if locks[0].inputs.get("changeableForDays") else "governance"
+    return f"Vault Lock ({mode}), KMS"
+
+
+def _backup_copies(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str) -> None:
+    """Each vault backups are copied to, in its own region's box."""
+    for vault in run.of_type(VAULT):
+        where = _region(run, vault)
+        if where == region:
+            continue
+        with dot.subgraph(name=f"cluster_backup_{where}") as copy:
+            copy.attr(label=f"AWS region {where} (backup copies)", style="dashed")
+            text = _label("AWS Backup vault (copies)", _lock_label(run, vault))
+            drawing.node(copy, f"backup-copy-{where}", text, [vault], shape="cylinder", fillcolor="#e8f5e9")
 
 
 def _alarm_nodes(run: StackRun, drawing: _Drawing, graph: graphviz.Digraph, region: str) -> None:
@@ -333,6 +370,13 @@ def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         bucket_arn = str((stream.inputs.get("extendedS3Configuration") or {}).get("bucketArn", ""))
         if bucket_arn in known:
             dot.edge("firehose", known[bucket_arn], label="delivers")
+    # Backups: the selected data stores (by ARN) into the vault, and its copies to the other region.
+    for selection in run.of_type("aws:backup/selection:Selection"):
+        for arn in selection.inputs.get("resources") or []:
+            if str(arn) in known and "backup-vault" in drawn:
+                dot.edge(known[str(arn)], "backup-vault", label="AWS Backup", style="dashed")
+    for node_id in [n for n in drawn if n.startswith("backup-copy-")]:
+        dot.edge("backup-vault", node_id, label="copies (same retention)", style="dashed")
     # Alarms: to what they watch (by metric dimensions) and to the topic they notify.
     watched: Counter[tuple[str, str]] = Counter()
     for alarm in run.of_type(ALARM):

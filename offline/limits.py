@@ -260,6 +260,53 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             autoname=True,
         ),
     ),
+    "aws:backup/vault:Vault": (
+        NameRule(
+            "name",
+            50,
+            f"{_API}/aws-backup/latest/devguide/API_CreateBackupVault.html",
+            pattern=r"[a-zA-Z0-9\-_]+",
+            min_len=2,
+            autoname=True,
+        ),
+    ),
+    "aws:backup/plan:Plan": (
+        NameRule(
+            "name",
+            50,
+            f"{_API}/aws-backup/latest/devguide/API_BackupPlanInput.html",
+            pattern=r"[a-zA-Z0-9\-_.]+",
+            autoname=True,
+        ),
+    ),
+    "aws:backup/selection:Selection": (
+        NameRule(
+            "name",
+            50,
+            f"{_API}/aws-backup/latest/devguide/API_BackupSelection.html",
+            pattern=r"[a-zA-Z0-9\-_.]+",
+            autoname=True,
+        ),
+    ),
+    # Letters, digits and underscores only: an autoname (with its hyphen) would be refused.
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": (
+        NameRule("name", 50, f"{_API}/aws-backup/latest/devguide/API_RestoreTestingPlanForCreate.html", pattern=r"\w+"),
+    ),
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": (
+        NameRule(
+            "name", 50, f"{_API}/aws-backup/latest/devguide/API_RestoreTestingSelectionForCreate.html", pattern=r"\w+"
+        ),
+    ),
+    "aws:cloudwatch/eventRule:EventRule": (
+        NameRule(
+            "name",
+            64,
+            f"{_API}/eventbridge/latest/APIReference/API_PutRule.html",
+            pattern=r"[.\-_A-Za-z0-9]+",
+            autoname=True,
+            prefix_prop="namePrefix",
+        ),
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         NameRule("name", 255, f"{_API}/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html", autoname=True),
     ),
@@ -537,6 +584,11 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
 _ID = "AWS assigns the identifier; the Args class has no name input"
 UNNAMED: dict[str, str] = {
     "aws:acm/certificateValidation:CertificateValidation": "not an AWS object: waits for validation",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "a setting of the vault",
+    "aws:backup/vaultPolicy:VaultPolicy": "a setting of the vault",
+    "aws:cloudwatch/eventTarget:EventTarget": (
+        "Terraform generates the target id (terraform- + 26 characters, within the 64 PutTargets allows)"
+    ),
     "aws:cloudfront/distribution:Distribution": (
         f"{_ID} (E...); {_API}/cloudfront/latest/APIReference/API_CreateDistribution.html"
     ),

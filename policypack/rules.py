@@ -40,6 +40,8 @@ READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 LOG_BUCKET_PURPOSE = "logs"
 # Buckets whose objects are records that must survive mistakes: the transaction archive and the audit trail.
 ARCHIVE_PURPOSES = ("transaction-archive", "audit-log-archive")
+# The policies only prod enforces read this flag from the pack config (policypack/prod.json).
+PROTECT_DATA_SCHEMA = PolicyConfigSchema(properties={"protectData": {"type": "boolean", "default": False}})
 
 APPLIES_TO: dict[str, tuple[str, ...]] = {}
 
@@ -75,18 +77,35 @@ def resource_policy(
     )
 
 
+StackCheck = Callable[[Sequence[PolicyResource]], Iterable[tuple[PolicyResource, Finding]]]
+ConfiguredStackCheck = Callable[[Sequence[PolicyResource], Mapping[str, Any]], Iterable[tuple[PolicyResource, Finding]]]
+
+
 def stack_policy(
     name: str,
     description: str,
     types: Sequence[str],
-    check: Callable[[Sequence[PolicyResource]], Iterable[tuple[PolicyResource, Finding]]],
+    check: StackCheck,
     *,
     severity: Severity = Severity.HIGH,
 ) -> StackValidationPolicy:
+    return configured_stack_policy(name, description, types, lambda resources, _: check(resources), severity=severity)
+
+
+def configured_stack_policy(
+    name: str,
+    description: str,
+    types: Sequence[str],
+    check: ConfiguredStackCheck,
+    *,
+    severity: Severity = Severity.HIGH,
+    config_schema: PolicyConfigSchema | None = None,
+) -> StackValidationPolicy:
+    """A stack policy whose check also gets the policy's config (``policypack/<stack>.json``)."""
     APPLIES_TO[name] = tuple(types)
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        for resource, (prop, found, fix) in check(args.resources):
+        for resource, (prop, found, fix) in check(args.resources, args.get_config()):
             report(_message(resource.name, resource.resource_type, prop, found, fix), resource.urn)
 
     return StackValidationPolicy(
@@ -95,6 +114,7 @@ def stack_policy(
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=severity,
+        config_schema=config_schema,
     )
 
 
@@ -401,6 +421,72 @@ def _prod_protected(args: ResourceValidationArgs) -> Iterator[Finding]:
         yield "Pulumi protect", False, "set ResourceOptions(protect=True)"
 
 
+def _data_stores(resources: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """The Aurora clusters and the archive buckets: what a backup must be able to bring back."""
+    archives = [b for b in _of_type(resources, "aws:s3/bucket:Bucket") if _is_archive(b)]
+    return [*_of_type(resources, "aws:rds/cluster:Cluster"), *archives]
+
+
+def _is_archive(bucket: PolicyResource) -> bool:
+    return (bucket.props.get("tags") or {}).get("Purpose") in ARCHIVE_PURPOSES
+
+
+def _vault_lock(resources: Sequence[PolicyResource], vault: PolicyResource) -> str:
+    """The vault's Vault Lock mode: a lock with changeableForDays is in compliance mode, one without in governance."""
+    locks = [
+        lock
+        for lock in _of_type(resources, "aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+        if _depends_on(lock, "backupVaultName", vault)
+    ]
+    if any(lock.props.get("changeableForDays") is not None for lock in locks):
+        return "compliance"
+    return "governance" if locks else "unlocked"
+
+
+def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -> list[tuple[str, bool]]:
+    """Each selection -> plan -> vault that backs ``store`` up, and whether that vault is compliance-locked.
+
+    Property dependencies are per top-level property: a plan's ``rules`` depending on a vault is all
+    that says the plan writes to it.
+    """
+    plans = _of_type(resources, "aws:backup/plan:Plan")
+    vaults = _of_type(resources, "aws:backup/vault:Vault")
+    routes: list[tuple[str, bool]] = []
+    for selection in _of_type(resources, "aws:backup/selection:Selection"):
+        if not _depends_on(selection, "resources", store):
+            continue
+        mine = [p for p in plans if _depends_on(selection, "planId", p)]
+        if not mine:
+            routes.append((f"{selection.name} -> no plan of this stack", False))
+        for plan in mine:
+            targets = [v for v in vaults if _depends_on(plan, "rules", v)]
+            if not targets:
+                routes.append((f"{selection.name} -> {plan.name} -> no vault of this stack", False))
+            for vault in targets:
+                lock = _vault_lock(resources, vault)
+                routes.append((f"{selection.name} -> {plan.name} -> {vault.name} ({lock})", lock == "compliance"))
+    return routes
+
+
+def _prod_backups_locked(
+    resources: Sequence[PolicyResource], config: Mapping[str, Any]
+) -> Iterator[tuple[PolicyResource, Finding]]:
+    if not config.get("protectData"):
+        return
+    for store in _data_stores(resources):
+        routes = _backup_routes(resources, store)
+        if not any(locked for _, locked in routes):
+            yield (
+                store,
+                (
+                    "AWS Backup",
+                    [route for route, _ in routes],
+                    "select it by ARN in an AWS Backup plan whose vault is locked in compliance mode "
+                    "(components/backup.py)",
+                ),
+            )
+
+
 def _vpc_flow_logs(resources: Sequence[PolicyResource]) -> Iterator[tuple[PolicyResource, Finding]]:
     flow_logs = _of_type(resources, "aws:ec2/flowLog:FlowLog")
     for vpc in _of_type(resources, "aws:ec2/vpc:Vpc"):
@@ -542,7 +628,16 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         ("aws:rds/cluster:Cluster", "aws:s3/bucket:Bucket"),
         _prod_protected,
         severity=Severity.CRITICAL,
-        config_schema=PolicyConfigSchema(properties={"protectData": {"type": "boolean", "default": False}}),
+        config_schema=PROTECT_DATA_SCHEMA,
+    ),
+    configured_stack_policy(
+        "prod-backups-locked",
+        "With protectData, every data store (the Aurora cluster, the archive buckets) is in an AWS Backup selection "
+        "whose plan writes to a vault locked in compliance mode",
+        ("aws:rds/cluster:Cluster", "aws:s3/bucket:Bucket"),
+        _prod_backups_locked,
+        severity=Severity.CRITICAL,
+        config_schema=PROTECT_DATA_SCHEMA,
     ),
     stack_policy(
         "vpc-flow-logs",

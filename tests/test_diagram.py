@@ -26,6 +26,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/CloudFront": "cdn",
     "AWS/WAFV2": "waf",
     "AWS/RDS": "aurora",  # the cluster, or an instance (a cell of its database subnet)
+    "AWS/Backup": "backup-vault",
 }
 
 

@@ -25,7 +25,7 @@ def test_plan_writes_report_and_pictures(tmp_path: Path, capsys: pytest.CaptureF
     captured = capsys.readouterr()
     written = (tmp_path / "plan.txt").read_text()
     assert written.startswith("Stack dev: ")
-    assert "Policies: 17 mandatory, 0 violation(s)" in written
+    assert "Policies: 18 mandatory, 0 violation(s)" in written
     assert "fintech:network:Network fintech-dev-net:" in written
     assert captured.out.startswith(written), "the terminal shows the report that is written"
     assert "offline run took" in captured.err, "timings go to the terminal, not into the report"
@@ -291,7 +291,7 @@ def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: Sta
         3 * 0.0672 * 730
     )
     assert costs["Secrets (monthly): 1 + 1 RDS-managed master secret"] == pytest.approx(0.80)
-    assert sum(costs.values()) == pytest.approx(788.98, abs=0.01)
+    assert sum(costs.values()) == pytest.approx(791.28, abs=0.01)
     assert sum(amount for _, amount in monthly_costs(dev)) == pytest.approx(163.39, abs=0.01)
 
 

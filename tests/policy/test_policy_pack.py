@@ -5,10 +5,12 @@ from pathlib import Path
 import pytest
 
 from offline.harness import StackRun, run_stack
-from offline.policy_check import evaluate
+from offline.policy_check import Violation, evaluate, load_policy_config
 from policypack.rules import APPLIES_TO, POLICIES
 
 POLICY_BY_NAME = {p.name: p for p in POLICIES}
+# The policies only prod enforces, switched on as policypack/prod.json does.
+PROTECTED = {name: {"protectData": True} for name in ("prod-data-protected", "prod-backups-locked")}
 
 PRELUDE = """
 import json
@@ -79,6 +81,11 @@ BAD = {
         "bad-prod-cluster",
         "deletionProtection",
     ),
+    "prod-backups-locked": (
+        'aws.rds.Cluster("bad-unbacked-cluster", engine="aurora-mysql", opts=o)',
+        "bad-unbacked-cluster",
+        "AWS Backup",
+    ),
     "vpc-flow-logs": ('aws.ec2.Vpc("bad-vpc", cidr_block="10.0.0.0/16", opts=o)', "bad-vpc", "flow logs"),
     "waf-on-cloudfront": (
         'aws.cloudfront.Distribution("bad-unprotected-cdn", enabled=True, origins=[{"origin_id": "o", "domain_name": "x.example.com"}], default_cache_behavior={"target_origin_id": "o", "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}, restrictions={"geo_restriction": {"restriction_type": "none"}}, viewer_certificate={"cloudfront_default_certificate": True}, opts=o)',
@@ -125,8 +132,7 @@ def test_each_policy_fails_a_bad_resource_with_a_useful_message(tmp_path: Path, 
     program = tmp_path / "bad.py"
     program.write_text(PRELUDE + source + "\n")
     run = run_stack("dev", program=program)
-    config = {"prod-data-protected": {"protectData": True}}
-    violations = evaluate(run, [POLICY_BY_NAME[name]], config)
+    violations = evaluate(run, [POLICY_BY_NAME[name]], PROTECTED)
     mine = [v for v in violations if resource in v.message]
     assert mine, f"{name} did not flag {resource}: {violations}"
     message = mine[0].message
@@ -149,16 +155,21 @@ def test_the_prod_pack_config_turns_protection_on() -> None:
     import json
 
     config = json.loads((Path(__file__).resolve().parents[2] / "policypack" / "prod.json").read_text())
-    assert config["prod-data-protected"]["protectData"] is True
+    assert {name: settings["protectData"] for name, settings in config.items()} == {
+        "prod-data-protected": True,
+        "prod-backups-locked": True,
+    }
 
 
 def test_the_pack_rejects_an_unprotected_prod() -> None:
+    prod_config = load_policy_config("prod")
     run = run_stack("prod", {"protectData": "true"})
-    assert evaluate(run, config={"prod-data-protected": {"protectData": True}}) == []
+    assert evaluate(run, config=prod_config) == []
     unprotected = run_stack("dev")
-    flagged = evaluate(unprotected, config={"prod-data-protected": {"protectData": True}})
-    assert {v.policy for v in flagged} == {"prod-data-protected"}
+    flagged = evaluate(unprotected, config=prod_config)
+    assert {v.policy for v in flagged} == {"prod-data-protected", "prod-backups-locked"}
     assert any("deletionProtection" in v.message for v in flagged)
+    assert any("compliance mode" in v.message for v in flagged), "dev's vaults are not compliance-locked"
 
 
 @pytest.mark.parametrize("purpose", ["transaction-archive", "audit-log-archive"])
@@ -171,3 +182,96 @@ def test_prod_archives_must_be_locked_and_protected(tmp_path: Path, purpose: str
         "objectLockEnabled",
         "Pulumi protect",
     }
+
+
+# --------------------------------------------------------------------------- prod-backups-locked
+
+COMPLIANCE_LOCK = "changeable_for_days=3, min_retention_days=35, max_retention_days=3650, "
+GOVERNANCE_LOCK = "min_retention_days=35, max_retention_days=3650, "
+
+
+def _backed_up(
+    *,
+    selected: str = "cluster.arn, archive.arn",
+    lock: str | None = COMPLIANCE_LOCK,
+    purpose: str = "transaction-archive",
+    plan_vault: str = "vault",
+) -> str:
+    """A cluster, an archive and a plain bucket; ``selected`` is backed up to ``plan_vault``, ``vault`` has ``lock``."""
+    lines = [
+        'cluster = aws.rds.Cluster("store-cluster", engine="aurora-mysql", opts=o)',
+        f'archive = aws.s3.Bucket("store-archive", tags={{"Purpose": "{purpose}"}}, opts=o)',
+        'aws.s3.Bucket("plain-bucket", tags={"Purpose": "assets"}, opts=o)',
+        'vault = aws.backup.Vault("vault", name="payments-vault", opts=o)',
+        'other_vault = aws.backup.Vault("other-vault", name="other-vault", opts=o)',
+        'aws.backup.VaultLockConfiguration("other-lock", backup_vault_name=other_vault.name, changeable_for_days=3, opts=o)',
+        f'plan = aws.backup.Plan("plan", name="payments", rules=[{{"rule_name": "daily", "target_vault_name": {plan_vault}.name, '
+        '"schedule": "cron(0 22 * * ? *)", "lifecycle": {"delete_after": 35}}], opts=o)',
+        f'aws.backup.Selection("selection", name="stores", plan_id=plan.id, iam_role_arn="arn:aws:iam::123456789012:role/backup", '
+        f"resources=[{selected}], opts=o)",
+    ]
+    if lock is not None:
+        lines.append(f'aws.backup.VaultLockConfiguration("lock", backup_vault_name=vault.name, {lock}opts=o)')
+    return PRELUDE + "\n".join(lines) + "\n"
+
+
+def _backup_violations(tmp_path: Path, source: str, protect_data: bool = True) -> list[Violation]:
+    program = tmp_path / "backups.py"
+    program.write_text(source)
+    run = run_stack("dev", program=program)
+    name = "prod-backups-locked"
+    return evaluate(run, [POLICY_BY_NAME[name]], {name: {"protectData": protect_data}})
+
+
+def _reported(violations: list[Violation]) -> list[str]:
+    """The resources reported, one entry per violation."""
+    return sorted(v.message.split(" ", 1)[0] for v in violations)
+
+
+@pytest.mark.parametrize("purpose", ["transaction-archive", "audit-log-archive"])
+def test_data_stores_backed_up_to_a_compliance_locked_vault_pass(tmp_path: Path, purpose: str) -> None:
+    assert _backup_violations(tmp_path, _backed_up(purpose=purpose)) == []
+
+
+@pytest.mark.parametrize("purpose", ["transaction-archive", "audit-log-archive"])
+def test_an_archive_left_out_of_the_selection_is_reported(tmp_path: Path, purpose: str) -> None:
+    violations = _backup_violations(tmp_path, _backed_up(selected="cluster.arn", purpose=purpose))
+    assert _reported(violations) == ["store-archive"]
+    (violation,) = violations
+    assert str(violation.urn).endswith("::store-archive"), "reported on the bucket itself"
+    assert violation.message.startswith("store-archive (aws:s3/bucket:Bucket): AWS Backup is []. Fix: ")
+    assert "compliance mode" in violation.message
+
+
+def test_a_governance_lock_covers_no_store(tmp_path: Path) -> None:
+    violations = _backup_violations(tmp_path, _backed_up(lock=GOVERNANCE_LOCK))
+    assert _reported(violations) == ["store-archive", "store-cluster"]
+    assert all('"selection -> plan -> vault (governance)"' in v.message for v in violations)
+
+
+def test_an_unlocked_vault_covers_no_store(tmp_path: Path) -> None:
+    violations = _backup_violations(tmp_path, _backed_up(lock=None))
+    assert _reported(violations) == ["store-archive", "store-cluster"]
+    assert all('"selection -> plan -> vault (unlocked)"' in v.message for v in violations)
+
+
+def test_only_a_lock_on_the_vault_the_plan_writes_to_counts(tmp_path: Path) -> None:
+    """other-vault is compliance-locked in every program: it covers the stores once the plan writes to it."""
+    assert _reported(_backup_violations(tmp_path, _backed_up(lock=None))) == ["store-archive", "store-cluster"]
+    assert _backup_violations(tmp_path, _backed_up(lock=None, plan_vault="other_vault")) == []
+
+
+def test_a_selection_without_a_plan_of_the_stack_covers_nothing(tmp_path: Path) -> None:
+    source = _backed_up().replace("plan_id=plan.id", 'plan_id="plan-made-elsewhere"')
+    violations = _backup_violations(tmp_path, source)
+    assert _reported(violations) == ["store-archive", "store-cluster"]
+    assert all('"selection -> no plan of this stack"' in v.message for v in violations)
+
+
+def test_backups_are_only_enforced_when_configured(tmp_path: Path) -> None:
+    source = _backed_up(selected="", lock=None)
+    assert _backup_violations(tmp_path, source, protect_data=False) == []
+    program = tmp_path / "backups.py"
+    program.write_text(source)
+    assert evaluate(run_stack("dev", program=program), [POLICY_BY_NAME["prod-backups-locked"]], {}) == []
+    assert _reported(_backup_violations(tmp_path, source)) == ["store-archive", "store-cluster"]

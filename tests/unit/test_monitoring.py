@@ -26,6 +26,10 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/RDS", "AuroraReplicaLagMaximum"): {"DBClusterIdentifier"},
     ("AWS/Lambda", "Errors"): {"FunctionName"},
     ("AWS/WAFV2", "BlockedRequests"): {"WebACL", "Rule"},
+    # AWS Backup "Monitoring AWS Backup metrics with CloudWatch": job counts per vault.
+    ("AWS/Backup", "NumberOfBackupJobsFailed"): {"BackupVaultName"},
+    ("AWS/Backup", "NumberOfCopyJobsFailed"): {"BackupVaultName"},
+    ("AWS/Backup", "NumberOfRestoreJobsFailed"): {"BackupVaultName"},
     ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
     # Published by the app instances' health service (components/templates/health_server.py).
     ("Fintech/App", "DependencyHealthy"): {"Service"},
@@ -75,7 +79,10 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
-    assert set(alarms(prod)) == common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"}
+    backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed"}
+    assert set(alarms(prod)) == (
+        common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"} | backup
+    ), "prod watches its backups; dev has none"
 
 
 def test_every_alarm_notifies_the_topic_of_its_region(stack_run: StackRun) -> None:
@@ -126,6 +133,10 @@ MISSING_DATA = {
     "db-replica-lag": "notBreaching",
     # Every app instance reports twice a minute and the fleet never scales to zero.
     "app-dependencies": "breaching",
+    # Jobs run a few times a day: no data is no job.
+    "backup-jobs-failed": "notBreaching",
+    "copy-jobs-failed": "notBreaching",
+    "restore-jobs-failed": "notBreaching",
 }
 DB_INSTANCE_ALARMS = ("cpu", "freeable-memory", "connections")
 
@@ -177,15 +188,47 @@ def test_topics_are_encrypted_with_an_alerts_cmk(stack_run: StackRun, output: st
     assert "cloudwatch.amazonaws.com" in services, "alarms must be able to publish to the encrypted topic"
 
 
-def test_only_cloudwatch_alarms_of_this_account_may_publish(stack_run: StackRun) -> None:
+def test_only_this_accounts_alarms_and_backup_rules_may_publish(stack_run: StackRun) -> None:
+    backups = bool(stack_run.of_type("aws:backup/vault:Vault"))
     for policy in stack_run.of_type("aws:sns/topicPolicy:TopicPolicy"):
         statements = doc(policy)["Statement"]
-        publishers = [s for s in statements if "sns:Publish" in json.dumps(s["Action"])]
-        (publish,) = publishers
-        assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-        assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        publishers = {s["Principal"]["Service"]: s for s in statements if "sns:Publish" in json.dumps(s["Action"])}
         region = policy.inputs.get("region", stack_run.config["aws:region"])
-        assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:cloudwatch:{region}:123456789012:alarm:*"
+        # EventBridge publishes failed backup jobs, to the stack region's topic only.
+        eventbridge = backups and "region" not in policy.inputs
+        expected = {"cloudwatch.amazonaws.com": f"arn:aws:cloudwatch:{region}:123456789012:alarm:*"}
+        if eventbridge:
+            expected["events.amazonaws.com"] = f"arn:aws:events:{region}:123456789012:rule/*"
+        assert set(publishers) == set(expected), policy.name
+        for service, source_arn in expected.items():
+            assert publishers[service]["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+            assert publishers[service]["Condition"]["ArnLike"]["aws:SourceArn"] == source_arn
+
+
+def test_failed_backup_copy_and_restore_jobs_reach_the_alert_topic(stack_run: StackRun) -> None:
+    rules = stack_run.of_type("aws:cloudwatch/eventRule:EventRule")
+    if not stack_run.of_type("aws:backup/vault:Vault"):
+        assert not rules, "no backups, no backup rules"
+        return
+    patterns = [json.loads(r.inputs["eventPattern"]) for r in rules]
+    assert {t for p in patterns for t in p["detail-type"]} == {
+        "Backup Job State Change",
+        "Copy Job State Change",
+        "Restore Job State Change",
+    }
+    assert all(p["source"] == ["aws.backup"] for p in patterns)
+    failed = {
+        t: set(p["detail"].get("state", p["detail"].get("status", []))) for p in patterns for t in p["detail-type"]
+    }
+    assert failed["Backup Job State Change"] >= {"FAILED", "ABORTED", "EXPIRED"}
+    assert failed["Copy Job State Change"] >= {"FAILED", "ABORTED"}
+    assert "status" in next(p["detail"] for p in patterns if "Restore Job State Change" in p["detail-type"])
+    assert failed["Restore Job State Change"] >= {"FAILED", "ABORTED"}
+    for rule in rules:
+        (target,) = [
+            t for t in stack_run.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith(rule.name)
+        ]
+        assert target.inputs["arn"] == stack_run.outputs["alert_topic_arn"]
 
 
 def test_prod_alarms_reach_a_person_in_both_regions(prod: StackRun) -> None:
@@ -206,7 +249,8 @@ def test_dashboard_shows_every_alarmed_metric_per_tier(stack_run: StackRun) -> N
     assert titles["cloudfront-5xx-rate"]["properties"]["region"] == "us-east-1"
     assert titles["asg-cpu"]["properties"]["region"] == stack_run.config["aws:region"]
     headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert headers == ["## Edge", "## Load balancer", "## App", "## Database", "## Secrets"]
+    backup = ["## Backup"] if stack_run.of_type("aws:backup/vault:Vault") else []
+    assert headers == ["## Edge", "## Load balancer", "## App", "## Database", "## Secrets", *backup]
 
 
 def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack_run: StackRun) -> None:

@@ -36,9 +36,15 @@ def policies_of(run: StackRun, role: ResourceRecord) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------- KMS
 
 
+def purposes(run: StackRun) -> list[str]:
+    """The stack region's key purposes: a backup vault key only where backups are on."""
+    backups = run.config.get("payments-platform:backupEnabled", "true") == "true"
+    return sorted([*KEY_PURPOSES, *(["backup"] if backups else [])])
+
+
 def test_one_rotating_key_per_purpose(stack_run: StackRun) -> None:
-    assert sorted(stack_run.outputs["kms_key_arns"]) == sorted(KEY_PURPOSES)
-    for purpose in KEY_PURPOSES:
+    assert sorted(stack_run.outputs["kms_key_arns"]) == purposes(stack_run)
+    for purpose in purposes(stack_run):
         key = key_for(stack_run, purpose)
         assert key.inputs["enableKeyRotation"] is True
         assert key.inputs["rotationPeriodInDays"] == 365
@@ -47,7 +53,7 @@ def test_one_rotating_key_per_purpose(stack_run: StackRun) -> None:
 def test_each_key_has_a_stable_alias(stack_run: StackRun) -> None:
     suffix = stack_run.config["payments-platform:envSuffix"]
     aliases = {a.inputs["name"]: a.inputs["targetKeyId"] for a in stack_run.of_type(ALIAS) if "region" not in a.inputs}
-    for purpose in KEY_PURPOSES:
+    for purpose in purposes(stack_run):
         assert aliases[f"alias/fintech-{suffix}/{purpose}"] == key_for(stack_run, purpose).state["keyId"]
 
 
@@ -69,13 +75,15 @@ def test_declared_key_policies_grant_only_intended_service_principals(
     policy = doc(key_for(stack_run, purpose))
     found = {svc for s in policy["Statement"] for svc in as_list(s["Principal"].get("Service", []))}
     accounts = {a for s in policy["Statement"] for a in as_list(s["Principal"].get("AWS", []))}
+    if purpose == "alerts" and "backup" in purposes(stack_run):
+        services = services | {"events.amazonaws.com"}  # failed backup jobs, through EventBridge
     assert found == services
     assert accounts - {"*"} == {"arn:aws:iam::123456789012:root"}
     assert ("*" in accounts) == (purpose == "ebs"), "only the EBS key opens up, and only through EC2"
 
 
 def test_edge_keys_live_in_us_east_1_with_us_east_1_policies(stack_run: StackRun) -> None:
-    edge = [k for k in stack_run.of_type(KEY) if k.inputs.get("region")]
+    edge = [k for k in stack_run.of_type(KEY) if k.inputs.get("region") == "us-east-1"]
     assert sorted(k.name.split("-sec-")[1] for k in edge) == ["alerts-us-east-1-key", "logs-us-east-1-key"]
     for key in edge:
         assert key.inputs["region"] == "us-east-1"
