@@ -284,7 +284,9 @@ def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: s
     if vaults:
         plans = run.of_type("aws:backup/plan:Plan")
         rules = [
-            f"{r['ruleName']}: {r['lifecycle']['deleteAfter']} d" for p in plans for r in p.inputs.get("rules") or []
+            f"{r['ruleName']}: {int(r['lifecycle']['deleteAfter'])} d"
+            for p in plans
+            for r in p.inputs.get("rules") or []
         ]
         text = _label("AWS Backup vault", _lock_label(run, vaults[0]), *rules, "restore-tested")
         others = [*plans, *run.of_type("aws:backup/selection:Selection")]
