@@ -13,7 +13,7 @@ from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs
 from components.secrets import Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
-from components.settings import load_settings, window_minutes
+from components.settings import load_settings
 from components.storage import Storage, StorageArgs
 
 # Validates everything first: a bad config declares nothing.
@@ -145,7 +145,6 @@ storage = Storage(
 
 backup = None
 if settings.backup_enabled:
-    backup_start, backup_end = window_minutes(settings.backup_window, weekly=False)[0]
     backup = Backup(
         f"{prefix}-backup",
         BackupArgs(
@@ -160,13 +159,12 @@ if settings.backup_enabled:
                 daily_days=settings.backup_daily_retention_days,
                 monthly_days=settings.backup_monthly_retention_days,
             ),
-            window=Window(start=settings.backup_window.partition("-")[0], minutes=backup_end - backup_start),
+            window=Window.daily(settings.backup_window),
             restore_test_schedule=settings.backup_restore_test_schedule,
             lock=None
             if settings.backup_lock_mode == "none"
             else VaultLock(
                 mode=settings.backup_lock_mode,
-                min_days=settings.backup_daily_retention_days,
                 max_days=settings.backup_lock_max_retention_days,
                 changeable_days=settings.backup_lock_changeable_days,
             ),

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.settings import window_minutes
 
 # Rule names (schedule, retention) and the restore test selections, by what they protect.
 DAILY_RULE, MONTHLY_RULE = "daily-continuous", "monthly"
@@ -42,8 +43,8 @@ class Retention:
 class VaultLock:
     mode: Literal["governance", "compliance"]
     """compliance: after ``changeable_days`` nobody can change or remove the lock."""
-    min_days: int
     max_days: int
+    """Longest retention the vault accepts; its shortest is the shortest rule's (a job kept less would be refused)."""
     changeable_days: int = 3
 
 
@@ -53,6 +54,12 @@ class Window:
     """UTC ``hh:mm`` when jobs start (within the first hour)."""
     minutes: int
     """Minutes from ``start`` by which a job must complete."""
+
+    @classmethod
+    def daily(cls, text: str) -> Window:
+        """From a daily UTC window ``hh:mm-hh:mm`` (the settings' format, validated there)."""
+        start, end = window_minutes(text, weekly=False)[0]
+        return cls(start=text.partition("-")[0], minutes=end - start)
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,7 @@ class Backup(pulumi.ComponentResource):
             aws.backup.VaultLockConfiguration(
                 f"{name}-vault-lock{suffix}",
                 backup_vault_name=vault.name,
-                min_retention_days=args.lock.min_days,
+                min_retention_days=min(args.retention.daily_days, args.retention.monthly_days),
                 max_retention_days=args.lock.max_days,
                 # Set, the lock is in compliance mode: permanent once these days have passed.
                 changeable_for_days=args.lock.changeable_days if args.lock.mode == "compliance" else None,
@@ -187,10 +194,10 @@ class Backup(pulumi.ComponentResource):
             # Cold storage is left out on purpose: AWS Backup supports it for neither Aurora nor S3.
             copies = [
                 aws.backup.PlanRuleCopyActionArgs(
-                    destination_vault_arn=vault.arn,
+                    destination_vault_arn=destination.arn,
                     lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=days),
                 )
-                for vault in ([copy_vault] if copy_vault else [])
+                for destination in ([copy_vault] if copy_vault else [])
             ]
             return aws.backup.PlanRuleArgs(
                 rule_name=rule_name,

@@ -78,17 +78,9 @@ def kms_key_policy(
 def _eventbridge_publishes(*, partition: str, account_id: str, region: str) -> dict[str, Any]:
     # EventBridge rules (failed backup, copy and restore-test jobs) publish to the alert topic:
     # like CloudWatch, they need these two actions on its CMK, for this account's rules only.
-    return {
-        "Sid": "EventBridgeRulesPublish",
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account_id}:rule/*"},
-        },
-    }
+    return _publishes(
+        "EventBridgeRulesPublish", _TOPIC_KEY_ACTIONS, "*", partition=partition, account_id=account_id, region=region
+    )
 
 
 class _KeyStatements(Protocol):
@@ -181,21 +173,46 @@ def _cloudwatch_logs_use(*, partition: str, account_id: str, region: str) -> lis
     ]
 
 
-def _cloudwatch_alarms_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
-    # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key;
-    # with a CMK it needs these two actions, limited to this account's alarms.
-    return [
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"},
-            },
+# What CloudWatch alarms and EventBridge rules publish to an SNS topic as.
+_PUBLISHERS = {
+    "CloudWatchAlarmsPublish": ("cloudwatch.amazonaws.com", "arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"),
+    "EventBridgeRulesPublish": ("events.amazonaws.com", "arn:{partition}:events:{region}:{account_id}:rule/*"),
+}
+
+
+def _publishes(
+    sid: str, actions: str | list[str], resource: str, *, partition: str, account_id: str, region: str
+) -> dict[str, Any]:
+    """A publisher's rights, for this account's alarms or rules only (confused-deputy guard)."""
+    service, source_arn = _PUBLISHERS[sid]
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": actions,
+        "Resource": resource,
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": source_arn.format(partition=partition, region=region, account_id=account_id)},
         },
+    }
+
+
+# A publisher needs these two actions on a topic's CMK (it cannot use the AWS-managed SNS key).
+_TOPIC_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+def _cloudwatch_alarms_use(*, partition: str, account_id: str, region: str) -> list[dict[str, Any]]:
+    # The alert topic's key: this account's alarms publish to it.
+    return [
+        _publishes(
+            "CloudWatchAlarmsPublish",
+            _TOPIC_KEY_ACTIONS,
+            "*",
+            partition=partition,
+            account_id=account_id,
+            region=region,
+        )
     ]
 
 
@@ -524,34 +541,10 @@ def alert_topic_policy(
 ) -> PolicyDocument:
     """Only this account's CloudWatch alarms (and, with ``eventbridge``, its EventBridge rules)
     publish; the account manages the topic."""
-
-    def publish(sid: str, service: str, source_arn: str) -> dict[str, Any]:
-        return {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}, "ArnLike": {"aws:SourceArn": source_arn}},
-        }
-
+    where = {"partition": partition, "account_id": account_id, "region": region}
+    publishers = ["CloudWatchAlarmsPublish", *(["EventBridgeRulesPublish"] if eventbridge else [])]
     return _document(
-        publish(
-            "CloudWatchAlarmsPublish",
-            "cloudwatch.amazonaws.com",
-            f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*",
-        ),
-        *(
-            [
-                publish(
-                    "EventBridgeRulesPublish",
-                    "events.amazonaws.com",
-                    f"arn:{partition}:events:{region}:{account_id}:rule/*",
-                )
-            ]
-            if eventbridge
-            else []
-        ),
+        *(_publishes(sid, "sns:Publish", topic_arn, **where) for sid in publishers),
         {
             "Sid": "AccountManagesTopic",
             "Effect": "Allow",

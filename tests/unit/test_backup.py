@@ -266,7 +266,7 @@ def test_every_bad_backup_setting_is_reported_at_once() -> None:
     assert keys == [f"{PROJECT}:backupDailyRetentionDays", f"{PROJECT}:backupLockMode"], found
 
 
-def test_a_sunday_maintenance_window_counts_only_on_sundays() -> None:
+def test_a_window_meeting_the_weekly_maintenance_on_one_day_is_refused() -> None:
     # 03:30-06:00 daily meets sun:04:00-sun:05:00 (and its lead hour) only on Sunday, which is enough to refuse it.
     found = problems("prod", backupWindow="03:30-06:00")
     assert "dbMaintenanceWindow" in found[0]
