@@ -5,12 +5,15 @@ import pulumi_aws as aws
 
 from components.backup import Backup, BackupArgs, Retention, VaultLock, Window
 from components.compute import Compute, ComputeArgs, Schedule
-from components.database import Database, DatabaseArgs
+from components.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
 from components.edge import Edge, EdgeArgs
+from components.failover import OriginFailover, OriginFailoverArgs
+from components.failover import Site as OriginSite
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched
+from components.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
 from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
-from components.secrets import Secrets, SecretsArgs
+from components.replication import ReplicatedBucket, Replication, ReplicationArgs, Site, bucket_name
+from components.secrets import SecretReplica, Secrets, SecretsArgs
 from components.security import Security, SecurityArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.settings import load_settings
@@ -30,6 +33,32 @@ provider = aws.Provider(
 tier_opts = pulumi.ResourceOptions(providers=[provider])
 # A region with too few zones fails here, before any tier is declared.
 zones = lookup_zones(settings.az_count, pulumi.InvokeOptions(provider=provider))
+
+alarm_settings = settings.alarms
+thresholds = Thresholds(
+    http_5xx_percent=alarm_settings.http_5xx_percent,
+    latency_p99_ms=alarm_settings.latency_p99_ms,
+    asg_cpu_percent=alarm_settings.asg_cpu_percent,
+    db_cpu_percent=alarm_settings.db_cpu_percent,
+    db_free_memory_mb=alarm_settings.db_free_memory_mb,
+    db_connections=alarm_settings.db_connections,
+    replica_lag_ms=alarm_settings.replica_lag_ms,
+    waf_blocked_requests=alarm_settings.waf_blocked_requests,
+)
+
+# The standby site: the same tiers again, in standbyRegion, through a provider of their own (the
+# stack's provider never changes region: that would replace everything it created).
+standby_region = settings.standby_region
+if standby_region:
+    dr = f"{prefix}-dr"
+    dr_provider = aws.Provider(
+        f"{dr}-aws", region=standby_region, default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags)
+    )
+    dr_opts = pulumi.ResourceOptions(providers=[dr_provider])
+    dr_zones = lookup_zones(settings.az_count, pulumi.InvokeOptions(provider=dr_provider))
+    # Which site holds the writer and takes traffic; the other runs what standbyMode keeps warm.
+    dr_active = settings.active_region == standby_region
+    dr_db_instances = settings.db_instance_count if dr_active else (1 if settings.standby_mode == "warm" else 0)
 
 
 def log_group_name(purpose: str) -> str:
@@ -55,6 +84,20 @@ security = Security(
     tier_opts,
 )
 
+if standby_region:
+    dr_security = Security(
+        f"{dr}-sec",
+        SecurityArgs(
+            alias_prefix=prefix,
+            flow_log_group_name=flow_log_group_name,
+            app_secret_name_prefix=app_secret_prefix,
+            edge=False,
+            key_deletion_window_days=30 if settings.protect_data else 7,
+            protect=settings.protect_data,
+        ),
+        dr_opts,
+    )
+
 network = Network(
     f"{prefix}-net",
     NetworkArgs(
@@ -71,6 +114,23 @@ network = Network(
     tier_opts,
 )
 
+if standby_region:
+    dr_network = Network(
+        f"{dr}-net",
+        NetworkArgs(
+            vpc_cidr=settings.standby_vpc_cidr,
+            availability_zones=dr_zones,
+            nat_strategy=settings.nat_strategy,
+            flow_log_group_name=flow_log_group_name,
+            flow_log_retention_days=settings.flow_log_retention_days,
+            flow_log_key_arn=dr_security.key_arns["logs"],
+            flow_log_role_arn=dr_security.flow_log_role_arn,
+            interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
+            retain_logs=settings.protect_data,
+        ),
+        dr_opts,
+    )
+
 security_groups = SecurityGroups(
     f"{prefix}-sg",
     SecurityGroupsArgs(
@@ -79,9 +139,24 @@ security_groups = SecurityGroups(
         # Only CloudFront reaches the load balancer, on the one port its origin uses.
         alb_source="cloudfront",
         alb_ports=(443,) if settings.domain_name else (80,),
+        # With a standby, Route 53 checks the origin's health (its own group: see security_groups.py).
+        health_checker_ports=(443,) if standby_region else (),
     ),
     tier_opts,
 )
+
+if standby_region:
+    dr_security_groups = SecurityGroups(
+        f"{dr}-sg",
+        SecurityGroupsArgs(
+            vpc_id=dr_network.vpc_id,
+            app_port=settings.app_port,
+            alb_source="cloudfront",
+            alb_ports=(443,) if settings.domain_name else (80,),
+            health_checker_ports=(443,),
+        ),
+        dr_opts,
+    )
 
 database = Database(
     f"{prefix}-db",
@@ -102,9 +177,40 @@ database = Database(
         monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
         insights_retention_days=settings.db_insights_retention_days,
         protect=settings.protect_data,
+        # With a standby: an Aurora Global Database founded from this cluster (its identifier
+        # never changes: the primary region is a role, not a name).
+        global_role=GlobalPrimary(identifier=f"{prefix}-global") if standby_region else None,
+        master_replica=MasterReplica(region=standby_region, key_arn=dr_security.key_arns["secrets"])
+        if standby_region
+        else None,
     ),
     tier_opts,
 )
+
+if standby_region:
+    dr_database = Database(
+        f"{dr}-db",
+        DatabaseArgs(
+            subnet_ids=dr_network.database_subnet_ids,
+            security_group_id=dr_security_groups.ids["database"],
+            availability_zones=dr_zones,
+            storage_key_arn=dr_security.key_arns["database"],
+            secrets_key_arn=dr_security.key_arns["secrets"],
+            logs_key_arn=dr_security.key_arns["logs"],
+            log_retention_days=settings.log_retention_days,
+            engine_version=settings.db_engine_version,
+            instance_class=settings.db_instance_class,
+            instance_count=dr_db_instances,
+            backup_retention_days=settings.db_backup_retention_days,
+            backup_window=settings.db_backup_window,
+            maintenance_window=settings.db_maintenance_window,
+            monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
+            insights_retention_days=settings.db_insights_retention_days,
+            protect=settings.protect_data,
+            global_role=GlobalSecondary(global_cluster_id=database.global_cluster_id, source_region=settings.region),
+        ),
+        dr_opts,
+    )
 
 secrets = Secrets(
     f"{prefix}-secrets",
@@ -115,7 +221,8 @@ secrets = Secrets(
         lambda_key_arn=security.key_arns["lambda"],
         log_group_name=log_group_name("secret-rotation"),
         log_retention_days=settings.log_retention_days,
-        db_host=database.endpoint,
+        # The global writer endpoint with a standby: it follows the writer to the other region.
+        db_host=database.writer_endpoint,
         db_port=database.port,
         db_name="payments",
         master_secret_arn=database.master_secret_arn,
@@ -125,6 +232,10 @@ secrets = Secrets(
         recovery_window_days=30 if settings.protect_data else 0,
         retain_logs=settings.protect_data,
         code_signing=settings.code_signing,
+        rotate_master=bool(standby_region),
+        replica=SecretReplica(region=standby_region, key_arn=dr_security.key_arns["secrets"])
+        if standby_region
+        else None,
     ),
     tier_opts,
 )
@@ -142,6 +253,62 @@ storage = Storage(
     ),
     tier_opts,
 )
+
+if standby_region:
+    dr_storage = Storage(
+        f"{dr}-storage",
+        StorageArgs(
+            storage_key_arn=dr_security.key_arns["storage"],
+            audit_key_arn=dr_security.key_arns["audit"],
+            log_retention_days=settings.log_bucket_retention_days,
+            object_lock_mode=settings.object_lock_mode,
+            object_lock_days=settings.object_lock_days,
+            audit_lock_days=settings.audit_lock_days,
+            protect=settings.protect_data,
+        ),
+        dr_opts,
+    )
+
+replication = None
+if standby_region:
+    # Both ways: whichever site is active writes its archives, and the other keeps a copy.
+    replication = Replication(
+        f"{prefix}-replication",
+        ReplicationArgs(
+            sites=(
+                Site(
+                    region=settings.region,
+                    buckets={
+                        "data": ReplicatedBucket(storage.data_bucket_arn, security.key_arns["storage"]),
+                        "audit": ReplicatedBucket(storage.audit_bucket_arn, security.key_arns["audit"]),
+                    },
+                ),
+                Site(
+                    region=standby_region,
+                    buckets={
+                        "data": ReplicatedBucket(dr_storage.data_bucket_arn, dr_security.key_arns["storage"]),
+                        "audit": ReplicatedBucket(dr_storage.audit_bucket_arn, dr_security.key_arns["audit"]),
+                    },
+                ),
+            )
+        ),
+        tier_opts,
+    )
+
+
+def watched_replication(region: str, *, leaving: bool) -> list[WatchedReplicationRule]:
+    """The replication rules a site's monitoring watches: failures where they leave, latency where they land."""
+    return [
+        WatchedReplicationRule(
+            key=rule.purpose,
+            source_bucket_name=bucket_name(rule.source_bucket_arn),
+            destination_bucket_name=bucket_name(rule.destination_bucket_arn),
+            rule_id=rule.rule_id,
+        )
+        for rule in (replication.rules if replication else [])
+        if (rule.source_region if leaving else rule.destination_region) == region
+    ]
+
 
 backup = None
 if settings.backup_enabled:
@@ -193,6 +360,10 @@ load_balancer = LoadBalancer(
         domain_name=settings.domain_name,
         hosted_zone_id=settings.hosted_zone_id,
         require_origin_header=True,
+        # With a standby the origin name fails over in DNS (OriginFailover below), checked on /health.
+        health_checkers=bool(standby_region),
+        origin_record=not standby_region,
+        extra_security_group_ids=[security_groups.ids["alb-health-checks"]] if standby_region else [],
     ),
     tier_opts,
 )
@@ -246,7 +417,111 @@ compute = Compute(
     tier_opts,
 )
 
-thresholds = settings.alarms
+if standby_region:
+    dr_load_balancer = LoadBalancer(
+        f"{dr}-lb",
+        LoadBalancerArgs(
+            vpc_id=dr_network.vpc_id,
+            public_subnet_ids=dr_network.public_subnet_ids,
+            security_group_id=dr_security_groups.ids["alb"],
+            logs_bucket_name=dr_storage.logs_bucket_name,
+            logs_prefix=dr_storage.alb_log_prefix,
+            app_port=settings.app_port,
+            health_check=HealthCheck(
+                interval_seconds=settings.health_check_interval_seconds,
+                healthy_threshold=settings.health_check_healthy_threshold,
+                unhealthy_threshold=settings.health_check_unhealthy_threshold,
+            ),
+            deregistration_delay_seconds=settings.deregistration_delay_seconds,
+            idle_timeout_seconds=settings.alb_idle_timeout_seconds,
+            deletion_protection=settings.protect_data,
+            domain_name=settings.domain_name,
+            hosted_zone_id=settings.hosted_zone_id,
+            require_origin_header=True,
+            # CloudFront sends one header value, whichever region answers.
+            origin_verify_secret=load_balancer.origin_verify_secret,
+            health_checkers=True,
+            origin_record=False,
+            extra_security_group_ids=[dr_security_groups.ids["alb-health-checks"]],
+        ),
+        dr_opts,
+    )
+    # The passive site keeps standbyMode's capacity; failover scales it to the active site's sizes.
+    dr_app_size = 1 if settings.standby_mode == "warm" else 0
+    dr_compute = Compute(
+        f"{dr}-app",
+        ComputeArgs(
+            subnet_ids=dr_network.private_subnet_ids,
+            security_group_id=dr_security_groups.ids["app"],
+            instance_profile_name=dr_security.app_instance_profile_name,
+            target_group_arn=dr_load_balancer.target_group_arn,
+            ebs_key_arn=dr_security.key_arns["ebs"],
+            logs_key_arn=dr_security.key_arns["logs"],
+            log_group_name=log_group_name("app"),
+            log_retention_days=settings.log_retention_days,
+            # The app secret's replica in this region (same name, read-only, kept current by rotation).
+            app_secret_arn=secrets.replica_secret_arn,
+            app_port=settings.app_port,
+            instance_type=settings.instance_type,
+            min_size=settings.asg_min_size if dr_active else dr_app_size,
+            max_size=settings.asg_max_size,
+            desired_capacity=settings.asg_desired_capacity if dr_active else dr_app_size,
+            detailed_monitoring=settings.detailed_monitoring,
+            schedule=Schedule(time_zone=settings.schedule_time_zone),
+            instance_tags=settings.tags,
+            retain_logs=settings.protect_data,
+        ),
+        dr_opts,
+    )
+    # One origin name for CloudFront; Route 53 answers with the active site's load balancer while
+    # its /health passes, else the other's (CloudFront origin groups would not fail over POSTs).
+    origin_failover = OriginFailover(
+        f"{prefix}-origin",
+        OriginFailoverArgs(
+            zone_id=settings.hosted_zone_id or "",
+            origin_name=f"origin.{settings.domain_name}",
+            sites={
+                settings.region: OriginSite(load_balancer.dns_name, load_balancer.zone_id),
+                standby_region: OriginSite(dr_load_balancer.dns_name, dr_load_balancer.zone_id),
+            },
+            primary_region=settings.active_region,
+        ),
+        tier_opts,
+    )
+    # The standby site watches itself, alerting through its own topic: it must page when the
+    # stack's region is the one that is down.
+    dr_monitoring = Monitoring(
+        f"{dr}-monitoring",
+        MonitoringArgs(
+            alerts_key_arn=dr_security.key_arns["alerts"],
+            edge_alerts_key_arn=None,
+            alarm_emails=settings.alarm_emails,
+            watched=Watched(
+                alb_arn_suffix=dr_load_balancer.arn_suffix,
+                target_group_arn_suffix=dr_load_balancer.target_group_arn_suffix,
+                asg_name=dr_compute.asg_name,
+                db_cluster_identifier=dr_database.cluster_identifier,
+                db_instance_identifiers=dr_database.instance_identifiers,
+                rotation_function_name=None,
+                web_acl_name=None,
+                distribution_id=None,
+                app_dependency_metric=dr_compute.dependency_metric,
+                global_db=True,
+                outgoing_replication=watched_replication(standby_region, leaving=True),
+                incoming_replication=watched_replication(standby_region, leaving=False),
+            ),
+            thresholds=thresholds,
+            archive_bucket_arn=dr_storage.audit_bucket_arn,
+            archive_key_arn=dr_security.key_arns["audit"],
+            archived_log_groups=[
+                dr_network.flow_log_group_name,
+                *dr_database.log_group_names,
+                dr_compute.log_group_name,
+            ],
+        ),
+        dr_opts,
+    )
+
 monitoring = Monitoring(
     f"{prefix}-monitoring",
     MonitoringArgs(
@@ -264,17 +539,12 @@ monitoring = Monitoring(
             distribution_id=edge.distribution_id,
             app_dependency_metric=compute.dependency_metric,
             backup_vault_name=backup.vault_name if backup else None,
+            # Its lag exists only while it is the secondary (after a switchover).
+            global_db=bool(standby_region),
+            outgoing_replication=watched_replication(settings.region, leaving=True),
+            incoming_replication=watched_replication(settings.region, leaving=False),
         ),
-        thresholds=Thresholds(
-            http_5xx_percent=thresholds.http_5xx_percent,
-            latency_p99_ms=thresholds.latency_p99_ms,
-            asg_cpu_percent=thresholds.asg_cpu_percent,
-            db_cpu_percent=thresholds.db_cpu_percent,
-            db_free_memory_mb=thresholds.db_free_memory_mb,
-            db_connections=thresholds.db_connections,
-            replica_lag_ms=thresholds.replica_lag_ms,
-            waf_blocked_requests=thresholds.waf_blocked_requests,
-        ),
+        thresholds=thresholds,
         archive_bucket_arn=storage.audit_bucket_arn,
         archive_key_arn=security.key_arns["audit"],
         archived_log_groups=[
@@ -324,3 +594,26 @@ if backup:
     pulumi.export("backup_vault_arn", backup.vault_arn)
     pulumi.export("backup_copy_vault_arn", backup.copy_vault_arn)
     pulumi.export("backup_restore_testing_plan", backup.restore_testing_plan_name)
+if standby_region:
+    # What ./deploy switchover/failover reads (ops/regions.py).
+    pulumi.export("primary_region", settings.active_region)
+    pulumi.export("standby_region", standby_region)
+    pulumi.export("standby_mode", settings.standby_mode)
+    pulumi.export("global_cluster_id", database.global_cluster_id)
+    pulumi.export("db_global_writer_endpoint", database.writer_endpoint)
+    pulumi.export("db_cluster_arns", {settings.region: database.cluster_arn, standby_region: dr_database.cluster_arn})
+    pulumi.export(
+        "db_cluster_ids",
+        {settings.region: database.cluster_identifier, standby_region: dr_database.cluster_identifier},
+    )
+    pulumi.export("asg_names", {settings.region: compute.asg_name, standby_region: dr_compute.asg_name})
+    pulumi.export(
+        "app_capacity",
+        {"min": settings.asg_min_size, "max": settings.asg_max_size, "desired": settings.asg_desired_capacity},
+    )
+    pulumi.export("db_instance_class", settings.db_instance_class)
+    pulumi.export("origin_name", origin_failover.origin_name)
+    pulumi.export("origin_health_check_ids", origin_failover.health_check_ids)
+    pulumi.export("dr_alb_dns_name", dr_load_balancer.dns_name)
+    pulumi.export("dr_alert_topic_arn", dr_monitoring.topic_arn)
+    pulumi.export("app_db_secret_replica_arn", secrets.replica_secret_arn)

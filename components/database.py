@@ -6,15 +6,22 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components import policies
 
 ENGINE = "aurora-mysql"
 PARAMETER_FAMILY = "aurora-mysql8.0"
 LOG_EXPORTS = ("audit", "error", "slowquery")
+# Master passwords: 8-41 printable characters for Aurora MySQL (CreateDBCluster MasterUserPassword).
+MASTER_PASSWORD_LENGTH = 32
+MASTER_PASSWORD_SPECIALS = "!#$^&*()-_=+[]{}<>?,."
+# A label no rotation moves: the version Pulumi wrote is never left without one (see _master_secret).
+PERMANENT_STAGE = "PULUMI_BOOTSTRAP"
 # Cluster-level parameters: (name, value, apply method). Static ones wait for a reboot.
 CLUSTER_PARAMETERS: tuple[tuple[str, str, str], ...] = (
     ("require_secure_transport", "ON", "immediate"),
@@ -37,6 +44,40 @@ def supports_performance_insights(instance_class: str) -> bool:
     return not _NO_INSIGHTS.match(instance_class)
 
 
+# Role changes (switchover, failover) are made by Aurora, not by Pulumi: after one, AWS reports
+# the old primary with a replication source and a detached cluster without a global cluster.
+# Applying either difference would promote or detach a cluster (terraform-provider-aws
+# cluster.go: PromoteReadReplicaDBCluster, RemoveFromGlobalCluster), so they are never applied.
+# Engine upgrades go through the global cluster, which upgrades its members in the right order.
+GLOBAL_MEMBER_IGNORED = ("globalClusterIdentifier", "replicationSourceIdentifier", "engineVersion")
+
+
+@dataclass(frozen=True)
+class GlobalPrimary:
+    """This cluster founds an Aurora Global Database named ``identifier``."""
+
+    identifier: str
+
+
+@dataclass(frozen=True)
+class GlobalSecondary:
+    """This cluster joins the global database ``global_cluster_id`` as a read-only secondary.
+
+    ``source_region`` is the region the global database was founded in: fixed for the cluster's
+    life (AWS needs it to copy the encrypted volume), whichever region is primary later."""
+
+    global_cluster_id: pulumi.Input[str]
+    source_region: str
+
+
+@dataclass(frozen=True)
+class MasterReplica:
+    """A read-only copy of the self-managed master secret in another region, with that region's key."""
+
+    region: str
+    key_arn: pulumi.Input[str]
+
+
 @dataclass(frozen=True)
 class DatabaseArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -47,7 +88,7 @@ class DatabaseArgs:
     storage_key_arn: pulumi.Input[str]
     """CMK for storage, snapshots and Performance Insights."""
     secrets_key_arn: pulumi.Input[str]
-    """CMK for the RDS-managed master user secret."""
+    """CMK for the master user secret (RDS-managed, or this tier's own in a global database)."""
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
     engine_version: str
@@ -60,6 +101,12 @@ class DatabaseArgs:
     insights_retention_days: int
     protect: bool
     """Deletion protection, a final snapshot and Pulumi ``protect``; False makes the cluster disposable."""
+    global_role: GlobalPrimary | GlobalSecondary | None = None
+    """None: a regional cluster with an RDS-managed master secret. GlobalPrimary: the cluster
+    founds a global database and its master secret is this tier's own (RDS-managed secrets are
+    not supported in global databases). GlobalSecondary: a secondary with no master credential."""
+    master_replica: MasterReplica | None = None
+    """With GlobalPrimary: replicate the master secret to this region (operators' break-glass login there)."""
     database_name: str = "payments"
     master_username: str = "fintech_admin"
     port: int = 3306
@@ -75,35 +122,61 @@ class Database(pulumi.ComponentResource):
     subnet_group_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     reader_endpoint: pulumi.Output[str]
+    writer_endpoint: pulumi.Output[str]
+    """Where writes go: the global database's writer endpoint (it follows a switchover or failover
+    to the other region), else the cluster endpoint."""
     port: pulumi.Output[int]
-    master_secret_arn: pulumi.Output[str]
+    master_secret_arn_or_none: pulumi.Output[str] | None
+    """The master credential's secret (RDS-managed, or this tier's own in a global database); None on a secondary."""
+    master_secret_managed_by_rds: bool
+    global_cluster_id_or_none: pulumi.Output[str] | None
+    """With GlobalPrimary: the global cluster's identifier, once the cluster has its writer (secondaries can join)."""
     instance_ids: list[pulumi.Output[str]]
     instance_identifiers: list[pulumi.Output[str]]
     log_group_names: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Database", name, None, opts)
-        if args.instance_count < 1:
-            raise ValueError(f"instance_count must be at least 1, got {args.instance_count}")
+        _validate(args)
         # Known before the cluster exists, so its log groups can be created (encrypted) first.
         identifier = f"{name}-cluster"
+        founder = args.global_role if isinstance(args.global_role, GlobalPrimary) else None
 
         subnet_group = self._subnet_group(name, args)
         cluster_parameters, instance_parameters = self._parameter_groups(name)
         log_groups = self._log_groups(name, args, identifier)
         monitoring_role, monitoring_attachment = self._monitoring_role(name)
-        cluster = self._cluster(name, args, identifier, subnet_group.name, cluster_parameters.name, log_groups)
+        password = self._master_password(name) if founder else None
+        cluster = self._cluster(
+            name, args, identifier, subnet_group.name, cluster_parameters.name, log_groups, password
+        )
         instances = self._instances(
             name, args, cluster.id, instance_parameters.name, monitoring_role.arn, monitoring_attachment
         )
+        global_cluster = self._global_cluster(name, args, founder, cluster.arn, instances) if founder else None
 
         self.cluster_identifier = identifier
         self.cluster_arn = cluster.arn
         self.subnet_group_name = subnet_group.name
         self.endpoint = cluster.endpoint
         self.reader_endpoint = cluster.reader_endpoint
+        self.writer_endpoint = global_cluster.endpoint if global_cluster else cluster.endpoint
         self.port = cluster.port
-        self.master_secret_arn = cluster.master_user_secrets.apply(_master_secret_arn)
+        self.master_secret_managed_by_rds = args.global_role is None
+        if password is not None:
+            self.master_secret_arn_or_none = self._master_secret(
+                name, args, password, self.writer_endpoint, cluster.port
+            )
+        elif args.global_role is None:
+            self.master_secret_arn_or_none = cluster.master_user_secrets.apply(_master_secret_arn)
+        else:
+            self.master_secret_arn_or_none = None
+        # Resolves once the writer exists: a secondary added to a global cluster without one fails.
+        self.global_cluster_id_or_none = (
+            pulumi.Output.all(global_cluster.id, *[i.id for i in instances[:1]]).apply(lambda v: str(v[0]))
+            if global_cluster
+            else None
+        )
         self.instance_ids = [i.id for i in instances]
         self.instance_identifiers = [i.identifier for i in instances]
         self.log_group_names = [g.name for g in log_groups]
@@ -114,13 +187,27 @@ class Database(pulumi.ComponentResource):
                 "subnet_group_name": self.subnet_group_name,
                 "endpoint": self.endpoint,
                 "reader_endpoint": self.reader_endpoint,
+                "writer_endpoint": self.writer_endpoint,
                 "port": self.port,
-                "master_secret_arn": self.master_secret_arn,
+                "master_secret_arn": self.master_secret_arn_or_none,
+                "global_cluster_id": self.global_cluster_id_or_none,
                 "instance_ids": self.instance_ids,
                 "instance_identifiers": self.instance_identifiers,
                 "log_group_names": self.log_group_names,
             }
         )
+
+    @property
+    def master_secret_arn(self) -> pulumi.Output[str]:
+        if self.master_secret_arn_or_none is None:
+            raise ValueError("a secondary cluster has no master secret: its primary's applies")
+        return self.master_secret_arn_or_none
+
+    @property
+    def global_cluster_id(self) -> pulumi.Output[str]:
+        if self.global_cluster_id_or_none is None:
+            raise ValueError("this cluster founds no global database")
+        return self.global_cluster_id_or_none
 
     def _subnet_group(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(
@@ -192,6 +279,7 @@ class Database(pulumi.ComponentResource):
         subnet_group_name: pulumi.Output[str],
         parameter_group_name: pulumi.Output[str],
         log_groups: Sequence[aws.cloudwatch.LogGroup],
+        master_password: pulumi.Output[str] | None,
     ) -> aws.rds.Cluster:
         serverless = args.instance_class == "db.serverless"
         return aws.rds.Cluster(
@@ -200,17 +288,13 @@ class Database(pulumi.ComponentResource):
             engine=ENGINE,
             engine_mode="provisioned",
             engine_version=args.engine_version,
-            database_name=args.database_name,
-            master_username=args.master_username,
-            # RDS generates, stores (in Secrets Manager, with our key) and rotates the master
-            # password: it never passes through Pulumi state, and a rotation causes no drift.
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=args.secrets_key_arn,
+            **_credentials(args, master_password),
             port=args.port,
             db_subnet_group_name=subnet_group_name,
             vpc_security_group_ids=[args.security_group_id],
             db_cluster_parameter_group_name=parameter_group_name,
             storage_encrypted=True,
+            # A key of the cluster's own region: a secondary's volume is re-encrypted with it.
             kms_key_id=args.storage_key_arn,
             iam_database_authentication_enabled=True,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
@@ -227,7 +311,90 @@ class Database(pulumi.ComponentResource):
             if serverless
             else None,
             # Exports must land in the encrypted groups from _log_groups, not in ones RDS would create.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(log_groups)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=list(log_groups),
+                ignore_changes=list(GLOBAL_MEMBER_IGNORED) if args.global_role else None,
+            ),
+        )
+
+    def _master_password(self, name: str) -> pulumi.Output[str]:
+        """The first master password, for a cluster whose master secret RDS cannot manage.
+
+        It passes through Pulumi's state (encrypted, as a secret): the secrets tier rotates the
+        master secret as soon as it exists, which makes this value useless within minutes."""
+        return random.RandomPassword(
+            f"{name}-master-password",
+            length=MASTER_PASSWORD_LENGTH,
+            # RDS refuses "/", '"', "@" and spaces in master passwords (CreateDBCluster
+            # MasterUserPassword); the rest of these also break connection strings.
+            override_special=MASTER_PASSWORD_SPECIALS,
+            opts=pulumi.ResourceOptions(parent=self),
+        ).result
+
+    def _master_secret(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        password: pulumi.Output[str],
+        host: pulumi.Output[str],
+        port: pulumi.Output[int],
+    ) -> pulumi.Output[str]:
+        """The self-managed master secret (the rotation function's single-user format), and its replica."""
+        secret = aws.secretsmanager.Secret(
+            f"{name}-master",
+            name_prefix=f"{name}-master-",
+            description="Aurora master credential (global database: not RDS-managed; rotated by the secrets tier)",
+            kms_key_id=args.secrets_key_arn,
+            recovery_window_in_days=30 if args.protect else 0,
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.key_arn)]
+            if (r := args.master_replica)
+            else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        version = aws.secretsmanager.SecretVersion(
+            f"{name}-master-initial",
+            secret_id=secret.id,
+            secret_string_wo=pulumi.Output.json_dumps(
+                {
+                    "engine": "mysql",
+                    "host": host,
+                    "port": port,
+                    "username": args.master_username,
+                    "password": password,
+                }
+            ),
+            secret_string_wo_version=1,
+            # A permanent label: after two rotations AWS would otherwise delete this version and the
+            # next `pulumi up` would recreate it as AWSCURRENT, with the long-rotated password.
+            version_stages=["AWSCURRENT", PERMANENT_STAGE],
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretStringWo", "versionStages"]),
+        )
+        return pulumi.Output.all(secret.arn, version.id).apply(lambda v: str(v[0]))
+
+    def _global_cluster(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        founder: GlobalPrimary,
+        cluster_arn: pulumi.Output[str],
+        instances: Sequence[aws.rds.ClusterInstance],
+    ) -> aws.rds.GlobalCluster:
+        """The global database, founded from this (existing) cluster.
+
+        Setting ``global_cluster_identifier`` on an existing cluster fails ("existing RDS Clusters
+        cannot be added to an existing RDS Global Cluster", terraform-provider-aws cluster.go);
+        creating the global cluster from the cluster's ARN is the supported way. ``force_destroy``
+        is required with a source cluster: on destroy it detaches the members first."""
+        return aws.rds.GlobalCluster(
+            f"{name}-global",
+            global_cluster_identifier=founder.identifier,
+            source_db_cluster_identifier=cluster_arn,
+            force_destroy=True,
+            engine_version=args.engine_version,
+            deletion_protection=args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=list(instances[:1])),
         )
 
     def _instances(
@@ -264,10 +431,54 @@ class Database(pulumi.ComponentResource):
                     performance_insights_retention_period=args.insights_retention_days if insights else None,
                     preferred_maintenance_window=args.maintenance_window,
                     promotion_tier=min(i, 15),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[monitoring_attachment, *instances[:1]]),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[monitoring_attachment, *instances[:1]],
+                        # In a global database the global cluster upgrades the members' engines.
+                        ignore_changes=["engineVersion"] if args.global_role else None,
+                    ),
                 )
             )
         return instances
+
+
+def _validate(args: DatabaseArgs) -> None:
+    """Reject arguments that cannot work, before any child resource is declared."""
+    secondary = isinstance(args.global_role, GlobalSecondary)
+    if args.instance_count < (0 if secondary else 1):
+        raise ValueError(
+            f"instance_count must be at least {0 if secondary else 1} for a "
+            f"{'secondary' if secondary else 'primary'} cluster, got {args.instance_count}"
+        )
+    if args.master_replica and not isinstance(args.global_role, GlobalPrimary):
+        raise ValueError("master_replica needs GlobalPrimary: only a global database's own master secret is replicated")
+
+
+def _credentials(args: DatabaseArgs, master_password: pulumi.Output[str] | None) -> dict[str, Any]:
+    """The cluster's database and master credential arguments, by its place in a global database."""
+    if isinstance(args.global_role, GlobalSecondary):
+        # A secondary gets its database and users from the primary: AWS refuses a user name or
+        # password on it; it needs the global cluster and, encrypted, the founding region.
+        return {
+            "global_cluster_identifier": args.global_role.global_cluster_id,
+            "source_region": args.global_role.source_region,
+        }
+    if master_password is not None:
+        # Write-only: the provider never reads the password back, so rotations cause no drift.
+        return {
+            "database_name": args.database_name,
+            "master_username": args.master_username,
+            "master_password_wo": master_password,
+            "master_password_wo_version": 1,
+        }
+    # RDS generates, stores (in Secrets Manager, with our key) and rotates the master password:
+    # it never passes through Pulumi state, and a rotation causes no drift.
+    return {
+        "database_name": args.database_name,
+        "master_username": args.master_username,
+        "manage_master_user_password": True,
+        "master_user_secret_kms_key_id": args.secrets_key_arn,
+    }
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:

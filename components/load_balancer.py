@@ -40,6 +40,9 @@ class HealthCheck:
 
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+# Listener rule priorities on the app listener: lower is evaluated first.
+EDGE_RULE_PRIORITY = 1
+HEALTH_CHECKERS_RULE_PRIORITY = 2
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,27 @@ class LoadBalancerArgs:
     require_origin_header: bool = False
     """Only requests carrying a generated secret in ``X-Origin-Verify`` (sent by the edge tier)
     reach the app; everything else gets 403."""
+    origin_verify_secret: pulumi.Input[str] | None = None
+    """With ``require_origin_header``: the secret to require instead of a generated one, so a
+    second site's load balancer accepts the header the one edge tier sends to either site."""
+    health_checkers: bool = False
+    """With ``require_origin_header``: ``GET <health path>`` reaches the app without the header, for
+    Route 53 health checks, which cannot send custom headers (HealthCheckConfig has no header
+    field); every other request still needs it."""
+    origin_record: bool = True
+    """With a domain: alias ``origin.<domain>`` to this load balancer. False when
+    ``components.failover.OriginFailover`` owns that name (failover records for two sites)."""
+    extra_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Further security groups for the load balancer, e.g. the Route 53 health checkers' group
+    (``SecurityGroups.ids["alb-health-checks"]``), which cannot share CloudFront's group."""
+
+    def __post_init__(self) -> None:
+        if not self.require_origin_header and self.origin_verify_secret is not None:
+            raise ValueError("origin_verify_secret needs require_origin_header: nothing would check it")
+        if not self.require_origin_header and self.health_checkers:
+            raise ValueError(
+                "health_checkers needs require_origin_header: without it every request already reaches the app"
+            )
 
 
 def load_balancer_name(component_name: str) -> str:
@@ -111,14 +135,18 @@ class LoadBalancer(pulumi.ComponentResource):
         alb = self._alb(name, args)
         target_group = self._target_group(name, args)
         self.origin_verify_header = ORIGIN_VERIFY_HEADER
-        self.origin_verify_value = self._origin_verification(name, args.require_origin_header)
+        self.origin_verify_value = self._origin_verification(name, args)
         app_default = _app_default_action(target_group.arn, edge_only=self.origin_verify_value is not None)
         if args.domain_name and args.hosted_zone_id:
-            app_listener = self._https_listeners(name, alb, args.domain_name, args.hosted_zone_id, app_default)
+            app_listener = self._https_listeners(
+                name, alb, args.domain_name, args.hosted_zone_id, app_default, args.origin_record
+            )
         else:
             app_listener = self._http_listener(name, alb, app_default)
         if self.origin_verify_value is not None:
             self._edge_only_rule(name, app_listener.arn, target_group.arn, self.origin_verify_value)
+        if args.health_checkers:
+            self._health_checkers_rule(name, app_listener.arn, target_group.arn, args.health_check.path)
 
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
@@ -147,7 +175,7 @@ class LoadBalancer(pulumi.ComponentResource):
             internal=False,
             load_balancer_type="application",
             subnets=list(args.public_subnet_ids),
-            security_groups=[args.security_group_id],
+            security_groups=[args.security_group_id, *args.extra_security_group_ids],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
             idle_timeout=args.idle_timeout_seconds,
@@ -185,10 +213,14 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _origin_verification(self, name: str, required: bool) -> pulumi.Output[str] | None:
-        """The secret the edge tier must send, or None when any client may reach the app."""
-        if not required:
+    def _origin_verification(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str] | None:
+        """The secret the edge tier must send (the given one, else a generated one), or None when
+        any client may reach the app."""
+        if not args.require_origin_header:
             return None
+        if args.origin_verify_secret is not None:
+            # Kept secret in this stack's state whatever the caller passed.
+            return pulumi.Output.secret(args.origin_verify_secret)
         return random.RandomPassword(
             f"{name}-origin-verify", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
         ).result
@@ -200,8 +232,10 @@ class LoadBalancer(pulumi.ComponentResource):
         domain_name: str,
         zone_id: str,
         app_default: aws.lb.ListenerDefaultActionArgs,
+        origin_record: bool,
     ) -> aws.lb.Listener:
-        """HTTPS on 443 for ``origin.<domain>``, HTTP redirecting to it; sets the listener and origin outputs."""
+        """HTTPS on 443 for ``origin.<domain>``, HTTP redirecting to it, and (``origin_record``) the
+        name aliased to this load balancer; sets the listener and origin outputs."""
         origin_name = f"origin.{domain_name}"
         certificate_arn = dns_validated_certificate(self, name, origin_name, zone_id)
         app_listener = aws.lb.Listener(
@@ -222,14 +256,17 @@ class LoadBalancer(pulumi.ComponentResource):
             default_actions=[_redirect_to_https()],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.route53.Record(
-            f"{name}-origin-alias",
-            zone_id=zone_id,
-            name=origin_name,
-            type="A",
-            aliases=[aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        if origin_record:
+            aws.route53.Record(
+                f"{name}-origin-alias",
+                zone_id=zone_id,
+                name=origin_name,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=alb.dns_name, zone_id=alb.zone_id, evaluate_target_health=True)
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.listener_arns = {"https": app_listener.arn, "http": redirect.arn}
         self.origin_domain_name = pulumi.Output.from_input(origin_name)
         self.origin_protocol = "https"
@@ -266,7 +303,7 @@ class LoadBalancer(pulumi.ComponentResource):
         aws.lb.ListenerRule(
             f"{name}-from-edge",
             listener_arn=listener_arn,
-            priority=1,
+            priority=EDGE_RULE_PRIORITY,
             conditions=[
                 aws.lb.ListenerRuleConditionArgs(
                     http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
@@ -274,6 +311,31 @@ class LoadBalancer(pulumi.ComponentResource):
                         values=[secret],
                     )
                 )
+            ],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _health_checkers_rule(
+        self, name: str, listener_arn: pulumi.Input[str], target_group_arn: pulumi.Input[str], path: str
+    ) -> None:
+        """Forwards ``GET <path>`` without the edge's header, after the edge-only rule: Route 53's
+        checkers see the app's own health (the target group's, or 503 with no healthy target).
+
+        The path pattern has no wildcard, so it matches that path only (case-sensitively; the query
+        string is not compared: ``ListenerRuleConditionPathPatternArgs.values``). Whoever the
+        security groups admit (CloudFront, Route 53's checkers) may read it: keep it free of secrets."""
+        aws.lb.ListenerRule(
+            f"{name}-health-checkers",
+            listener_arn=listener_arn,
+            priority=HEALTH_CHECKERS_RULE_PRIORITY,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[path])
+                ),
+                aws.lb.ListenerRuleConditionArgs(
+                    http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=["GET"])
+                ),
             ],
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
             opts=pulumi.ResourceOptions(parent=self),

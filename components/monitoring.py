@@ -2,6 +2,10 @@
 
 CloudWatch alarms can only notify a topic in their own region, and CloudFront and WAF
 publish their metrics in us-east-1: those alarms get a second, us-east-1 topic.
+
+One instance per site (region): a second site is a second instance under that region's provider,
+watching only what runs and publishes there. A site without the edge (or the rotation function)
+gets none of their alarms and no us-east-1 topic.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class AlarmSpec:
     evaluation_periods: int = 3
     datapoints_to_alarm: int = 2
     where: Where = "stack"
+    tier: str | None = None
+    """Dashboard row; None: the row of its metrics' namespace (``TIER_OF``)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,30 @@ class Thresholds:
     db_connections: float = 500
     replica_lag_ms: float = 1000
     waf_blocked_requests: float = 1000
+    global_db_rpo_lag_ms: float = 60_000
+    """Committed transactions a failover to this (secondary) site would lose, in time: the RPO."""
+    global_db_replication_lag_ms: float = 10_000
+    """Aurora replicates to a secondary region "with latency typically under a second" (Aurora
+    User Guide, "Using Amazon Aurora global databases"): ten times that, sustained, is a problem."""
+
+
+@dataclass(frozen=True)
+class WatchedReplicationRule:
+    """One S3 replication rule with replication metrics on (S3 RTC turns them on), as its alarm sees it.
+
+    S3 names buckets in its metrics by name: give names, not ARNs."""
+
+    key: str
+    """Stable short name in alarm names (``data``, ``audit``); unique among the rules of one direction."""
+    source_bucket_name: pulumi.Input[str]
+    destination_bucket_name: pulumi.Input[str]
+    rule_id: pulumi.Input[str]
+    """The rule's ``id`` in the source bucket's replication configuration."""
+
+    def __post_init__(self) -> None:
+        for bucket in (self.source_bucket_name, self.destination_bucket_name):
+            if isinstance(bucket, str):
+                _bucket_name(bucket)
 
 
 @dataclass(frozen=True)
@@ -71,21 +101,38 @@ class Watched:
     asg_name: pulumi.Input[str]
     db_cluster_identifier: str
     db_instance_identifiers: Sequence[pulumi.Input[str]]
-    rotation_function_name: pulumi.Input[str]
-    web_acl_name: pulumi.Input[str]
-    distribution_id: pulumi.Input[str]
+    rotation_function_name: pulumi.Input[str] | None
+    """The secret rotation Lambda; None: it does not run at this site (no rotation alarm)."""
+    web_acl_name: pulumi.Input[str] | None
+    """The CLOUDFRONT-scope web ACL (metrics in us-east-1); None: this site watches no edge."""
+    distribution_id: pulumi.Input[str] | None
+    """The CloudFront distribution (metrics in us-east-1); None: this site watches no edge."""
     backup_vault_name: pulumi.Input[str] | None = None
     """The AWS Backup vault in the stack's region; None: no backup tier to watch."""
     app_dependency_metric: tuple[str, str, Mapping[str, pulumi.Input[str]]] | None = None
     """(namespace, metric name, dimensions) the app instances publish 1 (secret readable and
     database reachable) or 0 to (``Compute.dependency_metric``); None: no such alarm."""
+    global_db: bool = False
+    """The cluster is a member of an Aurora global database: alarm on its lag behind the primary."""
+    outgoing_replication: Sequence[WatchedReplicationRule] = ()
+    """S3 replication rules FROM a bucket in this site's region (configured on this site's buckets):
+    S3 publishes their failures here."""
+    incoming_replication: Sequence[WatchedReplicationRule] = ()
+    """S3 replication rules INTO a bucket in this site's region (configured at the other site):
+    S3 publishes their latency here."""
+
+    def __post_init__(self) -> None:
+        for direction, rules in (("outgoing", self.outgoing_replication), ("incoming", self.incoming_replication)):
+            keys = [rule.key for rule in rules]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{direction}_replication: rule keys name the alarms and must be unique: {keys}")
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
     alerts_key_arn: pulumi.Input[str]
-    edge_alerts_key_arn: pulumi.Input[str]
-    """CMK in us-east-1 for the edge topic."""
+    edge_alerts_key_arn: pulumi.Input[str] | None
+    """CMK in us-east-1 for the edge topic; None exactly when no edge is watched (no us-east-1 topic)."""
     alarm_emails: tuple[str, ...]
     watched: Watched
     thresholds: Thresholds
@@ -95,6 +142,14 @@ class MonitoringArgs:
     """CMK of the archive bucket; the Firehose stream is encrypted with it too."""
     archived_log_groups: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     """Log groups (names) copied to the audit-log archive through Firehose for long-term retention."""
+
+    def __post_init__(self) -> None:
+        edge = self.watched.web_acl_name is not None or self.watched.distribution_id is not None
+        if edge != (self.edge_alerts_key_arn is not None):
+            raise ValueError(
+                "edge_alerts_key_arn must be given exactly when the web ACL or the distribution is watched: "
+                "their alarms notify the us-east-1 topic it encrypts, and that topic has no other use"
+            )
 
 
 def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
@@ -110,6 +165,8 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
         *_app_dependency_alarms(w),
         *_database_alarms(w, t),
         *_backup_alarms(w),
+        *_global_db_alarms(w, t),
+        *_replication_alarms(w),
     ]
 
 
@@ -205,6 +262,8 @@ def _backup_alarms(w: Watched) -> list[AlarmSpec]:
 
 
 def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
+    if w.rotation_function_name is None:
+        return []
     return [
         AlarmSpec(
             "rotation-errors",
@@ -222,30 +281,35 @@ def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
 
 def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
     """CloudFront and WAF publish in us-east-1: these alarms live and notify there."""
-    web_acl = {"WebACL": w.web_acl_name, "Rule": "ALL"}
-    distribution = {"DistributionId": w.distribution_id, "Region": "Global"}
-    return [
-        AlarmSpec(
-            "waf-blocked-spike",
-            "WAF blocks an unusual number of requests: an attack, or a rule blocking customers",
-            "GreaterThanThreshold",
-            t.waf_blocked_requests,
-            "notBreaching",
-            metric=Metric("AWS/WAFV2", "BlockedRequests", web_acl, "Sum"),
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            where="edge",
-        ),
-        AlarmSpec(
-            "cloudfront-5xx-rate",
-            "CloudFront answers 5xx above the threshold",
-            "GreaterThanThreshold",
-            t.http_5xx_percent,
-            "notBreaching",
-            metric=Metric("AWS/CloudFront", "5xxErrorRate", distribution, "Average"),
-            where="edge",
-        ),
-    ]
+    specs: list[AlarmSpec] = []
+    if w.web_acl_name is not None:
+        specs.append(
+            AlarmSpec(
+                "waf-blocked-spike",
+                "WAF blocks an unusual number of requests: an attack, or a rule blocking customers",
+                "GreaterThanThreshold",
+                t.waf_blocked_requests,
+                "notBreaching",
+                metric=Metric("AWS/WAFV2", "BlockedRequests", {"WebACL": w.web_acl_name, "Rule": "ALL"}, "Sum"),
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                where="edge",
+            )
+        )
+    if w.distribution_id is not None:
+        distribution = {"DistributionId": w.distribution_id, "Region": "Global"}
+        specs.append(
+            AlarmSpec(
+                "cloudfront-5xx-rate",
+                "CloudFront answers 5xx above the threshold",
+                "GreaterThanThreshold",
+                t.http_5xx_percent,
+                "notBreaching",
+                metric=Metric("AWS/CloudFront", "5xxErrorRate", distribution, "Average"),
+                where="edge",
+            )
+        )
+    return specs
 
 
 def _app_dependency_alarms(w: Watched) -> list[AlarmSpec]:
@@ -322,11 +386,119 @@ def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> l
     ]
 
 
+def _global_db_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
+    """This site's cluster's lag behind the global database's primary, in this site's region.
+
+    Aurora publishes ``AuroraGlobalDBRPOLag`` (user transactions) and ``AuroraGlobalDBReplicationLag``
+    (AWS/RDS, cluster level, milliseconds) only "in secondary AWS Regions", for the secondary cluster
+    (Aurora User Guide, "Amazon CloudWatch metrics for Amazon Aurora"); Aurora MySQL has the RPO lag
+    from 3.04.0, and "a switchover changes how to view those metrics and set alarms on them" ("Using
+    switchover or failover in Amazon Aurora Global Database"). Every site watches its own cluster:
+    the secondary reports, the primary reports nothing. So missing data is no breach, and the
+    alarms follow a switchover or failover without a deploy.
+    """
+    if not w.global_db:
+        return []
+    cluster = {"DBClusterIdentifier": w.db_cluster_identifier}
+    lags = (
+        (
+            "db-global-rpo-lag",
+            "AuroraGlobalDBRPOLag",
+            t.global_db_rpo_lag_ms,
+            "A failover to this site now would lose more committed transactions than the RPO allows",
+        ),
+        (
+            "db-global-replication-lag",
+            "AuroraGlobalDBReplicationLag",
+            t.global_db_replication_lag_ms,
+            "This site's Aurora cluster lags the global database's primary: reads here are stale "
+            "and a failover would lose data and take longer",
+        ),
+    )
+    return [
+        AlarmSpec(
+            key,
+            description,
+            "GreaterThanThreshold",
+            threshold,
+            # Published only while this cluster is a secondary (see above).
+            "notBreaching",
+            metric=Metric("AWS/RDS", metric_name, cluster, "Maximum", period=60),
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            tier="Global database",
+        )
+        for key, metric_name, threshold, description in lags
+    ]
+
+
+# S3 RTC "replicates ... 99.99 percent of those objects within 15 minutes" (S3 User Guide,
+# "Meeting compliance requirements with S3 Replication Time Control").
+RTC_THRESHOLD_SECONDS = 15 * 60
+
+
+def _replication_alarms(w: Watched) -> list[AlarmSpec]:
+    """S3 replication of the rules leaving and arriving at this site.
+
+    S3 publishes a rule's ``OperationsFailedReplication`` in the region of its source bucket, and
+    its ``ReplicationLatency`` (like the pending bytes and operations) in the region of its
+    destination bucket (S3 User Guide, "Using S3 Replication metrics"): a site alarms on the
+    failures of its outgoing rules and the latency of its incoming ones. S3 advises to treat
+    missing replication data as ``ignore`` ("Metrics and dimensions"): failures are published only
+    while objects replicate (with 0 for each success, so the alarm clears when replication works
+    again), and a quiet hour must neither raise nor clear it.
+    """
+    failures = [
+        AlarmSpec(
+            f"replication-{rule.key}-failures",
+            f"S3 failed to replicate objects of rule {rule.key} to the other site: they exist at this site only "
+            "(which and why: S3 OperationFailedReplication events; copy them again with S3 Batch Replication)",
+            "GreaterThanThreshold",
+            0,
+            "ignore",
+            metric=Metric("AWS/S3", "OperationsFailedReplication", _replication_dimensions(rule), "Sum"),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        )
+        for rule in w.outgoing_replication
+    ]
+    latency = [
+        AlarmSpec(
+            f"replication-{rule.key}-latency",
+            f"Objects of rule {rule.key} reach this site later than the S3 RTC 15-minute threshold",
+            "GreaterThanThreshold",
+            RTC_THRESHOLD_SECONDS,
+            "ignore",
+            metric=Metric("AWS/S3", "ReplicationLatency", _replication_dimensions(rule), "Maximum"),
+        )
+        for rule in w.incoming_replication
+    ]
+    return failures + latency
+
+
+def _replication_dimensions(rule: WatchedReplicationRule) -> dict[str, pulumi.Input[str]]:
+    # The dimensions S3 publishes replication metrics under, per rule; check them with
+    # `aws cloudwatch list-metrics --namespace AWS/S3 --metric-name ReplicationLatency`.
+    return {
+        "SourceBucket": pulumi.Output.from_input(rule.source_bucket_name).apply(_bucket_name),
+        "DestinationBucket": pulumi.Output.from_input(rule.destination_bucket_name).apply(_bucket_name),
+        "RuleId": rule.rule_id,
+    }
+
+
+def _bucket_name(value: str) -> str:
+    """``value``, if it is a bucket name: an alarm on a bucket ARN watches a metric that never exists."""
+    if value.startswith("arn:"):
+        raise ValueError(f"S3 replication metrics name buckets by name, not ARN: {value}")
+    return value
+
+
 class Monitoring(pulumi.ComponentResource):
     """Encrypted alert topics with e-mail subscriptions, alarms, dashboard, log archive."""
 
     topic_arn: pulumi.Output[str]
-    edge_topic_arn: pulumi.Output[str]
+    edge_topic_arn: pulumi.Output[str] | None
+    """The us-east-1 topic of the edge alarms; None: this site watches no edge."""
     dashboard_name: pulumi.Output[str]
     alarm_names: dict[str, pulumi.Output[str]]
 
@@ -347,12 +519,12 @@ class Monitoring(pulumi.ComponentResource):
             self._archive(name, args, region, account_id)
 
         self.topic_arn = topics["stack"]
-        self.edge_topic_arn = topics["edge"]
+        self.edge_topic_arn = topics.get("edge")
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs(
             {
                 "topic_arn": self.topic_arn,
-                "edge_topic_arn": self.edge_topic_arn,
+                **({"edge_topic_arn": self.edge_topic_arn} if self.edge_topic_arn is not None else {}),
                 "dashboard_name": self.dashboard_name,
                 "alarm_names": dict(self.alarm_names),
             }
@@ -366,10 +538,12 @@ class Monitoring(pulumi.ComponentResource):
         partition: pulumi.Output[str],
         account_id: pulumi.Output[str],
     ) -> dict[Where, pulumi.Output[str]]:
-        """ARNs of the alert topics: one in the stack's region, one in us-east-1 for the edge alarms."""
-        return {
+        """ARNs of the alert topics: one in the site's region, one in us-east-1 if it watches the edge."""
+        topics: dict[Where, pulumi.Output[str]] = {
             "stack": self._topic(f"{name}-alerts", args.alerts_key_arn, None, region, partition, account_id, args),
-            "edge": self._topic(
+        }
+        if args.edge_alerts_key_arn is not None:
+            topics["edge"] = self._topic(
                 f"{name}-edge-alerts",
                 args.edge_alerts_key_arn,
                 EDGE_REGION,
@@ -377,8 +551,8 @@ class Monitoring(pulumi.ComponentResource):
                 partition,
                 account_id,
                 args,
-            ),
-        }
+            )
+        return topics
 
     def _topic(
         self,
@@ -622,6 +796,7 @@ def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
         lambda dims: {
             "key": spec.key,
             "where": spec.where,
+            "tier": spec.tier or TIER_OF[metrics[0].namespace],
             "metrics": [
                 {"namespace": m.namespace, "name": m.name, "stat": m.stat, "period": m.period, "dimensions": d}
                 for m, d in zip(metrics, dims, strict=True)
@@ -655,6 +830,7 @@ TIER_OF = {
     "AWS/Lambda": "Secrets",
     "AWS/RDS": "Database",
     "AWS/Backup": "Backup",
+    "AWS/S3": "Replication",
 }
 
 
@@ -663,9 +839,9 @@ def dashboard_body(stack_region: str, resolved: Sequence[dict[str, Any]]) -> dic
     widgets: list[dict[str, Any]] = []
     by_tier: dict[str, list[dict[str, Any]]] = {}
     for item in resolved:
-        by_tier.setdefault(TIER_OF[item["metrics"][0]["namespace"]], []).append(item)
+        by_tier.setdefault(item["tier"], []).append(item)
     y = 0
-    for tier in ("Edge", "Load balancer", "App", "Database", "Secrets", "Backup"):
+    for tier in ("Edge", "Load balancer", "App", "Database", "Global database", "Replication", "Secrets", "Backup"):
         items = by_tier.get(tier, [])
         if not items:
             continue

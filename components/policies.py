@@ -354,25 +354,29 @@ UNSCOPABLE_ACTIONS = frozenset({"secretsmanager:GetRandomPassword"})
 
 
 def rotation_lambda_policy(
-    *, app_secret_arn: str, master_secret_arn: str, secrets_key_arn: str, log_group: str, region: str
+    *,
+    app_secret_arn: str,
+    master_secret_arn: str,
+    secrets_key_arn: str,
+    log_group: str,
+    region: str,
+    rotate_master: bool = False,
 ) -> PolicyDocument:
-    """What the rotation function needs: rotate one secret, read the master secret, log."""
+    """What the rotation function needs: rotate the app secret (and, self-managed, the master
+    secret), read the master secret, log."""
+    rotate = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+    read = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     return _document(
         {
             "Sid": "RotateAppSecret",
             "Effect": "Allow",
-            "Action": [
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:UpdateSecretVersionStage",
-            ],
+            "Action": [*read, *rotate],
             "Resource": app_secret_arn,
         },
         {
-            "Sid": "ReadMasterSecret",
+            "Sid": "RotateMasterSecret" if rotate_master else "ReadMasterSecret",
             "Effect": "Allow",
-            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Action": [*read, *rotate] if rotate_master else read,
             "Resource": master_secret_arn,
         },
         {
@@ -637,3 +641,108 @@ def backup_assume_role_policy(account_id: str) -> PolicyDocument:
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
     )
+
+
+# S3 replication (components/replication.py)
+
+# What the role S3 replicates with needs, as "Setting up permissions for live replication" and
+# "Using Object Lock with replication" (S3 User Guide) list them: read the configuration and list
+# the source bucket (ListBucket: to read delete markers), read each source object version with its
+# ACL, tags, retention and legal hold, and write replicas, delete markers and tags.
+REPLICATION_SOURCE_BUCKET_ACTIONS = ("s3:GetReplicationConfiguration", "s3:ListBucket")
+REPLICATION_SOURCE_OBJECT_ACTIONS = (
+    "s3:GetObjectLegalHold",
+    "s3:GetObjectRetention",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionTagging",
+)
+REPLICATION_DESTINATION_ACTIONS = ("s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags")
+# "Replicating encrypted objects": kms:Decrypt with the source object's key, kms:Encrypt with the
+# replica key; with S3 Bucket Keys the replica key must also allow kms:Decrypt ("S3 Bucket Keys and
+# replication"). kms:GenerateDataKey is only for plaintext sources, which the archives refuse.
+REPLICATION_SOURCE_KEY_ACTIONS = ("kms:Decrypt",)
+REPLICATION_DESTINATION_KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
+
+# A bucket's ARN and the ARN of the CMK that encrypts it (a key in the bucket's region).
+BucketAndKey = tuple[str, str]
+
+
+def s3_replication_assume_role_policy(account_id: str) -> PolicyDocument:
+    """S3 may assume the replication role, acting for this account only."""
+    return _document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+
+
+def s3_replication_policy(
+    *,
+    source_region: str,
+    sources: dict[str, BucketAndKey],
+    destination_region: str,
+    destinations: dict[str, BucketAndKey],
+) -> PolicyDocument:
+    """What S3 needs to replicate each source bucket (by purpose) to the destination bucket of the
+    same purpose: SSE-KMS objects of versioned, object-locked buckets, replicas encrypted with the
+    destination's key.
+
+    Each key is usable only through S3 in its own region and only for its own bucket: the
+    encryption context is the bucket's ARN with S3 Bucket Keys, the object's without (an upload may
+    opt out of the bucket key, and its replica keeps that choice), so both are allowed, nothing else.
+    """
+    if sources.keys() != destinations.keys():
+        raise ValueError(f"sources {sorted(sources)} and destinations {sorted(destinations)} differ")
+    purposes = sorted(sources)
+    return _document(
+        {
+            "Sid": "ReadSourceBuckets",
+            "Effect": "Allow",
+            "Action": list(REPLICATION_SOURCE_BUCKET_ACTIONS),
+            "Resource": [sources[p][0] for p in purposes],
+        },
+        {
+            "Sid": "ReadSourceObjectVersions",
+            "Effect": "Allow",
+            "Action": list(REPLICATION_SOURCE_OBJECT_ACTIONS),
+            "Resource": [f"{sources[p][0]}/*" for p in purposes],
+        },
+        {
+            "Sid": "WriteReplicas",
+            "Effect": "Allow",
+            "Action": list(REPLICATION_DESTINATION_ACTIONS),
+            "Resource": [f"{destinations[p][0]}/*" for p in purposes],
+        },
+        *(
+            _s3_key_use(f"DecryptSource{p.capitalize()}", REPLICATION_SOURCE_KEY_ACTIONS, sources[p], source_region)
+            for p in purposes
+        ),
+        *(
+            _s3_key_use(
+                f"EncryptReplica{p.capitalize()}",
+                REPLICATION_DESTINATION_KEY_ACTIONS,
+                destinations[p],
+                destination_region,
+            )
+            for p in purposes
+        ),
+    )
+
+
+def _s3_key_use(sid: str, actions: tuple[str, ...], bucket_and_key: BucketAndKey, region: str) -> dict[str, Any]:
+    """``actions`` on one bucket's CMK, through S3 in the key's region, for that bucket's objects only."""
+    bucket, key = bucket_and_key
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": key,
+        "Condition": {
+            "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+            "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket, f"{bucket}/*"]},
+        },
+    }

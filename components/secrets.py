@@ -2,7 +2,9 @@
 
 Rotation uses alternating users (``<user>`` and ``<user>_clone``), so the credential the app
 holds keeps working until the rotation after next. The master credential is RDS-managed
-(see ``database.py``); this tier only reads it to create and update the app users.
+(see ``database.py``); this tier only reads it to create and update the app users. In a global
+database RDS cannot manage it: the data tier creates it, and this tier's function also rotates it
+(single user), starting at once.
 
 No password passes through Pulumi: the version the program writes holds connection fields
 only, and the function's bootstrap generates the first password (Secrets Manager
@@ -16,6 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ import pulumi_aws as aws
 import pymysql
 
 from components import policies
+from components.database import PERMANENT_STAGE
 from components.storage import _bucket, _secure
 
 ROTATION_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "rotation"
@@ -36,7 +40,7 @@ LAMBDA_RUNTIME = "python3.12"
 EXCLUDED_PASSWORD_CHARACTERS = "/@\"'\\`:;%"
 # A permanent label on the first version: after two rotations AWS would otherwise strip its
 # last label and delete it, and the next `pulumi up` would recreate it (and bootstrap again).
-BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"
+BOOTSTRAP_STAGE = PERMANENT_STAGE
 # AWS Signer's platform for Lambda zip files.
 SIGNING_PLATFORM = "AWSLambda-SHA384-ECDSA"
 # Signer profile names: letters, digits and underscores, at most 64; Terraform adds a 26-character
@@ -74,6 +78,13 @@ def signing_profile_prefix(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class SecretReplica:
+    region: str
+    key_arn: pulumi.Input[str]
+    """A CMK of ``region``: Secrets Manager re-encrypts the replica with it."""
+
+
+@dataclass(frozen=True)
 class SecretsArgs:
     secret_name_prefix: str
     """The app secret's name starts with this; the app role may read exactly this prefix."""
@@ -97,6 +108,11 @@ class SecretsArgs:
     """Days a deleted secret can be restored; 0 deletes at once (disposable stacks)."""
     code_signing: bool = False
     """Deploy the function only from code signed by this tier's AWS Signer profile (Enforce)."""
+    rotate_master: bool = False
+    """Also rotate the master secret (single-user) with this function: a self-managed master
+    secret (global database) whose first password passed through Pulumi's state."""
+    replica: SecretReplica | None = None
+    """A read-only copy of the app secret in the standby region (rotations propagate to it)."""
     app_username: str = "payments_app"
     rotation_days: int = 30
     reserved_concurrency: int = 2
@@ -111,6 +127,8 @@ class Secrets(pulumi.ComponentResource):
     app_secret_arn: pulumi.Output[str]
     """Resolves only once the bootstrap has published the first password: consumers never read
     a secret without one."""
+    replica_secret_arn_or_none: pulumi.Output[str] | None
+    """The app secret's replica in ``replica.region`` (same name, that region in its ARN); None without one."""
     rotation_function_name: pulumi.Output[str]
     rotation_function_arn: pulumi.Output[str]
     rotation_log_group_name: pulumi.Output[str]
@@ -127,22 +145,47 @@ class Secrets(pulumi.ComponentResource):
         log_group = self._log_group(name, args)
         role, grants = self._rotation_role(name, args, secret.arn, log_group.arn, region, partition)
         function = self._function(name, args, role.arn, grants, log_group.name, region)
-        permission = self._invoke_permission(name, function.name, secret.arn, account_id)
+        permission = self._invoke_permission(f"{name}-rotation-invoke", function.name, secret.arn, account_id)
         bootstrap = self._bootstrap(name, args, function.name, secret.arn, initial.version_id)
-        self._rotation_schedule(name, args, secret.id, function.arn, ready=[bootstrap, permission])
+        self._rotation_schedule(f"{name}-app-db-rotation", args, secret.id, function.arn, ready=[bootstrap, permission])
+        if args.rotate_master:
+            # The master's first password passed through Pulumi's state: the first rotation, at
+            # once, makes it useless. The app secret's bootstrap (which logs in as master) goes first.
+            master_permission = self._invoke_permission(
+                f"{name}-master-rotation-invoke", function.name, args.master_secret_arn, account_id
+            )
+            self._rotation_schedule(
+                f"{name}-master-rotation",
+                args,
+                args.master_secret_arn,
+                function.arn,
+                ready=[bootstrap, master_permission],
+            )
 
         self.app_secret_arn = pulumi.Output.all(secret.arn, bootstrap.id).apply(lambda v: str(v[0]))
+        self.replica_secret_arn_or_none = (
+            pulumi.Output.all(self.app_secret_arn, region).apply(partial(_replica_arn, args.replica.region))
+            if args.replica
+            else None
+        )
         self.rotation_function_name = function.name
         self.rotation_function_arn = function.arn
         self.rotation_log_group_name = log_group.name
         self.register_outputs(
             {
                 "app_secret_arn": self.app_secret_arn,
+                "replica_secret_arn": self.replica_secret_arn_or_none,
                 "rotation_function_name": self.rotation_function_name,
                 "rotation_function_arn": self.rotation_function_arn,
                 "rotation_log_group_name": self.rotation_log_group_name,
             }
         )
+
+    @property
+    def replica_secret_arn(self) -> pulumi.Output[str]:
+        if self.replica_secret_arn_or_none is None:
+            raise ValueError("the app secret has no replica")
+        return self.replica_secret_arn_or_none
 
     def _secret(
         self, name: str, args: SecretsArgs
@@ -154,6 +197,9 @@ class Secrets(pulumi.ComponentResource):
             description="App tier MySQL credential (alternating users, rotated by Lambda)",
             kms_key_id=args.secrets_key_arn,
             recovery_window_in_days=args.recovery_window_days,
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.key_arn)]
+            if (r := args.replica)
+            else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         initial = aws.secretsmanager.SecretVersion(
@@ -222,7 +268,7 @@ class Secrets(pulumi.ComponentResource):
                 role=role.name,
                 policy=pulumi.Output.all(
                     secret_arn, args.master_secret_arn, args.secrets_key_arn, log_group_arn, region
-                ).apply(_rotation_policy_json),
+                ).apply(partial(_rotation_policy_json, args.rotate_master)),
                 opts=child,
             )
         )
@@ -271,14 +317,14 @@ class Secrets(pulumi.ComponentResource):
 
     def _invoke_permission(
         self,
-        name: str,
+        resource_name: str,
         function_name: pulumi.Output[str],
-        secret_arn: pulumi.Output[str],
+        secret_arn: pulumi.Input[str],
         account_id: pulumi.Output[str],
     ) -> aws.lambda_.Permission:
         """Secrets Manager may invoke the function, for this secret only."""
         return aws.lambda_.Permission(
-            f"{name}-rotation-invoke",
+            resource_name,
             action="lambda:InvokeFunction",
             function=function_name,
             principal="secretsmanager.amazonaws.com",
@@ -311,14 +357,14 @@ class Secrets(pulumi.ComponentResource):
 
     def _rotation_schedule(
         self,
-        name: str,
+        resource_name: str,
         args: SecretsArgs,
-        secret_id: pulumi.Output[str],
+        secret_id: pulumi.Input[str],
         function_arn: pulumi.Output[str],
         ready: Sequence[pulumi.Resource],
     ) -> None:
         aws.secretsmanager.SecretRotation(
-            f"{name}-app-db-rotation",
+            resource_name,
             secret_id=secret_id,
             rotation_lambda_arn=function_arn,
             rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
@@ -411,6 +457,15 @@ def _validate(args: SecretsArgs) -> None:
         raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
 
 
+def _replica_arn(replica_region: str, values: list[str]) -> str:
+    """A replica keeps its primary's name: its ARN differs only in the region field."""
+    arn, region = values
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[3] != region:
+        raise ValueError(f"not a secret ARN in {region}: {arn}")
+    return ":".join([*parts[:3], replica_region, *parts[4:]])
+
+
 def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObject]) -> dict[str, str]:
     (signed,) = objects
     (s3,) = signed.s3s or []
@@ -419,12 +474,13 @@ def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObjec
     return {"bucket": s3.bucket, "key": s3.key}
 
 
-def _rotation_policy_json(values: list[str]) -> str:
+def _rotation_policy_json(rotate_master: bool, values: list[str]) -> str:
     app_secret_arn, master_secret_arn, secrets_key_arn, log_group, region = values
     return json.dumps(
         policies.rotation_lambda_policy(
             app_secret_arn=app_secret_arn,
             master_secret_arn=master_secret_arn,
+            rotate_master=rotate_master,
             secrets_key_arn=secrets_key_arn,
             log_group=log_group,
             region=region,

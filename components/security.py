@@ -49,6 +49,8 @@ class SecurityArgs:
     """A ``backup`` key for the backup vault in the stack's region (``key_arns["backup"]``)."""
     backup_copy_region: str | None = None
     """With ``backup``: a ``backup`` key in this region too, for the vault backups are copied to."""
+    edge: bool = True
+    """Keys in us-east-1 for the edge's logs and alarms; the standby site shares the stack's edge."""
     key_deletion_window_days: int = 30
     """Waiting period before a destroyed key is deleted (7-30 days)."""
     protect: bool = False
@@ -129,7 +131,9 @@ class Security(pulumi.ComponentResource):
         self.key_arns = self._keys(name, args, where, purposes, key_region=None)
         # CloudFront's WAF logs and metrics live in us-east-1, whatever the stack's region:
         # their log group and alert topic need keys there.
-        self.edge_key_arns = self._keys(name, args, where, EDGE_KEY_PURPOSES, key_region=EDGE_REGION)
+        self.edge_key_arns = (
+            self._keys(name, args, where, EDGE_KEY_PURPOSES, key_region=EDGE_REGION) if args.edge else {}
+        )
         # A vault's key must be in the vault's region: copies are re-encrypted with it there.
         copy = args.backup_copy_region if args.backup else None
         copy_keys = self._keys(name, args, where, ("backup",), key_region=copy) if copy else {}

@@ -14,18 +14,30 @@ import pulumi_aws as aws
 
 Role = Literal["alb", "app", "database", "rotation"]
 ROLES: tuple[Role, ...] = ("alb", "app", "database", "rotation")
-_DESCRIPTIONS: dict[Role, str] = {
+HealthCheckGroup = Literal["alb-health-checks"]
+HEALTH_CHECK_GROUP: HealthCheckGroup = "alb-health-checks"
+"""A second group for the load balancer, only with ``health_checker_ports``: Route 53's checkers."""
+GroupKey = Literal[Role, HealthCheckGroup]
+_DESCRIPTIONS: dict[GroupKey, str] = {
     "alb": "Application Load Balancer: public HTTP/HTTPS listeners",
     "app": "App instances: traffic from the load balancer only",
     "database": "Aurora MySQL: the app and the rotation Lambda only",
     "rotation": "Secret rotation Lambda: database and AWS APIs",
+    "alb-health-checks": "Application Load Balancer: Route 53 health checkers only",
 }
 ANYWHERE_IPV4 = "0.0.0.0/0"
 HTTPS = 443
 HTTP = 80
-# AWS-managed list of CloudFront's origin-facing addresses. A rule referencing it counts as
-# ~55 rules against the 60-rule group quota, so the ALB admits it on one port only.
+# A rule referencing an AWS-managed prefix list counts as the list's weight against the group's
+# quota of 60 inbound rules (VPC user guide, "AWS-managed prefix lists": CloudFront origin-facing
+# 55, Route 53 health checks 25; docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html).
+# So the ALB admits CloudFront on one port only, and Route 53's checkers in a group of their own:
+# 55 + 25 = 80 would not fit one group.
+RULES_PER_GROUP = 60
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# Per region: looked up in the group's own region (the name embeds it).
+ROUTE53_HEALTH_CHECKS_PREFIX_LIST = "com.amazonaws.{region}.route53-healthchecks"
+ROUTE53_HEALTH_CHECKS_WEIGHT = 25
 AlbSource = Literal["internet", "cloudfront"]
 
 
@@ -35,16 +47,22 @@ class Rule:
 
     key: str
     direction: Literal["ingress", "egress"]
-    group: Role
+    group: GroupKey
     port: int
     peer_group: Role | None = None
     cidr: str | None = None
     prefix_list: str | None = None
+    """An AWS-managed prefix list's name; ``{region}`` stands for the group's region."""
     description: str = ""
 
 
 def rule_plan(
-    app_port: int, db_port: int, *, alb_source: AlbSource = "internet", alb_ports: tuple[int, ...] = (HTTPS, HTTP)
+    app_port: int,
+    db_port: int,
+    *,
+    alb_source: AlbSource = "internet",
+    alb_ports: tuple[int, ...] = (HTTPS, HTTP),
+    health_checker_ports: tuple[int, ...] = (),
 ) -> list[Rule]:
     """Every rule of every group: the reviewed source of truth the component declares."""
     if alb_source == "cloudfront":
@@ -67,6 +85,7 @@ def rule_plan(
         ]
     return [
         *alb_in,
+        *_health_checker_rules(health_checker_ports),
         Rule("alb-out-app", "egress", "alb", app_port, peer_group="app", description="To app instances"),
         Rule("app-in-alb", "ingress", "app", app_port, peer_group="alb", description="From the load balancer"),
         Rule("app-out-db", "egress", "app", db_port, peer_group="database", description="To Aurora"),
@@ -75,6 +94,26 @@ def rule_plan(
         Rule("db-in-rotation", "ingress", "database", db_port, peer_group="rotation", description="From rotation"),
         Rule("rotation-out-db", "egress", "rotation", db_port, peer_group="database", description="To Aurora"),
         Rule("rotation-out-https", "egress", "rotation", HTTPS, cidr=ANYWHERE_IPV4, description="Secrets Manager API"),
+    ]
+
+
+def _health_checker_rules(ports: tuple[int, ...]) -> list[Rule]:
+    """Route 53's health checkers on ``ports``, in their own group (never CloudFront's: see above)."""
+    if len(ports) * ROUTE53_HEALTH_CHECKS_WEIGHT > RULES_PER_GROUP:
+        raise ValueError(
+            f"admit Route 53's health checkers on at most {RULES_PER_GROUP // ROUTE53_HEALTH_CHECKS_WEIGHT} ports: "
+            f"each reference costs {ROUTE53_HEALTH_CHECKS_WEIGHT} rules of {RULES_PER_GROUP}"
+        )
+    return [
+        Rule(
+            f"{HEALTH_CHECK_GROUP}-in-{port}",
+            "ingress",
+            HEALTH_CHECK_GROUP,
+            port,
+            prefix_list=ROUTE53_HEALTH_CHECKS_PREFIX_LIST,
+            description="From Route 53 health checkers only",
+        )
+        for port in ports
     ]
 
 
@@ -87,44 +126,56 @@ class SecurityGroupsArgs:
     alb_source: AlbSource = "internet"
     """Who may reach the load balancer: anyone, or only CloudFront's origin-facing servers."""
     alb_ports: tuple[int, ...] = (HTTPS, HTTP)
+    health_checker_ports: tuple[int, ...] = ()
+    """Ports on which Route 53's health checkers may reach the load balancer, through a separate
+    group (``ids["alb-health-checks"]``, for the load balancer's extra groups); none: no group."""
 
 
 class SecurityGroups(pulumi.ComponentResource):
-    """Security groups for the ALB, app instances, database and rotation Lambda."""
+    """Security groups for the ALB, app instances, database and rotation Lambda (and, with
+    ``health_checker_ports``, a second ALB group for Route 53's health checkers)."""
 
-    ids: dict[Role, pulumi.Output[str]]
+    ids: dict[GroupKey, pulumi.Output[str]]
 
     def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:security:SecurityGroups", name, None, opts)
-        groups = self._groups(name, args.vpc_id)
-        self._rules(name, args, groups)
+        plan = rule_plan(
+            args.app_port,
+            args.db_port,
+            alb_source=args.alb_source,
+            alb_ports=args.alb_ports,
+            health_checker_ports=args.health_checker_ports,
+        )
+        groups = self._groups(name, args.vpc_id, {rule.group for rule in plan})
+        self._rules(name, plan, groups)
 
         self.ids = {role: group.id for role, group in groups.items()}
         self.register_outputs({"ids": dict(self.ids)})
 
-    def _groups(self, name: str, vpc_id: pulumi.Input[str]) -> dict[Role, aws.ec2.SecurityGroup]:
-        """One empty group per role: rules are separate resources so groups can reference each other."""
+    def _groups(
+        self, name: str, vpc_id: pulumi.Input[str], with_rules: set[GroupKey]
+    ) -> dict[GroupKey, aws.ec2.SecurityGroup]:
+        """One empty group per role (and the health checkers' when it has rules): rules are separate
+        resources so groups can reference each other."""
+        keys: list[GroupKey] = [*ROLES, *([HEALTH_CHECK_GROUP] if HEALTH_CHECK_GROUP in with_rules else [])]
         return {
-            role: aws.ec2.SecurityGroup(
-                f"{name}-{role}",
+            key: aws.ec2.SecurityGroup(
+                f"{name}-{key}",
                 vpc_id=vpc_id,
-                description=_DESCRIPTIONS[role],
-                tags={"Name": f"{name}-{role}"},
+                description=_DESCRIPTIONS[key],
+                tags={"Name": f"{name}-{key}"},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for role in ROLES
+            for key in keys
         }
 
-    def _rules(self, name: str, args: SecurityGroupsArgs, groups: dict[Role, aws.ec2.SecurityGroup]) -> None:
+    def _rules(self, name: str, plan: list[Rule], groups: dict[GroupKey, aws.ec2.SecurityGroup]) -> None:
         """Declare ``rule_plan`` as it reads, one resource per rule."""
-        prefix_list_id = (
-            aws.ec2.get_managed_prefix_list_output(
-                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
-            ).id
-            if args.alb_source == "cloudfront"
-            else None
-        )
-        for rule in rule_plan(args.app_port, args.db_port, alb_source=args.alb_source, alb_ports=args.alb_ports):
+        prefix_list_ids = {
+            prefix_list: self._prefix_list_id(prefix_list)
+            for prefix_list in dict.fromkeys(rule.prefix_list for rule in plan if rule.prefix_list)
+        }
+        for rule in plan:
             resource = (
                 aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             )
@@ -137,6 +188,14 @@ class SecurityGroups(pulumi.ComponentResource):
                 to_port=rule.port,
                 referenced_security_group_id=groups[rule.peer_group].id if rule.peer_group else None,
                 cidr_ipv4=rule.cidr,
-                prefix_list_id=prefix_list_id if rule.prefix_list else None,
+                prefix_list_id=prefix_list_ids[rule.prefix_list] if rule.prefix_list else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+    def _prefix_list_id(self, prefix_list: str) -> pulumi.Output[str]:
+        """An AWS-managed prefix list's id, looked up by name in this component's region."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        name: pulumi.Input[str] = prefix_list
+        if "{region}" in prefix_list:
+            name = aws.get_region_output(opts=invoke).region.apply(lambda region: prefix_list.format(region=region))
+        return aws.ec2.get_managed_prefix_list_output(name=name, opts=invoke).id

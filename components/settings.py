@@ -399,6 +399,35 @@ class Settings(BaseModel):
         _holds(_is_backup_cron),
         Allowed("an AWS cron expression cron(min hour day-of-month month day-of-week year), e.g. cron(0 9 8 * ? *)"),
     ] = Field("cron(0 9 8 * ? *)", description="When AWS Backup restore-tests the latest recovery points (UTC).")
+    standby_region: Annotated[
+        OptionalText,
+        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        Allowed("an AWS region code such as eu-central-1 (not the stack's region), or empty"),
+        Prod(bool, "must be set when environment is prod: a second region ready to take over"),
+    ] = Field(
+        None,
+        description="Second region with a standby copy of the platform (Aurora Global Database, replicated "
+        "archives and secrets, its own app tier, DNS failover of the origin); empty: single region.",
+    )
+    standby_mode: Annotated[Literal["pilot-light", "warm"], Allowed("one of pilot-light, warm")] = Field(
+        "pilot-light",
+        description="Standby capacity, pilot-light (data replicated, no database instance, no app instance) or "
+        "warm (one database instance and one app instance running).",
+    )
+    standby_vpc_cidr: Annotated[
+        str,
+        _holds(_is_private_cidr),
+        Allowed("a private (RFC 1918) IPv4 network, /16 to /20, no host bits set, not overlapping vpcCidr"),
+    ] = Field("10.20.0.0/16", description="Private IPv4 CIDR of the standby region's VPC (must not overlap vpcCidr).")
+    primary_region: Annotated[
+        OptionalText,
+        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        Allowed("aws:region or standbyRegion, or empty (aws:region)"),
+    ] = Field(
+        None,
+        description="Region holding the Aurora writer and serving traffic, aws:region or standbyRegion (empty: "
+        "aws:region); ./deploy switchover/failover changes it.",
+    )
     health_check_interval_seconds: Annotated[int, *_ranged(5, 300, "seconds")] = Field(
         15, description="Target group health check interval on /health (5-300 s)."
     )
@@ -484,6 +513,11 @@ class Settings(BaseModel):
             "Environment": self.env_suffix,
             "ManagedBy": "pulumi",
         }
+
+    @property
+    def active_region(self) -> str:
+        """The region holding the Aurora writer and serving traffic (``primaryRegion``, else aws:region)."""
+        return self.primary_region or self.region
 
     @property
     def object_lock_mode(self) -> ObjectLockMode | None:
@@ -583,6 +617,7 @@ def _cross_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     ):
         yield "db_maintenance_window", f"must not overlap dbBackupWindow ({v['db_backup_window']})"
     yield from _backup_checks(v)
+    yield from _standby_checks(v)
     if {"asg_min_size", "asg_max_size", "asg_desired_capacity"} <= v.keys():
         low, high, desired = v["asg_min_size"], v["asg_max_size"], v["asg_desired_capacity"]
         if low > high:
@@ -601,6 +636,28 @@ def _cross_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     lock = {"object_lock", "audit_lock_days", "log_bucket_retention_days"} <= v.keys() and v["object_lock"] != "none"
     if lock and v["audit_lock_days"] > v["log_bucket_retention_days"]:
         yield "audit_lock_days", f"must not exceed logBucketRetentionDays ({v['log_bucket_retention_days']})"
+
+
+def _standby_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The second region against the first: its own region, its own addresses, DNS failover."""
+    standby = v.get("standby_region")
+    if v.get("primary_region") and v["primary_region"] not in {v.get("region"), standby}:
+        yield "primary_region", f"must be aws:region ({v.get('region')}) or standbyRegion ({standby or 'not set'})"
+    if not standby:
+        return
+    if standby == v.get("region"):
+        yield "standby_region", "must differ from aws:region: a standby in the same region survives no region outage"
+    if {"vpc_cidr", "standby_vpc_cidr"} <= v.keys() and ipaddress.ip_network(v["vpc_cidr"]).overlaps(
+        ipaddress.ip_network(v["standby_vpc_cidr"])
+    ):
+        yield "standby_vpc_cidr", f"must not overlap vpcCidr ({v['vpc_cidr']}): the regions may be peered later"
+    if "domain_name" in v and v["domain_name"] is None:
+        yield "domain_name", "must be set with standbyRegion: the origin name fails over between regions in DNS"
+    family = str(v.get("db_instance_class", "")).split(".")
+    if len(family) == 3 and not family[1].startswith(("r", "x")):
+        # "An Aurora global database requires DB instance classes that are optimized for
+        # memory-intensive applications" (Aurora guide, global database configuration requirements).
+        yield "db_instance_class", "must be memory-optimized (db.r*/db.x*) or db.serverless with standbyRegion"
 
 
 def _backup_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -67,7 +67,7 @@ class Storage(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
 
         logs, logs_public_access = self._logs_bucket(name, args)
-        data, _ = self._archive(
+        data, data_ready = self._archive(
             name,
             "data",
             purpose=ARCHIVE_PURPOSE,
@@ -91,7 +91,7 @@ class Storage(pulumi.ComponentResource):
         self._access_logging(name, logs, logs_policy, {"data": data, "audit": audit})
 
         self.data_bucket_name = data.bucket
-        self.data_bucket_arn = data.arn
+        self.data_bucket_arn = data_ready
         self.logs_bucket_name = pulumi.Output.all(logs.bucket, logs_policy.id).apply(lambda v: str(v[0]))
         self.logs_bucket_arn = pulumi.Output.all(logs.arn, logs_policy.id).apply(lambda v: str(v[0]))
         self.audit_bucket_name = audit.bucket

@@ -111,8 +111,10 @@ def _label(*lines: Any) -> str:
     return "\n".join(str(line) for line in lines if line not in (None, ""))
 
 
-def build(run: StackRun) -> graphviz.Digraph:
-    region = run.config.get("aws:region", "?")
+def build(full: StackRun) -> graphviz.Digraph:
+    region = full.config.get("aws:region", "?")
+    # The stack region's site in detail; the standby site (if any) as a box of its own.
+    run = full.home()
     dot = graphviz.Digraph(f"architecture-{run.stack}", format="svg")
     # remincross=false: a second, whole-graph pass of dot's crossing minimisation reorders the zones.
     dot.attr(rankdir="TB", fontname="Helvetica", fontsize="11", newrank="true", remincross="false", nodesep="0.3")
@@ -150,10 +152,52 @@ def build(run: StackRun) -> graphviz.Digraph:
                 drawing.node(reg, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
         _alarm_nodes(run, drawing, reg, region)
 
-    _backup_copies(run, drawing, dot, region)
+    standby = _standby_site(full, drawing, dot)
+    _backup_copies(run, drawing, dot, region, standby)
     _align_zones(dot, zones, drawing.stands_for)
     _flows(run, drawing, dot)
+    _replication_flows(drawing, dot)
     return dot
+
+
+def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> graphviz.Digraph | None:
+    """The standby region's copy of the platform, summarised: what runs there and what it replicates."""
+    site = full.standby()
+    if not site.resources:
+        return None
+    region = full.config.get("payments-platform:standbyRegion", "?")
+    mode = full.config.get("payments-platform:standbyMode", "?")
+    box = graphviz.Digraph(name=f"cluster_standby_{region}")
+    box.attr(label=f"AWS region {region} (standby, {mode})", style="dashed", color="#d9534f")
+    (vpc,) = site.of_type("aws:ec2/vpc:Vpc")
+    drawing.node(box, "dr-vpc", f"VPC {vpc.inputs['cidrBlock']}\n(same tiers, own keys)", [vpc], fillcolor="#f5f5f5")
+    instances = site.of_type("aws:rds/clusterInstance:ClusterInstance")
+    clusters = site.of_type("aws:rds/cluster:Cluster")
+    text = _label(
+        "Aurora secondary cluster", f"{len(instances)} instance(s)" if instances else "headless (no instance)"
+    )
+    drawing.node(box, "dr-aurora", text, [*clusters, *instances], shape="cylinder", fillcolor="#eef2f7")
+    for bucket in site.of_type("aws:s3/bucket:Bucket"):
+        purpose = (bucket.inputs.get("tags") or {}).get("Purpose", "bucket")
+        drawing.node(box, f"dr-s3-{purpose}", f"S3 {purpose}", [bucket], shape="cylinder", fillcolor="#eef2f7")
+    for alb in site.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        drawing.node(box, "dr-alb", "Application Load Balancer", [alb], fillcolor="#e8f0fe")
+    for asg in site.of_type("aws:autoscaling/group:Group"):
+        text = _label("Auto Scaling group", f"min {int(asg.inputs['minSize'])}, max {int(asg.inputs['maxSize'])}")
+        drawing.node(box, "dr-asg", text, [asg], fillcolor="#e8f0fe")
+    _alarm_nodes(site, drawing, box, region)
+    return box
+
+
+def _replication_flows(drawing: _Drawing, dot: graphviz.Digraph) -> None:
+    """Aurora's storage-level replication and S3's, from the stack region's site to the standby's."""
+    drawn = drawing.stands_for
+    if "aurora" in drawn and "dr-aurora" in drawn:
+        dot.edge("aurora", "dr-aurora", label="Aurora Global Database", style="bold", color="#d9534f")
+    for node_id in [n for n in drawn if n.startswith("dr-s3-")]:
+        home = node_id.removeprefix("dr-")
+        if home in drawn:
+            dot.edge(home, node_id, label="S3 replication (RTC 15 min)", dir="both", style="bold", color="#d9534f")
 
 
 def _vpc(run: StackRun, drawing: _Drawing, net: graphviz.Digraph) -> list[str]:
@@ -305,16 +349,24 @@ def _lock_label(run: StackRun, vault: ResourceRecord) -> str:
     return f"Vault Lock ({mode}), KMS"
 
 
-def _backup_copies(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str) -> None:
-    """Each vault backups are copied to, in its own region's box."""
+def _backup_copies(
+    run: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str, standby: graphviz.Digraph | None
+) -> None:
+    """Each vault backups are copied to, in its own region's box (the standby's, when it is there)."""
+    standby_region = run.config.get("payments-platform:standbyRegion")
     for vault in run.of_type(VAULT):
         where = _region(run, vault)
         if where == region:
             continue
+        text = _label("AWS Backup vault (copies)", _lock_label(run, vault))
+        if standby is not None and where == standby_region:
+            drawing.node(standby, f"backup-copy-{where}", text, [vault], shape="cylinder", fillcolor="#e8f5e9")
+            continue
         with dot.subgraph(name=f"cluster_backup_{where}") as copy:
             copy.attr(label=f"AWS region {where} (backup copies)", style="dashed")
-            text = _label("AWS Backup vault (copies)", _lock_label(run, vault))
             drawing.node(copy, f"backup-copy-{where}", text, [vault], shape="cylinder", fillcolor="#e8f5e9")
+    if standby is not None:
+        dot.subgraph(standby)
 
 
 def _alarm_nodes(run: StackRun, drawing: _Drawing, graph: graphviz.Digraph, region: str) -> None:
@@ -382,7 +434,8 @@ def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
     # Alarms: to what they watch (by metric dimensions) and to the topic they notify.
     watched: Counter[tuple[str, str]] = Counter()
     for alarm in run.of_type(ALARM):
-        for target in {known[v] for v in _dimension_values(alarm) if v in known}:
+        # The stack region's alarms watch its own site (a replication alarm names both ends' buckets).
+        for target in {known[v] for v in _dimension_values(alarm) if v in known and not known[v].startswith("dr-")}:
             watched[alarm_node(_region(run, alarm)), target] += 1
     for (source, target), count in sorted(watched.items()):
         dot.edge(source, target, label=f"watches ({count})", style="dotted", color="#888888", constraint="false")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -85,6 +86,9 @@ class ResourceRecord:
     property_dependencies: dict[str, tuple[str, ...]]
     id: str
     state: dict[str, Any]
+    region: str = ""
+    """Where AWS would create it: its own ``region`` input, else its provider's region (global
+    resources such as IAM roles report the provider's region too)."""
 
 
 @dataclass
@@ -115,6 +119,50 @@ class StackRun:
             if r.custom and r.id == id_:
                 return r
         raise LookupError(id_)
+
+    def home(self) -> StackRun:
+        """The stack's own region's site: everything but the standby site (the whole run without one)."""
+        return self._site(standby=False)
+
+    def standby(self) -> StackRun:
+        """The standby site alone: its provider, every tier built through it and its data-source calls."""
+        return self._site(standby=True)
+
+    def _site(self, *, standby: bool) -> StackRun:
+        urns = self._standby_urns()
+        calls = [
+            (call, provider)
+            for call, provider in zip(self.calls, self.call_providers, strict=True)
+            if (provider.rsplit("::", maxsplit=1)[0] in urns) == standby
+        ]
+        return dataclasses.replace(
+            self,
+            resources=[r for r in self.resources if (r.urn in urns) == standby],
+            calls=[c for c, _ in calls],
+            call_providers=[p for _, p in calls],
+        )
+
+    def _standby_urns(self) -> set[str]:
+        """The standby region's provider, and every top-level tier whose resources all go through it."""
+        region = next((v for k, v in self.config.items() if k.endswith(":standbyRegion")), "")
+        providers = {
+            r.urn for r in self.resources if r.type == "pulumi:providers:aws" and region and r.region == region
+        }
+        if not providers:
+            return set()
+        by_urn = {r.urn: r for r in self.resources}
+
+        def top(record: ResourceRecord) -> str:
+            while record.parent in by_urn:
+                record = by_urn[record.parent]
+            return record.urn
+
+        sites: dict[str, set[bool]] = {}
+        for r in self.resources:
+            if r.custom and r.type != "pulumi:providers:aws":
+                sites.setdefault(top(r), set()).add(r.provider.rsplit("::", maxsplit=1)[0] in providers)
+        tiers = {urn for urn, flags in sites.items() if flags == {True}}
+        return providers | {r.urn for r in self.resources if top(r) in tiers}
 
     def graph(self) -> list[dict[str, Any]]:
         """A JSON-ready, order-independent view of the graph, for comparisons and reports."""
@@ -294,12 +342,23 @@ class PlatformMocks(pulumi_mocks.Mocks):
         # this hands the inputs back to the monitor without deserialising them twice
         # (a second pass over a resource reference deadlocks the mock engine).
         self.local = threading.local()
+        # Explicit AWS providers' regions by the id this class gave them: a resource or call that
+        # names a provider is in that provider's region, not the stack's.
+        self.provider_regions: dict[str, str] = {}
+
+    def region_for(self, provider: str, inputs: Mapping[str, Any]) -> str:
+        """The region a resource or call goes to: its ``region`` argument, else its provider's."""
+        explicit = inputs.get("region")
+        if explicit:
+            return str(explicit)
+        provider_id = provider.rsplit("::", maxsplit=1)[-1] if provider else ""
+        return self.provider_regions.get(provider_id, self.region)
 
     # Data sources ----------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
         self.call_providers.append(args.provider or "")
-        region = args.args.get("region") or self.region
+        region = self.region_for(args.provider or "", args.args)
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             letters = "abcdef"[: ZONE_COUNTS.get(region, 3)]
@@ -351,7 +410,7 @@ class PlatformMocks(pulumi_mocks.Mocks):
         inputs = _unwrap(args.inputs, describe_assets=False)
         if not args.custom:
             return "", {}
-        region = inputs.get("region") or self.region
+        region = self.region_for(args.provider or "", inputs)
         module = args.typ.split(":")[1].split("/")[0] if args.typ.startswith("aws:") else args.typ.split(":")[0]
         physical = inputs.get("name") or f"{args.name}-{_digest(args.typ, args.name, length=7)}"
         id_ = f"{args.name}-{_digest(args.typ, args.name)}"
@@ -362,6 +421,8 @@ class PlatformMocks(pulumi_mocks.Mocks):
         extra = self._extra_state(args.typ, args.name, inputs, id_, physical, region)
         id_ = str(extra.get("id", id_))
         state.update(extra)
+        if args.typ == "pulumi:providers:aws":
+            self.provider_regions[id_] = str(inputs.get("region") or self.region)
         # The engine marks these outputs secret (e.g. a random password's result); so do we.
         for key in getattr(self.local, "secret_outputs", ()):
             if key in state:
@@ -410,6 +471,14 @@ class PlatformMocks(pulumi_mocks.Mocks):
                         "secretStatus": "active",
                     }
                 ],
+            }
+        if typ == "aws:rds/globalCluster:GlobalCluster":
+            ident = inputs.get("globalClusterIdentifier", physical)
+            return {
+                "id": ident,
+                "arn": f"arn:{self.partition}:rds::{ACCOUNT_ID}:global-cluster:{ident}",
+                "endpoint": f"{ident}.global-offline.global.rds.amazonaws.com",
+                "globalClusterResourceId": f"cluster-{_digest(ident, length=12)}",
             }
         if typ == "aws:secretsmanager/secret:Secret":
             prefix = inputs.get("namePrefix", "")
@@ -546,6 +615,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
             id=registered.id,
             state=_unwrap(dict(registered.state)),
+            region=self.platform_mocks.region_for(request.provider, raw_inputs) if request.custom else "",
         )
         with self._lock:
             self.records.append(record)

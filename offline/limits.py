@@ -440,6 +440,15 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             prefix_prop="namePrefix",
         ),
     ),
+    "aws:rds/globalCluster:GlobalCluster": (
+        NameRule(
+            "globalClusterIdentifier",
+            63,
+            # ModifyGlobalCluster NewGlobalClusterIdentifier states the rules an identifier follows.
+            f"{_API}/AmazonRDS/latest/APIReference/API_ModifyGlobalCluster.html",
+            pattern=_RDS_IDENTIFIER,
+        ),
+    ),
     "aws:rds/cluster:Cluster": (
         NameRule(
             "clusterIdentifier",
@@ -620,6 +629,10 @@ UNNAMED: dict[str, str] = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a subresource of the bucket",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "a subresource",
     "aws:s3/bucketVersioning:BucketVersioning": "a subresource of the bucket",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "a subresource of the source bucket",
+    "aws:route53/healthCheck:HealthCheck": (
+        f"{_ID} (a UUID); {_API}/Route53/latest/APIReference/API_CreateHealthCheck.html"
+    ),
     "aws:secretsmanager/secretRotation:SecretRotation": "a setting of the secret",
     "aws:secretsmanager/secretVersion:SecretVersion": f"{_ID} (a version UUID)",
     "aws:signer/signingJob:SigningJob": f"{_ID} (a job ID); {_API}/signer/latest/api/API_StartSigningJob.html",

@@ -91,8 +91,33 @@ def component_tree(run: StackRun) -> list[str]:
 
 
 def cost_drivers(run: StackRun) -> list[str]:
-    """What the stack pays for by the hour or month whatever its traffic: the levers of its bill, priced."""
-    costs = monthly_costs(run)
+    """What the stack pays for by the hour or month whatever its traffic: the levers of its bill, priced.
+
+    With a standby: each site's drivers, and what the standby costs in each mode."""
+    standby = run.standby()
+    if not standby.resources:
+        return [
+            *_priced(monthly_costs(run)),
+            f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)",
+        ]
+    region = run.config.get("aws:region", "?")
+    standby_region = run.config.get("payments-platform:standbyRegion", "?")
+    mode = run.config.get("payments-platform:standbyMode", "?")
+    home_costs, standby_costs = monthly_costs(run.home()), monthly_costs(standby)
+    by_mode = prices.standby_mode_costs(standby, run.config)
+    total = sum(a for _, a in [*home_costs, *standby_costs] if not math.isnan(a))
+    return [
+        f"Stack region ({region}):",
+        *(f"  {line}" for line in _priced(home_costs)),
+        f"Standby site ({standby_region}, {mode}):",
+        *(f"  {line}" for line in _priced(standby_costs)),
+        "Standby by mode: " + ", ".join(f"{m} {_compact(a)}" for m, a in by_mode.items()) + f" (this stack: {mode})",
+        f"Total (both sites): {_compact(total)}",
+        f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)",
+    ]
+
+
+def _priced(costs: list[tuple[str, float]]) -> list[str]:
     width = max(len(label) for label, _ in costs)
     lines = [f"{label:<{width}}  {_dollars(amount)}" for label, amount in costs]
     unpriced = sum(1 for _, amount in costs if math.isnan(amount))
@@ -101,8 +126,11 @@ def cost_drivers(run: StackRun) -> list[str]:
         f"{'Total':<{width}}  {_dollars(total)}"
         + (f" + {unpriced} unpriced (not in offline/prices.py)" if unpriced else "")
     )
-    lines.append(f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)")
     return lines
+
+
+def _compact(amount: float) -> str:
+    return "unpriced" if math.isnan(amount) else f"${amount:,.2f}/month"
 
 
 def _dollars(amount: float) -> str:
@@ -221,7 +249,10 @@ class Canon:
         runs = Counter(m.group(0) for value in generated for m in _HEX_RUN.finditer(value))
         self._by_run: dict[str, list[tuple[str, str]]] = {}
         for value, placeholder in generated.items():
-            key = min((m.group(0) for m in _HEX_RUN.finditer(value)), key=lambda r: (runs[r], r))
+            digests = [m.group(0) for m in _HEX_RUN.finditer(value)]
+            if not digests:
+                continue  # an id the program chose (a global cluster's), not generated
+            key = min(digests, key=lambda r: (runs[r], r))
             self._by_run.setdefault(key, []).append((value, placeholder))
 
     def name(self, name: str) -> str:

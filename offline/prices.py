@@ -36,8 +36,10 @@ be read are named after it):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
+from collections.abc import Mapping
 
 from offline.harness import StackRun
 
@@ -69,6 +71,10 @@ SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10
 """A standard-resolution alarm, per metric it reads (a metric-math alarm pays for each)."""
 DASHBOARD_MONTH = 3.0
+# Route 53 health checks of an AWS endpoint: basic, and each optional feature (HTTPS, fast
+# interval, string matching, latency); AWS price list as packaged by infracost's route53 tests.
+HEALTH_CHECK_MONTH = 0.50
+HEALTH_CHECK_OPTION_MONTH = 1.00
 DETAILED_MONITORING_INSTANCE_MONTH = 7 * 0.30
 
 
@@ -159,11 +165,12 @@ def monthly_costs(run: StackRun) -> list[tuple[str, float]]:
     keys = len(run.of_type("aws:kms/key:Key"))
     costs.append((f"KMS keys (monthly): {keys}", keys * KMS_KEY_MONTH))
 
-    secrets = len(run.of_type("aws:secretsmanager/secret:Secret"))
+    secrets = run.of_type("aws:secretsmanager/secret:Secret")
+    # Each replica is billed as a secret of its own (Secrets Manager pricing page; not confirmed offline).
+    replicas = sum(len(s.inputs.get("replicas") or []) for s in secrets)
     managed = sum(1 for c in run.of_type("aws:rds/cluster:Cluster") if c.inputs.get("manageMasterUserPassword"))
-    costs.append(
-        (f"Secrets (monthly): {secrets} + {managed} RDS-managed master secret", (secrets + managed) * SECRET_MONTH)
-    )
+    label = f"Secrets (monthly): {len(secrets)}" + (f" + {replicas} replicas" if replicas else "")
+    costs.append((f"{label} + {managed} RDS-managed master secret", (len(secrets) + replicas + managed) * SECRET_MONTH))
 
     alarms = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     alarm_metrics = sum(
@@ -176,6 +183,47 @@ def monthly_costs(run: StackRun) -> list[tuple[str, float]]:
             alarm_metrics * ALARM_METRIC_MONTH,
         )
     )
+    checks = run.of_type("aws:route53/healthCheck:HealthCheck")
+    if checks:
+        options = sum(
+            (c.inputs.get("type", "").startswith("HTTPS")) + (int(c.inputs.get("requestInterval", 30)) == 10)
+            for c in checks
+        )
+        costs.append(
+            (
+                f"Route 53 health checks (monthly): {len(checks)} with {options} options",
+                len(checks) * HEALTH_CHECK_MONTH + options * HEALTH_CHECK_OPTION_MONTH,
+            )
+        )
     dashboards = len(run.of_type("aws:cloudwatch/dashboard:Dashboard"))
     costs.append((f"CloudWatch dashboards (monthly): {dashboards}", dashboards * DASHBOARD_MONTH))
     return costs
+
+
+def standby_mode_costs(standby: StackRun, config: Mapping[str, str]) -> dict[str, float]:
+    """The standby site's fixed monthly cost in each ``standbyMode``, from its declared graph.
+
+    The modes differ by one database instance and one app instance (with its detailed monitoring):
+    pilot-light is the site without them, warm adds one of each."""
+    idle = dataclasses.replace(
+        standby,
+        resources=[
+            dataclasses.replace(r, inputs={**r.inputs, "desiredCapacity": 0, "minSize": 0})
+            if r.type == "aws:autoscaling/group:Group"
+            else r
+            for r in standby.resources
+            if r.type != "aws:rds/clusterInstance:ClusterInstance"
+        ],
+    )
+    pilot_light = sum(a for _, a in monthly_costs(idle) if not math.isnan(a))
+    project = next((k.split(":", 1)[0] for k in config if k.endswith(":standbyRegion")), "")
+    db_class = config.get(f"{project}:dbInstanceClass", "")
+    instance_type = config.get(f"{project}:instanceType", "")
+    detailed = str(config.get(f"{project}:detailedMonitoring", "true")).lower() == "true"
+    warm = (
+        pilot_light
+        + _hourly(_priced(AURORA_MYSQL_HOUR, db_class))
+        + _hourly(_priced(EC2_LINUX_HOUR, instance_type))
+        + (DETAILED_MONITORING_INSTANCE_MONTH if detailed else 0.0)
+    )
+    return {"pilot-light": pilot_light, "warm": warm}

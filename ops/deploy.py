@@ -1,10 +1,13 @@
-"""One command per action and stack: preview, up, destroy, refresh, drift.
+"""One command per action and stack: preview, up, destroy, refresh, drift, and for a stack with a standby
+region switchover and failover (ops/regions.py).
 
     ./deploy preview dev
     ./deploy up prod
     ./deploy drift prod
     ./deploy destroy dev
-    ./deploy destroy prod --allow-prod   # and only after unprotecting, see below
+    ./deploy destroy prod --allow-prod          # and only after unprotecting, see below
+    ./deploy switchover prod                    # planned: writer and traffic to the other region, no data loss
+    ./deploy failover prod --allow-data-loss    # primary region lost: promote the other, unreplicated writes lost
 
 State lives where ``PULUMI_BACKEND_URL`` points. prod needs a durable, shared backend: an S3
 bucket with versioning and encryption (``s3://...``) or Pulumi Cloud (``https://api.pulumi.com``);
@@ -13,8 +16,16 @@ dev may keep the local file backend inside the repo (``.pulumi-state/``, gitigno
 or with ``PULUMI_SECRETS_PROVIDER`` such as ``awskms://alias/payments-pulumi`` when a stack is first
 created. Every run passes the policy pack.
 
-Exit codes: 0 done; 2 the machine or the request is not ready (every problem is listed, one line
-each, and pulumi is not run) or a usage error; otherwise Pulumi's own exit code, passed on.
+switchover and failover also need the AWS CLI; they print their plan and ask first (``--yes``: don't
+ask), then number each step as it starts. switchover ends with ``pulumi config set primaryRegion`` and
+an ``up`` (which, without ``--yes``, shows its diff and asks too); failover never runs ``up`` (it would
+have to reach the lost region) and prints what is left to do.
+
+Exit codes: 0 done; 2 the machine or the request is not ready, a switchover or failover precondition
+fails or its confirmation is declined (every problem is listed, one line each, and nothing is changed),
+or a usage error; 3 a switchover or failover step failed or timed out after changes began (one line
+names the step, what is done and what to do next); 130 interrupted; otherwise Pulumi's own exit
+code, passed on.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ import yaml
 
 from components.settings import placeholders
 from offline.harness import known_stacks, project_name
+from ops import regions
+from ops.regions import one_line
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE = PROJECT_DIR / ".pulumi-state"
@@ -196,10 +209,6 @@ def stack_is_missing(stderr: str, stack: str) -> bool:
     )
 
 
-def one_line(text: str) -> str:
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
 def select_or_init(pulumi: str, stack: str, env: Mapping[str, str]) -> None:
     """Select the stack; create it only when the backend says it does not exist."""
     selected = subprocess.run(
@@ -225,6 +234,13 @@ def select_or_init(pulumi: str, stack: str, env: Mapping[str, str]) -> None:
         )
 
 
+def with_backend(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment with ``PULUMI_BACKEND_URL`` set, the local state directory made when it is the one."""
+    if not env.get("PULUMI_BACKEND_URL"):
+        LOCAL_STATE.mkdir(exist_ok=True)
+    return {**env, "PULUMI_BACKEND_URL": backend_url(env)}
+
+
 def run(
     action: str, stack: str, *, yes: bool = False, allow_prod: bool = False, env: Mapping[str, str] | None = None
 ) -> int:
@@ -235,9 +251,7 @@ def run(
     problems = missing_prerequisites(action, stack, pulumi, env)
     if problems or pulumi is None:
         raise SetupError("\n".join(problems))
-    if not env.get("PULUMI_BACKEND_URL"):
-        LOCAL_STATE.mkdir(exist_ok=True)
-    env["PULUMI_BACKEND_URL"] = backend_url(env)
+    env = with_backend(env)
     select_or_init(pulumi, stack, env)
     for command in pulumi_commands(action, stack, yes=yes):
         code = subprocess.run([pulumi, *command], cwd=PROJECT_DIR, env=env, check=False).returncode
@@ -246,19 +260,67 @@ def run(
     return 0
 
 
+def move(
+    action: str, stack: str, *, yes: bool = False, allow_data_loss: bool = False, env: Mapping[str, str] | None = None
+) -> int:
+    """switchover or failover (ops/regions.py), once this machine could run `up` for the stack too."""
+    env = dict(os.environ if env is None else env)
+    if action == "failover":
+        regions.require_data_loss_ack(stack, allow_data_loss)
+    pulumi, aws = find_pulumi(env), regions.find_aws(env)
+    problems = [*missing_prerequisites("up", stack, pulumi, env), *filter(None, [regions.check_aws_cli(aws)])]
+    if problems or pulumi is None or aws is None:
+        raise SetupError("\n".join(problems))
+    env = with_backend(env)
+    clis = regions.Clis(pulumi=pulumi, aws=aws, env=env, cwd=PROJECT_DIR)
+    if action == "switchover":
+        regions.switchover(
+            stack, clis, up=lambda: up_after_move(stack, yes=yes, env=env), yes=yes, polling=regions.POLLING
+        )
+    else:
+        regions.failover(stack, clis, yes=yes, polling=regions.POLLING)
+    return 0
+
+
+def up_after_move(stack: str, *, yes: bool, env: Mapping[str, str]) -> int:
+    """`./deploy up <stack>` as the last step of a switchover: its problems reported as the command would."""
+    try:
+        return run("up", stack, yes=yes, env=env)
+    except SetupError as exc:
+        report(exc)
+        return EXIT_SETUP
+
+
+def report(problem: Exception) -> None:
+    for line in str(problem).splitlines():
+        print(f"deploy: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("action", choices=(*ACTIONS, *regions.MOVES))
     parser.add_argument("stack", choices=known_stacks())
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (up, destroy, refresh)")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (all but preview and drift)")
     parser.add_argument("--allow-prod", action="store_true", help="allow destroying prod (see above)")
+    parser.add_argument(
+        "--allow-data-loss", action="store_true", help="failover: accept losing the writes not yet replicated"
+    )
     args = parser.parse_args(argv)
+    if args.allow_data_loss and args.action != "failover":
+        parser.error("--allow-data-loss goes with failover only")
     try:
+        if args.action in regions.MOVES:
+            return move(args.action, args.stack, yes=args.yes, allow_data_loss=args.allow_data_loss)
         return run(args.action, args.stack, yes=args.yes, allow_prod=args.allow_prod)
-    except SetupError as exc:
-        for line in str(exc).splitlines():
-            print(f"deploy: {line}", file=sys.stderr)
+    except (SetupError, regions.RefusedError) as exc:
+        report(exc)
         return EXIT_SETUP
+    except regions.StepError as exc:
+        report(exc)
+        return exc.code
+    except KeyboardInterrupt:
+        print("deploy: interrupted", file=sys.stderr)
+        return regions.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

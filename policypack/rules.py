@@ -468,6 +468,26 @@ def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -
     return routes
 
 
+def _replicated_from(resources: Sequence[PolicyResource], store: PolicyResource) -> list[PolicyResource]:
+    """The stores ``store`` is a replica of: the founder of the global database it is a secondary
+    of, the buckets whose S3 replication writes into it. Their backups hold its data."""
+    founders = [
+        source
+        for global_cluster in _of_type(resources, "aws:rds/globalCluster:GlobalCluster")
+        if _depends_on(store, "globalClusterIdentifier", global_cluster)
+        for source in _of_type(resources, "aws:rds/cluster:Cluster")
+        if _depends_on(global_cluster, "sourceDbClusterIdentifier", source)
+    ]
+    sources = [
+        source
+        for config in _of_type(resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+        if _depends_on(config, "rules", store)
+        for source in _of_type(resources, "aws:s3/bucket:Bucket")
+        if _depends_on(config, "bucket", source) and source.urn != store.urn
+    ]
+    return founders + sources
+
+
 def _prod_backups_locked(
     resources: Sequence[PolicyResource], config: Mapping[str, Any]
 ) -> Iterator[tuple[PolicyResource, Finding]]:
@@ -475,6 +495,12 @@ def _prod_backups_locked(
         return
     for store in _data_stores(resources):
         routes = _backup_routes(resources, store)
+        # A replica (the standby's secondary cluster and archive copies) is covered by its source's backups.
+        routes += [
+            (f"replica of {source.name}: {route}", locked)
+            for source in _replicated_from(resources, store)
+            for route, locked in _backup_routes(resources, source)
+        ]
         if not any(locked for _, locked in routes):
             yield (
                 store,

@@ -17,6 +17,18 @@ import pytest
 from offline.diagram import TIERS, alarm_node, build, subnet_node, tier_cluster
 from offline.harness import StackRun
 
+
+# This module tests the stack region's site; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
+
 # What each CloudWatch namespace measures, as drawn: written out here, not derived by the diagram's code.
 WATCHED_BY_NAMESPACE = {
     "AWS/ApplicationELB": "alb",
@@ -27,6 +39,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/WAFV2": "waf",
     "AWS/RDS": "aurora",  # the cluster, or an instance (a cell of its database subnet)
     "AWS/Backup": "backup-vault",
+    "AWS/S3": "s3-",  # an archive's replication: the archive's own node
 }
 
 
@@ -184,6 +197,8 @@ def test_alarms_are_connected_to_what_they_watch(stack_run: StackRun, drawn: Lay
         heads = {e["head"] for e in drawn.edges_from(source) if e["label"].startswith("watches")}
         if expected == "aurora":
             assert heads & {"aurora", *(n for n in drawn.labels if n.startswith("subnet-database-"))}, alarm.name
+        elif expected == "s3-":
+            assert {h for h in heads if h.startswith("s3-")}, f"{alarm.name} has no edge to its archive"
         else:
             assert expected in heads, f"{alarm.name} ({namespace}) has no edge to {expected}"
         watched[source] = watched.get(source, 0) + 1

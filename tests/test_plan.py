@@ -11,7 +11,7 @@ import pytest
 from offline import plan
 from offline.harness import PROJECT_DIR, ConfigFileError, StackRun, run_stack, stack_config
 from offline.plan import diff
-from offline.prices import monthly_costs
+from offline.prices import monthly_costs, standby_mode_costs
 
 DOCS = PROJECT_DIR / "docs"
 
@@ -282,7 +282,7 @@ def test_cost_drivers_show_what_prod_pays_for_over_dev(dev: StackRun, prod: Stac
 
 
 def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: StackRun) -> None:
-    costs = dict(monthly_costs(prod))
+    costs = dict(monthly_costs(prod.home()))
     assert costs["NAT gateways (hourly + per GB): 3"] == pytest.approx(3 * 0.045 * 730)
     assert costs["Public IPv4 addresses (hourly): 3 elastic + 3 load balancer"] == pytest.approx(6 * 0.005 * 730)
     assert costs["Interface endpoint-AZs (hourly + per GB): 12"] == pytest.approx(12 * 0.01 * 730)
@@ -290,9 +290,26 @@ def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: Sta
     assert costs["App instances (hourly): 3 x t4g.large at creation, 2-10 by scaling"] == pytest.approx(
         3 * 0.0672 * 730
     )
-    assert costs["Secrets (monthly): 1 + 1 RDS-managed master secret"] == pytest.approx(0.80)
-    assert sum(costs.values()) == pytest.approx(791.28, abs=0.01)
+    # The app and master secrets and their replicas; RDS cannot manage a global database's master.
+    assert costs["Secrets (monthly): 2 + 2 replicas + 0 RDS-managed master secret"] == pytest.approx(1.60)
+    # One HTTPS, fast-interval (10 s) check per site: $0.50 + 2 x $1.00 each.
+    assert costs["Route 53 health checks (monthly): 2 with 4 options"] == pytest.approx(5.00)
+    assert sum(costs.values()) == pytest.approx(797.68, abs=0.01)
     assert sum(amount for _, amount in monthly_costs(dev)) == pytest.approx(163.39, abs=0.01)
+
+
+def test_the_standby_is_priced_in_each_mode(prod: StackRun) -> None:
+    standby = dict(monthly_costs(prod.standby()))
+    assert standby["Aurora instances (hourly): 1 x db.r6g.large"] == pytest.approx(0.26 * 730)
+    assert standby["App instances (hourly): 1 x t4g.large at creation, 1-10 by scaling"] == pytest.approx(0.0672 * 730)
+    modes = standby_mode_costs(prod.standby(), prod.config)
+    assert modes["warm"] == pytest.approx(sum(standby.values()))
+    # Pilot light: no database instance, no app instance (nor its detailed monitoring).
+    assert modes["warm"] - modes["pilot-light"] == pytest.approx(0.26 * 730 + 0.0672 * 730 + 7 * 0.30)
+    report = "\n".join(plan.cost_drivers(prod))
+    assert "Standby site (eu-central-1, warm):" in report
+    assert "Standby by mode: pilot-light $243.01/month, warm $483.97/month (this stack: warm)" in report
+    assert "Total (both sites): $1,281.65/month" in report
 
 
 def test_a_type_without_a_price_is_reported_unpriced_not_zero() -> None:

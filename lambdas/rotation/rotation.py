@@ -1,9 +1,17 @@
-"""Secrets Manager rotation of the app's MySQL credential, alternating users.
+"""Secrets Manager rotation of the app's MySQL credential (alternating users) and of the master's (single user).
 
-Two users share the app's privileges, ``<name>`` and ``<name>_clone``. Each rotation
-gives the user that is *not* current a new password and then makes it current, so the
-credential the app holds keeps working until the rotation after next: no request fails
-mid-rotation.
+The secret's AWSCURRENT value decides the strategy (AWS's two, docs.aws.amazon.com/secretsmanager/
+latest/userguide/rotation-strategy.html):
+
+- Alternating users, a secret with ``masterarn`` (the app's). Two users share the app's
+  privileges, ``<name>`` and ``<name>_clone``. Each rotation gives the user that is *not*
+  current a new password, set with the master credential, and then makes it current, so the
+  credential the app holds keeps working until the rotation after next: no request fails
+  mid-rotation.
+- Single user, a secret without ``masterarn`` (the self-managed master secret of an Aurora
+  global database, where RDS cannot manage it): the user logs in and changes its own password.
+  Its old password stops working at setSecret, before finishSecret publishes the new one; only
+  this function and operators use it, and they retry.
 
 Events:
 - Secrets Manager: ``{"SecretId", "ClientRequestToken", "Step"}`` with Step one of
@@ -12,7 +20,8 @@ Events:
   the schema and the app user with a password generated here (Secrets Manager
   ``GetRandomPassword``), then publishes it as the new AWSCURRENT. The version Pulumi wrote
   (label ``PULUMI_BOOTSTRAP``) carries connection fields only: no password that Pulumi's state
-  holds is ever a login. Uses the master credential (``masterarn``).
+  holds is ever a login. Uses the master credential (``masterarn``). Refused for a single-user
+  secret: rotation alone manages that one.
 
 Passwords are never logged. The database is reached over TLS with the server certificate and
 host name verified against the RDS CA bundle shipped next to this file (``DB_CA_BUNDLE``
@@ -37,6 +46,10 @@ logger.setLevel(logging.INFO)
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 CONNECTION_FIELDS = ("engine", "host", "port", "username", "dbname", "masterarn")
 REQUIRED_FIELDS = (*CONNECTION_FIELDS, "password")
+# A single-user secret (AWS's format for RDS MySQL): no schema, no master secret.
+SINGLE_USER_FIELDS = ("engine", "host", "port", "username", "password")
+# Where and as whom a single-user secret logs in: a rotation changes only the password.
+LOGIN_FIELDS = ("host", "port", "username")
 # The version the Pulumi program wrote keeps this label for good (see components/secrets.py).
 BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"
 # Marks the version bootstrap staged but has not yet made current (a retry picks it up).
@@ -85,10 +98,18 @@ def lambda_handler(event: dict[str, Any], context: object, client: Any = None) -
     if "AWSPENDING" not in versions[token]:
         raise ValueError(f"secret version {token} is not staged AWSPENDING for rotation of secret {arn}")
 
-    logger.info("%s: starting for %s version %s", step, arn, token)
-    {"createSecret": create_secret, "setSecret": set_secret, "testSecret": test_secret, "finishSecret": finish_secret}[
-        step
-    ](client, arn, token)
+    single_user = is_single_user(client, arn)
+    logger.info(
+        "%s: starting for %s version %s (%s)", step, arn, token, "single user" if single_user else "alternating"
+    )
+    if step == "createSecret":
+        create_secret(client, arn, token, single_user=single_user)
+    elif step == "setSecret":
+        (set_own_password if single_user else set_secret)(client, arn, token)
+    elif step == "testSecret":
+        test_secret(client, arn, token, single_user=single_user)
+    else:
+        finish_secret(client, arn, token)
     logger.info("%s: done for %s version %s", step, arn, token)
     return None
 
@@ -103,20 +124,20 @@ def _required(event: dict[str, Any], key: str) -> str:
 # --------------------------------------------------------------------------- steps
 
 
-def create_secret(client: Any, arn: str, token: str) -> None:
-    """Stage a new password for the user that is not current, unless already staged."""
-    current = get_secret(client, arn, "AWSCURRENT")
+def create_secret(client: Any, arn: str, token: str, *, single_user: bool) -> None:
+    """Stage a new password, unless already staged: for the user that is not current, or
+    (single user) for the same user."""
+    fields = SINGLE_USER_FIELDS if single_user else REQUIRED_FIELDS
+    current = get_secret(client, arn, "AWSCURRENT", fields=fields)
     try:
-        get_secret(client, arn, "AWSPENDING", token)
+        get_secret(client, arn, "AWSPENDING", token, fields=fields)
         logger.info("createSecret: a pending version already exists for %s", arn)
         return
     except client.exceptions.ResourceNotFoundException:
         pass
-    pending = dict(current)
-    pending["username"] = alternate_username(current["username"])
-    pending["password"] = client.get_random_password(
-        PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
-    )["RandomPassword"]
+    pending = dict(current, password=new_password(client))
+    if not single_user:
+        pending["username"] = alternate_username(current["username"])
     client.put_secret_value(
         SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(pending), VersionStages=["AWSPENDING"]
     )
@@ -127,10 +148,8 @@ def set_secret(client: Any, arn: str, token: str) -> None:
     """Give the pending user its new password (creating the user on first use)."""
     current = get_secret(client, arn, "AWSCURRENT")
     pending = get_secret(client, arn, "AWSPENDING", token)
-    for field in ("host", "port", "dbname", "masterarn"):
-        # The master credential must only ever be presented to the database this secret is for.
-        if str(pending[field]) != str(current[field]):
-            raise ValueError(f"pending secret's {field} differs from the current secret's; refusing to rotate")
+    # The master credential must only ever be presented to the database this secret is for.
+    _refuse_other_target(pending, current, ("host", "port", "dbname", "masterarn"))
 
     existing = connect(pending)
     if existing is not None:
@@ -144,10 +163,50 @@ def set_secret(client: Any, arn: str, token: str) -> None:
     logger.info("setSecret: set the pending password for user %s", pending["username"])
 
 
-def test_secret(client: Any, arn: str, token: str) -> None:
-    """Prove the pending credential logs in and can use the app schema."""
-    pending = get_secret(client, arn, "AWSPENDING", token)
-    with _connect_or_raise(pending, database=pending["dbname"]) as conn, conn.cursor() as cursor:
+def set_own_password(client: Any, arn: str, token: str) -> None:
+    """Single user: log in as the user and change its own password to the pending one.
+
+    It logs in with the first password the database accepts, among those AWS's single-user
+    function tries (SecretsManagerRDSMySQLRotationSingleUser, aws-samples/aws-secrets-manager-
+    rotation-lambdas): AWSCURRENT; AWSPREVIOUS, for a database that lost the last change (a
+    restore, or a global database failover, which "can result in a loss of write transaction data",
+    RDS API FailoverGlobalCluster); AWSPENDING last, accepted only when an earlier attempt already
+    set it, so a retry changes nothing.
+    """
+    current = get_secret(client, arn, "AWSCURRENT", fields=SINGLE_USER_FIELDS)
+    pending = get_secret(client, arn, "AWSPENDING", token, fields=SINGLE_USER_FIELDS)
+    # No password of this secret is ever presented to another host, nor used to change another user.
+    _refuse_other_target(pending, current, LOGIN_FIELDS)
+    candidates = [("AWSCURRENT", current)]
+    try:
+        previous = get_secret(client, arn, "AWSPREVIOUS", fields=SINGLE_USER_FIELDS)
+        if not _differing(previous, pending, LOGIN_FIELDS):  # else it was another login's password
+            candidates.append(("AWSPREVIOUS", previous))
+    except (client.exceptions.ResourceNotFoundException, KeyError):
+        pass  # the first rotation, or an old version in another format
+    candidates.append(("AWSPENDING", pending))
+
+    for stage, secret in candidates:
+        conn = connect(dict(pending, password=secret["password"]))
+        if conn is None:
+            continue
+        with conn:
+            if stage != "AWSPENDING":
+                _alter_own_password(conn, pending["username"], pending["password"])
+        logger.info("setSecret: user %s has the pending password (logged in with %s)", pending["username"], stage)
+        return
+    raise RotationError(
+        f"cannot log in to {pending['host']} as {pending['username']} with the AWSCURRENT, AWSPREVIOUS or "
+        "AWSPENDING password"
+    )
+
+
+def test_secret(client: Any, arn: str, token: str, *, single_user: bool) -> None:
+    """Prove the pending credential logs in (and, for the app, can use its schema)."""
+    pending = get_secret(
+        client, arn, "AWSPENDING", token, fields=SINGLE_USER_FIELDS if single_user else REQUIRED_FIELDS
+    )
+    with _connect_or_raise(pending, database=pending.get("dbname")) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchall()
     logger.info("testSecret: user %s logs in with the pending password", pending["username"])
@@ -182,7 +241,12 @@ def bootstrap(client: Any, arn: str) -> dict[str, Any]:
     current_version = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
     if current_version is None:
         raise ValueError(f"secret {arn} has no AWSCURRENT version")
-    current = get_secret(client, arn, "AWSCURRENT", require_password=False)
+    if is_single_user(client, arn):
+        raise ValueError(
+            f"secret {arn} has no masterarn: it is a single-user secret (a master credential), which only "
+            "rotation changes; bootstrap is for the app secret only"
+        )
+    current = get_secret(client, arn, "AWSCURRENT", fields=CONNECTION_FIELDS)
     master = master_credential(client, current)
     with _connect_or_raise(master, database=None) as conn, conn.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
@@ -203,10 +267,7 @@ def _publish_first_password(
     token = str(uuid.uuid5(_BOOTSTRAP_TOKENS, f"{arn}/{replaced_version}"))
     staged = _version(client, arn, token)
     if staged is None:
-        password = client.get_random_password(
-            PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
-        )["RandomPassword"]
-        value = {field: current[field] for field in CONNECTION_FIELDS} | {"password": password}
+        value = {field: current[field] for field in CONNECTION_FIELDS} | {"password": new_password(client)}
         try:
             client.put_secret_value(
                 SecretId=arn,
@@ -258,11 +319,8 @@ def _revoke_state_password(client: Any, arn: str, current: dict[str, Any], maste
     if probe is None:
         return
     probe.close()
-    replacement = client.get_random_password(
-        PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
-    )["RandomPassword"]
     with _connect_or_raise(master, database=None) as conn:
-        ensure_app_user(conn, other, replacement, current["dbname"])
+        ensure_app_user(conn, other, new_password(client), current["dbname"])
     logger.info("bootstrap: user %s no longer accepts the password Pulumi's state holds", other)
 
 
@@ -275,6 +333,20 @@ def _version(client: Any, arn: str, version_id: str) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def is_single_user(client: Any, arn: str) -> bool:
+    """A secret whose current value names no master secret rotates its own user (see module doc)."""
+    current = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    return "masterarn" not in current
+
+
+def new_password(client: Any) -> str:
+    """A password from Secrets Manager's generator, without the characters consumers choke on."""
+    response = client.get_random_password(
+        PasswordLength=32, ExcludeCharacters=EXCLUDE_CHARACTERS, RequireEachIncludedType=True
+    )
+    return str(response["RandomPassword"])
 
 
 def alternate_username(username: str) -> str:
@@ -298,15 +370,38 @@ def ensure_app_user(conn: Any, username: str, password: str, dbname: str) -> Non
     conn.commit()
 
 
+def _alter_own_password(conn: Any, username: str, password: str) -> None:
+    """Give the account this connection logged in as ``password``: the account the server
+    matched (whatever its host part), and only if it is ``username``'s."""
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_USER()")
+        account = cursor.fetchone()[0]
+        user, _, host = account.rpartition("@")
+        if user != username:  # e.g. an anonymous account accepted the login
+            raise RotationError(f"logged in as {username} but the server chose account {account!r}; refusing")
+        cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
+    conn.commit()
+
+
+def _differing(secret: dict[str, Any], other: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
+    return [field for field in fields if str(secret[field]) != str(other[field])]
+
+
+def _refuse_other_target(pending: dict[str, Any], current: dict[str, Any], fields: tuple[str, ...]) -> None:
+    differing = _differing(pending, current, fields)
+    if differing:
+        raise ValueError(f"pending secret's {differing[0]} differs from the current secret's; refusing to rotate")
+
+
 def get_secret(
-    client: Any, arn: str, stage: str, token: str | None = None, *, require_password: bool = True
+    client: Any, arn: str, stage: str, token: str | None = None, *, fields: tuple[str, ...] = REQUIRED_FIELDS
 ) -> dict[str, Any]:
+    """A version's value, checked to hold ``fields`` (the app's by default) and to be for MySQL."""
     kwargs: dict[str, str] = {"SecretId": arn, "VersionStage": stage}
     if token:
         kwargs["VersionId"] = token
     secret = json.loads(client.get_secret_value(**kwargs)["SecretString"])
-    required = REQUIRED_FIELDS if require_password else CONNECTION_FIELDS
-    missing = [field for field in required if field not in secret]
+    missing = [field for field in fields if field not in secret]
     if missing:
         raise KeyError(f"secret {arn} ({stage}) lacks {', '.join(missing)}")
     if secret["engine"] not in ("mysql", "mariadb"):
@@ -317,8 +412,9 @@ def get_secret(
 def master_credential(client: Any, app_secret: dict[str, Any]) -> dict[str, Any]:
     """The master user's login for the app secret's database.
 
-    The RDS-managed master secret holds only username and password; where to connect comes
-    from the app secret, never from the master secret.
+    The master secret's AWSCURRENT: RDS-managed (only username and password) or, in a global
+    database, this function's single-user secret. Where to connect comes from the app secret,
+    never from the master secret.
     """
     response = client.get_secret_value(SecretId=app_secret["masterarn"], VersionStage="AWSCURRENT")
     master = json.loads(response["SecretString"])

@@ -41,7 +41,8 @@ _PLANS: dict[str, StackRun] = {}
 
 
 def recorded_plan(stack: str) -> StackRun:
-    return _PLANS.get(stack) or _PLANS.setdefault(stack, run_stack(stack))
+    """The stack region's site: the live checks read one region (the standby's has not its own checks yet)."""
+    return _PLANS.get(stack) or _PLANS.setdefault(stack, run_stack(stack).home())
 
 
 def build(stack: str, plan: StackRun | None = None) -> FakeStack:
@@ -115,7 +116,12 @@ def build(stack: str, plan: StackRun | None = None) -> FakeStack:
 
     secret_arn = sm.create_secret(Name="fintech/app/db", SecretString="{}")["ARN"]
     fake_secret: Any = secretsmanager_backends[ACCOUNT][region].secrets[secret_arn]
-    rotation = plan.one("aws:secretsmanager/secretRotation:SecretRotation").inputs["rotationRules"]
+    (app_rotation,) = [
+        r
+        for r in plan.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        if r.name.endswith("-app-db-rotation")
+    ]
+    rotation = app_rotation.inputs["rotationRules"]
     fake_secret.rotation_requested = True
     fake_secret.rotation_enabled = True
     fake_secret.auto_rotate_after_days = int(rotation["automaticallyAfterDays"])

@@ -22,17 +22,12 @@ S3_BACKEND = "s3://payments-pulumi-state"
 NO_STACK = "error: no stack named 'dev' found"
 
 
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A machine with a fake pulumi, AWS credentials and a passphrase; returns the call log."""
+def offline_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """AWS credentials and a passphrase in the environment, the stack files as shipped; returns the
+    directory first on PATH, for the fake command-line tools."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    pulumi = bin_dir / "pulumi"
-    pulumi.write_text(FAKE_PULUMI)
-    pulumi.chmod(pulumi.stat().st_mode | stat.S_IEXEC)
-    log = tmp_path / "calls.log"
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
-    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAOFFLINE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "offline")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance metadata service
@@ -51,6 +46,22 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             k: v for k, v in committed(stack).items() if k not in ("secretsprovider", "encryptedkey", "encryptionsalt")
         },
     )
+    return bin_dir
+
+
+def install(bin_dir: Path, name: str, script: str) -> None:
+    """An executable script called ``name``."""
+    tool = bin_dir / name
+    tool.write_text(script)
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine with a fake pulumi, AWS credentials and a passphrase; returns the call log."""
+    install(offline_machine(tmp_path, monkeypatch), "pulumi", FAKE_PULUMI)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
     return log
 
 
@@ -60,8 +71,7 @@ def s3_backend(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_BACKEND_URL", S3_BACKEND)
 
 
-@pytest.fixture
-def real_prod(monkeypatch: pytest.MonkeyPatch) -> None:
+def use_real_prod_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """prod's stack file with its shipped examples replaced by real-looking values."""
     shipped = deploy.stack_file_config
 
@@ -74,6 +84,11 @@ def real_prod(monkeypatch: pytest.MonkeyPatch) -> None:
         return values
 
     monkeypatch.setattr(deploy, "stack_file_config", config)
+
+
+@pytest.fixture
+def real_prod(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_real_prod_values(monkeypatch)
 
 
 def calls(log: Path) -> list[str]:

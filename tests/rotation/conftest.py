@@ -7,27 +7,38 @@ the end; nothing is left running. `scripts/setup-system.sh` (run by `make test`)
 - ``tls_mariadb``: like Aurora with ``require_secure_transport=ON``, a server certificate for
   ``localhost`` only, issued by a CA made here. Connections to 127.0.0.1 present the same
   certificate for a name that is not theirs, which hostname verification must refuse.
+
+Shared by the test modules: `SecretsManagerService` (what Secrets Manager does around the
+function), the ``aws``/``service``/``app_secret``/``tls`` fixtures, and failure injection.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pymysql
 import pytest
+import rotation  # lambdas/rotation is on the test path: the handler as Lambda imports it
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from moto import mock_aws
+from moto.secretsmanager.models import secretsmanager_backends
 
 MASTER_USER = "master"
 MASTER_PASSWORD = "Master-Pw-0123456789"
@@ -224,3 +235,163 @@ def tls_mariadb(tmp_path_factory: pytest.TempPathFactory, session_ca: CertAuthor
     ]
     for port in _start_server(tmp_path_factory.mktemp("mariadb-tls"), tls_args):
         yield MariaDB(TLS_HOSTNAME, port, MASTER_USER, MASTER_PASSWORD, ca_file=str(session_ca.ca_file))
+
+
+# --------------------------------------------------------------------------- Secrets Manager, faked by moto
+
+
+REGION = "eu-west-1"
+DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
+LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotation"
+BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"  # the label components/secrets.py puts on the version it writes
+_counter = itertools.count()
+
+
+class SecretsManagerService:
+    """What the Secrets Manager service does around a rotation Lambda."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _secret(self, arn: str) -> Any:
+        return secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets[arn]
+
+    def enable_rotation(self, arn: str, days: int = 30) -> None:
+        secret = self._secret(arn)
+        secret.rotation_requested = True
+        secret.rotation_enabled = True
+        secret.rotation_lambda_arn = LAMBDA_ARN
+        secret.auto_rotate_after_days = days
+
+    def start(self, arn: str) -> str:
+        """A new rotation: AWSPENDING is attached to a new version id that has no value yet."""
+        token = str(uuid.uuid4())
+        secret = self._secret(arn)
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+        return token
+
+    def run(self, arn: str, token: str, steps: tuple[str, ...] = rotation.STEPS) -> None:
+        for step in steps:
+            rotation.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, self.client)
+        if steps and steps[-1] == "finishSecret":
+            stages = self._secret(arn).versions[token]["version_stages"]
+            if "AWSPENDING" in stages:
+                stages.remove("AWSPENDING")
+
+    def rotate(self, arn: str) -> str:
+        token = self.start(arn)
+        self.run(arn, token)
+        return token
+
+    def current(self, arn: str) -> dict[str, Any]:
+        # By stage: moto's default version does not follow update_secret_version_stage.
+        return dict(json.loads(self.client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]))
+
+    def stages(self, arn: str) -> dict[str, list[str]]:
+        return dict(self.client.describe_secret(SecretId=arn)["VersionIdsToStages"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DB_TLS", "disabled")  # the loopback test server has no certificate
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def service(aws: Any) -> SecretsManagerService:
+    return SecretsManagerService(aws)
+
+
+def new_app_secret(
+    aws: Any, db: MariaDB, *, password: str | None = None, host: str | None = None, master_arn: str | None = None
+) -> str:
+    """An app credential secret as the program writes it: connection fields only, labelled
+    PULUMI_BOOTSTRAP. ``password`` makes one like stacks created before that rule (Pulumi's
+    state holds it); ``host`` overrides where the secret says the database is; ``master_arn``
+    names the master secret (default: a new RDS-managed-style one for ``db``'s master user)."""
+    n = next(_counter)
+    master = (
+        master_arn
+        or aws.create_secret(
+            Name=f"rds-master-{n}",
+            SecretString=json.dumps({"username": db.master_user, "password": db.master_password}),
+        )["ARN"]
+    )
+    value: dict[str, Any] = {
+        "engine": "mysql",
+        "host": host or db.host,
+        "port": db.port,
+        "username": f"app{n}",
+        "dbname": f"payments{n}",
+        "masterarn": master,
+    }
+    if password is not None:
+        value["password"] = password
+    created = aws.create_secret(Name=f"app-db-{n}", SecretString=json.dumps(value))
+    aws.update_secret_version_stage(
+        SecretId=created["ARN"], VersionStage=BOOTSTRAP_STAGE, MoveToVersionId=created["VersionId"]
+    )
+    return str(created["ARN"])
+
+
+@pytest.fixture
+def app_secret(aws: Any, mariadb: MariaDB) -> str:
+    return new_app_secret(aws, mariadb)
+
+
+def can_login(db: MariaDB, secret: dict[str, Any]) -> bool:
+    try:
+        conn = db.connect(secret["username"], secret["password"], secret.get("dbname"))
+    except pymysql.err.OperationalError:
+        return False
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return True
+
+
+def bootstrap(aws: Any, arn: str) -> Any:
+    return rotation.lambda_handler({"action": "bootstrap", "SecretId": arn}, None, aws)
+
+
+class FailOnce:
+    """Wraps a callable so its first call raises after (or instead of) doing the work."""
+
+    def __init__(self, target: Callable[..., Any], *, after: bool) -> None:
+        self.target, self.after, self.failed = target, after, False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failed:
+            return self.target(*args, **kwargs)
+        self.failed = True
+        if self.after:
+            self.target(*args, **kwargs)
+        raise ConnectionError("injected failure")
+
+
+class FlakyClient:
+    """A Secrets Manager client one of whose operations fails once."""
+
+    def __init__(self, client: Any, operation: str, *, after: bool) -> None:
+        self._client = client
+        self._failing = {operation: FailOnce(getattr(client, operation), after=after)}
+
+    def __getattr__(self, name: str) -> Any:
+        return self._failing.get(name) or getattr(self._client, name)
+
+
+SHIPPED_BUNDLE = Path(__file__).resolve().parents[2] / "lambdas" / "rotation" / "rds-ca-bundle.pem"
+
+
+@pytest.fixture
+def tls(aws: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, session_ca: CertAuthority) -> Path:
+    """The handler as deployed (TLS required), trusting the shipped RDS bundle plus the test CA."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(SHIPPED_BUNDLE.read_bytes() + session_ca.ca_file.read_bytes())
+    monkeypatch.setenv("DB_TLS", "required")
+    monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
+    return bundle

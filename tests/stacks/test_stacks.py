@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws
 import pytest
 
-from offline.harness import StackRun, run_stack
+from offline.harness import ResourceRecord, StackRun, run_stack
 
 STANDARD_TAGS = ("Application", "CostCenter", "Environment", "ManagedBy")
 
@@ -35,29 +35,38 @@ def test_runs_without_unexpected_warnings(stack_run: StackRun) -> None:
     assert len(http_only) == (0 if has_domain else 1)
 
 
+def tagged_providers(run: StackRun) -> dict[str, ResourceRecord]:
+    """The stack's AWS providers by region: the stack's region's, and the standby region's if any."""
+    providers = {p.inputs["region"]: p for p in run.of_type("pulumi:providers:aws")}
+    regions = {run.config["aws:region"], run.config.get("payments-platform:standbyRegion") or run.config["aws:region"]}
+    assert set(providers) == regions, "one provider per site, in that site's region"
+    return providers
+
+
 def test_every_aws_resource_uses_the_tagged_provider(stack_run: StackRun) -> None:
-    (provider,) = stack_run.of_type("pulumi:providers:aws")
-    tags = json.loads(provider.inputs["defaultTags"])["tags"]
-    suffix = stack_run.config["payments-platform:envSuffix"]
-    assert tags["Environment"] == suffix
-    assert tags["ManagedBy"] == "pulumi"
-    assert set(STANDARD_TAGS) <= set(tags)
-    assert all(tags[k] for k in STANDARD_TAGS)
-    assert provider.inputs["region"] == stack_run.config["aws:region"]
+    providers = tagged_providers(stack_run)
+    for provider in providers.values():
+        tags = json.loads(provider.inputs["defaultTags"])["tags"]
+        suffix = stack_run.config["payments-platform:envSuffix"]
+        assert tags["Environment"] == suffix
+        assert tags["ManagedBy"] == "pulumi"
+        assert set(STANDARD_TAGS) <= set(tags)
+        assert all(tags[k] for k in STANDARD_TAGS)
     aws_resources = [r for r in stack_run.resources if r.custom and r.type.startswith("aws:")]
     assert aws_resources
+    urns = {p.urn for p in providers.values()}
     for record in aws_resources:
-        assert record.provider.startswith(provider.urn + "::"), (
+        assert record.provider.rsplit("::", maxsplit=1)[0] in urns, (
             f"{record.name} uses {record.provider or 'the default provider'}"
         )
 
 
 def test_every_data_source_call_goes_through_the_tagged_provider(stack_run: StackRun) -> None:
     """The default provider is disabled in real deployments: a lookup through it would fail."""
-    (provider,) = stack_run.of_type("pulumi:providers:aws")
+    urns = {p.urn for p in tagged_providers(stack_run).values()}
     assert stack_run.calls
     for (token, _), used in zip(stack_run.calls, stack_run.call_providers, strict=True):
-        assert used.startswith(provider.urn + "::"), f"{token} uses {used or 'the default provider'}"
+        assert used.rsplit("::", maxsplit=1)[0] in urns, f"{token} uses {used or 'the default provider'}"
 
 
 def test_default_aws_provider_is_disabled_for_real_deployments(stack_run: StackRun) -> None:
@@ -100,7 +109,7 @@ def test_two_runs_declare_the_identical_graph(stack: str) -> None:
 
 def test_outputs_name_the_network_and_keys(stack_run: StackRun) -> None:
     outputs = stack_run.outputs
-    assert outputs["vpc_id"] == stack_run.one("aws:ec2/vpc:Vpc").id
+    assert outputs["vpc_id"] == stack_run.home().one("aws:ec2/vpc:Vpc").id
     for tier in ("public", "private", "database"):
         assert len(outputs[f"{tier}_subnet_ids"]) == 3
     assert set(outputs["kms_key_arns"]) == {
@@ -161,7 +170,8 @@ def test_no_deprecated_argument_is_used(stack_run: StackRun) -> None:
 def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun) -> None:
     """PCI DSS 10.5: the audit trail outlives the platform; dev's logs go with the stack."""
     groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 7, [g.name for g in groups]
+    assert len(prod.home().of_type("aws:cloudwatch/logGroup:LogGroup")) == 7, [g.name for g in groups]
+    assert prod.standby().of_type("aws:cloudwatch/logGroup:LogGroup")
     for group in groups:
         assert group.retain_on_delete or group.protect, f"{group.name} is deleted with the stack"
     for group in dev.of_type("aws:cloudwatch/logGroup:LogGroup"):
@@ -171,7 +181,14 @@ def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun)
 def test_log_groups_follow_one_naming_scheme(stack_run: StackRun) -> None:
     """/fintech/<envSuffix>/<purpose>, except where AWS fixes the name (RDS exports, WAF logging)."""
     suffix = stack_run.config["payments-platform:envSuffix"]
-    names = sorted(g.inputs["name"] for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    home = stack_run.home()
+    names = sorted(g.inputs["name"] for g in home.of_type("aws:cloudwatch/logGroup:LogGroup"))
     ours = [n for n in names if not n.startswith(("/aws/rds/cluster/", "aws-waf-logs-"))]
     assert ours == [f"/fintech/{suffix}/app", f"/fintech/{suffix}/secret-rotation", f"/fintech/{suffix}/vpc-flow-logs"]
     assert len(names) - len(ours) == 4, "three RDS exports and the WAF log group"
+    # The standby site's: the same names in its own region (no rotation function, no edge there).
+    standby = sorted(g.inputs["name"] for g in stack_run.standby().of_type("aws:cloudwatch/logGroup:LogGroup"))
+    if standby:
+        assert [n for n in standby if not n.startswith("/aws/rds/cluster/")] == [
+            n for n in ours if n != f"/fintech/{suffix}/secret-rotation"
+        ]

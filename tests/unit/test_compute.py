@@ -14,6 +14,18 @@ from components.network import INTERFACE_ENDPOINT_SERVICES
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import secret_values
 
+
+# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
+
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
 
@@ -220,7 +232,9 @@ def upstream(run: StackRun, record: ResourceRecord) -> set[str]:
         direct = {*current.dependencies, *(u for urns in current.property_dependencies.values() for u in urns)}
         for urn in direct - seen:
             seen.add(urn)
-            pending.append(by_urn[urn])
+            # A resource of the standby site (e.g. the key of the app secret's replica) is outside this view.
+            if urn in by_urn:
+                pending.append(by_urn[urn])
     return seen
 
 

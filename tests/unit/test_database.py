@@ -6,6 +6,18 @@ from components.database import LOG_EXPORTS
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output, secret_values
 
+
+# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
+
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 
@@ -104,12 +116,13 @@ def test_iam_auth_snapshot_tags_and_backups(stack_run: StackRun) -> None:
     assert c.inputs["preferredMaintenanceWindow"] == setting(stack_run, "dbMaintenanceWindow")
 
 
-def test_master_password_is_rds_managed_with_the_secrets_key(stack_run: StackRun) -> None:
-    c = cluster(stack_run)
+def test_a_regional_master_password_is_rds_managed_with_the_secrets_key(dev: StackRun) -> None:
+    # prod's cluster founds a global database, where RDS cannot manage it (tests/unit/test_standby.py).
+    c = cluster(dev)
     assert c.inputs["manageMasterUserPassword"] is True
-    assert c.inputs["masterUserSecretKmsKeyId"] == stack_run.outputs["kms_key_arns"]["secrets"]
-    assert "masterPassword" not in c.inputs
-    assert stack_run.outputs["db_master_secret_arn"].startswith("arn:aws:secretsmanager:")
+    assert c.inputs["masterUserSecretKmsKeyId"] == dev.outputs["kms_key_arns"]["secrets"]
+    assert not {"masterPassword", "masterPasswordWo"} & c.inputs.keys()
+    assert dev.outputs["db_master_secret_arn"].startswith("arn:aws:secretsmanager:")
 
 
 def test_instance_count_and_class_follow_settings(stack_run: StackRun) -> None:

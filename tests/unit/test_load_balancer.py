@@ -1,20 +1,40 @@
-"""Load balancer tier as declared: the ALB, its target group, and listeners with and without a domain."""
+"""Load balancer tier as declared: the ALB, its target group, and listeners with and without a domain.
+
+The stacks' assertions look at the stack region's site (a standby region may hold a second one);
+the two-site program under tests/unit/programs exercises the options a standby needs."""
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from components.load_balancer import TLS_POLICY, load_balancer_name
+from components.load_balancer import TLS_POLICY, HealthCheck, LoadBalancerArgs, load_balancer_name
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import named, record_by_output
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+RECORD = "aws:route53/record:Record"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# Route 53's checkers reach exactly this without the edge's header: GET on the health path.
+HEALTH_CHECKERS_CONDITIONS = [{"pathPattern": {"values": ["/health"]}}, {"httpRequestMethod": {"values": ["GET"]}}]
+TWO_SITES = Path(__file__).parent / "programs" / "failover_program.py"
+
+
+def home(run: StackRun, type_: str) -> list[ResourceRecord]:
+    """The resources of ``type_`` in the stack's own region."""
+    return [r for r in run.of_type(type_) if r.region == run.config["aws:region"]]
+
+
+def home_one(run: StackRun, type_: str) -> ResourceRecord:
+    (found,) = home(run, type_)
+    return found
 
 
 def listener(run: StackRun, port: int) -> ResourceRecord:
-    (found,) = [r for r in run.of_type(LISTENER) if r.inputs["port"] == port]
+    (found,) = [r for r in home(run, LISTENER) if r.inputs["port"] == port]
     return found
 
 
@@ -22,32 +42,53 @@ def setting(run: StackRun, key: str) -> int:
     return int(run.config[f"payments-platform:{key}"])
 
 
-def assert_only_the_edge_reaches_the_app(run: StackRun, app_listener: ResourceRecord) -> None:
-    """Default 403; a priority-1 rule forwards requests carrying the edge's secret header."""
+def rules_on(run: StackRun, app_listener: ResourceRecord) -> list[ResourceRecord]:
+    return [r for r in run.of_type(LISTENER_RULE) if r.inputs["listenerArn"] == app_listener.state["arn"]]
+
+
+def assert_only_the_edge_reaches_the_app(
+    run: StackRun, app_listener: ResourceRecord, target_group: ResourceRecord, health_checkers: bool
+) -> None:
+    """Default 403; a priority-1 rule forwards requests carrying the edge's secret header; with
+    ``health_checkers`` one more rule, after it, forwards GET on the health path and nothing else."""
     (default,) = app_listener.inputs["defaultActions"]
     assert default["type"] == "fixed-response"
     assert default["fixedResponse"]["statusCode"] == "403"
-    (rule,) = run.of_type("aws:lb/listenerRule:ListenerRule")
-    assert rule.inputs["listenerArn"] == app_listener.state["arn"]
-    assert rule.inputs["priority"] == 1
-    secret = named(run, "random:index/randomPassword:RandomPassword", "-origin-verify").state["result"]
-    (condition,) = rule.inputs["conditions"]
+    rules = sorted(rules_on(run, app_listener), key=lambda r: float(r.inputs["priority"]))
+    assert len(rules) == (2 if health_checkers else 1)
+    edge_rule = rules[0]
+    assert edge_rule.inputs["priority"] == 1
+    secret = named(run, RANDOM_PASSWORD, "-origin-verify").state["result"]
+    (condition,) = edge_rule.inputs["conditions"]
     assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
-    (forward,) = rule.inputs["actions"]
-    assert (forward["type"], forward["targetGroupArn"]) == ("forward", run.outputs["alb_target_group_arn"])
-    assert "conditions" in rule.secret_inputs, "the shared secret stays secret in state"
+    assert "conditions" in edge_rule.secret_inputs, "the shared secret stays secret in state"
+    for rule in rules:
+        (forward,) = rule.inputs["actions"]
+        assert (forward["type"], forward["targetGroupArn"]) == ("forward", target_group.state["arn"])
+    if health_checkers:
+        health_rule = rules[1]
+        assert health_rule.inputs["priority"] > edge_rule.inputs["priority"]
+        assert health_rule.inputs["conditions"] == HEALTH_CHECKERS_CONDITIONS
+        assert target_group.inputs["healthCheck"]["path"] == "/health", "the path the target group checks too"
+
+
+def with_health_checkers(run: StackRun) -> bool:
+    """Whether the stack's site answers Route 53's checkers (it does when origin failover is on)."""
+    return "alb-health-checks" in run.outputs["security_group_ids"]
 
 
 def test_internet_facing_alb_across_every_public_subnet(stack_run: StackRun) -> None:
-    alb = stack_run.one(ALB)
+    alb = home_one(stack_run, ALB)
+    groups = stack_run.outputs["security_group_ids"]
     assert alb.inputs["internal"] is False
     assert alb.inputs["loadBalancerType"] == "application"
     assert alb.inputs["subnets"] == stack_run.outputs["public_subnet_ids"]
-    assert alb.inputs["securityGroups"] == [stack_run.outputs["security_group_ids"]["alb"]]
+    extra = [groups["alb-health-checks"]] if with_health_checkers(stack_run) else []
+    assert alb.inputs["securityGroups"] == [groups["alb"], *extra]
 
 
 def test_alb_hardening(stack_run: StackRun) -> None:
-    alb = stack_run.one(ALB)
+    alb = home_one(stack_run, ALB)
     assert alb.inputs["dropInvalidHeaderFields"] is True
     assert alb.inputs["desyncMitigationMode"] in ("defensive", "strictest")
     assert alb.inputs["idleTimeout"] == setting(stack_run, "albIdleTimeoutSeconds")
@@ -55,12 +96,12 @@ def test_alb_hardening(stack_run: StackRun) -> None:
 
 
 def test_deletion_protection_only_in_prod(dev: StackRun, prod: StackRun) -> None:
-    assert prod.one(ALB).inputs["enableDeletionProtection"] is True
+    assert [alb.inputs["enableDeletionProtection"] for alb in prod.of_type(ALB)] == [True] * len(prod.of_type(ALB))
     assert dev.one(ALB).inputs["enableDeletionProtection"] is False
 
 
 def test_target_group_checks_health_on_the_app_port(stack_run: StackRun) -> None:
-    group = stack_run.one("aws:lb/targetGroup:TargetGroup")
+    group = home_one(stack_run, "aws:lb/targetGroup:TargetGroup")
     assert group.inputs["port"] == setting(stack_run, "appPort")
     assert group.inputs["vpcId"] == stack_run.outputs["vpc_id"]
     hc = group.inputs["healthCheck"]
@@ -76,7 +117,7 @@ def test_target_group_checks_health_on_the_app_port(stack_run: StackRun) -> None
 def test_the_load_balancer_speaks_https_to_the_instances(stack_run: StackRun) -> None:
     """Traffic and health checks both use TLS; the instances' self-signed certificates suffice
     because an ALB does not validate target certificates."""
-    group = stack_run.one("aws:lb/targetGroup:TargetGroup")
+    group = home_one(stack_run, "aws:lb/targetGroup:TargetGroup")
     assert group.inputs["protocol"] == "HTTPS"
     assert group.inputs["healthCheck"]["protocol"] == "HTTPS"
 
@@ -95,14 +136,14 @@ def longest_suffix() -> StackRun:
 
 
 def test_names_fit_elb_limits_at_the_longest_stack_suffix(longest_suffix: StackRun) -> None:
-    alb = longest_suffix.one(ALB)
-    assert alb.inputs["name"] == "fintech-abcdefghijkl-lb-alb"
-    assert ELB_NAME.match(alb.inputs["name"])
-    group = longest_suffix.one("aws:lb/targetGroup:TargetGroup")
-    assert "name" not in group.inputs, "a fixed name cannot be replaced create-before-delete"
-    prefix = group.inputs["namePrefix"]
-    assert len(prefix) <= 6
-    assert ELB_NAME.match(prefix + "x" * TARGET_GROUP_SUFFIX_LENGTH)
+    assert home_one(longest_suffix, ALB).inputs["name"] == "fintech-abcdefghijkl-lb-alb"
+    for alb in longest_suffix.of_type(ALB):
+        assert ELB_NAME.match(alb.inputs["name"])
+    for group in longest_suffix.of_type("aws:lb/targetGroup:TargetGroup"):
+        assert "name" not in group.inputs, "a fixed name cannot be replaced create-before-delete"
+        prefix = group.inputs["namePrefix"]
+        assert len(prefix) <= 6
+        assert ELB_NAME.match(prefix + "x" * TARGET_GROUP_SUFFIX_LENGTH)
 
 
 def test_a_load_balancer_name_over_the_limit_is_refused_up_front() -> None:
@@ -114,7 +155,8 @@ def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> 
     https, http = listener(prod, 443), listener(prod, 80)
     assert https.inputs["protocol"] == "HTTPS"
     assert https.inputs["sslPolicy"] == TLS_POLICY == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert_only_the_edge_reaches_the_app(prod, https)
+    target_group = home_one(prod, "aws:lb/targetGroup:TargetGroup")
+    assert_only_the_edge_reaches_the_app(prod, https, target_group, with_health_checkers(prod))
     (redirect,) = http.inputs["defaultActions"]
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
@@ -125,25 +167,48 @@ def test_with_a_domain_https_serves_tls13_and_http_redirects(prod: StackRun) -> 
 def test_certificate_is_dns_validated_in_the_configured_zone(prod: StackRun) -> None:
     zone = prod.config["payments-platform:hostedZoneId"]
     domain = prod.config["payments-platform:domainName"]
-    certificate = named(prod, "aws:acm/certificate:Certificate", "-lb-certificate")
+    (certificate,) = [r for r in home(prod, "aws:acm/certificate:Certificate") if r.name.endswith("-lb-certificate")]
     assert certificate.inputs["domainName"] == f"origin.{domain}"
     assert certificate.inputs["validationMethod"] == "DNS"
-    validation = named(prod, "aws:acm/certificateValidation:CertificateValidation", "-lb-certificate-issued")
+    (validation,) = [
+        r
+        for r in home(prod, "aws:acm/certificateValidation:CertificateValidation")
+        if r.name.endswith("-lb-certificate-issued")
+    ]
     assert validation.inputs["certificateArn"] == certificate.state["arn"]
-    records = {r.name: r for r in prod.of_type("aws:route53/record:Record")}
+    records = {r.name: r for r in home(prod, RECORD)}
     check = next(r for n, r in records.items() if n.endswith("-lb-certificate-validation"))
     assert check.inputs["zoneId"] == zone
     assert check.inputs["records"] == [certificate.state["domainValidationOptions"][0]["resourceRecordValue"]]
     assert validation.inputs["validationRecordFqdns"] == [check.state["fqdn"]]
     assert listener(prod, 443).inputs["certificateArn"] == validation.state["certificateArn"]
-    alias = next(r for n, r in records.items() if n.endswith("-origin-alias"))
-    assert (alias.inputs["zoneId"], alias.inputs["name"], alias.inputs["type"]) == (zone, f"origin.{domain}", "A")
+
+
+def origin_records(run: StackRun) -> tuple[list[ResourceRecord], list[ResourceRecord]]:
+    """Records of ``origin.<domain>``: the load balancer's simple alias, and failover ones."""
+    origin_name = f"origin.{run.config['payments-platform:domainName']}"
+    named_origin = [r for r in run.of_type(RECORD) if r.inputs["name"] == origin_name]
+    failover = [r for r in named_origin if r.inputs.get("failoverRoutingPolicies")]
+    return [r for r in named_origin if r not in failover], failover
+
+
+def test_the_origin_name_is_the_load_balancers_alias_or_failover_records_never_both(prod: StackRun) -> None:
+    """Route 53 refuses a routing-policy record beside a simple one of the same name and type."""
+    simple, failover = origin_records(prod)
+    if failover:
+        assert simple == []
+        return
+    (alias,) = simple
+    assert alias.name.endswith("-lb-origin-alias")
+    (target,) = alias.inputs["aliases"]
+    assert target["name"] == home_one(prod, ALB).state["dnsName"]
+    assert (alias.inputs["zoneId"], alias.inputs["type"]) == (prod.config["payments-platform:hostedZoneId"], "A")
 
 
 def test_without_a_domain_http_only_and_the_stack_says_so(dev: StackRun) -> None:
     (only,) = dev.of_type(LISTENER)
     assert (only.inputs["port"], only.inputs["protocol"]) == (80, "HTTP")
-    assert_only_the_edge_reaches_the_app(dev, only)
+    assert_only_the_edge_reaches_the_app(dev, only, dev.one("aws:lb/targetGroup:TargetGroup"), health_checkers=False)
     assert dev.outputs["alb_tls"].startswith("HTTP only")
     assert any("HTTP only" in w for w in dev.warnings)
     assert [c for c in dev.of_type("aws:acm/certificate:Certificate") if c.name.endswith("-lb-certificate")] == []
@@ -164,7 +229,7 @@ LoadBalancer("edge-lb", LoadBalancerArgs(
     logs_bucket_name="logs", logs_prefix="alb", app_port=8080, health_check=HealthCheck(),
     deregistration_delay_seconds=60, idle_timeout_seconds=60, deletion_protection=False,
     domain_name=DOMAIN, hosted_zone_id=ZONE,
-    require_origin_header=True,
+    require_origin_header=True, SECRET
 ), pulumi.ResourceOptions(providers=[provider]))
 """
 
@@ -173,7 +238,7 @@ LoadBalancer("edge-lb", LoadBalancerArgs(
 def test_edge_tier_can_require_its_origin_header(tmp_path: Path, domain: str | None, port: int) -> None:
     program = tmp_path / "edge.py"
     zone = "Z0123456789ABC" if domain else None
-    program.write_text(EDGE_PROGRAM.replace("DOMAIN", repr(domain)).replace("ZONE", repr(zone)))
+    program.write_text(EDGE_PROGRAM.replace("DOMAIN", repr(domain)).replace("ZONE", repr(zone)).replace("SECRET", ""))
     run = run_stack("dev", program=program)
     app = listener(run, port)
     (default,) = app.inputs["defaultActions"]
@@ -188,3 +253,110 @@ def test_edge_tier_can_require_its_origin_header(tmp_path: Path, domain: str | N
     (forward,) = rule.inputs["actions"]
     assert forward["type"] == "forward"
     assert "conditions" in rule.secret_inputs, "the shared secret stays secret in state"
+
+
+# ---------------------------------------------------------------- options for a second site
+
+
+@pytest.fixture(scope="module")
+def two_sites() -> StackRun:
+    """Two sites' load balancers behind origin failover (tests/unit/programs/failover_program.py)."""
+    return run_stack("prod", {"standbyRegion": "eu-central-1", "primaryRegion": None}, program=TWO_SITES)
+
+
+def site_one(run: StackRun, type_: str, region: str) -> ResourceRecord:
+    (found,) = [r for r in run.of_type(type_) if r.region == region]
+    return found
+
+
+SITES = ("eu-west-1", "eu-central-1")
+
+
+def https_in(run: StackRun, region: str) -> ResourceRecord:
+    (found,) = [r for r in run.of_type(LISTENER) if r.region == region and r.inputs["port"] == 443]
+    return found
+
+
+def test_the_second_site_requires_the_secret_the_edge_already_sends(two_sites: StackRun) -> None:
+    (generated,) = two_sites.of_type(RANDOM_PASSWORD)
+    assert generated.region == "eu-west-1", "only the first site generates one"
+    for region in SITES:
+        (edge_rule,) = [r for r in rules_on(two_sites, https_in(two_sites, region)) if r.inputs["priority"] == 1]
+        (condition,) = edge_rule.inputs["conditions"]
+        assert condition["httpHeader"]["values"] == [generated.state["result"]]
+        assert "conditions" in edge_rule.secret_inputs, "a passed-in secret stays secret in state too"
+
+
+def test_route53_checkers_reach_only_get_health_without_the_header(two_sites: StackRun) -> None:
+    for region in SITES:
+        https = https_in(two_sites, region)
+        target_group = site_one(two_sites, "aws:lb/targetGroup:TargetGroup", region)
+        assert_only_the_edge_reaches_the_app(two_sites, https, target_group, health_checkers=True)
+        (health_rule,) = [r for r in rules_on(two_sites, https) if r.inputs["priority"] != 1]
+        assert not any("httpHeader" in c for c in health_rule.inputs["conditions"])
+
+
+def test_with_failover_no_load_balancer_claims_the_origin_name(two_sites: StackRun) -> None:
+    simple, failover = origin_records(two_sites)
+    assert simple == []
+    assert sorted(r.inputs["setIdentifier"] for r in failover) == ["primary", "secondary"]
+    assert [r.name for r in two_sites.of_type(RECORD) if r.name.endswith("-origin-alias")] == []
+
+
+def test_extra_security_groups_follow_the_load_balancers_own(two_sites: StackRun) -> None:
+    for region, prefix in zip(SITES, ("pay", "pay-dr"), strict=True):
+        groups = [
+            two_sites.one("aws:ec2/securityGroup:SecurityGroup", f"{prefix}-sg-{k}").id
+            for k in ("alb", "alb-health-checks")
+        ]
+        assert site_one(two_sites, ALB, region).inputs["securityGroups"] == groups
+
+
+def test_with_the_options_off_every_request_needs_the_header(dev: StackRun) -> None:
+    """The defaults: no rule without the header, one group, a generated secret, the simple alias
+    (prod: see test_the_origin_name_is_the_load_balancers_alias_or_failover_records_never_both)."""
+    (rule,) = dev.of_type(LISTENER_RULE)
+    assert [c["httpHeader"]["httpHeaderName"] for c in rule.inputs["conditions"]] == ["X-Origin-Verify"]
+    assert dev.one(ALB).inputs["securityGroups"] == [dev.outputs["security_group_ids"]["alb"]]
+    assert len(dev.of_type(RANDOM_PASSWORD)) == 1
+
+
+def lb_args(**options: Any) -> LoadBalancerArgs:
+    return LoadBalancerArgs(
+        vpc_id="vpc-1",
+        public_subnet_ids=["subnet-a"],
+        security_group_id="sg-1",
+        logs_bucket_name="logs",
+        logs_prefix="alb",
+        app_port=8443,
+        health_check=HealthCheck(),
+        deregistration_delay_seconds=60,
+        idle_timeout_seconds=60,
+        deletion_protection=False,
+        **options,
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"origin_verify_secret": "s3cret"}, "origin_verify_secret needs require_origin_header"),
+        ({"health_checkers": True}, "health_checkers needs require_origin_header"),
+    ],
+)
+def test_options_without_the_origin_header_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        lb_args(**options)
+    lb_args(require_origin_header=True, **options)
+
+
+def test_a_secret_passed_in_plain_is_kept_secret(tmp_path: Path) -> None:
+    program = tmp_path / "edge.py"
+    program.write_text(
+        EDGE_PROGRAM.replace("DOMAIN", "None").replace("ZONE", "None").replace("SECRET", "origin_verify_secret='plain'")
+    )
+    run = run_stack("dev", program=program)
+    assert run.of_type(RANDOM_PASSWORD) == []
+    (rule,) = run.of_type(LISTENER_RULE)
+    assert rule.inputs["conditions"][0]["httpHeader"]["values"] == ["plain"]
+    assert "conditions" in rule.secret_inputs

@@ -1,12 +1,28 @@
 """Monitoring tier as declared: topics that reach a person, alarms on real metrics, dashboard, archive."""
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
+from pulumi.runtime.sync_await import _sync_await
 
-from offline.harness import ResourceRecord, StackRun
+from components.monitoring import MonitoringArgs, Thresholds, Watched, WatchedReplicationRule, alarm_specs
+from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
+
+
+# This module tests the stack region's site; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -33,8 +49,32 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
     # Published by the app instances' health service (components/templates/health_server.py).
     ("Fintech/App", "DependencyHealthy"): {"Service"},
+    # Aurora global database, cluster level, in the secondary's region only ("Amazon CloudWatch
+    # metrics for Amazon Aurora").
+    ("AWS/RDS", "AuroraGlobalDBRPOLag"): {"DBClusterIdentifier"},
+    ("AWS/RDS", "AuroraGlobalDBReplicationLag"): {"DBClusterIdentifier"},
+    # S3 replication metrics, per rule ("Using S3 Replication metrics"; dimensions as S3 publishes them).
+    ("AWS/S3", "OperationsFailedReplication"): {"SourceBucket", "DestinationBucket", "RuleId"},
+    ("AWS/S3", "ReplicationLatency"): {"SourceBucket", "DestinationBucket", "RuleId"},
 }
 EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
+
+# The Monitoring tier of a second site alone: eu-central-1, no edge, a global-database member,
+# S3 replication both ways.
+SECOND_SITE_PROGRAM = Path(__file__).parent / "programs" / "monitoring_program.py"
+SECOND_SITE_REGION = "eu-central-1"
+
+
+@pytest.fixture(scope="module")
+def second_site() -> StackRun:
+    return run_stack("prod", program=SECOND_SITE_PROGRAM)
+
+
+@pytest.fixture(params=["dev", "prod", "second-site"])
+def any_site(request: pytest.FixtureRequest) -> StackRun:
+    """Each shipped stack, then a second site's Monitoring alone: properties every site must have."""
+    run: StackRun = request.getfixturevalue("second_site" if request.param == "second-site" else request.param)
+    return run
 
 
 def alarms(run: StackRun) -> dict[str, ResourceRecord]:
@@ -80,9 +120,14 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
     backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed"}
+    # prod's cluster is in a global database (its lag, once it is the secondary) and its archives
+    # replicate both ways (failures of what leaves, latency of what arrives).
+    standby = {"db-global-rpo-lag", "db-global-replication-lag"} | {
+        f"replication-{purpose}-{what}" for purpose in ("data", "audit") for what in ("failures", "latency")
+    }
     assert set(alarms(prod)) == (
-        common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"} | backup
-    ), "prod watches its backups; dev has none"
+        common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"} | backup | standby
+    ), "prod watches its backups and its standby; dev has none"
 
 
 def test_every_alarm_notifies_the_topic_of_its_region(stack_run: StackRun) -> None:
@@ -96,8 +141,8 @@ def test_every_alarm_notifies_the_topic_of_its_region(stack_run: StackRun) -> No
         assert record_by_output(stack_run, expected).inputs.get("region") == alarm.inputs.get("region")
 
 
-def test_every_alarm_watches_a_real_metric_with_its_dimensions(stack_run: StackRun) -> None:
-    for key, alarm in alarms(stack_run).items():
+def test_every_alarm_watches_a_real_metric_with_its_dimensions(any_site: StackRun) -> None:
+    for key, alarm in alarms(any_site).items():
         for metric in metrics_of(alarm):
             required = KNOWN_METRICS.get((metric["namespace"], metric["name"]))
             assert required is not None, f"{key}: {metric['namespace']}/{metric['name']} is not a known metric"
@@ -137,24 +182,35 @@ MISSING_DATA = {
     "backup-jobs-failed": "notBreaching",
     "copy-jobs-failed": "notBreaching",
     "restore-jobs-failed": "notBreaching",
+    # Aurora publishes the lag only while this site's cluster is the secondary: at the primary
+    # site silence is normal, and the alarms must follow a switchover without a deploy.
+    "db-global-rpo-lag": "notBreaching",
+    "db-global-replication-lag": "notBreaching",
 }
 DB_INSTANCE_ALARMS = ("cpu", "freeable-memory", "connections")
+# S3 "Metrics and dimensions": treat missing replication data as ignore (keep the alarm state):
+# failures are published only while objects replicate, so a quiet hour neither raises nor clears.
+REPLICATION_MISSING_DATA = "ignore"
 
 
-def test_every_alarm_decides_what_missing_data_means(stack_run: StackRun) -> None:
-    for key, alarm in alarms(stack_run).items():
-        expected: str | None
-        if key.startswith("db-") and key.split("-", 2)[2] in DB_INSTANCE_ALARMS:
-            expected = "breaching"
-        else:
-            expected = MISSING_DATA.get(key)
+def expected_missing_data(key: str) -> str | None:
+    if key.startswith("db-") and key.split("-", 2)[2] in DB_INSTANCE_ALARMS:
+        return "breaching"
+    if key.startswith("replication-") and key.endswith(("-failures", "-latency")):
+        return REPLICATION_MISSING_DATA
+    return MISSING_DATA.get(key)
+
+
+def test_every_alarm_decides_what_missing_data_means(any_site: StackRun) -> None:
+    for key, alarm in alarms(any_site).items():
+        expected = expected_missing_data(key)
         assert expected is not None, f"{key}: add what missing data means to MISSING_DATA"
         assert alarm.inputs["treatMissingData"] == expected, key
 
 
-def test_every_alarm_acts(stack_run: StackRun) -> None:
+def test_every_alarm_acts(any_site: StackRun) -> None:
     """An alarm with actions disabled changes state and tells no one."""
-    for key, alarm in alarms(stack_run).items():
+    for key, alarm in alarms(any_site).items():
         assert alarm.inputs["actionsEnabled"] is True, key
 
 
@@ -250,7 +306,12 @@ def test_dashboard_shows_every_alarmed_metric_per_tier(stack_run: StackRun) -> N
     assert titles["asg-cpu"]["properties"]["region"] == stack_run.config["aws:region"]
     headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
     backup = ["## Backup"] if stack_run.of_type("aws:backup/vault:Vault") else []
-    assert headers == ["## Edge", "## Load balancer", "## App", "## Database", "## Secrets", *backup]
+    standby = (
+        ["## Global database", "## Replication"] if stack_run.of_type("aws:rds/globalCluster:GlobalCluster") else []
+    )
+    assert sorted(headers) == sorted(
+        ["## Edge", "## Load balancer", "## App", "## Database", *standby, "## Secrets", *backup]
+    )
 
 
 def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack_run: StackRun) -> None:
@@ -275,7 +336,9 @@ def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack
     filters = stack_run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
     archived = {f.inputs["logGroup"] for f in filters}
     regional_groups = {
-        g.inputs["name"] for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if "region" not in g.inputs
+        g.inputs["name"]
+        for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.region == stack_run.config["aws:region"]
     }
     assert archived == regional_groups, "every log group in the stack's region is archived"
     assert all(f.inputs["destinationArn"] == stream.state["arn"] for f in filters)
@@ -324,3 +387,193 @@ def test_app_dependency_failures_raise_an_alarm_not_a_replacement(stack_run: Sta
     assert (alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == (5, 3)
     # Every instance reports twice a minute and the fleet never scales to zero: silence is a failure.
     assert alarm.inputs["treatMissingData"] == "breaching"
+
+
+# A second site ------------------------------------------------------------------------------------
+
+
+def test_a_second_site_watches_only_what_runs_there(second_site: StackRun) -> None:
+    assert set(alarms(second_site)) == {
+        "alb-5xx-rate",
+        "target-5xx-rate",
+        "target-latency-p99",
+        "unhealthy-hosts",
+        "asg-cpu",
+        "db-0-cpu",
+        "db-0-freeable-memory",
+        "db-0-connections",
+        "db-global-rpo-lag",
+        "db-global-replication-lag",
+        "replication-data-failures",
+        "replication-audit-failures",
+        "replication-data-latency",
+        "replication-audit-latency",
+    }, "no edge (WAF, CloudFront) and no rotation function at this site: none of their alarms"
+    assert {r.region for r in second_site.resources if r.custom} == {SECOND_SITE_REGION}, "nothing in us-east-1"
+    assert all(
+        "region" not in r.inputs for r in second_site.resources if r.custom and not r.type.startswith("pulumi:")
+    ), "the site's provider decides"
+    (only_topic,) = second_site.of_type(TOPIC)
+    assert only_topic.state["arn"] == second_site.outputs["alert_topic_arn"]
+
+
+def test_a_second_site_alarms_reach_a_person_through_its_own_topic(second_site: StackRun) -> None:
+    own_topic = second_site.outputs["alert_topic_arn"]
+    for key, alarm in alarms(second_site).items():
+        assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [own_topic], key
+    subscriptions = second_site.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert {s.inputs["topic"] for s in subscriptions} == {own_topic}
+    assert sorted(s.inputs["endpoint"] for s in subscriptions) == ["oncall@example.com", "payments-ops@example.com"]
+    (policy,) = second_site.of_type("aws:sns/topicPolicy:TopicPolicy")
+    (publisher,) = [s for s in doc(policy)["Statement"] if "sns:Publish" in json.dumps(s["Action"])]
+    assert publisher["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publisher["Condition"]["ArnLike"]["aws:SourceArn"] == (
+        f"arn:aws:cloudwatch:{SECOND_SITE_REGION}:123456789012:alarm:*"
+    ), "alarms of this site's region publish"
+
+
+def metric_alarm_of(alarm: ResourceRecord) -> dict[str, Any]:
+    """What a single-metric alarm watches and decides, as one comparable value."""
+    keys = (
+        "namespace",
+        "metricName",
+        "dimensions",
+        "statistic",
+        "period",
+        "comparisonOperator",
+        "threshold",
+        "evaluationPeriods",
+        "datapointsToAlarm",
+        "treatMissingData",
+    )
+    return {k: alarm.inputs.get(k) for k in keys}
+
+
+def test_global_database_lag_is_watched_on_this_sites_cluster_in_its_region(second_site: StackRun) -> None:
+    """Aurora publishes both lags in the secondary's region for the secondary cluster, only while it
+    is one: every site alarms on its own cluster, and silence (at the primary) is no breach."""
+    by_key = alarms(second_site)
+    thresholds = {"AuroraGlobalDBRPOLag": 60_000, "AuroraGlobalDBReplicationLag": 5000}
+    for key, metric_name in (
+        ("db-global-rpo-lag", "AuroraGlobalDBRPOLag"),
+        ("db-global-replication-lag", "AuroraGlobalDBReplicationLag"),
+    ):
+        assert metric_alarm_of(by_key[key]) == {
+            "namespace": "AWS/RDS",
+            "metricName": metric_name,
+            "dimensions": {"DBClusterIdentifier": "fintech-prod-dr-aurora"},
+            "statistic": "Maximum",
+            "period": 60,
+            "comparisonOperator": "GreaterThanThreshold",
+            "threshold": thresholds[metric_name],
+            "evaluationPeriods": 5,
+            "datapointsToAlarm": 3,
+            "treatMissingData": "notBreaching",
+        }, key
+        assert by_key[key].region == SECOND_SITE_REGION
+
+
+def test_replication_is_watched_where_s3_publishes_it(second_site: StackRun) -> None:
+    """Failures in the source bucket's region (rules leaving this site), latency in the destination
+    bucket's region (rules arriving): the RTC 15-minute threshold, by bucket names."""
+    by_key = alarms(second_site)
+    for key in ("data", "audit"):
+        assert metric_alarm_of(by_key[f"replication-{key}-failures"]) == {
+            "namespace": "AWS/S3",
+            "metricName": "OperationsFailedReplication",
+            "dimensions": {
+                "SourceBucket": f"fintech-prod-dr-{key}",
+                "DestinationBucket": f"fintech-prod-{key}",
+                "RuleId": f"{key}-to-home",
+            },
+            "statistic": "Sum",
+            "period": 300,
+            "comparisonOperator": "GreaterThanThreshold",
+            "threshold": 0,
+            "evaluationPeriods": 1,
+            "datapointsToAlarm": 1,
+            "treatMissingData": "ignore",
+        }
+        assert metric_alarm_of(by_key[f"replication-{key}-latency"]) == {
+            "namespace": "AWS/S3",
+            "metricName": "ReplicationLatency",
+            "dimensions": {
+                "SourceBucket": f"fintech-prod-{key}",
+                "DestinationBucket": f"fintech-prod-dr-{key}",
+                "RuleId": f"{key}-to-dr",
+            },
+            "statistic": "Maximum",
+            "period": 300,
+            "comparisonOperator": "GreaterThanThreshold",
+            "threshold": 900,
+            "evaluationPeriods": 3,
+            "datapointsToAlarm": 2,
+            "treatMissingData": "ignore",
+        }
+
+
+def test_a_second_site_dashboard_has_its_rows_in_its_region(second_site: StackRun) -> None:
+    body = json.loads(second_site.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert headers == ["## Load balancer", "## App", "## Database", "## Global database", "## Replication"]
+    metric_widgets = [w for w in body["widgets"] if w["type"] == "metric"]
+    assert {w["properties"]["title"] for w in metric_widgets} == set(alarms(second_site))
+    assert {w["properties"]["region"] for w in metric_widgets} == {SECOND_SITE_REGION}
+    rows = {w["properties"]["markdown"]: w["y"] for w in body["widgets"] if w["type"] == "text"}
+    global_db = {
+        w["properties"]["title"] for w in metric_widgets if rows["## Global database"] < w["y"] < rows["## Replication"]
+    }
+    assert global_db == {"db-global-rpo-lag", "db-global-replication-lag"}
+
+
+def watched(**overrides: Any) -> Watched:
+    fields: dict[str, Any] = {
+        "alb_arn_suffix": "app/alb/1",
+        "target_group_arn_suffix": "targetgroup/app/1",
+        "asg_name": "app",
+        "db_cluster_identifier": "aurora",
+        "db_instance_identifiers": ["aurora-0"],
+        "rotation_function_name": None,
+        "web_acl_name": None,
+        "distribution_id": None,
+    }
+    return Watched(**(fields | overrides))
+
+
+def monitoring_args(w: Watched, edge_alerts_key_arn: str | None) -> MonitoringArgs:
+    return MonitoringArgs(
+        alerts_key_arn="arn:aws:kms:eu-central-1:123456789012:key/a",
+        edge_alerts_key_arn=edge_alerts_key_arn,
+        alarm_emails=(),
+        watched=w,
+        thresholds=Thresholds(),
+        archive_bucket_arn="arn:aws:s3:::archive",
+        archive_key_arn="arn:aws:kms:eu-central-1:123456789012:key/b",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edge", "key_arn"),
+    [({"web_acl_name": "acl"}, None), ({"distribution_id": "E1"}, None), ({}, "arn:aws:kms:us-east-1:1:key/e")],
+)
+def test_the_edge_topic_exists_exactly_when_the_edge_is_watched(edge: dict[str, str], key_arn: str | None) -> None:
+    with pytest.raises(ValueError, match="edge_alerts_key_arn must be given exactly when"):
+        monitoring_args(watched(**edge), key_arn)
+
+
+def test_replication_rules_name_buckets_and_have_unique_keys() -> None:
+    with pytest.raises(ValueError, match="by name, not ARN"):
+        WatchedReplicationRule("data", "arn:aws:s3:::source", "destination", "rule")
+    rule = WatchedReplicationRule("data", "source", "destination", "rule")
+    with pytest.raises(ValueError, match="must be unique"):
+        watched(incoming_replication=[rule, rule])
+    watched(incoming_replication=[rule], outgoing_replication=[rule])  # one rule per direction is fine
+
+
+def test_bucket_names_that_arrive_as_outputs_are_checked_too() -> None:
+    """Another tier hands bucket names over as outputs: an ARN among them fails the deployment."""
+    rule = WatchedReplicationRule("data", pulumi.Output.from_input("arn:aws:s3:::source"), "destination", "rule")
+    (spec,) = [s for s in alarm_specs(watched(outgoing_replication=[rule]), Thresholds()) if s.key.startswith("repl")]
+    assert spec.metric is not None
+    with pytest.raises(ValueError, match="by name, not ARN"):
+        _sync_await(pulumi.Output.from_input(spec.metric.dimensions["SourceBucket"]).future())

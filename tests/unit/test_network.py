@@ -9,6 +9,18 @@ from components.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import record_by_output
 
+
+# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
+
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
@@ -91,7 +103,7 @@ def test_vpc_resolves_dns(stack_run: StackRun) -> None:
     ("stack", "overrides", "expected"), [("dev", {}, 1), ("prod", {}, 3), ("dev", {"natStrategy": "per_az"}, 3)]
 )
 def test_nat_gateway_count_follows_the_strategy(stack: str, overrides: dict[str, str], expected: int) -> None:
-    run = run_stack(stack, overrides)
+    run = run_stack(stack, overrides).home()
     nats = run.of_type(NAT)
     assert len(nats) == expected
     assert len(run.of_type("aws:ec2/eip:Eip")) == expected

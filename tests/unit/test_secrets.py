@@ -20,7 +20,19 @@ from components.secrets import (
     rotation_bundle,
 )
 from offline.harness import ProgramError, ResourceRecord, StackRun, known_stacks, run_stack, stack_config
-from tests.helpers import doc, record_by_output
+from tests.helpers import doc, named, record_by_output
+
+
+# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -100,12 +112,22 @@ def test_recovery_window_keeps_prod_secrets_and_lets_dev_go(dev: StackRun, prod:
     assert app_secret(dev).inputs["recoveryWindowInDays"] == 0
 
 
+def app_version(run: StackRun) -> ResourceRecord:
+    (version,) = [v for v in run.of_type(VERSION) if v.inputs["secretId"] == app_secret(run).id]
+    return version
+
+
+def app_schedule(run: StackRun) -> ResourceRecord:
+    return named(run, "aws:secretsmanager/secretRotation:SecretRotation", "-app-db-rotation")
+
+
 def test_the_version_pulumi_writes_says_where_to_connect_and_holds_no_password(stack_run: StackRun) -> None:
-    version = stack_run.one(VERSION)
+    version = app_version(stack_run)
     value = json.loads(version.inputs["secretString"])
     assert value == {
         "engine": "mysql",
-        "host": stack_run.outputs["db_cluster_endpoint"],
+        # The writer wherever it is: with a standby, the global database's writer endpoint.
+        "host": stack_run.outputs.get("db_global_writer_endpoint", stack_run.outputs["db_cluster_endpoint"]),
         "port": stack_run.outputs["db_port"],
         "username": "payments_app",
         "dbname": "payments",
@@ -113,6 +135,11 @@ def test_the_version_pulumi_writes_says_where_to_connect_and_holds_no_password(s
     }
     assert "password" not in version.inputs["secretString"].lower()
     assert value["username"] != stack_run.one("aws:rds/cluster:Cluster").inputs["masterUsername"]
+
+
+def test_a_standby_writes_to_the_global_writer_endpoint(prod: StackRun) -> None:
+    (global_cluster,) = prod.of_type("aws:rds/globalCluster:GlobalCluster")
+    assert json.loads(app_version(prod).inputs["secretString"])["host"] == global_cluster.state["endpoint"]
 
 
 def test_no_generated_password_feeds_a_database_credential(stack_run: StackRun) -> None:
@@ -123,31 +150,59 @@ def test_no_generated_password_feeds_a_database_credential(stack_run: StackRun) 
         *stack_run.of_type(INSTANCE),
         function(stack_run),
     ]
-    for password in stack_run.of_type(RANDOM_PASSWORD):
+    # A global database's master password is generated (RDS cannot manage it there): the one
+    # exception, rotated away at once (test_the_generated_master_password_is_rotated_away_at_once).
+    generated = [p for p in stack_run.of_type(RANDOM_PASSWORD) if not p.name.endswith("-db-master-password")]
+    for password in generated:
         for record in credentials:
             assert not depends_on(stack_run, record, password.urn), f"{password.name} feeds {record.name}"
             assert password.state["result"] not in json.dumps(record.inputs), f"{password.name} is in {record.name}"
     assert not [p for p in stack_run.of_type(RANDOM_PASSWORD) if p.parent == secrets_component(stack_run).urn]
-    # The master password is RDS's own, in its own secret: none in the program or its state.
-    cluster = stack_run.one("aws:rds/cluster:Cluster")
+
+
+def test_a_regional_master_password_is_rds_managed(dev: StackRun) -> None:
+    # RDS's own, in its own secret: none in the program or its state.
+    cluster = dev.one("aws:rds/cluster:Cluster")
     assert cluster.inputs["manageMasterUserPassword"] is True
-    assert "masterPassword" not in cluster.inputs
+    assert not {"masterPassword", "masterPasswordWo"} & cluster.inputs.keys()
+    assert not dev.of_type(RANDOM_PASSWORD) or all(
+        not p.name.endswith("-db-master-password") for p in dev.of_type(RANDOM_PASSWORD)
+    )
+
+
+def test_the_generated_master_password_is_rotated_away_at_once(prod: StackRun) -> None:
+    """The one password that passed through state stops working with the master secret's first
+    rotation, which Secrets Manager starts as soon as rotation is configured."""
+    master_arn = prod.outputs["db_master_secret_arn"]
+    schedule = named(prod, "aws:secretsmanager/secretRotation:SecretRotation", "-master-rotation")
+    assert schedule.inputs["secretId"] == master_arn
+    assert schedule.inputs["rotationLambdaArn"] == function(prod).state["arn"]
+    assert schedule.inputs.get("rotateImmediately", True) is True
+    # After the app secret's bootstrap (which logs in as master with the first password).
+    assert stack_run_bootstrap(prod).urn in schedule.dependencies
+    permission = named(prod, "aws:lambda/permission:Permission", "-master-rotation-invoke")
+    assert permission.inputs["sourceArn"] == master_arn
+    assert permission.urn in schedule.dependencies
+
+
+def stack_run_bootstrap(run: StackRun) -> ResourceRecord:
+    return run.one(INVOCATION)
 
 
 def test_rotation_never_fights_pulumi(stack_run: StackRun) -> None:
-    version = stack_run.one(VERSION)
+    version = app_version(stack_run)
     assert set(version.ignore_changes) == {"secretString", "versionStages"}
     assert version.inputs["versionStages"] == ["AWSCURRENT", BOOTSTRAP_STAGE]
     assert BOOTSTRAP_STAGE == rotation.BOOTSTRAP_STAGE == "PULUMI_BOOTSTRAP"
 
 
 def test_rotation_every_30_days_by_the_function(stack_run: StackRun) -> None:
-    schedule = stack_run.one("aws:secretsmanager/secretRotation:SecretRotation")
+    schedule = app_schedule(stack_run)
     assert schedule.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
     assert schedule.inputs["rotationLambdaArn"] == function(stack_run).state["arn"]
     assert schedule.inputs["secretId"] == app_secret(stack_run).id
     bootstrap = stack_run.one(INVOCATION)
-    permission = stack_run.one("aws:lambda/permission:Permission")
+    permission = named(stack_run, "aws:lambda/permission:Permission", "-secrets-rotation-invoke")
     assert {bootstrap.urn, permission.urn} <= set(schedule.dependencies), "the first rotation starts at once"
 
 
@@ -262,12 +317,17 @@ def test_function_role_rotates_only_this_secret(stack_run: StackRun) -> None:
     )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["RotateAppSecret"]["Resource"] == app_secret(stack_run).state["arn"]
-    assert by_sid["ReadMasterSecret"]["Resource"] == stack_run.outputs["db_master_secret_arn"]
-    assert "secretsmanager:PutSecretValue" not in by_sid["ReadMasterSecret"]["Action"]
+    # RDS rotates its own master secret; a self-managed one (global database) is this function's.
+    master = by_sid[
+        "RotateMasterSecret" if stack_run.config.get("payments-platform:standbyRegion") else "ReadMasterSecret"
+    ]
+    assert master["Resource"] == stack_run.outputs["db_master_secret_arn"]
+    writes = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+    assert (writes <= set(master["Action"])) == (master["Sid"] == "RotateMasterSecret")
 
 
 def test_only_secrets_manager_may_invoke_the_function_for_this_secret(stack_run: StackRun) -> None:
-    permission = stack_run.one("aws:lambda/permission:Permission")
+    permission = named(stack_run, "aws:lambda/permission:Permission", "-secrets-rotation-invoke")
     assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
     assert permission.inputs["action"] == "lambda:InvokeFunction"
     assert permission.inputs["sourceArn"] == app_secret(stack_run).state["arn"]

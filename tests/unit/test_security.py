@@ -11,6 +11,18 @@ from components.security_groups import ROLES, rule_plan
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import as_list, doc, record_by_output
 
+
+# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
+@pytest.fixture(scope="module")
+def prod(prod: StackRun) -> StackRun:
+    return prod.home()
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    return stack_run.home()
+
+
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"
@@ -188,10 +200,20 @@ def rules(run: StackRun) -> list[tuple[str, str, int, str]]:
     return sorted(found)
 
 
+def prefix_list(run: StackRun, group: str, name: str) -> str:
+    """The AWS-managed prefix list ``group``'s ingress admits; the program looked ``name`` up (not hard-coded)."""
+    assert [args for token, args in run.calls if token.endswith("getManagedPrefixList") and args["name"] == name]
+    group_id = run.outputs["security_group_ids"][group]
+    (found,) = [
+        r.inputs["prefixListId"]
+        for r in run.of_type(INGRESS)
+        if r.inputs.get("prefixListId") and r.inputs["securityGroupId"] == group_id
+    ]
+    return str(found)
+
+
 def cloudfront_prefix_list(run: StackRun) -> str:
-    (call,) = [args for token, args in run.calls if token.endswith("getManagedPrefixList")]
-    assert call["name"] == "com.amazonaws.global.cloudfront.origin-facing", "looked up by name, not hard-coded"
-    return str(next(r.inputs["prefixListId"] for r in run.of_type(INGRESS) if r.inputs.get("prefixListId")))
+    return prefix_list(run, "alb", "com.amazonaws.global.cloudfront.origin-facing")
 
 
 def test_security_group_rules_are_exactly_these(stack_run: StackRun) -> None:
@@ -209,8 +231,14 @@ def test_security_group_rules_are_exactly_these(stack_run: StackRun) -> None:
         ("ingress", "database", 3306, "app"),
         ("ingress", "database", 3306, "rotation"),
     ]
+    groups: list[str] = sorted(ROLES)
+    if "alb-health-checks" in stack_run.outputs["security_group_ids"]:
+        # With a standby, Route 53's health checkers reach /health, through a group of their own.
+        checkers = f"com.amazonaws.{stack_run.config['aws:region']}.route53-healthchecks"
+        expected.append(("ingress", "alb-health-checks", 443, prefix_list(stack_run, "alb-health-checks", checkers)))
+        groups = sorted([*ROLES, "alb-health-checks"])
     assert rules(stack_run) == sorted(expected)
-    assert sorted(stack_run.outputs["security_group_ids"]) == sorted(ROLES)
+    assert sorted(stack_run.outputs["security_group_ids"]) == groups
 
 
 def test_only_https_leaves_the_vpc(stack_run: StackRun) -> None:

@@ -1,0 +1,239 @@
+"""The standby site: the same tiers in standbyRegion, an Aurora Global Database, replicated
+archives and secrets, and a primaryRegion flip that never replaces a database resource."""
+
+import json
+from typing import Any
+
+import pytest
+
+from components.database import GLOBAL_MEMBER_IGNORED
+from components.settings import PROJECT, SettingsError, parse_settings
+from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
+from tests.helpers import record_by_output
+
+HOME, STANDBY = "eu-west-1", "eu-central-1"
+CLUSTER = "aws:rds/cluster:Cluster"
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+GLOBAL = "aws:rds/globalCluster:GlobalCluster"
+SECRET = "aws:secretsmanager/secret:Secret"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+# Resources of the stack region's site that live elsewhere on purpose: the edge's (us-east-1) and
+# the backup copy vault with its key (backupCopyRegion, which prod sets to the standby region).
+ELSEWHERE_ON_PURPOSE = (
+    "-edge-",
+    "-backup-vault-eu-central-1",
+    "-backup-vault-lock-eu-central-1",
+    "-backup-vault-policy-eu-central-1",
+    "-sec-backup-eu-central-1-",
+)
+
+
+def clusters(run: StackRun) -> dict[str, ResourceRecord]:
+    return {c.region: c for c in run.of_type(CLUSTER)}
+
+
+def key_arn(run: StackRun, site: StackRun, purpose: str) -> str:
+    (key,) = [k for k in site.of_type("aws:kms/key:Key") if k.name.endswith(f"-sec-{purpose}-key")]
+    return str(key.state["arn"])
+
+
+# --------------------------------------------------------------------------- where things are
+
+
+def test_dev_stays_single_region(dev: StackRun) -> None:
+    assert len(dev.of_type("pulumi:providers:aws")) == 1
+    assert not dev.standby().resources
+    assert not dev.of_type(GLOBAL)
+    assert not dev.of_type(REPLICATION)
+    assert {r.region for r in dev.resources if r.custom} <= {dev.config["aws:region"], "us-east-1"}
+
+
+def test_every_standby_resource_is_in_the_standby_region(prod: StackRun) -> None:
+    standby = prod.standby()
+    assert len([r for r in standby.resources if r.custom]) > 100
+    assert {r.region for r in standby.resources if r.custom} == {STANDBY}
+    tiers = {r.name for r in standby.resources if not r.custom}
+    assert {"fintech-prod-dr-net", "fintech-prod-dr-sec", "fintech-prod-dr-db", "fintech-prod-dr-storage"} <= tiers
+
+
+def test_no_resource_of_the_stack_region_lands_in_the_standby_region_by_accident(prod: StackRun) -> None:
+    misplaced = [
+        r.name
+        for r in prod.home().resources
+        if r.custom and r.region == STANDBY and not any(mark in r.name for mark in ELSEWHERE_ON_PURPOSE)
+    ]
+    # The replication configuration of the standby's buckets lives with them (its source).
+    assert all(r.startswith("fintech-prod-replication-") for r in misplaced), misplaced
+
+
+# --------------------------------------------------------------------------- Aurora Global Database
+
+
+def test_the_global_database_is_founded_from_the_existing_cluster(prod: StackRun) -> None:
+    (gc,) = prod.of_type(GLOBAL)
+    home = clusters(prod)[HOME]
+    # Never global_cluster_identifier on the existing primary: AWS refuses to add an existing cluster.
+    assert gc.inputs["sourceDbClusterIdentifier"] == home.state["arn"]
+    assert "globalClusterIdentifier" not in home.inputs
+    assert gc.inputs["forceDestroy"] is True
+    assert gc.inputs["deletionProtection"] is True
+    assert gc.protect
+    assert gc.inputs["engineVersion"] == home.inputs["engineVersion"]
+    writer = next(i for i in prod.home().of_type(INSTANCE) if i.name.endswith("-instance-0"))
+    assert writer.urn in gc.dependencies
+
+
+def test_the_secondary_joins_with_its_regions_key_and_no_credentials(prod: StackRun) -> None:
+    (gc,) = prod.of_type(GLOBAL)
+    secondary = clusters(prod)[STANDBY]
+    assert secondary.inputs["globalClusterIdentifier"] == gc.id
+    # Fixed at the founding region whatever is primary later: changing it would replace the cluster.
+    assert secondary.inputs["sourceRegion"] == HOME
+    assert secondary.inputs["kmsKeyId"] == key_arn(prod, prod.standby(), "database")
+    assert f":kms:{STANDBY}:" in secondary.inputs["kmsKeyId"]
+    assert not {"masterUsername", "masterPasswordWo", "manageMasterUserPassword", "databaseName"} & set(
+        secondary.inputs
+    )
+    assert secondary.inputs["engineVersion"] == clusters(prod)[HOME].inputs["engineVersion"]
+    assert secondary.protect
+    assert secondary.inputs["deletionProtection"] is True
+    # It can only join once the primary has its writer.
+    writer = next(i for i in prod.home().of_type(INSTANCE) if i.name.endswith("-instance-0"))
+    assert writer.urn in secondary.property_dependencies["globalClusterIdentifier"]
+
+
+def test_role_changes_made_by_aurora_are_never_undone_by_pulumi(prod: StackRun) -> None:
+    for cluster in prod.of_type(CLUSTER):
+        assert set(GLOBAL_MEMBER_IGNORED) <= set(cluster.ignore_changes), cluster.name
+    assert set(GLOBAL_MEMBER_IGNORED) == {"globalClusterIdentifier", "replicationSourceIdentifier", "engineVersion"}
+
+
+def test_a_regional_cluster_ignores_nothing(dev: StackRun) -> None:
+    (cluster,) = dev.of_type(CLUSTER)
+    assert not cluster.ignore_changes
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("warm", 1), ("pilot-light", 0)])
+def test_standby_database_instances_follow_the_mode(mode: str, expected: int) -> None:
+    run = run_stack("prod", {"standbyMode": mode})
+    assert len(run.standby().of_type(INSTANCE)) == expected
+    assert len(run.home().of_type(INSTANCE)) == 2
+
+
+def test_the_master_secret_is_the_data_tiers_own_and_replicated(prod: StackRun) -> None:
+    home = clusters(prod)[HOME]
+    # RDS cannot manage a global database member's master secret (Aurora guide, Secrets Manager limitations).
+    assert "manageMasterUserPassword" not in home.inputs
+    assert home.inputs["masterPasswordWoVersion"] == 1
+    assert "masterPasswordWo" in home.secret_inputs
+    master = record_by_output(prod, prod.outputs["db_master_secret_arn"])
+    assert master.inputs["kmsKeyId"] == key_arn(prod, prod.home(), "secrets")
+    assert master.inputs["replicas"] == [{"region": STANDBY, "kmsKeyId": key_arn(prod, prod.standby(), "secrets")}]
+    (version,) = [v for v in prod.of_type("aws:secretsmanager/secretVersion:SecretVersion") if "-master-" in v.name]
+    value = json.loads(version.inputs["secretStringWo"])
+    assert "masterarn" not in value, "a masterarn would make the rotation function treat it as the app's secret"
+    assert value["host"] == prod.outputs["db_global_writer_endpoint"]
+    assert set(version.ignore_changes) == {"secretStringWo", "versionStages"}
+
+
+def test_the_app_secret_is_replicated_with_the_standby_key(prod: StackRun) -> None:
+    app = next(s for s in prod.of_type(SECRET) if s.name.endswith("-app-db"))
+    assert app.inputs["replicas"] == [{"region": STANDBY, "kmsKeyId": key_arn(prod, prod.standby(), "secrets")}]
+
+
+# --------------------------------------------------------------------------- replicated archives
+
+
+def test_both_archives_replicate_both_ways_with_the_destinations_key(prod: StackRun) -> None:
+    configs = prod.of_type(REPLICATION)
+    assert len(configs) == 4
+    buckets = {
+        b.state["bucket"] if "bucket" in b.state else b.state["name"]: b for b in prod.of_type("aws:s3/bucket:Bucket")
+    }
+    seen = set()
+    for config in configs:
+        source = buckets[config.inputs["bucket"]]
+        (rule,) = config.inputs["rules"]
+        destination = record_by_output(prod, rule["destination"]["bucket"])
+        purpose = source.inputs["tags"]["Purpose"]
+        assert destination.inputs["tags"]["Purpose"] == purpose
+        assert config.region == source.region != destination.region
+        key = rule["destination"]["encryptionConfiguration"]["replicaKmsKeyId"]
+        assert f":kms:{destination.region}:" in key
+        assert rule["destination"]["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
+        assert source.inputs.get("objectLockEnabled") == destination.inputs.get("objectLockEnabled") is True
+        seen.add((purpose, source.region))
+    assert len(seen) == 4
+
+
+# --------------------------------------------------------------------------- the primary-region flip
+
+
+def database_records(run: StackRun) -> dict[str, ResourceRecord]:
+    return {
+        r.urn: r
+        for r in run.resources
+        if r.custom and (r.type.startswith("aws:rds/") or r.type in (SECRET, "aws:kms/key:Key")) and r.type != INSTANCE
+    }
+
+
+def test_flipping_the_primary_region_changes_no_database_resource() -> None:
+    """The setting ./deploy switchover/failover changes must make `pulumi up` agree with what Aurora
+    did, never replace or modify a cluster, the global cluster, their keys or secrets."""
+    before = run_stack("prod")
+    after = run_stack("prod", {"primaryRegion": STANDBY})
+    assert before.outputs["primary_region"] == HOME
+    assert after.outputs["primary_region"] == STANDBY
+    old, new = database_records(before), database_records(after)
+    assert old.keys() == new.keys()
+    for urn, record in old.items():
+        assert new[urn].inputs == record.inputs, f"{record.name} changes when the primary region flips"
+        assert new[urn].ignore_changes == record.ignore_changes
+    # Instances: the existing ones stay as they are; the new primary grows to dbInstanceCount.
+    old_instances = {i.urn: i for i in before.of_type(INSTANCE)}
+    new_instances = {i.urn: i for i in after.of_type(INSTANCE)}
+    assert old_instances.keys() <= new_instances.keys()
+    for urn, instance in old_instances.items():
+        assert new_instances[urn].inputs == instance.inputs
+    assert len(after.standby().of_type(INSTANCE)) == 2
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def settings_problems(**overrides: Any) -> str:
+    raw = {**stack_config("prod"), **{f"{PROJECT}:{k}": str(v) for k, v in overrides.items()}}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, stack="prod")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"standbyRegion": HOME}, "standbyRegion = 'eu-west-1': must differ from aws:region"),
+        ({"standbyVpcCidr": "10.10.128.0/20"}, "standbyVpcCidr = '10.10.128.0/20': must not overlap vpcCidr"),
+        (
+            {"primaryRegion": "us-east-1"},
+            "primaryRegion = 'us-east-1': must be aws:region (eu-west-1) or standbyRegion",
+        ),
+        ({"standbyMode": "hot"}, "standbyMode = 'hot'"),
+        ({"dbInstanceClass": "db.t4g.medium"}, "dbInstanceClass"),
+        ({"standbyRegion": ""}, "standbyRegion = '': must be set when environment is prod"),
+    ],
+)
+def test_bad_standby_settings_are_named(overrides: dict[str, str], expected: str) -> None:
+    assert expected in settings_problems(**overrides)
+
+
+def test_a_standby_needs_the_origin_name_to_fail_over() -> None:
+    raw = {**stack_config("dev"), f"{PROJECT}:standbyRegion": STANDBY}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, stack="dev")
+    assert "domainName" in str(caught.value)
+    assert "fails over between regions in DNS" in str(caught.value)
+
+
+def test_a_memory_optimized_or_serverless_class_is_what_a_global_database_takes() -> None:
+    problems = settings_problems(dbInstanceClass="db.t4g.medium", environment="staging")
+    assert "must be memory-optimized (db.r*/db.x*) or db.serverless with standbyRegion" in problems
