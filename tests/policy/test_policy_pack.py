@@ -1,5 +1,6 @@
 """The policy pack: both stacks pass, every policy sees real resources, and every policy fails a bad one."""
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,28 @@ def test_backups_are_only_enforced_when_configured(tmp_path: Path) -> None:
     program.write_text(source)
     assert evaluate(run_stack("dev", program=program), [POLICY_BY_NAME["prod-backups-locked"]], {}) == []
     assert _reported(_backup_violations(tmp_path, source)) == ["store-archive", "store-cluster"]
+
+
+def test_the_standbys_copies_are_covered_only_through_their_replication() -> None:
+    """The secondary cluster and the standby's archives hold no backup of their own: they pass
+    because they replicate a backed-up store, and fail as soon as that link is gone."""
+    run = run_stack("prod")
+    policy = [POLICY_BY_NAME["prod-backups-locked"]]
+    config = {"prod-backups-locked": {"protectData": True}}
+    assert evaluate(run, policy, config) == []
+    standby_stores = {
+        r.name
+        for r in run.standby().resources
+        if r.type == "aws:rds/cluster:Cluster"
+        or (r.type == "aws:s3/bucket:Bucket" and (r.inputs.get("tags") or {}).get("Purpose", "").endswith("archive"))
+    }
+    assert len(standby_stores) == 3
+    cut = copy.deepcopy(run)
+    cut.resources = [
+        r
+        for r in cut.resources
+        if r.type
+        not in ("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "aws:rds/globalCluster:GlobalCluster")
+    ]
+    flagged = {str(v.urn).rsplit("::", 1)[-1] for v in evaluate(cut, policy, config)}
+    assert standby_stores <= flagged
