@@ -237,3 +237,37 @@ def test_a_standby_needs_the_origin_name_to_fail_over() -> None:
 def test_a_memory_optimized_or_serverless_class_is_what_a_global_database_takes() -> None:
     problems = settings_problems(dbInstanceClass="db.t4g.medium", environment="staging")
     assert "must be memory-optimized (db.r*/db.x*) or db.serverless with standbyRegion" in problems
+
+
+# --------------------------------------------------------------------------- traffic
+
+
+def origin_records(run: StackRun) -> dict[str, ResourceRecord]:
+    domain = run.config[f"{PROJECT}:domainName"]
+    return {
+        r.inputs["setIdentifier"]: r
+        for r in run.of_type("aws:route53/record:Record")
+        if r.inputs["name"] == f"origin.{domain}"
+    }
+
+
+@pytest.mark.parametrize("primary", [HOME, STANDBY])
+def test_the_origin_name_fails_over_to_the_other_sites_load_balancer(primary: str) -> None:
+    run = run_stack("prod", {"primaryRegion": primary})
+    records = origin_records(run)
+    assert set(records) == {"primary", "secondary"}, "failover records only, no simple record beside them"
+    albs = {lb.region: lb for lb in run.of_type("aws:lb/loadBalancer:LoadBalancer")}
+    checks = {c.inputs["fqdn"]: c for c in run.of_type("aws:route53/healthCheck:HealthCheck")}
+    for role, region in (("primary", primary), ("secondary", STANDBY if primary == HOME else HOME)):
+        record = records[role]
+        assert record.inputs["failoverRoutingPolicies"] == [{"type": role.upper()}]
+        (alias,) = record.inputs["aliases"]
+        assert alias["name"] == albs[region].state["dnsName"]
+        # Its own site's /health decides, not the load balancer's target health.
+        assert alias["evaluateTargetHealth"] is False
+        assert record.inputs["healthCheckId"] == checks[albs[region].state["dnsName"]].id
+    # CloudFront keeps the one origin name, whichever site answers it.
+    (distribution,) = run.of_type("aws:cloudfront/distribution:Distribution")
+    assert {o["domainName"] for o in distribution.inputs["origins"]} == {
+        f"origin.{run.config[f'{PROJECT}:domainName']}"
+    }
