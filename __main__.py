@@ -505,7 +505,9 @@ if standby_region:
                 rotation_function_name=None,
                 web_acl_name=None,
                 distribution_id=None,
-                app_dependency_metric=dr_compute.dependency_metric,
+                # The passive site's app cannot reach the writer in the other region (the VPCs
+                # are not connected): it is watched there only while it is the active one.
+                app_dependency_metric=dr_compute.dependency_metric if dr_active else None,
                 global_db=True,
                 outgoing_replication=watched_replication(standby_region, leaving=True),
                 incoming_replication=watched_replication(standby_region, leaving=False),
@@ -537,7 +539,7 @@ monitoring = Monitoring(
             rotation_function_name=secrets.rotation_function_name,
             web_acl_name=edge.web_acl_name,
             distribution_id=edge.distribution_id,
-            app_dependency_metric=compute.dependency_metric,
+            app_dependency_metric=None if standby_region and dr_active else compute.dependency_metric,
             backup_vault_name=backup.vault_name if backup else None,
             # Its lag exists only while it is the secondary (after a switchover).
             global_db=bool(standby_region),

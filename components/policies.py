@@ -361,6 +361,7 @@ def rotation_lambda_policy(
     log_group: str,
     region: str,
     rotate_master: bool = False,
+    replica: tuple[str, str] | None = None,
 ) -> PolicyDocument:
     """What the rotation function needs: rotate the app secret (and, self-managed, the master
     secret), read the master secret, log."""
@@ -392,6 +393,22 @@ def rotation_lambda_policy(
             "Resource": secrets_key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
         },
+        # A rotated value reaches the replicas re-encrypted with their region's key; Secrets
+        # Manager may do that as the writer ("Troubleshoot replication": kms:GenerateDataKey and
+        # kms:Encrypt on the replica's key), so the function may, through Secrets Manager there.
+        *(
+            [
+                {
+                    "Sid": "EncryptReplicasThroughSecretsManager",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                    "Resource": replica[1],
+                    "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{replica[0]}.amazonaws.com"}},
+                }
+            ]
+            if replica
+            else []
+        ),
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",

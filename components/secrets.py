@@ -267,8 +267,15 @@ class Secrets(pulumi.ComponentResource):
                 f"{name}-rotation-policy",
                 role=role.name,
                 policy=pulumi.Output.all(
-                    secret_arn, args.master_secret_arn, args.secrets_key_arn, log_group_arn, region
-                ).apply(partial(_rotation_policy_json, args.rotate_master)),
+                    secret_arn,
+                    args.master_secret_arn,
+                    args.secrets_key_arn,
+                    log_group_arn,
+                    region,
+                    args.replica.key_arn if args.replica else "",
+                ).apply(
+                    partial(_rotation_policy_json, args.rotate_master, args.replica.region if args.replica else "")
+                ),
                 opts=child,
             )
         )
@@ -474,13 +481,14 @@ def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObjec
     return {"bucket": s3.bucket, "key": s3.key}
 
 
-def _rotation_policy_json(rotate_master: bool, values: list[str]) -> str:
-    app_secret_arn, master_secret_arn, secrets_key_arn, log_group, region = values
+def _rotation_policy_json(rotate_master: bool, replica_region: str, values: list[str]) -> str:
+    app_secret_arn, master_secret_arn, secrets_key_arn, log_group, region, replica_key_arn = values
     return json.dumps(
         policies.rotation_lambda_policy(
             app_secret_arn=app_secret_arn,
             master_secret_arn=master_secret_arn,
             rotate_master=rotate_master,
+            replica=(replica_region, replica_key_arn) if replica_region else None,
             secrets_key_arn=secrets_key_arn,
             log_group=log_group,
             region=region,

@@ -493,7 +493,24 @@ def switchover(stack: str, clis: Clis, *, up: Callable[[], int], yes: bool, poll
     """Planned move of the writer and the traffic to the other site; ``up`` runs ``./deploy up <stack>``."""
     s = read_standby(stack, clis)
     refuse(reading(lambda: switchover_problems(s, clis)))
-    asg, arn, scale_back = s.asg_names[s.target], s.cluster_arns[s.target], f"`./deploy up {stack}` scales it back"
+    asg, arn = s.asg_names[s.target], s.cluster_arns[s.target]
+    # `pulumi up` leaves an Auto Scaling group's size alone (compute.py ignores it): say the command.
+    idle = "1" if s.mode == "warm" else "0"
+    scale_back = (
+        "scale it back with `"
+        + shown(
+            s.target,
+            "autoscaling",
+            "update-auto-scaling-group",
+            "--auto-scaling-group-name",
+            asg,
+            "--min-size",
+            idle,
+            "--desired-capacity",
+            idle,
+        )
+        + "`"
+    )
     record = shlex.join(s.config_command)
     steps = [
         Step(

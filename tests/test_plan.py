@@ -308,8 +308,8 @@ def test_the_standby_is_priced_in_each_mode(prod: StackRun) -> None:
     assert modes["warm"] - modes["pilot-light"] == pytest.approx(0.26 * 730 + 0.0672 * 730 + 7 * 0.30)
     report = "\n".join(plan.cost_drivers(prod))
     assert "Standby site (eu-central-1, warm):" in report
-    assert "Standby by mode: pilot-light $243.01/month, warm $483.97/month (this stack: warm)" in report
-    assert "Total (both sites): $1,281.65/month" in report
+    assert "Standby by mode: pilot-light $242.91/month, warm $483.87/month (this stack: warm)" in report
+    assert "Total (both sites): $1,281.55/month" in report
 
 
 def test_a_type_without_a_price_is_reported_unpriced_not_zero() -> None:

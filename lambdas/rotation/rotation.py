@@ -23,6 +23,12 @@ Events:
   holds is ever a login. Uses the master credential (``masterarn``). Refused for a single-user
   secret: rotation alone manages that one.
 
+The app secret's setSecret and bootstrap log in as the master. The master secret may be mid-rotation
+(both rotations start on the first deploy and run every 30 days): between its setSecret and
+finishSecret the database has its AWSPENDING password, not its AWSCURRENT one. So the master's
+AWSCURRENT is tried first, then its AWSPENDING, then its AWSPREVIOUS, each only if it is the same
+login as AWSCURRENT (see `connect_as_master`).
+
 Passwords are never logged. The database is reached over TLS with the server certificate and
 host name verified against the RDS CA bundle shipped next to this file (``DB_CA_BUNDLE``
 overrides the path); ``DB_TLS=disabled`` exists only for the local test server.
@@ -50,6 +56,11 @@ REQUIRED_FIELDS = (*CONNECTION_FIELDS, "password")
 SINGLE_USER_FIELDS = ("engine", "host", "port", "username", "password")
 # Where and as whom a single-user secret logs in: a rotation changes only the password.
 LOGIN_FIELDS = ("host", "port", "username")
+# A master secret: RDS-managed ones hold only these; the self-managed one is a single-user secret.
+MASTER_FIELDS = ("username", "password")
+# The master's other passwords, after AWSCURRENT: AWSPENDING is the database's between the master
+# rotation's setSecret and finishSecret; AWSPREVIOUS after a restore or failover lost the last change.
+MASTER_FALLBACK_STAGES = ("AWSPENDING", "AWSPREVIOUS")
 # The version the Pulumi program wrote keeps this label for good (see components/secrets.py).
 BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"
 # Marks the version bootstrap staged but has not yet made current (a retry picks it up).
@@ -157,9 +168,8 @@ def set_secret(client: Any, arn: str, token: str) -> None:
         logger.info("setSecret: user %s already has the pending password", pending["username"])
         return
 
-    master = master_credential(client, current)
-    with _connect_or_raise(master, database=None) as conn:
-        ensure_app_user(conn, pending["username"], pending["password"], pending["dbname"])
+    with connect_as_master(client, current) as master:
+        ensure_app_user(master, pending["username"], pending["password"], pending["dbname"])
     logger.info("setSecret: set the pending password for user %s", pending["username"])
 
 
@@ -177,14 +187,11 @@ def set_own_password(client: Any, arn: str, token: str) -> None:
     pending = get_secret(client, arn, "AWSPENDING", token, fields=SINGLE_USER_FIELDS)
     # No password of this secret is ever presented to another host, nor used to change another user.
     _refuse_other_target(pending, current, LOGIN_FIELDS)
-    candidates = [("AWSCURRENT", current)]
-    try:
-        previous = get_secret(client, arn, "AWSPREVIOUS", fields=SINGLE_USER_FIELDS)
-        if not _differing(previous, pending, LOGIN_FIELDS):  # else it was another login's password
-            candidates.append(("AWSPREVIOUS", previous))
-    except (client.exceptions.ResourceNotFoundException, KeyError):
-        pass  # the first rotation, or an old version in another format
-    candidates.append(("AWSPENDING", pending))
+    candidates = [
+        ("AWSCURRENT", current),
+        *_same_login_versions(client, arn, pending, ("AWSPREVIOUS",), fields=SINGLE_USER_FIELDS),
+        ("AWSPENDING", pending),
+    ]
 
     for stage, secret in candidates:
         conn = connect(dict(pending, password=secret["password"]))
@@ -247,23 +254,23 @@ def bootstrap(client: Any, arn: str) -> dict[str, Any]:
             "rotation changes; bootstrap is for the app secret only"
         )
     current = get_secret(client, arn, "AWSCURRENT", fields=CONNECTION_FIELDS)
-    master = master_credential(client, current)
-    with _connect_or_raise(master, database=None) as conn, conn.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
-
-    if "password" not in current or BOOTSTRAP_STAGE in stages[current_version]:
-        current = _publish_first_password(client, arn, current_version, current, master)
-    else:
-        with _connect_or_raise(master, database=None) as conn:
-            ensure_app_user(conn, current["username"], current["password"], current["dbname"])
-    _revoke_state_password(client, arn, current, master)
+    # One master session for all of it: a master rotation finishing meanwhile cannot log it out.
+    with connect_as_master(client, current) as master:
+        with master.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
+        if "password" not in current or BOOTSTRAP_STAGE in stages[current_version]:
+            current = _publish_first_password(client, arn, current_version, current, master)
+        else:
+            ensure_app_user(master, current["username"], current["password"], current["dbname"])
+        _revoke_state_password(client, arn, current, master)
     logger.info("bootstrap: user %s can use schema %s", current["username"], current["dbname"])
     return {"username": current["username"], "dbname": current["dbname"]}
 
 
 def _publish_first_password(
-    client: Any, arn: str, replaced_version: str, current: dict[str, Any], master: dict[str, Any]
+    client: Any, arn: str, replaced_version: str, current: dict[str, Any], master: Any
 ) -> dict[str, Any]:
+    """Stage a generated password, set it with the ``master`` connection, publish it once it logs in."""
     token = str(uuid.uuid5(_BOOTSTRAP_TOKENS, f"{arn}/{replaced_version}"))
     staged = _version(client, arn, token)
     if staged is None:
@@ -287,8 +294,7 @@ def _publish_first_password(
     if existing is not None:
         existing.close()  # set before a failure that kept it from being published
     else:
-        with _connect_or_raise(master, database=None) as conn:
-            ensure_app_user(conn, staged["username"], staged["password"], staged["dbname"])
+        ensure_app_user(master, staged["username"], staged["password"], staged["dbname"])
     with _connect_or_raise(staged, database=staged["dbname"]):
         pass  # never publish a password the database does not accept
     client.update_secret_version_stage(
@@ -299,7 +305,7 @@ def _publish_first_password(
     return staged
 
 
-def _revoke_state_password(client: Any, arn: str, current: dict[str, Any], master: dict[str, Any]) -> None:
+def _revoke_state_password(client: Any, arn: str, current: dict[str, Any], master: Any) -> None:
     """Stacks made before bootstrap generated passwords hold one in Pulumi's state: kill it.
 
     That password was only ever set on the base user, which may still be AWSPREVIOUS (the
@@ -319,8 +325,7 @@ def _revoke_state_password(client: Any, arn: str, current: dict[str, Any], maste
     if probe is None:
         return
     probe.close()
-    with _connect_or_raise(master, database=None) as conn:
-        ensure_app_user(conn, other, new_password(client), current["dbname"])
+    ensure_app_user(master, other, new_password(client), current["dbname"])
     logger.info("bootstrap: user %s no longer accepts the password Pulumi's state holds", other)
 
 
@@ -384,7 +389,12 @@ def _alter_own_password(conn: Any, username: str, password: str) -> None:
 
 
 def _differing(secret: dict[str, Any], other: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
-    return [field for field in fields if str(secret[field]) != str(other[field])]
+    """The ``fields`` whose values differ; a field only one of the two has differs too."""
+    return [
+        field
+        for field in fields
+        if (field in secret, str(secret.get(field))) != (field in other, str(other.get(field)))
+    ]
 
 
 def _refuse_other_target(pending: dict[str, Any], current: dict[str, Any], fields: tuple[str, ...]) -> None:
@@ -404,26 +414,59 @@ def get_secret(
     missing = [field for field in fields if field not in secret]
     if missing:
         raise KeyError(f"secret {arn} ({stage}) lacks {', '.join(missing)}")
-    if secret["engine"] not in ("mysql", "mariadb"):
+    if "engine" in secret and secret["engine"] not in ("mysql", "mariadb"):  # RDS-managed master secrets have none
         raise KeyError(f"secret {arn} is for engine {secret['engine']!r}, not mysql")
     return dict(secret)
 
 
-def master_credential(client: Any, app_secret: dict[str, Any]) -> dict[str, Any]:
-    """The master user's login for the app secret's database.
+def _same_login_versions(
+    client: Any, arn: str, login: dict[str, Any], stages: tuple[str, ...], *, fields: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The versions of ``arn`` labelled ``stages`` (in that order) that exist, hold ``fields`` and
+    are ``login``'s user at ``login``'s host and port (or, like ``login``, name none): a password
+    is only ever tried for the login it was set for."""
+    versions = []
+    for stage in stages:
+        try:
+            secret = get_secret(client, arn, stage, fields=fields)
+        except (client.exceptions.ResourceNotFoundException, KeyError):
+            continue  # not staged (before a rotation, or AWSPENDING before createSecret), or another format
+        if _differing(secret, login, LOGIN_FIELDS):
+            logger.info("not trying %s's %s password: it is for another login", arn, stage)
+        else:
+            versions.append((stage, secret))
+    return versions
 
-    The master secret's AWSCURRENT: RDS-managed (only username and password) or, in a global
-    database, this function's single-user secret. Where to connect comes from the app secret,
-    never from the master secret.
+
+def connect_as_master(client: Any, app_secret: dict[str, Any]) -> Any:
+    """A connection as the master user to the app secret's database.
+
+    The master secret (``masterarn``) is RDS-managed (only username and password) or, in a global
+    database, this function's single-user secret. Its AWSCURRENT is tried first, then its
+    AWSPENDING and AWSPREVIOUS when they are the same login (`MASTER_FALLBACK_STAGES`): a
+    single-user rotation changes the password at setSecret and moves AWSCURRENT only at
+    finishSecret (docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_how.html).
+    AWS's own alternating-users function tries AWSCURRENT alone (SecretsManagerRDSMySQLRotation-
+    MultiUser, aws-samples/aws-secrets-manager-rotation-lambdas) and fails in that window.
+
+    Where to connect comes from the app secret, never from the master secret: the master's
+    password is presented only to the database the app secret is for.
     """
-    response = client.get_secret_value(SecretId=app_secret["masterarn"], VersionStage="AWSCURRENT")
-    master = json.loads(response["SecretString"])
-    return {
-        "host": app_secret["host"],
-        "port": app_secret["port"],
-        "username": master["username"],
-        "password": master["password"],
-    }
+    arn = app_secret["masterarn"]
+    current = get_secret(client, arn, "AWSCURRENT", fields=MASTER_FIELDS)
+    *earlier, (last_stage, last) = [
+        ("AWSCURRENT", current),
+        *_same_login_versions(client, arn, current, MASTER_FALLBACK_STAGES, fields=MASTER_FIELDS),
+    ]
+    target = {"host": app_secret["host"], "port": app_secret["port"], "username": current["username"]}
+    for stage, master in earlier:
+        conn = connect(dict(target, password=master["password"]))
+        if conn is not None:
+            logger.info("logged in as master user %s with its %s password", current["username"], stage)
+            return conn
+    conn = _connect_or_raise(dict(target, password=last["password"]), database=None)
+    logger.info("logged in as master user %s with its %s password", current["username"], last_stage)
+    return conn
 
 
 def _identifier(value: str) -> str:

@@ -362,7 +362,11 @@ def test_a_failing_step_stops_there_with_one_line(cloud: Cloud, capsys: pytest.C
     assert err.startswith("deploy: step 3/6 failed: `aws rds switchover-global-cluster")
     assert f"exited 254: {denied}" in err
     assert "The writer has not moved" in err
-    assert "./deploy up prod` scales it back" in err
+    # `up` never resizes a group (compute.py ignores its size): the exact command to scale it back.
+    assert (
+        "scale it back with `aws autoscaling update-auto-scaling-group --auto-scaling-group-name fintech-prod-dr-app "
+        "--min-size 1 --desired-capacity 1 --region eu-central-1 --output json`" in err
+    )
     assert cloud.calls()[-1].startswith("aws rds switchover-global-cluster"), "nothing after the failing step"
 
 

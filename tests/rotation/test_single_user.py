@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import rotation  # lambdas/rotation is on the test path: the handler as Lambda i
 
 from tests.rotation.conftest import (
     BOOTSTRAP_STAGE,
+    MASTER_PASSWORD,
+    MASTER_USER,
     FailOnce,
     FlakyClient,
     MariaDB,
@@ -41,17 +44,25 @@ def single_user_secret(aws: Any, value: dict[str, Any]) -> str:
     return str(created["ARN"])
 
 
-def new_master_secret(aws: Any, db: MariaDB, *, host: str | None = None) -> str:
-    """A user with the master's privileges, and its secret holding the first password (the one
-    Pulumi's state holds)."""
-    username = f"admin_{uuid.uuid4().hex[:12]}"
-    password = f"Initial-{uuid.uuid4().hex}"
+def new_admin(db: MariaDB) -> dict[str, str]:
+    """A user with the master's privileges (all, with grant option, as Aurora's master user)."""
+    admin = {"username": f"admin_{uuid.uuid4().hex[:12]}", "password": f"Initial-{uuid.uuid4().hex}"}
     with db.connect(db.master_user, db.master_password) as conn, conn.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (username, password))
-        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (username,))
+        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (admin["username"], admin["password"]))
+        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (admin["username"],))
         conn.commit()
-    value = {"engine": "mysql", "host": host or db.host, "port": db.port, "username": username, "password": password}
+    return admin
+
+
+def new_master_secret(aws: Any, db: MariaDB, *, host: str | None = None) -> str:
+    """A master-like user and its secret holding the first password (the one Pulumi's state holds)."""
+    value = {"engine": "mysql", "host": host or db.host, "port": db.port, **new_admin(db)}
     return single_user_secret(aws, value)
+
+
+def new_rds_managed_master_secret(aws: Any, db: MariaDB) -> str:
+    """A master-like user and its secret as RDS manages one: only username and password."""
+    return str(aws.create_secret(Name=f"rds-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(new_admin(db)))["ARN"])
 
 
 @pytest.fixture
@@ -376,3 +387,215 @@ def test_the_app_rotation_and_bootstrap_log_in_with_the_masters_rotated_password
 def test_the_handler_picks_the_strategy_from_awscurrent(aws: Any, master_secret: str, app_secret: str) -> None:
     assert rotation.is_single_user(aws, master_secret)
     assert not rotation.is_single_user(aws, app_secret)
+
+
+# --------------------------------------------------------------------------- the app's master login mid-rotation
+
+
+def master_between_set_and_finish(
+    aws: Any, service: SecretsManagerService, db: MariaDB, arn: str
+) -> Callable[[], None]:
+    """Run the master secret's rotation up to its setSecret (single user: this function's; RDS-managed:
+    what RDS does) and return what finishes it. Meanwhile the database has the master's AWSPENDING
+    password and AWSCURRENT no longer logs in."""
+    current = service.current(arn)
+    if "host" in current:
+        service.enable_rotation(arn)
+        token = service.start(arn)
+        service.run(arn, token, ("createSecret", "setSecret"))
+        pending = json.loads(aws.get_secret_value(SecretId=arn, VersionId=token)["SecretString"])
+
+        def finish() -> None:
+            service.run(arn, token, ("testSecret", "finishSecret"))
+
+    else:
+        pending = dict(current, password=f"Rds-Rotated-{uuid.uuid4().hex}")
+        token = aws.put_secret_value(SecretId=arn, SecretString=json.dumps(pending), VersionStages=["AWSPENDING"])[
+            "VersionId"
+        ]
+        set_password(db, current["username"], pending["password"])
+        current_version = version_with(service, arn, "AWSCURRENT")
+
+        def finish() -> None:
+            aws.update_secret_version_stage(
+                SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current_version
+            )
+
+    assert version_with(service, arn, "AWSPENDING") == token
+    assert not can_login(db, current)
+    assert can_login(db, dict(current, password=pending["password"]))
+    return finish
+
+
+@pytest.mark.parametrize("master_kind", ["single-user", "rds-managed"])
+def test_an_app_rotation_started_while_the_master_rotates_completes(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB, master_kind: str
+) -> None:
+    """Both rotations start on the first deploy and run every 30 days: they meet."""
+    new_master = new_master_secret if master_kind == "single-user" else new_rds_managed_master_secret
+    master = new_master(aws, mariadb)
+    app = new_app_secret(aws, mariadb, master_arn=master)
+    bootstrap(aws, app)
+    finish_master_rotation = master_between_set_and_finish(aws, service, mariadb, master)
+
+    service.enable_rotation(app)
+    before = service.current(app)
+    service.rotate(app)
+
+    after = service.current(app)
+    assert after["username"] == before["username"] + "_clone"
+    assert can_login(mariadb, after)
+    assert can_login(mariadb, before)
+    finish_master_rotation()
+    service.rotate(app)  # and with the master's new AWSCURRENT
+    assert service.current(app)["username"] == before["username"]
+    assert can_login(mariadb, service.current(app))
+
+
+def test_a_bootstrap_run_while_the_master_rotates_completes(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB
+) -> None:
+    """The first deploy: the master's first rotation and the app's bootstrap run at once."""
+    master = new_master_secret(aws, mariadb)
+    app = new_app_secret(aws, mariadb, master_arn=master)
+    master_between_set_and_finish(aws, service, mariadb, master)
+
+    bootstrap(aws, app)
+
+    assert can_login(mariadb, service.current(app))
+
+
+def test_a_legacy_bootstrap_run_while_the_master_rotates_revokes_the_state_password(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB
+) -> None:
+    """Bootstrap's other uses of the master: bringing the user in line with AWSCURRENT, and taking
+    the password Pulumi's state holds away from the other user (see test_rotation's legacy tests)."""
+    master = new_master_secret(aws, mariadb)
+    state_password = f"State-{uuid.uuid4().hex}"
+    app = new_app_secret(aws, mariadb, password=state_password, master_arn=master)
+    initial = service.current(app)
+    with mariadb.connect(mariadb.master_user, mariadb.master_password) as conn:  # the old program's bootstrap
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{initial['dbname']}`")
+        rotation.ensure_app_user(conn, initial["username"], state_password, initial["dbname"])
+    service.enable_rotation(app)
+    service.rotate(app)  # the old program's first rotation: the base user keeps the state's password
+    clone = service.current(app)
+    master_between_set_and_finish(aws, service, mariadb, master)
+
+    bootstrap(aws, app)
+
+    assert service.current(app) == clone
+    assert can_login(mariadb, clone)
+    for username in (initial["username"], clone["username"]):
+        assert not can_login(mariadb, dict(initial, username=username, password=state_password))
+
+
+def test_the_app_rotation_logs_in_with_the_masters_awsprevious_when_the_database_lost_the_last_change(
+    aws: Any, service: SecretsManagerService, mariadb: MariaDB
+) -> None:
+    master = new_master_secret(aws, mariadb)
+    app = new_app_secret(aws, mariadb, master_arn=master)
+    bootstrap(aws, app)
+    initial_master = service.current(master)
+    service.enable_rotation(master)
+    service.rotate(master)
+    # A restore, or a global database failover that lost the last writes: the old password is back.
+    set_password(mariadb, initial_master["username"], initial_master["password"])
+
+    service.enable_rotation(app)
+    before = service.current(app)
+    service.rotate(app)
+
+    assert can_login(mariadb, service.current(app))
+    assert can_login(mariadb, before)
+
+
+class LoginRecorder:
+    """pymysql.connect, recording where and as whom each login was tried, with which password."""
+
+    def __init__(self) -> None:
+        self.connect = pymysql.connect
+        self.attempts: list[tuple[str, int, str, str]] = []
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.attempts.append((kwargs["host"], kwargs["port"], kwargs["user"], kwargs["password"]))
+        return self.connect(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("master_kind", "stage", "other", "tried"),
+    [
+        ("single-user", "AWSPENDING", {}, True),
+        ("single-user", "AWSPENDING", {"username": MASTER_USER, "password": MASTER_PASSWORD}, False),
+        ("single-user", "AWSPENDING", {"host": "elsewhere.example.com"}, False),
+        ("single-user", "AWSPENDING", {"port": 1}, False),
+        ("single-user", "AWSPREVIOUS", {"username": MASTER_USER, "password": MASTER_PASSWORD}, False),
+        ("rds-managed", "AWSPENDING", {}, True),
+        # Even the app secret's host: AWSCURRENT names none, so this is another login's.
+        ("rds-managed", "AWSPENDING", {"host": "127.0.0.1"}, False),
+    ],
+    ids=[
+        "same-login-is-tried",
+        "pending-other-user",
+        "pending-other-host",
+        "pending-other-port",
+        "previous-other-user",
+        "rds-managed-same-login-is-tried",
+        "rds-managed-pending-with-a-host",
+    ],
+)
+def test_only_a_master_version_for_the_same_login_is_tried_and_only_at_the_apps_database(
+    aws: Any,
+    service: SecretsManagerService,
+    mariadb: MariaDB,
+    monkeypatch: pytest.MonkeyPatch,
+    master_kind: str,
+    stage: str,
+    other: dict[str, Any],
+    tried: bool,
+) -> None:
+    """The other version's password would log in if it were tried. The single-user master secret
+    names the server by another name (localhost) than the app secret (127.0.0.1): only the app's
+    counts."""
+    if master_kind == "single-user":
+        master = new_master_secret(aws, mariadb, host="localhost")
+    else:
+        master = new_rds_managed_master_secret(aws, mariadb)
+    app = new_app_secret(aws, mariadb, master_arn=master)
+    assert mariadb.host == "127.0.0.1"
+    bootstrap(aws, app)
+    current = service.current(master)
+    # The database has a password that AWSCURRENT does not hold: only the other version's logs in.
+    database_has = f"Only-the-other-has-it-{uuid.uuid4().hex}"
+    set_password(mariadb, current["username"], database_has)
+    version = dict(current, **{"password": database_has, **other})
+    if stage == "AWSPENDING":
+        aws.put_secret_value(SecretId=master, SecretString=json.dumps(version), VersionStages=["AWSPENDING"])
+    else:  # staged AWSCURRENT, then AWSCURRENT again on the current value: it becomes AWSPREVIOUS
+        aws.put_secret_value(SecretId=master, SecretString=json.dumps(version), VersionStages=["AWSCURRENT"])
+        aws.put_secret_value(SecretId=master, SecretString=json.dumps(current), VersionStages=["AWSCURRENT"])
+    assert json.loads(aws.get_secret_value(SecretId=master, VersionStage=stage)["SecretString"]) == version
+    service.enable_rotation(app)
+    before = service.current(app)
+    recorder = LoginRecorder()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pymysql, "connect", recorder)  # the module rotation calls
+        if tried:
+            service.rotate(app)
+        else:
+            expected = rf"^cannot log in to 127\.0\.0\.1 as {current['username']} \(MySQL error 1045\)$"
+            with pytest.raises(rotation.RotationError, match=expected):
+                service.rotate(app)
+
+    # AWSCURRENT first, then the other version only if it is the same login; as the master user, at
+    # the app secret's host and port.
+    passwords = [current["password"], version["password"]] if tried else [current["password"]]
+    masters = [attempt for attempt in recorder.attempts if attempt[3] in (current["password"], version["password"])]
+    assert masters == [(mariadb.host, mariadb.port, current["username"], password) for password in passwords]
+    assert {(host, port) for host, port, _, _ in recorder.attempts} == {(mariadb.host, mariadb.port)}
+    if tried:
+        assert service.current(app)["username"] == before["username"] + "_clone"
+    else:
+        assert service.current(app) == before

@@ -271,3 +271,28 @@ def test_the_origin_name_fails_over_to_the_other_sites_load_balancer(primary: st
     assert {o["domainName"] for o in distribution.inputs["origins"]} == {
         f"origin.{run.config[f'{PROJECT}:domainName']}"
     }
+
+
+@pytest.mark.parametrize("primary", [HOME, STANDBY])
+def test_only_the_active_sites_app_is_alarmed_for_reaching_the_database(primary: str) -> None:
+    """The global writer endpoint resolves to a private address in the active region; the passive
+    site's app cannot reach it (no peering), and its alarm would page from the first deploy."""
+    run = run_stack("prod", {"primaryRegion": primary})
+    alarmed = {
+        a.region for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.endswith("-app-dependencies")
+    }
+    assert alarmed == {primary}
+
+
+def test_rotations_may_re_encrypt_the_replicas_with_the_standby_key(prod: StackRun) -> None:
+    (policy,) = [p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy")]
+    by_sid = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    statement = by_sid["EncryptReplicasThroughSecretsManager"]
+    assert statement["Resource"] == key_arn(prod, prod.standby(), "secrets")
+    assert statement["Action"] == ["kms:Encrypt", "kms:GenerateDataKey"]
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{STANDBY}.amazonaws.com"}}
+
+
+def test_a_single_region_rotation_touches_no_other_regions_key(dev: StackRun) -> None:
+    (policy,) = [p for p in dev.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy")]
+    assert "EncryptReplicasThroughSecretsManager" not in policy.inputs["policy"]
