@@ -104,7 +104,8 @@ VAULT = "aws:backup/vault:Vault"
 
 
 def _region(run: StackRun, record: ResourceRecord) -> str:
-    return str(record.inputs.get("region") or run.config.get("aws:region", "?"))
+    """Where the resource is: its own region, else its provider's (the harness records both)."""
+    return str(record.inputs.get("region") or record.region or run.config.get("aws:region", "?"))
 
 
 def _label(*lines: Any) -> str:
@@ -156,7 +157,7 @@ def build(full: StackRun) -> graphviz.Digraph:
     _backup_copies(run, drawing, dot, region, standby)
     _align_zones(dot, zones, drawing.stands_for)
     _flows(run, drawing, dot)
-    _replication_flows(drawing, dot)
+    _replication_flows(full, drawing, dot)
     return dot
 
 
@@ -189,15 +190,46 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     return box
 
 
-def _replication_flows(drawing: _Drawing, dot: graphviz.Digraph) -> None:
-    """Aurora's storage-level replication and S3's, from the stack region's site to the standby's."""
+def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
+    """Aurora's storage-level replication and S3's between the sites, and the origin name's failover."""
     drawn = drawing.stands_for
     if "aurora" in drawn and "dr-aurora" in drawn:
         dot.edge("aurora", "dr-aurora", label="Aurora Global Database", style="bold", color="#d9534f")
-    for node_id in [n for n in drawn if n.startswith("dr-s3-")]:
-        home = node_id.removeprefix("dr-")
-        if home in drawn:
-            dot.edge(home, node_id, label="S3 replication (RTC 15 min)", dir="both", style="bold", color="#d9534f")
+    sources = {
+        str(c.inputs.get("bucket")) for c in full.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    }
+    replicated = {
+        (b.inputs.get("tags") or {}).get("Purpose")
+        for b in full.of_type("aws:s3/bucket:Bucket")
+        if {b.id, str(b.state.get("bucket", ""))} & sources
+    }
+    for purpose in sorted(p for p in replicated if p and f"s3-{p}" in drawn and f"dr-s3-{p}" in drawn):
+        dot.edge(
+            f"s3-{purpose}",
+            f"dr-s3-{purpose}",
+            label="S3 replication (RTC 15 min)",
+            dir="both",
+            style="bold",
+            color="#d9534f",
+        )
+    records = [r for r in full.of_type("aws:route53/record:Record") if r.inputs.get("failoverRoutingPolicies")]
+    if records and "alb" in drawn and "dr-alb" in drawn:
+        name = records[0].inputs["name"]
+        checks = full.of_type("aws:route53/healthCheck:HealthCheck")
+        text = _label("Route 53 failover", name, f"{len(checks)} HTTPS health checks on /health")
+        drawing.node(dot, "origin-failover", text, [*records, *checks], fillcolor="#fff4e5")
+        if "cdn" in drawn:
+            dot.edge("cdn", "origin-failover", label="resolves the origin", style="dashed")
+        home = full.config.get("aws:region")
+        node_of = {
+            str(lb.state.get("dnsName")): "alb" if lb.region == home else "dr-alb"
+            for lb in full.of_type("aws:lb/loadBalancer:LoadBalancer")
+        }
+        for record in records:
+            (alias,) = record.inputs.get("aliases") or [{}]
+            role = record.inputs["failoverRoutingPolicies"][0]["type"]
+            if alias.get("name") in node_of:
+                dot.edge("origin-failover", node_of[alias["name"]], label=role, style="dashed", color="#d9534f")
 
 
 def _vpc(run: StackRun, drawing: _Drawing, net: graphviz.Digraph) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from offline.diagram import TIERS, alarm_node, build, subnet_node, tier_cluster
-from offline.harness import StackRun
+from offline.harness import StackRun, run_stack
 
 
 # This module tests the stack region's site; the standby site has its own tests (test_standby.py).
@@ -207,3 +207,16 @@ def test_alarms_are_connected_to_what_they_watch(stack_run: StackRun, drawn: Lay
         labels = [e["label"] for e in drawn.edges_from(source) if e["label"].startswith("watches")]
         assert sum(int(re.findall(r"\d+", label)[0]) for label in labels) == count
         assert any(e["label"] == "notify" and e["head"].startswith("sns-") for e in drawn.edges_from(source))
+
+
+def test_the_standby_region_is_drawn_with_what_replicates_into_it() -> None:
+    """Both regions: the standby's box, Aurora's and S3's replication edges (archives only), and
+    Route 53 sending the origin name to each site's load balancer by role."""
+    source = build(run_stack("prod")).source
+    assert 'label="AWS region eu-central-1 (standby, warm)"' in source
+    assert re.search(r'aurora -> "dr-aurora" \[label="Aurora Global Database"', source)
+    replicated = set(re.findall(r'"s3-([a-z-]+)" -> "dr-s3-\1" \[label="S3 replication', source))
+    assert replicated == {"transaction-archive", "audit-log-archive"}, "the logs bucket is not replicated"
+    assert re.search(r'"origin-failover" -> alb \[label=PRIMARY', source)
+    assert re.search(r'"origin-failover" -> "dr-alb" \[label=SECONDARY', source)
+    assert "dr-aurora" not in build(run_stack("dev")).source
