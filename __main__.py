@@ -70,6 +70,137 @@ flow_log_group_name = log_group_name("vpc-flow-logs")
 # The app may read exactly the secrets under this prefix (see components/security.py).
 app_secret_prefix = f"{prefix}/app/"
 
+
+# What both sites' tiers are built from: the settings, and the site's own network, keys and groups.
+def network_args(cidr: str, availability_zones: tuple[str, ...], keys: Security) -> NetworkArgs:
+    return NetworkArgs(
+        vpc_cidr=cidr,
+        availability_zones=availability_zones,
+        nat_strategy=settings.nat_strategy,
+        flow_log_group_name=flow_log_group_name,
+        flow_log_retention_days=settings.flow_log_retention_days,
+        flow_log_key_arn=keys.key_arns["logs"],
+        flow_log_role_arn=keys.flow_log_role_arn,
+        interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
+        retain_logs=settings.protect_data,
+    )
+
+
+def security_groups_args(net: Network) -> SecurityGroupsArgs:
+    return SecurityGroupsArgs(
+        vpc_id=net.vpc_id,
+        app_port=settings.app_port,
+        # Only CloudFront reaches the load balancer, on the one port its origin uses.
+        alb_source="cloudfront",
+        alb_ports=(443,) if settings.domain_name else (80,),
+        # With a standby, Route 53 checks the origin's health (its own group: see security_groups.py).
+        health_checker_ports=(443,) if standby_region else (),
+    )
+
+
+def database_args(
+    net: Network,
+    groups: SecurityGroups,
+    keys: Security,
+    availability_zones: tuple[str, ...],
+    instance_count: int,
+    global_role: GlobalPrimary | GlobalSecondary | None,
+    master_replica: MasterReplica | None = None,
+) -> DatabaseArgs:
+    return DatabaseArgs(
+        subnet_ids=net.database_subnet_ids,
+        security_group_id=groups.ids["database"],
+        availability_zones=availability_zones,
+        storage_key_arn=keys.key_arns["database"],
+        secrets_key_arn=keys.key_arns["secrets"],
+        logs_key_arn=keys.key_arns["logs"],
+        log_retention_days=settings.log_retention_days,
+        engine_version=settings.db_engine_version,
+        instance_class=settings.db_instance_class,
+        instance_count=instance_count,
+        backup_retention_days=settings.db_backup_retention_days,
+        backup_window=settings.db_backup_window,
+        maintenance_window=settings.db_maintenance_window,
+        monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
+        insights_retention_days=settings.db_insights_retention_days,
+        protect=settings.protect_data,
+        global_role=global_role,
+        master_replica=master_replica,
+    )
+
+
+def storage_args(keys: Security) -> StorageArgs:
+    return StorageArgs(
+        storage_key_arn=keys.key_arns["storage"],
+        audit_key_arn=keys.key_arns["audit"],
+        log_retention_days=settings.log_bucket_retention_days,
+        object_lock_mode=settings.object_lock_mode,
+        object_lock_days=settings.object_lock_days,
+        audit_lock_days=settings.audit_lock_days,
+        protect=settings.protect_data,
+    )
+
+
+def load_balancer_args(
+    net: Network, groups: SecurityGroups, logs: Storage, origin_verify_secret: pulumi.Output[str] | None = None
+) -> LoadBalancerArgs:
+    return LoadBalancerArgs(
+        vpc_id=net.vpc_id,
+        public_subnet_ids=net.public_subnet_ids,
+        security_group_id=groups.ids["alb"],
+        logs_bucket_name=logs.logs_bucket_name,
+        logs_prefix=logs.alb_log_prefix,
+        app_port=settings.app_port,
+        health_check=HealthCheck(
+            interval_seconds=settings.health_check_interval_seconds,
+            healthy_threshold=settings.health_check_healthy_threshold,
+            unhealthy_threshold=settings.health_check_unhealthy_threshold,
+        ),
+        deregistration_delay_seconds=settings.deregistration_delay_seconds,
+        idle_timeout_seconds=settings.alb_idle_timeout_seconds,
+        deletion_protection=settings.protect_data,
+        domain_name=settings.domain_name,
+        hosted_zone_id=settings.hosted_zone_id,
+        require_origin_header=True,
+        origin_verify_secret=origin_verify_secret,
+        # With a standby the origin name fails over in DNS (OriginFailover below), checked on /health.
+        health_checkers=bool(standby_region),
+        origin_record=not standby_region,
+        extra_security_group_ids=[groups.ids["alb-health-checks"]] if standby_region else [],
+    )
+
+
+def compute_args(
+    net: Network,
+    groups: SecurityGroups,
+    keys: Security,
+    balancer: LoadBalancer,
+    app_secret_arn: pulumi.Output[str],
+    size: tuple[int, int],
+) -> ComputeArgs:
+    """``size``: the group's floor and desired capacity at creation (scaling owns them afterwards)."""
+    return ComputeArgs(
+        subnet_ids=net.private_subnet_ids,
+        security_group_id=groups.ids["app"],
+        instance_profile_name=keys.app_instance_profile_name,
+        target_group_arn=balancer.target_group_arn,
+        ebs_key_arn=keys.key_arns["ebs"],
+        logs_key_arn=keys.key_arns["logs"],
+        log_group_name=log_group_name("app"),
+        log_retention_days=settings.log_retention_days,
+        app_secret_arn=app_secret_arn,
+        app_port=settings.app_port,
+        instance_type=settings.instance_type,
+        min_size=size[0],
+        max_size=settings.asg_max_size,
+        desired_capacity=size[1],
+        detailed_monitoring=settings.detailed_monitoring,
+        schedule=Schedule(time_zone=settings.schedule_time_zone),
+        instance_tags=settings.tags,
+        retain_logs=settings.protect_data,
+    )
+
+
 security = Security(
     f"{prefix}-sec",
     SecurityArgs(
@@ -98,91 +229,28 @@ if standby_region:
         dr_opts,
     )
 
-network = Network(
-    f"{prefix}-net",
-    NetworkArgs(
-        vpc_cidr=settings.vpc_cidr,
-        availability_zones=zones,
-        nat_strategy=settings.nat_strategy,
-        flow_log_group_name=flow_log_group_name,
-        flow_log_retention_days=settings.flow_log_retention_days,
-        flow_log_key_arn=security.key_arns["logs"],
-        flow_log_role_arn=security.flow_log_role_arn,
-        interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
-        retain_logs=settings.protect_data,
-    ),
-    tier_opts,
-)
+network = Network(f"{prefix}-net", network_args(settings.vpc_cidr, zones, security), tier_opts)
 
 if standby_region:
-    dr_network = Network(
-        f"{dr}-net",
-        NetworkArgs(
-            vpc_cidr=settings.standby_vpc_cidr,
-            availability_zones=dr_zones,
-            nat_strategy=settings.nat_strategy,
-            flow_log_group_name=flow_log_group_name,
-            flow_log_retention_days=settings.flow_log_retention_days,
-            flow_log_key_arn=dr_security.key_arns["logs"],
-            flow_log_role_arn=dr_security.flow_log_role_arn,
-            interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
-            retain_logs=settings.protect_data,
-        ),
-        dr_opts,
-    )
+    dr_network = Network(f"{dr}-net", network_args(settings.standby_vpc_cidr, dr_zones, dr_security), dr_opts)
 
-security_groups = SecurityGroups(
-    f"{prefix}-sg",
-    SecurityGroupsArgs(
-        vpc_id=network.vpc_id,
-        app_port=settings.app_port,
-        # Only CloudFront reaches the load balancer, on the one port its origin uses.
-        alb_source="cloudfront",
-        alb_ports=(443,) if settings.domain_name else (80,),
-        # With a standby, Route 53 checks the origin's health (its own group: see security_groups.py).
-        health_checker_ports=(443,) if standby_region else (),
-    ),
-    tier_opts,
-)
+security_groups = SecurityGroups(f"{prefix}-sg", security_groups_args(network), tier_opts)
 
 if standby_region:
-    dr_security_groups = SecurityGroups(
-        f"{dr}-sg",
-        SecurityGroupsArgs(
-            vpc_id=dr_network.vpc_id,
-            app_port=settings.app_port,
-            alb_source="cloudfront",
-            alb_ports=(443,) if settings.domain_name else (80,),
-            health_checker_ports=(443,),
-        ),
-        dr_opts,
-    )
+    dr_security_groups = SecurityGroups(f"{dr}-sg", security_groups_args(dr_network), dr_opts)
 
 database = Database(
     f"{prefix}-db",
-    DatabaseArgs(
-        subnet_ids=network.database_subnet_ids,
-        security_group_id=security_groups.ids["database"],
-        availability_zones=zones,
-        storage_key_arn=security.key_arns["database"],
-        secrets_key_arn=security.key_arns["secrets"],
-        logs_key_arn=security.key_arns["logs"],
-        log_retention_days=settings.log_retention_days,
-        engine_version=settings.db_engine_version,
-        instance_class=settings.db_instance_class,
-        instance_count=settings.db_instance_count,
-        backup_retention_days=settings.db_backup_retention_days,
-        backup_window=settings.db_backup_window,
-        maintenance_window=settings.db_maintenance_window,
-        monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
-        insights_retention_days=settings.db_insights_retention_days,
-        protect=settings.protect_data,
+    database_args(
+        network,
+        security_groups,
+        security,
+        zones,
+        settings.db_instance_count,
         # With a standby: an Aurora Global Database founded from this cluster (its identifier
         # never changes: the primary region is a role, not a name).
-        global_role=GlobalPrimary(identifier=f"{prefix}-global") if standby_region else None,
-        master_replica=MasterReplica(region=standby_region, key_arn=dr_security.key_arns["secrets"])
-        if standby_region
-        else None,
+        GlobalPrimary(identifier=f"{prefix}-global") if standby_region else None,
+        MasterReplica(region=standby_region, key_arn=dr_security.key_arns["secrets"]) if standby_region else None,
     ),
     tier_opts,
 )
@@ -190,24 +258,13 @@ database = Database(
 if standby_region:
     dr_database = Database(
         f"{dr}-db",
-        DatabaseArgs(
-            subnet_ids=dr_network.database_subnet_ids,
-            security_group_id=dr_security_groups.ids["database"],
-            availability_zones=dr_zones,
-            storage_key_arn=dr_security.key_arns["database"],
-            secrets_key_arn=dr_security.key_arns["secrets"],
-            logs_key_arn=dr_security.key_arns["logs"],
-            log_retention_days=settings.log_retention_days,
-            engine_version=settings.db_engine_version,
-            instance_class=settings.db_instance_class,
-            instance_count=dr_db_instances,
-            backup_retention_days=settings.db_backup_retention_days,
-            backup_window=settings.db_backup_window,
-            maintenance_window=settings.db_maintenance_window,
-            monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
-            insights_retention_days=settings.db_insights_retention_days,
-            protect=settings.protect_data,
-            global_role=GlobalSecondary(global_cluster_id=database.global_cluster_id, source_region=settings.region),
+        database_args(
+            dr_network,
+            dr_security_groups,
+            dr_security,
+            dr_zones,
+            dr_db_instances,
+            GlobalSecondary(global_cluster_id=database.global_cluster_id, source_region=settings.region),
         ),
         dr_opts,
     )
@@ -240,34 +297,10 @@ secrets = Secrets(
     tier_opts,
 )
 
-storage = Storage(
-    f"{prefix}-storage",
-    StorageArgs(
-        storage_key_arn=security.key_arns["storage"],
-        audit_key_arn=security.key_arns["audit"],
-        log_retention_days=settings.log_bucket_retention_days,
-        object_lock_mode=settings.object_lock_mode,
-        object_lock_days=settings.object_lock_days,
-        audit_lock_days=settings.audit_lock_days,
-        protect=settings.protect_data,
-    ),
-    tier_opts,
-)
+storage = Storage(f"{prefix}-storage", storage_args(security), tier_opts)
 
 if standby_region:
-    dr_storage = Storage(
-        f"{dr}-storage",
-        StorageArgs(
-            storage_key_arn=dr_security.key_arns["storage"],
-            audit_key_arn=dr_security.key_arns["audit"],
-            log_retention_days=settings.log_bucket_retention_days,
-            object_lock_mode=settings.object_lock_mode,
-            object_lock_days=settings.object_lock_days,
-            audit_lock_days=settings.audit_lock_days,
-            protect=settings.protect_data,
-        ),
-        dr_opts,
-    )
+    dr_storage = Storage(f"{dr}-storage", storage_args(dr_security), dr_opts)
 
 replication = None
 if standby_region:
@@ -340,33 +373,7 @@ if settings.backup_enabled:
         tier_opts,
     )
 
-load_balancer = LoadBalancer(
-    f"{prefix}-lb",
-    LoadBalancerArgs(
-        vpc_id=network.vpc_id,
-        public_subnet_ids=network.public_subnet_ids,
-        security_group_id=security_groups.ids["alb"],
-        logs_bucket_name=storage.logs_bucket_name,
-        logs_prefix=storage.alb_log_prefix,
-        app_port=settings.app_port,
-        health_check=HealthCheck(
-            interval_seconds=settings.health_check_interval_seconds,
-            healthy_threshold=settings.health_check_healthy_threshold,
-            unhealthy_threshold=settings.health_check_unhealthy_threshold,
-        ),
-        deregistration_delay_seconds=settings.deregistration_delay_seconds,
-        idle_timeout_seconds=settings.alb_idle_timeout_seconds,
-        deletion_protection=settings.protect_data,
-        domain_name=settings.domain_name,
-        hosted_zone_id=settings.hosted_zone_id,
-        require_origin_header=True,
-        # With a standby the origin name fails over in DNS (OriginFailover below), checked on /health.
-        health_checkers=bool(standby_region),
-        origin_record=not standby_region,
-        extra_security_group_ids=[security_groups.ids["alb-health-checks"]] if standby_region else [],
-    ),
-    tier_opts,
-)
+load_balancer = LoadBalancer(f"{prefix}-lb", load_balancer_args(network, security_groups, storage), tier_opts)
 
 edge = Edge(
     f"{prefix}-edge",
@@ -394,25 +401,13 @@ edge = Edge(
 
 compute = Compute(
     f"{prefix}-app",
-    ComputeArgs(
-        subnet_ids=network.private_subnet_ids,
-        security_group_id=security_groups.ids["app"],
-        instance_profile_name=security.app_instance_profile_name,
-        target_group_arn=load_balancer.target_group_arn,
-        ebs_key_arn=security.key_arns["ebs"],
-        logs_key_arn=security.key_arns["logs"],
-        log_group_name=log_group_name("app"),
-        log_retention_days=settings.log_retention_days,
-        app_secret_arn=secrets.app_secret_arn,
-        app_port=settings.app_port,
-        instance_type=settings.instance_type,
-        min_size=settings.asg_min_size,
-        max_size=settings.asg_max_size,
-        desired_capacity=settings.asg_desired_capacity,
-        detailed_monitoring=settings.detailed_monitoring,
-        schedule=Schedule(time_zone=settings.schedule_time_zone),
-        instance_tags=settings.tags,
-        retain_logs=settings.protect_data,
+    compute_args(
+        network,
+        security_groups,
+        security,
+        load_balancer,
+        secrets.app_secret_arn,
+        (settings.asg_min_size, settings.asg_desired_capacity),
     ),
     tier_opts,
 )
@@ -420,56 +415,22 @@ compute = Compute(
 if standby_region:
     dr_load_balancer = LoadBalancer(
         f"{dr}-lb",
-        LoadBalancerArgs(
-            vpc_id=dr_network.vpc_id,
-            public_subnet_ids=dr_network.public_subnet_ids,
-            security_group_id=dr_security_groups.ids["alb"],
-            logs_bucket_name=dr_storage.logs_bucket_name,
-            logs_prefix=dr_storage.alb_log_prefix,
-            app_port=settings.app_port,
-            health_check=HealthCheck(
-                interval_seconds=settings.health_check_interval_seconds,
-                healthy_threshold=settings.health_check_healthy_threshold,
-                unhealthy_threshold=settings.health_check_unhealthy_threshold,
-            ),
-            deregistration_delay_seconds=settings.deregistration_delay_seconds,
-            idle_timeout_seconds=settings.alb_idle_timeout_seconds,
-            deletion_protection=settings.protect_data,
-            domain_name=settings.domain_name,
-            hosted_zone_id=settings.hosted_zone_id,
-            require_origin_header=True,
-            # CloudFront sends one header value, whichever region answers.
-            origin_verify_secret=load_balancer.origin_verify_secret,
-            health_checkers=True,
-            origin_record=False,
-            extra_security_group_ids=[dr_security_groups.ids["alb-health-checks"]],
-        ),
+        # CloudFront sends one header value, whichever region answers.
+        load_balancer_args(dr_network, dr_security_groups, dr_storage, load_balancer.origin_verify_secret),
         dr_opts,
     )
     # The passive site keeps standbyMode's capacity; failover scales it to the active site's sizes.
     dr_app_size = 1 if settings.standby_mode == "warm" else 0
     dr_compute = Compute(
         f"{dr}-app",
-        ComputeArgs(
-            subnet_ids=dr_network.private_subnet_ids,
-            security_group_id=dr_security_groups.ids["app"],
-            instance_profile_name=dr_security.app_instance_profile_name,
-            target_group_arn=dr_load_balancer.target_group_arn,
-            ebs_key_arn=dr_security.key_arns["ebs"],
-            logs_key_arn=dr_security.key_arns["logs"],
-            log_group_name=log_group_name("app"),
-            log_retention_days=settings.log_retention_days,
+        compute_args(
+            dr_network,
+            dr_security_groups,
+            dr_security,
+            dr_load_balancer,
             # The app secret's replica in this region (same name, read-only, kept current by rotation).
-            app_secret_arn=secrets.replica_secret_arn,
-            app_port=settings.app_port,
-            instance_type=settings.instance_type,
-            min_size=settings.asg_min_size if dr_active else dr_app_size,
-            max_size=settings.asg_max_size,
-            desired_capacity=settings.asg_desired_capacity if dr_active else dr_app_size,
-            detailed_monitoring=settings.detailed_monitoring,
-            schedule=Schedule(time_zone=settings.schedule_time_zone),
-            instance_tags=settings.tags,
-            retain_logs=settings.protect_data,
+            secrets.replica_secret_arn,
+            (settings.asg_min_size, settings.asg_desired_capacity) if dr_active else (dr_app_size, dr_app_size),
         ),
         dr_opts,
     )
