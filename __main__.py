@@ -343,6 +343,55 @@ def watched_replication(region: str, *, leaving: bool) -> list[WatchedReplicatio
     ]
 
 
+def monitoring_args(
+    region: str,
+    keys: Security,
+    net: Network,
+    db: Database,
+    archive: Storage,
+    balancer: LoadBalancer,
+    app: Compute,
+    *,
+    edge: Edge | None = None,
+    rotation: Secrets | None = None,
+    backup: Backup | None = None,
+) -> MonitoringArgs:
+    """A site's alarms, dashboard and log archive; the edge, the rotation function and the backup
+    vault run in the stack region's site only."""
+    return MonitoringArgs(
+        alerts_key_arn=keys.key_arns["alerts"],
+        edge_alerts_key_arn=keys.edge_key_arns["alerts"] if edge else None,
+        alarm_emails=settings.alarm_emails,
+        watched=Watched(
+            alb_arn_suffix=balancer.arn_suffix,
+            target_group_arn_suffix=balancer.target_group_arn_suffix,
+            asg_name=app.asg_name,
+            db_cluster_identifier=db.cluster_identifier,
+            db_instance_identifiers=db.instance_identifiers,
+            rotation_function_name=rotation.rotation_function_name if rotation else None,
+            web_acl_name=edge.web_acl_name if edge else None,
+            distribution_id=edge.distribution_id if edge else None,
+            # The passive site's app cannot reach the writer in the other region (the VPCs are not
+            # connected): it is watched only where it is the active one.
+            app_dependency_metric=app.dependency_metric if region == settings.active_region else None,
+            backup_vault_name=backup.vault_name if backup else None,
+            # A member's lag exists only while it is the secondary.
+            global_db=bool(standby_region),
+            outgoing_replication=watched_replication(region, leaving=True),
+            incoming_replication=watched_replication(region, leaving=False),
+        ),
+        thresholds=thresholds,
+        archive_bucket_arn=archive.audit_bucket_arn,
+        archive_key_arn=keys.key_arns["audit"],
+        archived_log_groups=[
+            net.flow_log_group_name,
+            *db.log_group_names,
+            *([rotation.rotation_log_group_name] if rotation else []),
+            app.log_group_name,
+        ],
+    )
+
+
 backup = None
 if settings.backup_enabled:
     backup = Backup(
@@ -453,69 +502,23 @@ if standby_region:
     # stack's region is the one that is down.
     dr_monitoring = Monitoring(
         f"{dr}-monitoring",
-        MonitoringArgs(
-            alerts_key_arn=dr_security.key_arns["alerts"],
-            edge_alerts_key_arn=None,
-            alarm_emails=settings.alarm_emails,
-            watched=Watched(
-                alb_arn_suffix=dr_load_balancer.arn_suffix,
-                target_group_arn_suffix=dr_load_balancer.target_group_arn_suffix,
-                asg_name=dr_compute.asg_name,
-                db_cluster_identifier=dr_database.cluster_identifier,
-                db_instance_identifiers=dr_database.instance_identifiers,
-                rotation_function_name=None,
-                web_acl_name=None,
-                distribution_id=None,
-                # The passive site's app cannot reach the writer in the other region (the VPCs
-                # are not connected): it is watched there only while it is the active one.
-                app_dependency_metric=dr_compute.dependency_metric if dr_active else None,
-                global_db=True,
-                outgoing_replication=watched_replication(standby_region, leaving=True),
-                incoming_replication=watched_replication(standby_region, leaving=False),
-            ),
-            thresholds=thresholds,
-            archive_bucket_arn=dr_storage.audit_bucket_arn,
-            archive_key_arn=dr_security.key_arns["audit"],
-            archived_log_groups=[
-                dr_network.flow_log_group_name,
-                *dr_database.log_group_names,
-                dr_compute.log_group_name,
-            ],
-        ),
+        monitoring_args(standby_region, dr_security, dr_network, dr_database, dr_storage, dr_load_balancer, dr_compute),
         dr_opts,
     )
 
 monitoring = Monitoring(
     f"{prefix}-monitoring",
-    MonitoringArgs(
-        alerts_key_arn=security.key_arns["alerts"],
-        edge_alerts_key_arn=security.edge_key_arns["alerts"],
-        alarm_emails=settings.alarm_emails,
-        watched=Watched(
-            alb_arn_suffix=load_balancer.arn_suffix,
-            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
-            asg_name=compute.asg_name,
-            db_cluster_identifier=database.cluster_identifier,
-            db_instance_identifiers=database.instance_identifiers,
-            rotation_function_name=secrets.rotation_function_name,
-            web_acl_name=edge.web_acl_name,
-            distribution_id=edge.distribution_id,
-            app_dependency_metric=None if standby_region and dr_active else compute.dependency_metric,
-            backup_vault_name=backup.vault_name if backup else None,
-            # Its lag exists only while it is the secondary (after a switchover).
-            global_db=bool(standby_region),
-            outgoing_replication=watched_replication(settings.region, leaving=True),
-            incoming_replication=watched_replication(settings.region, leaving=False),
-        ),
-        thresholds=thresholds,
-        archive_bucket_arn=storage.audit_bucket_arn,
-        archive_key_arn=security.key_arns["audit"],
-        archived_log_groups=[
-            network.flow_log_group_name,
-            *database.log_group_names,
-            secrets.rotation_log_group_name,
-            compute.log_group_name,
-        ],
+    monitoring_args(
+        settings.region,
+        security,
+        network,
+        database,
+        storage,
+        load_balancer,
+        compute,
+        edge=edge,
+        rotation=secrets,
+        backup=backup,
     ),
     tier_opts,
 )

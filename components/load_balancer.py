@@ -300,20 +300,13 @@ class LoadBalancer(pulumi.ComponentResource):
         secret: pulumi.Input[str],
     ) -> None:
         """Forwards requests carrying the edge's secret header; the listener's default answers 403."""
-        aws.lb.ListenerRule(
+        header = aws.lb.ListenerRuleConditionHttpHeaderArgs(http_header_name=ORIGIN_VERIFY_HEADER, values=[secret])
+        self._forward_rule(
             f"{name}-from-edge",
-            listener_arn=listener_arn,
-            priority=EDGE_RULE_PRIORITY,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=ORIGIN_VERIFY_HEADER,
-                        values=[secret],
-                    )
-                )
-            ],
-            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
-            opts=pulumi.ResourceOptions(parent=self),
+            listener_arn,
+            target_group_arn,
+            EDGE_RULE_PRIORITY,
+            [aws.lb.ListenerRuleConditionArgs(http_header=header)],
         )
 
     def _health_checkers_rule(
@@ -325,11 +318,12 @@ class LoadBalancer(pulumi.ComponentResource):
         The path pattern has no wildcard, so it matches that path only (case-sensitively; the query
         string is not compared: ``ListenerRuleConditionPathPatternArgs.values``). Whoever the
         security groups admit (CloudFront, Route 53's checkers) may read it: keep it free of secrets."""
-        aws.lb.ListenerRule(
+        self._forward_rule(
             f"{name}-health-checkers",
-            listener_arn=listener_arn,
-            priority=HEALTH_CHECKERS_RULE_PRIORITY,
-            conditions=[
+            listener_arn,
+            target_group_arn,
+            HEALTH_CHECKERS_RULE_PRIORITY,
+            [
                 aws.lb.ListenerRuleConditionArgs(
                     path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[path])
                 ),
@@ -337,6 +331,21 @@ class LoadBalancer(pulumi.ComponentResource):
                     http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=["GET"])
                 ),
             ],
+        )
+
+    def _forward_rule(
+        self,
+        resource_name: str,
+        listener_arn: pulumi.Input[str],
+        target_group_arn: pulumi.Input[str],
+        priority: int,
+        conditions: list[aws.lb.ListenerRuleConditionArgs],
+    ) -> None:
+        aws.lb.ListenerRule(
+            resource_name,
+            listener_arn=listener_arn,
+            priority=priority,
+            conditions=conditions,
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group_arn)],
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -192,6 +192,8 @@ _RETENTION = (
         + ", ".join(map(str, LOG_RETENTION_DAYS))
     ),
 )
+# An optional region key (backupCopyRegion, standbyRegion, primaryRegion): empty, or a region code.
+_OPTIONAL_REGION = _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None)
 _PROD_TRUE = "must be true when environment is prod"
 
 
@@ -355,7 +357,7 @@ class Settings(BaseModel):
     )
     backup_copy_region: Annotated[
         OptionalText,
-        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        _OPTIONAL_REGION,
         Allowed("an AWS region code such as eu-central-1 (not the stack's region), or empty"),
         Prod(bool, "must be set when environment is prod: a copy of every backup outside the stack's region"),
     ] = Field(None, description="Region every recovery point is copied to, with the same retention (prod requires it).")
@@ -401,7 +403,7 @@ class Settings(BaseModel):
     ] = Field("cron(0 9 8 * ? *)", description="When AWS Backup restore-tests the latest recovery points (UTC).")
     standby_region: Annotated[
         OptionalText,
-        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        _OPTIONAL_REGION,
         Allowed("an AWS region code such as eu-central-1 (not the stack's region), or empty"),
         Prod(bool, "must be set when environment is prod: a second region ready to take over"),
     ] = Field(
@@ -421,7 +423,7 @@ class Settings(BaseModel):
     ] = Field("10.20.0.0/16", description="Private IPv4 CIDR of the standby region's VPC (must not overlap vpcCidr).")
     primary_region: Annotated[
         OptionalText,
-        _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None),
+        _OPTIONAL_REGION,
         Allowed("aws:region or standbyRegion, or empty (aws:region)"),
     ] = Field(
         None,

@@ -166,8 +166,7 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     site = full.standby()
     if not site.resources:
         return None
-    region = full.config.get("payments-platform:standbyRegion", "?")
-    mode = full.config.get("payments-platform:standbyMode", "?")
+    region, mode = full.setting("standbyRegion"), full.setting("standbyMode")
     box = graphviz.Digraph(name=f"cluster_standby_{region}")
     box.attr(label=f"AWS region {region} (standby, {mode})", style="dashed", color="#d9534f")
     (vpc,) = site.of_type("aws:ec2/vpc:Vpc")
@@ -385,7 +384,7 @@ def _backup_copies(
     run: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str, standby: graphviz.Digraph | None
 ) -> None:
     """Each vault backups are copied to, in its own region's box (the standby's, when it is there)."""
-    standby_region = run.config.get("payments-platform:standbyRegion")
+    standby_region = run.setting("standbyRegion")
     for vault in run.of_type(VAULT):
         where = _region(run, vault)
         if where == region:

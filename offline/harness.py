@@ -120,6 +120,10 @@ class StackRun:
                 return r
         raise LookupError(id_)
 
+    def setting(self, key: str) -> str:
+        """The value of one of the project's config keys (``standbyRegion``), "" when unset."""
+        return self.config.get(f"{project_name()}:{key}", "")
+
     def home(self) -> StackRun:
         """The stack's own region's site: everything but the standby site (the whole run without one)."""
         return self._site(standby=False)
@@ -144,7 +148,7 @@ class StackRun:
 
     def _standby_urns(self) -> set[str]:
         """The standby region's provider, and every top-level tier whose resources all go through it."""
-        region = next((v for k, v in self.config.items() if k.endswith(":standbyRegion")), "")
+        region = self.setting("standbyRegion")
         providers = {
             r.urn for r in self.resources if r.type == "pulumi:providers:aws" and region and r.region == region
         }

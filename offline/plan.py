@@ -101,10 +101,9 @@ def cost_drivers(run: StackRun) -> list[str]:
             f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)",
         ]
     region = run.config.get("aws:region", "?")
-    standby_region = run.config.get("payments-platform:standbyRegion", "?")
-    mode = run.config.get("payments-platform:standbyMode", "?")
+    standby_region, mode = run.setting("standbyRegion"), run.setting("standbyMode")
     home_costs, standby_costs = monthly_costs(run.home()), monthly_costs(standby)
-    by_mode = prices.standby_mode_costs(standby, run.config)
+    by_mode = prices.standby_mode_costs(standby)
     total = sum(a for _, a in [*home_costs, *standby_costs] if not math.isnan(a))
     return [
         f"Stack region ({region}):",

@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Mapping
 
 from offline.harness import StackRun
 
@@ -200,7 +199,7 @@ def monthly_costs(run: StackRun) -> list[tuple[str, float]]:
     return costs
 
 
-def standby_mode_costs(standby: StackRun, config: Mapping[str, str]) -> dict[str, float]:
+def standby_mode_costs(standby: StackRun) -> dict[str, float]:
     """The standby site's fixed monthly cost in each ``standbyMode``, from its declared graph.
 
     The modes differ by one database instance and one app instance (with its detailed monitoring):
@@ -216,10 +215,12 @@ def standby_mode_costs(standby: StackRun, config: Mapping[str, str]) -> dict[str
         ],
     )
     pilot_light = sum(a for _, a in monthly_costs(idle) if not math.isnan(a))
-    project = next((k.split(":", 1)[0] for k in config if k.endswith(":standbyRegion")), "")
-    db_class = config.get(f"{project}:dbInstanceClass", "")
-    instance_type = config.get(f"{project}:instanceType", "")
-    detailed = str(config.get(f"{project}:detailedMonitoring", "true")).lower() == "true"
+    # The app instance as the site's launch template declares it; a pilot light has no database
+    # instance to read the class from, so that one comes from the settings.
+    (template,) = standby.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    instance_type = str(template.inputs["instanceType"])
+    detailed = bool((template.inputs.get("monitoring") or {}).get("enabled"))
+    db_class = standby.setting("dbInstanceClass")
     warm = (
         pilot_light
         + _hourly(_priced(AURORA_MYSQL_HOUR, db_class))

@@ -17,18 +17,6 @@ import pytest
 from offline.diagram import TIERS, alarm_node, build, subnet_node, tier_cluster
 from offline.harness import StackRun, run_stack
 
-
-# This module tests the stack region's site; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 # What each CloudWatch namespace measures, as drawn: written out here, not derived by the diagram's code.
 WATCHED_BY_NAMESPACE = {
     "AWS/ApplicationELB": "alb",
@@ -87,6 +75,12 @@ def _layout(run: StackRun) -> Layout:
             for e in data.get("edges", [])
         ],
     )
+
+
+@pytest.fixture(scope="module")
+def stack_run(stack_run: StackRun) -> StackRun:
+    """The stack region's site, which the picture draws in detail (the standby's box has its own test)."""
+    return stack_run.home()
 
 
 @pytest.fixture(scope="module")

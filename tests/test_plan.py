@@ -302,7 +302,7 @@ def test_the_standby_is_priced_in_each_mode(prod: StackRun) -> None:
     standby = dict(monthly_costs(prod.standby()))
     assert standby["Aurora instances (hourly): 1 x db.r6g.large"] == pytest.approx(0.26 * 730)
     assert standby["App instances (hourly): 1 x t4g.large at creation, 1-10 by scaling"] == pytest.approx(0.0672 * 730)
-    modes = standby_mode_costs(prod.standby(), prod.config)
+    modes = standby_mode_costs(prod.standby())
     assert modes["warm"] == pytest.approx(sum(standby.values()))
     # Pilot light: no database instance, no app instance (nor its detailed monitoring).
     assert modes["warm"] - modes["pilot-light"] == pytest.approx(0.26 * 730 + 0.0672 * 730 + 7 * 0.30)

@@ -35,6 +35,18 @@ from tests.rotation.conftest import (
 EXCLUDED = set("/@\"'\\`:;%")
 
 
+def rotate_app_to_its_clone(service: Any, mariadb: Any, app: str) -> dict[str, Any]:
+    """One app rotation: the clone user becomes current, and both users still log in."""
+    service.enable_rotation(app)
+    before = service.current(app)
+    service.rotate(app)
+    after: dict[str, Any] = service.current(app)
+    assert after["username"] == before["username"] + "_clone"
+    assert can_login(mariadb, after)
+    assert can_login(mariadb, before)
+    return after
+
+
 def single_user_secret(aws: Any, value: dict[str, Any]) -> str:
     """A secret as the data tier writes it, its first version labelled like the app secret's."""
     created = aws.create_secret(Name=f"master-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(value))
@@ -372,14 +384,7 @@ def test_the_app_rotation_and_bootstrap_log_in_with_the_masters_rotated_password
     service.rotate(master)
     assert not can_login(mariadb, initial_master)
 
-    service.enable_rotation(app)
-    before = service.current(app)
-    service.rotate(app)
-
-    after = service.current(app)
-    assert after["username"] == before["username"] + "_clone"
-    assert can_login(mariadb, after)
-    assert can_login(mariadb, before)
+    after = rotate_app_to_its_clone(service, mariadb, app)
     bootstrap(aws, app)  # a later `pulumi up` re-running it
     assert service.current(app) == after
 
@@ -438,17 +443,10 @@ def test_an_app_rotation_started_while_the_master_rotates_completes(
     bootstrap(aws, app)
     finish_master_rotation = master_between_set_and_finish(aws, service, mariadb, master)
 
-    service.enable_rotation(app)
-    before = service.current(app)
-    service.rotate(app)
-
-    after = service.current(app)
-    assert after["username"] == before["username"] + "_clone"
-    assert can_login(mariadb, after)
-    assert can_login(mariadb, before)
+    after = rotate_app_to_its_clone(service, mariadb, app)
     finish_master_rotation()
     service.rotate(app)  # and with the master's new AWSCURRENT
-    assert service.current(app)["username"] == before["username"]
+    assert service.current(app)["username"] == after["username"].removesuffix("_clone")
     assert can_login(mariadb, service.current(app))
 
 

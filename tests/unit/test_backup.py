@@ -12,18 +12,6 @@ from components.settings import PROJECT, SettingsError, parse_settings
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import doc, record_by_output
 
-
-# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 VAULT = "aws:backup/vault:Vault"
 LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 PLAN = "aws:backup/plan:Plan"

@@ -14,18 +14,6 @@ from components.network import INTERFACE_ENDPOINT_SERVICES
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import secret_values
 
-
-# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
 

@@ -6,18 +6,6 @@ from components.database import LOG_EXPORTS
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output, secret_values
 
-
-# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 

@@ -31,18 +31,6 @@ import pytest
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import SAMPLE_APP_DB_PASSWORD
 
-
-# This module tests the stack region's site; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 HEALTH_SERVER = Path(__file__).resolve().parents[2] / "components" / "templates" / "health_server.py"
 
 FAKE_DNF = """#!/bin/bash

@@ -9,18 +9,6 @@ from components.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import record_by_output
 
-
-# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"

@@ -11,18 +11,6 @@ from components.security_groups import ROLES, rule_plan
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import as_list, doc, record_by_output
 
-
-# This module tests the stack region's tiers; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 KEY = "aws:kms/key:Key"
 ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"

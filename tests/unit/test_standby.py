@@ -28,6 +28,12 @@ ELSEWHERE_ON_PURPOSE = (
 )
 
 
+@pytest.fixture(scope="module")
+def prod() -> StackRun:
+    """Both sites (tests/unit/conftest.py narrows ``prod`` to the stack region's elsewhere)."""
+    return run_stack("prod")
+
+
 def clusters(run: StackRun) -> dict[str, ResourceRecord]:
     return {c.region: c for c in run.of_type(CLUSTER)}
 
@@ -212,6 +218,11 @@ def settings_problems(**overrides: Any) -> str:
     ("overrides", "expected"),
     [
         ({"standbyRegion": HOME}, "standbyRegion = 'eu-west-1': must differ from aws:region"),
+        (
+            {"standbyRegion": "frankfurt"},
+            "standbyRegion = 'frankfurt': must be an AWS region code such as eu-central-1",
+        ),
+        ({"backupCopyRegion": "EU-CENTRAL-1"}, "backupCopyRegion = 'EU-CENTRAL-1': must be an AWS region code"),
         ({"standbyVpcCidr": "10.10.128.0/20"}, "standbyVpcCidr = '10.10.128.0/20': must not overlap vpcCidr"),
         (
             {"primaryRegion": "us-east-1"},

@@ -8,18 +8,6 @@ import pytest
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
 
-
-# This module tests the stack region's site; the standby site has its own tests (test_standby.py).
-@pytest.fixture(scope="module")
-def prod(prod: StackRun) -> StackRun:
-    return prod.home()
-
-
-@pytest.fixture(scope="module")
-def stack_run(stack_run: StackRun) -> StackRun:
-    return stack_run.home()
-
-
 BUCKET = "aws:s3/bucket:Bucket"
 
 
