@@ -89,6 +89,11 @@ class ResourceRecord:
     region: str = ""
     """Where AWS would create it: its own ``region`` input, else its provider's region (global
     resources such as IAM roles report the provider's region too)."""
+    delete_before_replace: bool = False
+    """A replacement deletes the old resource first (Pulumi's default creates the new one first)."""
+    replace_on_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    """Earlier identities the engine treats as this resource (alias URNs, or specs as text)."""
 
 
 @dataclass
@@ -181,6 +186,9 @@ class StackRun:
                     "protect": r.protect,
                     "retainOnDelete": r.retain_on_delete,
                     "ignoreChanges": list(r.ignore_changes),
+                    "deleteBeforeReplace": r.delete_before_replace,
+                    "replaceOnChanges": list(r.replace_on_changes),
+                    "aliases": list(r.aliases),
                     "dependencies": sorted(r.dependencies),
                 }
                 for r in self.resources
@@ -620,6 +628,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             id=registered.id,
             state=_unwrap(dict(registered.state)),
             region=self.platform_mocks.region_for(request.provider, raw_inputs) if request.custom else "",
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            aliases=(
+                *request.aliasURNs,
+                *(alias.urn or str(alias.spec).replace("\n", " ").strip() for alias in request.aliases),
+            ),
         )
         with self._lock:
             self.records.append(record)

@@ -340,7 +340,13 @@ def _changes(path: str, a: Any, b: Any) -> Iterator[str]:
         yield f"{path}: {_blob_change(a, b)}"
 
 
-_OPTIONS = {"protect": "protect", "retain_on_delete": "retainOnDelete", "ignore_changes": "ignoreChanges"}
+_OPTIONS = {
+    "protect": "protect",
+    "retain_on_delete": "retainOnDelete",
+    "ignore_changes": "ignoreChanges",
+    "delete_before_replace": "deleteBeforeReplace",
+    "replace_on_changes": "replaceOnChanges",
+}
 
 
 def _resource_changes(record_a: ResourceRecord, record_b: ResourceRecord, canon_a: Canon, canon_b: Canon) -> list[str]:

@@ -80,3 +80,21 @@ def test_stack_config_merges_project_defaults_under_stack_values() -> None:
     assert config["payments-platform:appPort"] == "8080"  # Pulumi.yaml default
     assert config["payments-platform:natStrategy"] == "single"  # Pulumi.dev.yaml value
     assert "payments-platform:vpcCidr" not in stack_config("dev", {"vpcCidr": None})
+
+
+def test_replacement_options_and_aliases_are_recorded(tmp_path: Path) -> None:
+    """What a real `up` does on change is decided by these options: tests must be able to read them."""
+    source = (
+        "import pulumi, pulumi_aws as aws\n"
+        "o = pulumi.ResourceOptions(delete_before_replace=True, replace_on_changes=['name'],\n"
+        "    aliases=[pulumi.Alias(name='old-lock')])\n"
+        "aws.backup.Vault('v', name='v', opts=o)\n"
+        "aws.backup.Vault('w', name='w')\n"
+    )
+    run = run_stack("dev", program=write(tmp_path, source))
+    replaced_first = run.one("aws:backup/vault:Vault", "v")
+    assert replaced_first.delete_before_replace
+    assert replaced_first.replace_on_changes == ("name",)
+    assert any("old-lock" in alias for alias in replaced_first.aliases)
+    default = run.one("aws:backup/vault:Vault", "w")
+    assert (default.delete_before_replace, default.replace_on_changes, default.aliases) == (False, (), ())
