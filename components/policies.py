@@ -660,7 +660,7 @@ def backup_assume_role_policy(account_id: str) -> PolicyDocument:
     )
 
 
-# S3 replication (components/replication.py)
+# S3 replication (components/between/replication.py)
 
 # What the role S3 replicates with needs, as "Setting up permissions for live replication" and
 # "Using Object Lock with replication" (S3 User Guide) list them: read the configuration and list

@@ -119,7 +119,11 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     out += [f"only after: {k}" for k in sorted(set(b["resources"]) - set(a["resources"]))]
     for k in sorted(set(a["resources"]) & set(b["resources"])):
         for field, value in a["resources"][k].items():
-            if field != "logicalName" and b["resources"][k].get(field) != value:
+            other = b["resources"][k].get(field)
+            if field == "inputs" and other != value:
+                changed = sorted(n for n in set(value) | set(other) if value.get(n) != other.get(n))
+                out.append(f"{k}: inputs differ: {', '.join(changed)}")
+            elif field != "logicalName" and other != value:
                 out.append(f"{k}: {field} differs")
     for k in sorted(set(a["outputs"]) | set(b["outputs"])):
         if a["outputs"].get(k) != b["outputs"].get(k):

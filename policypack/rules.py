@@ -508,7 +508,7 @@ def _prod_backups_locked(
                     "AWS Backup",
                     [route for route, _ in routes],
                     "select it by ARN in an AWS Backup plan whose vault is locked in compliance mode "
-                    "(components/backup.py)",
+                    "(components/between/backup.py)",
                 ),
             )
 

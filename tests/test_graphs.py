@@ -47,8 +47,8 @@ def test_a_changed_input_option_or_dependency_is_reported(recorded: Path, tmp_pa
 
     lines = graphs.compare(recorded, edited(recorded, tmp_path, "prod", change), [])
     report = "\n".join(lines)
-    for field in ("inputs", "delete_before_replace", "dependencies"):
-        assert f"aws:rds/cluster:Cluster fintech-prod-db-cluster: {field} differs" in report
+    for field in ("inputs differ: deletionProtection", "delete_before_replace differs", "dependencies differs"):
+        assert f"aws:rds/cluster:Cluster fintech-prod-db-cluster: {field}" in report
     assert graphs.main(["compare", str(recorded), str(tmp_path / "new")]) == 1
 
 

@@ -243,7 +243,7 @@ def tls_mariadb(tmp_path_factory: pytest.TempPathFactory, session_ca: CertAuthor
 REGION = "eu-west-1"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotation"
-BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"  # the label components/secrets.py puts on the version it writes
+BOOTSTRAP_STAGE = "PULUMI_BOOTSTRAP"  # the label components/between/secrets.py puts on the version it writes
 _counter = itertools.count()
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from components.compute import ami_architecture, render_user_data
-from components.network import INTERFACE_ENDPOINT_SERVICES
+from components.site.compute import ami_architecture, render_user_data
+from components.site.network import INTERFACE_ENDPOINT_SERVICES
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import secret_values
 
@@ -114,7 +114,9 @@ def test_health_server_shipped_in_user_data_is_the_repos_file(tmp_path: Path) ->
     )
     encoded = script.split("<<'PY'", 1)[1].split("\n", 1)[1].split("\nPY\n", 1)[0]
     shipped = gzip.decompress(base64.b64decode(encoded)).decode()
-    source = (Path(__file__).resolve().parents[2] / "components" / "templates" / "health_server.py").read_text()
+    source = (
+        Path(__file__).resolve().parents[2] / "components" / "site" / "templates" / "health_server.py"
+    ).read_text()
     assert shipped == source
     # AL2023's /usr/bin/python3 is Python 3.9 for the life of the release (AL2023 user guide, "Python").
     ast.parse(shipped, "health_server.py", feature_version=(3, 9))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.database import LOG_EXPORTS
+from components.site.database import LOG_EXPORTS
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output, secret_values
 

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from components.failover import (
+from components.between.origin_dns import (
     CHECKER_REGIONS,
     REQUEST_INTERVAL_SECONDS,
     OriginFailoverArgs,
     OriginHealthCheck,
     Site,
 )
-from components.security_groups import CLOUDFRONT_PREFIX_LIST, rule_plan
+from components.site.security_groups import CLOUDFRONT_PREFIX_LIST, rule_plan
 from offline.harness import ResourceRecord, StackRun, run_stack
 
 PROGRAM = Path(__file__).parent / "programs" / "failover_program.py"

@@ -31,7 +31,7 @@ import pytest
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import SAMPLE_APP_DB_PASSWORD
 
-HEALTH_SERVER = Path(__file__).resolve().parents[2] / "components" / "templates" / "health_server.py"
+HEALTH_SERVER = Path(__file__).resolve().parents[2] / "components" / "site" / "templates" / "health_server.py"
 
 FAKE_DNF = """#!/bin/bash
 echo "dnf $*" >>"$FAKE_LOG"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.load_balancer import TLS_POLICY, HealthCheck, LoadBalancerArgs, load_balancer_name
+from components.site.load_balancer import TLS_POLICY, HealthCheck, LoadBalancerArgs, load_balancer_name
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import named, record_by_output
 
@@ -222,7 +222,7 @@ def test_load_balancer_outputs(stack_run: StackRun, key: str) -> None:
 
 EDGE_PROGRAM = """
 import pulumi, pulumi_aws as aws
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 provider = aws.Provider("p", region="eu-west-1")
 LoadBalancer("edge-lb", LoadBalancerArgs(
     vpc_id="vpc-1", public_subnet_ids=["subnet-a", "subnet-b"], security_group_id="sg-1",

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from components.monitoring import MonitoringArgs, Thresholds, Watched, WatchedReplicationRule, alarm_specs
+from components.site.monitoring import MonitoringArgs, Thresholds, Watched, WatchedReplicationRule, alarm_specs
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
 
@@ -35,7 +35,7 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/Backup", "NumberOfCopyJobsFailed"): {"BackupVaultName"},
     ("AWS/Backup", "NumberOfRestoreJobsFailed"): {"BackupVaultName"},
     ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
-    # Published by the app instances' health service (components/templates/health_server.py).
+    # Published by the app instances' health service (components/site/templates/health_server.py).
     ("Fintech/App", "DependencyHealthy"): {"Service"},
     # Aurora global database, cluster level, in the secondary's region only ("Amazon CloudWatch
     # metrics for Amazon Aurora").

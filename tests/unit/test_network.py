@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from components.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets, pick_zones
+from components.site.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets, pick_zones
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import record_by_output
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from components import policies
-from components.security import KEY_PURPOSES
+from components.site.security import KEY_PURPOSES
 from tests.helpers import as_list
 
 ACCOUNT = "111122223333"

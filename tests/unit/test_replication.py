@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.replication import ReplicatedBucket, ReplicationArgs, Site
+from components.between.replication import ReplicatedBucket, ReplicationArgs, Site
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import as_list, doc, record_by_output
 

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from components.secrets import (
+from components.between.secrets import (
     BOOTSTRAP_STAGE,
     EXCLUDED_PASSWORD_CHARACTERS,
     rotation_bundle,

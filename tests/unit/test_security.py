@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from components.policies import UNSCOPABLE_ACTIONS
-from components.security import KEY_PURPOSES
-from components.security_groups import ROLES, rule_plan
+from components.site.security import KEY_PURPOSES
+from components.site.security_groups import ROLES, rule_plan
 from offline.harness import ResourceRecord, StackRun
 from tests.helpers import as_list, doc, record_by_output
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components.database import GLOBAL_MEMBER_IGNORED
 from components.settings import PROJECT, SettingsError, parse_settings
+from components.site.database import GLOBAL_MEMBER_IGNORED
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import record_by_output
 

@@ -9,9 +9,9 @@ stack's region) picks the site Route 53 prefers.
 import pulumi
 import pulumi_aws as aws
 
-from components.failover import OriginFailover, OriginFailoverArgs, Site
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.security_groups import HEALTH_CHECK_GROUP, SecurityGroups, SecurityGroupsArgs
+from components.between.origin_dns import OriginFailover, OriginFailoverArgs, Site
+from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.site.security_groups import HEALTH_CHECK_GROUP, SecurityGroups, SecurityGroupsArgs
 
 config = pulumi.Config()
 domain = config.require("domainName")

@@ -8,7 +8,7 @@ what the DR site's other tiers would hand over.
 import pulumi
 import pulumi_aws as aws
 
-from components.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
+from components.site.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
 
 SITE = "fintech-prod-dr"
 

@@ -8,7 +8,7 @@ third region, so anything that does not name its own region shows up there.
 import pulumi
 import pulumi_aws as aws
 
-from components.replication import ReplicatedBucket, Replication, ReplicationArgs, Site
+from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, Site
 
 ACCOUNT = "123456789012"
 HOME, DR, ELSEWHERE = "eu-west-1", "eu-central-1", "us-east-2"

@@ -825,7 +825,7 @@ TIER_OF = {
     "AWS/WAFV2": "Edge",
     "AWS/ApplicationELB": "Load balancer",
     "AWS/EC2": "App",
-    # Published by the app instances (components/compute.py DEPENDENCY_METRIC_NAMESPACE).
+    # Published by the app instances (components/site/compute.py DEPENDENCY_METRIC_NAMESPACE).
     "Fintech/App": "App",
     "AWS/Lambda": "Secrets",
     "AWS/RDS": "Database",

@@ -72,7 +72,7 @@ class LoadBalancerArgs:
     field); every other request still needs it."""
     origin_record: bool = True
     """With a domain: alias ``origin.<domain>`` to this load balancer. False when
-    ``components.failover.OriginFailover`` owns that name (failover records for two sites)."""
+    ``components.between.origin_dns.OriginFailover`` owns that name (failover records for two sites)."""
     extra_security_group_ids: Sequence[pulumi.Input[str]] = ()
     """Further security groups for the load balancer, e.g. the Route 53 health checkers' group
     (``SecurityGroups.ids["alb-health-checks"]``), which cannot share CloudFront's group."""

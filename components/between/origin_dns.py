@@ -34,7 +34,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.load_balancer import HEALTH_PATH
+from components.site.load_balancer import HEALTH_PATH
 
 FailoverRole = Literal["primary", "secondary"]
 ROLES: tuple[FailoverRole, ...] = ("primary", "secondary")

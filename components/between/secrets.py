@@ -27,10 +27,10 @@ import pulumi_aws as aws
 import pymysql
 
 from components import policies
-from components.database import PERMANENT_STAGE
-from components.storage import _bucket, _secure
+from components.site.database import PERMANENT_STAGE
+from components.site.storage import _bucket, _secure
 
-ROTATION_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "rotation"
+ROTATION_SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "rotation"
 # AWS's RDS CA certificates, next to the handler, which trusts them by default (the Lambda base
 # images lack the rds-ca-*-g1 roots). Refreshed by scripts/refresh-rds-ca-bundle.sh.
 CA_BUNDLE = "rds-ca-bundle.pem"
