@@ -3,21 +3,21 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.backup import Backup, BackupArgs, Retention, VaultLock, Window
-from components.compute import Compute, ComputeArgs, Schedule
-from components.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
-from components.edge import Edge, EdgeArgs
-from components.failover import OriginFailover, OriginFailoverArgs
-from components.failover import Site as OriginSite
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
-from components.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
-from components.replication import ReplicatedBucket, Replication, ReplicationArgs, Site, bucket_name
-from components.secrets import SecretReplica, Secrets, SecretsArgs
-from components.security import Security, SecurityArgs
-from components.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.between.backup import Backup, BackupArgs, Retention, VaultLock, Window
+from components.between.edge import Edge, EdgeArgs
+from components.between.origin_dns import OriginFailover, OriginFailoverArgs
+from components.between.origin_dns import Site as OriginSite
+from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, Site, bucket_name
+from components.between.secrets import SecretReplica, Secrets, SecretsArgs
 from components.settings import load_settings
-from components.storage import Storage, StorageArgs
+from components.site.compute import Compute, ComputeArgs, Schedule
+from components.site.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
+from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.site.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
+from components.site.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
+from components.site.security import Security, SecurityArgs
+from components.site.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.site.storage import Storage, StorageArgs
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -67,7 +67,7 @@ def log_group_name(purpose: str) -> str:
 
 
 flow_log_group_name = log_group_name("vpc-flow-logs")
-# The app may read exactly the secrets under this prefix (see components/security.py).
+# The app may read exactly the secrets under this prefix (see components/site/security.py).
 app_secret_prefix = f"{prefix}/app/"
 
 
