@@ -216,6 +216,35 @@ def database() -> Iterator[int]:
         yield port
 
 
+def accepts_connections(port: int) -> bool:
+    """Whether something listens on ``port`` of this machine (a TCP connection is accepted)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:  # ConnectionRefusedError until the server listens
+        return False
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], port: int, metrics: Path, timeout: float = 15) -> None:
+    """Until the service has published its first metric and accepts connections on ``port``.
+
+    The service starts its checks before it listens (health_server.main): its first metric can be
+    written while the port still refuses connections, so the metric alone does not mean "serving".
+    Bounded: the process dying or ``timeout`` seconds passing fails the test, saying which."""
+    deadline = time.monotonic() + timeout
+    published = listening = False
+    while not (published and listening):
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, (
+            f"after {timeout} s the health service {'has published a metric' if published else 'published no metric'}"
+            f" and {'listens' if listening else 'does not listen'} on port {port}"
+        )
+        published = published or bool(metrics.exists() and metrics.read_text())
+        listening = listening or accepts_connections(port)
+        if not (published and listening):
+            time.sleep(0.05)
+
+
 @contextmanager
 def start_service(
     bootstrapped: Bootstrap, tmp_path: Path, secret: dict[str, object] | None, port: int
@@ -246,11 +275,7 @@ def start_service(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 15
-        while not (metrics.exists() and metrics.read_text()):
-            assert process.poll() is None, process.communicate()[0]
-            assert time.monotonic() < deadline, "the health service published no metric"
-            time.sleep(0.05)
+        wait_until_serving(process, port, metrics)
         yield Service(port=port, metrics=metrics, log=log)
     finally:
         process.terminate()
@@ -355,6 +380,49 @@ def test_the_published_metric_is_the_one_the_alarm_watches(
         assert sent["--namespace"] == alarm.inputs["namespace"]
         assert sent["--metric-name"] == alarm.inputs["metricName"]
         assert dict(d.split("=", 1) for d in sent["--dimensions"].split(",")) == alarm.inputs["dimensions"]
+
+
+# What health_server.main does, slowed down: the first metric is written, then (argv[3] seconds
+# later) the port listens.
+PUBLISHES_BEFORE_LISTENING = """
+import socket, sys, time
+from pathlib import Path
+Path(sys.argv[1]).write_text("cloudwatch put-metric-data --value 1\\n")
+time.sleep(float(sys.argv[3]))
+server = socket.create_server(("127.0.0.1", int(sys.argv[2])))
+time.sleep(60)
+"""
+
+
+@contextmanager
+def publishing_before_listening(tmp_path: Path, delay: float) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
+    metrics, port = tmp_path / "metrics.log", _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", PUBLISHES_BEFORE_LISTENING, str(metrics), str(port), str(delay)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process, port, metrics
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_service_counts_as_started_once_it_listens_not_once_it_published(tmp_path: Path) -> None:
+    with publishing_before_listening(tmp_path, delay=1.0) as (process, port, metrics):
+        wait_until_serving(process, port, metrics)
+        assert metrics.read_text()
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            pass  # no ConnectionRefusedError: the first request finds the port open
+
+
+def test_waiting_for_the_service_is_bounded(tmp_path: Path) -> None:
+    with publishing_before_listening(tmp_path, delay=60) as (process, port, metrics):
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"has published a metric and does not listen"):
+            wait_until_serving(process, port, metrics, timeout=0.5)
+        assert time.monotonic() - started < 5
 
 
 # --------------------------------------------------------------------------- the module on its own
