@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.metadata
+import importlib.util
 import ipaddress
 import json
 import re
+import sys
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pulumi
@@ -28,6 +32,10 @@ from pydantic.fields import FieldInfo
 
 PROJECT = "payments-platform"
 REGION_KEY = "aws:region"
+# Config namespaces besides the project's that a stack file may use: the AWS provider's own keys
+# (aws:region, aws:defaultTags, aws:skipMetadataApiCheck, ...; the provider validates them) and
+# Pulumi's (pulumi:disable-default-providers). A key under any other namespace is read by nobody.
+OTHER_NAMESPACES = ("aws", "pulumi")
 Environment = Literal["dev", "staging", "prod"]
 ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 # PCI DSS 10.5.1: audit trails kept at least a year, the last three months immediately available.
@@ -42,9 +50,111 @@ INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
 # at 64 characters (RequestCertificate DomainName).
 MAX_DOMAIN_NAME_LENGTH = 64 - len("origin.")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 # AWS Backup starts no job in the hour before an RDS maintenance window ("Backup plan options").
 MAINTENANCE_LEAD_MINUTES = 60
+
+
+# --------------------------------------------------------------------------- what AWS offers
+# Regions and instance types are checked against data a library ships, never a list typed here:
+# a region or type AWS adds arrives with the library's next release.
+
+
+class NotOfferedError(ValueError):
+    """A value AWS does not offer (a region, an instance type); the message says what it does offer."""
+
+
+def _botocore_data() -> Path:
+    """botocore's data folder, found without importing botocore."""
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("botocore is not installed: `make plan` sets up the virtual environment with it")
+    return Path(spec.origin).parent / "data"
+
+
+@functools.cache
+def _library(name: str) -> str:
+    return f"{name} {importlib.metadata.version(name)}"
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """Every region of every AWS partition (aws, aws-cn, aws-us-gov, the ISO ones), from botocore's
+    partitions.json, the partition data of its endpoint rules (7 KB: well under a millisecond)."""
+    data = json.loads((_botocore_data() / "partitions.json").read_text(encoding="utf-8"))
+    return frozenset(r for p in data["partitions"] for r in p["regions"] if not r.endswith("-global"))
+
+
+def _is_region(value: str) -> bool:
+    if value in aws_regions():
+        return True
+    area = value.rpartition("-")[0]
+    same_area = sorted(r for r in aws_regions() if r.rpartition("-")[0] == area)
+    if same_area:
+        hint = f"the {area} regions are {', '.join(same_area)}"
+    else:
+        close = difflib.get_close_matches(value, sorted(aws_regions()), n=1)
+        hint = f"did you mean {close[0]}?" if close else "`aws account list-regions` lists them"
+    raise NotOfferedError(f"no AWS partition has a region {value} ({_library('botocore')}): {hint}")
+
+
+def _optional_region(value: str | None) -> bool:
+    return value is None or _is_region(value)
+
+
+@functools.cache
+def _pulumi_instance_types() -> frozenset[str]:
+    """pulumi-aws's ``ec2.InstanceType`` enum: free once the program has imported ``pulumi_aws.ec2``."""
+    from pulumi_aws.ec2 import InstanceType
+
+    return frozenset(t.value for t in InstanceType)
+
+
+@functools.cache
+def _botocore_instance_types() -> frozenset[str]:
+    """The ``InstanceType`` enum of botocore's EC2 API model: AWS's own list, newer than pulumi-aws's,
+    but a 4.5 MB document to parse (~80 ms), so read only for a type the enum above lacks."""
+    from botocore.loaders import Loader
+
+    return frozenset(Loader().load_service_model("ec2", "service-2")["shapes"]["InstanceType"]["enum"])
+
+
+def ec2_instance_types() -> frozenset[str]:
+    """Every EC2 instance type pulumi-aws or botocore knows."""
+    return _pulumi_instance_types() | _botocore_instance_types()
+
+
+def _offered(instance_type: str) -> bool:
+    """In either list; the pulumi-aws enum first where the program has imported it already (no
+    parsing), botocore's model first elsewhere (importing pulumi_aws.ec2 costs more than parsing it)."""
+    if "pulumi_aws.ec2" in sys.modules and instance_type in _pulumi_instance_types():
+        return True
+    return instance_type in _botocore_instance_types() or instance_type in _pulumi_instance_types()
+
+
+_SIZE_ORDER = {"nano": 0, "micro": 1, "small": 2, "medium": 3, "large": 4, "xlarge": 5}
+
+
+def _sizes(family: str) -> list[str]:
+    """A family's sizes, smallest first (``nano`` ... ``xlarge``, ``2xlarge`` ..., ``metal`` last)."""
+    return sorted(
+        (t.partition(".")[2] for t in ec2_instance_types() if t.partition(".")[0] == family),
+        key=lambda size: (size.startswith("metal"), _SIZE_ORDER.get(size.lstrip("0123456789"), 9), len(size), size),
+    )
+
+
+def _is_instance_type(value: str) -> bool:
+    if _offered(value):
+        return True
+    family = value.partition(".")[0]
+    sizes = _sizes(family)
+    if sizes:
+        hint = f"{family} comes in {', '.join(sizes)}"
+    else:
+        families = sorted({t.partition(".")[0] for t in ec2_instance_types()})
+        close = difflib.get_close_matches(family, families, n=1)
+        hint = f"no family {family}: did you mean {close[0]}?" if close else f"no family {family}"
+    known = f"{_library('pulumi_aws')}, {_library('botocore')}"
+    raise NotOfferedError(f"EC2 has no instance type {value} ({known}): {hint}")
 
 
 # --------------------------------------------------------------------------- declaration helpers
@@ -118,9 +228,25 @@ def _is_time_zone(name: str) -> bool:
     return "/" in name or name == "UTC"
 
 
+# An RDS class db.<family>.<size> is EC2's <family>.<size> run by RDS, except db.x2g: EC2's x2gd
+# (Graviton2, memory-optimized, the same sizes). RDS offers no bare-metal size.
+_EC2_FAMILY_OF_DB_FAMILY = {"x2g": "x2gd"}
+
+
 def _is_db_class(value: str) -> bool:
     parts = value.split(".")
-    return value == "db.serverless" or (len(parts) == 3 and parts[0] == "db" and parts[1] in DB_INSTANCE_FAMILIES)
+    if value == "db.serverless":
+        return True
+    if not (len(parts) == 3 and parts[0] == "db" and parts[1] in DB_INSTANCE_FAMILIES):
+        return False
+    family, size = _EC2_FAMILY_OF_DB_FAMILY.get(parts[1], parts[1]), parts[2]
+    if not size.startswith("metal") and _offered(f"{family}.{size}"):
+        return True
+    sizes = [s for s in _sizes(family) if not s.startswith("metal")]
+    raise NotOfferedError(
+        f"db.{parts[1]} comes in {', '.join(sizes)} (EC2's {family} sizes, {_library('pulumi_aws')}, "
+        f"{_library('botocore')})"
+    )
 
 
 def _minutes(hhmm: str) -> int:
@@ -192,8 +318,8 @@ _RETENTION = (
         + ", ".join(map(str, LOG_RETENTION_DAYS))
     ),
 )
-# An optional region key (backupCopyRegion, standbyRegion, primaryRegion): empty, or a region code.
-_OPTIONAL_REGION = _holds(lambda v: v is None or re.fullmatch(_REGION, v) is not None)
+# An optional region key (backupCopyRegion, standbyRegion, primaryRegion): empty, or a region AWS has.
+_OPTIONAL_REGION = _holds(_optional_region)
 _PROD_TRUE = "must be true when environment is prod"
 
 
@@ -216,7 +342,7 @@ class Settings(BaseModel):
         _matches(r"[a-z](?:[a-z0-9]|-(?!-)){0,10}[a-z0-9]|[a-z]"),
         Allowed("1-12 characters of a-z, 0-9 and single hyphens, starting with a letter and not ending with a hyphen"),
     ] = Field(description="Lower-case DNS-safe suffix (<= 12 chars) every resource name derives from.")
-    region: Annotated[str, _matches(_REGION), Allowed("an AWS region code such as eu-west-1")] = Field(
+    region: Annotated[str, _holds(_is_region), Allowed("an AWS region code such as eu-west-1")] = Field(
         alias="aws:region"
     )
     application: Annotated[str, *_TAG] = Field("payments-platform", description="Application tag value.")
@@ -291,9 +417,9 @@ class Settings(BaseModel):
     db_insights_retention_days: Annotated[
         int, _one_of(*INSIGHTS_RETENTION_DAYS), Allowed("7, a multiple of 31 up to 713, or 731")
     ] = Field(7, description="Performance Insights retention (7 free, or whole months of 31 days up to 731).")
-    instance_type: Annotated[
-        str, _matches(r"[a-z][a-z0-9-]*\.[a-z0-9]+"), Allowed("an EC2 instance type such as t3.large")
-    ] = Field("t3.large", description="EC2 instance type of the app tier.")
+    instance_type: Annotated[str, _holds(_is_instance_type), Allowed("an EC2 instance type such as t3.large")] = Field(
+        "t3.large", description="EC2 instance type of the app tier."
+    )
     app_port: Annotated[int, *_ranged(1024, 65535, "(an unprivileged TCP port)")] = Field(
         8080, description="TCP port the app instances serve on behind the load balancer (1024-65535)."
     )
@@ -717,13 +843,38 @@ def _check_unknown(raw: Mapping[str, str | None], known: Mapping[str, Any], proj
         yield f"{full} = {raw[full]!r}: is not a setting of this program: {hint}"
 
 
+def _not_offered(error: ValidationError) -> str:
+    """``; <what AWS offers instead>`` when a validator found a well-formed value AWS does not offer."""
+    found = [e["ctx"]["error"] for e in error.errors() if isinstance(e.get("ctx", {}).get("error"), NotOfferedError)]
+    return f"; {found[0]}" if found else ""
+
+
+def _check_namespaces(raw: Mapping[str, str | None], known: Mapping[str, Any], project: str) -> Iterator[str]:
+    """A key under a namespace nobody reads (``payment-platform:``, a namespace-less key) is a typo:
+    neither this program nor the provider nor Pulumi would ever see its value."""
+    readers = (project, *OTHER_NAMESPACES)
+    ours = {k.partition(":")[2]: k for k in known if k.startswith(f"{project}:")}
+    read = f"this stack reads {', '.join(readers[:-1])} and {readers[-1]} keys"
+    for full in sorted(k for k in raw if ":" not in k or k.partition(":")[0] not in readers):
+        namespace, _, key = full.rpartition(":")
+        guess = (
+            REGION_KEY
+            if key.lower() == "region"
+            else next((ours[n] for n in ours if n.lower() == key.lower()), None)
+            or next((ours[n] for n in difflib.get_close_matches(key, list(ours), n=1, cutoff=0.6)), None)
+        )
+        hint = f"did you mean {guess}?" if guess else f"see the settings table in the README ({project}:<key>)"
+        where = f"nothing reads the namespace {namespace!r}" if namespace else "a key needs a namespace"
+        yield f"{full} = {raw[full]!r}: {where} ({read}): {hint}"
+
+
 def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = PROJECT) -> Settings:
     """Build validated settings from raw config strings keyed ``<project>:<key>``.
 
     Raises ``SettingsError`` naming every bad key, its value and what is allowed.
     """
     fields = {k.replace(PROJECT, project, 1): v for k, v in config_fields().items()}
-    problems = list(_check_unknown(raw, fields, project))
+    problems = [*_check_namespaces(raw, fields, project), *_check_unknown(raw, fields, project)]
     values: dict[str, Any] = {}
     keys = {name: full for full, (name, _) in fields.items()}
     for full, (name, field) in fields.items():
@@ -736,7 +887,9 @@ def parse_settings(raw: Mapping[str, str | None], *, stack: str, project: str = 
             continue
         try:
             values[name] = _adapter(name).validate_python(raw[full])
-        except (ValidationError, ValueError):
+        except ValidationError as exc:
+            problems.append(f"{full} = {raw[full]!r}: must be {allowed}{_not_offered(exc)}")
+        except ValueError:
             problems.append(f"{full} = {raw[full]!r}: must be {allowed}")
     if values.get("environment") == "prod":
         for full, (name, field) in fields.items():
@@ -809,8 +962,13 @@ def load_settings() -> Settings:
     Placeholders stop a real preview or update before any resource is declared; under Pulumi's
     mocks the program still runs (examples are how it is tested) and warns once per key.
     """
+    # The program declares EC2 resources, so this import costs nothing extra; it makes instanceType a
+    # lookup in pulumi-aws's InstanceType enum instead of a parse of botocore's EC2 model (_offered).
+    import pulumi_aws.ec2  # noqa: F401
+
     project = pulumi.get_project()
-    raw = {k: str(v) for k, v in _configured().items() if k.startswith(f"{project}:") or k == REGION_KEY}
+    # Every key, whatever its namespace: one nobody reads (another project's name) is reported too.
+    raw = {k: str(v) for k, v in _configured().items()}
     settings = parse_settings(raw, stack=pulumi.get_stack(), project=project)
     found = placeholders(raw, project)
     if found and not _under_mocks():

@@ -211,6 +211,34 @@ class ConfigFileError(ValueError):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _UniqueKeyLoader(_YAML_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a mapping that sets one key twice.
+
+    YAML requires mapping keys to be unique, yet PyYAML (like the Pulumi CLI's YAML decoder) keeps
+    the last value: a key set twice in a stack file would silently lose one of its values. Keys a
+    merge (``<<: *anchor``) brings in may be overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{key} is set twice, on line {first} and line {line} (YAML keeps only the last): delete one",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
 def _read_yaml(path: Path) -> Any:
     """A YAML file, parsed once per content (runs read Pulumi.yaml and the stack file repeatedly)."""
     return copy.deepcopy(_parse_yaml(path, path.read_text()))
@@ -219,7 +247,7 @@ def _read_yaml(path: Path) -> Any:
 @functools.lru_cache(maxsize=32)
 def _parse_yaml(path: Path, text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name} line {mark.line + 1}" if mark is not None else path.name
@@ -239,15 +267,36 @@ def _config_string(value: Any) -> str:
     return str(value)
 
 
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """``Pulumi.<stack>.yaml`` as a mapping (``config``, ``secretsprovider``, ...).
+
+    Raises ``FileNotFoundError`` naming the known stacks, or ``ConfigFileError`` in one line for
+    invalid YAML, a key set twice (file, key and both lines) or a document that is not a mapping
+    with a ``config:`` mapping."""
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(
+            f"no stack file {stack_file.name}; known stacks: {', '.join(known_stacks(project_dir))}"
+        )
+    document = _read_yaml(stack_file) or {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigFileError(f"{stack_file.name}: expected a mapping with a `config:` mapping of settings")
+    return document
+
+
 def stack_config(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
     project_dir: Path = PROJECT_DIR,
+    *,
+    omit_secure: bool = False,
 ) -> dict[str, str]:
     """The config the CLI would hand the program: Pulumi.yaml defaults under the stack file.
 
     ``overrides`` keys may be short (``vpcCidr``) or full (``aws:region``); a value of
-    ``None`` removes the key, to test what a missing setting does.
+    ``None`` removes the key, to test what a missing setting does. A ``secure:`` value is refused
+    (pass a test value in ``overrides``), or with ``omit_secure`` left out (checks made before the
+    CLI, which alone can decrypt it, runs).
     """
     project = project_name(project_dir)
     declared = _read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
@@ -258,18 +307,11 @@ def stack_config(
             config[full] = _config_string(decl["default"])
         elif isinstance(decl, dict) and "value" in decl:
             config[full] = _config_string(decl["value"])
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(
-            f"no stack file {stack_file.name}; known stacks: {', '.join(known_stacks(project_dir))}"
-        )
-    document = _read_yaml(stack_file) or {}
-    stack_values = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(document, dict) or not isinstance(stack_values or {}, dict):
-        raise ConfigFileError(f"{stack_file.name}: expected a mapping with a `config:` mapping of settings")
-    for key, value in (stack_values or {}).items():
+    for key, value in (read_stack_file(stack, project_dir).get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
-            raise ConfigFileError(f"{stack_file.name}: {key} is a secure value: pass a test value in overrides")
+            if omit_secure:
+                continue
+            raise ConfigFileError(f"Pulumi.{stack}.yaml: {key} is a secure value: pass a test value in overrides")
         config[key] = _config_string(value)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{project}:{key}"
@@ -287,7 +329,7 @@ def config_sources(
     are Pulumi.yaml defaults."""
     project = project_name(project_dir)
     stack_file = f"Pulumi.{stack}.yaml"
-    in_file = (_read_yaml(project_dir / stack_file) or {}).get("config") or {}
+    in_file = read_stack_file(stack, project_dir).get("config") or {}
     sources = {key: stack_file for key in in_file}
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{project}:{key}"

@@ -31,8 +31,61 @@ def test_an_unrelated_key_points_at_the_table() -> None:
     assert problem.endswith("is not a setting of this program: see the settings table in the README")
 
 
-def test_other_namespaces_are_not_ours_to_judge() -> None:
-    parse_settings({**stack_config("dev"), "aws:profile": "payments", "other:thing": "x"}, stack="dev")
+def test_the_providers_and_pulumis_own_keys_are_theirs_to_judge() -> None:
+    """aws:* keys are the AWS provider's (it validates them), pulumi:* keys Pulumi's."""
+    parse_settings(
+        {
+            **stack_config("dev"),
+            "aws:profile": "payments",
+            "aws:skipMetadataApiCheck": "false",
+            "aws:defaultTags": '{"tags": {"Team": "payments"}}',
+            "pulumi:template": "aws-python",
+        },
+        stack="dev",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("payment-platform:dbInstanceCount", "nothing reads the namespace 'payment-platform'"),
+        ("Payments-Platform:dbInstanceCount", "nothing reads the namespace 'Payments-Platform'"),
+        ("dbInstanceCount", "a key needs a namespace"),
+        ("payments:dbinstancecount", "nothing reads the namespace 'payments'"),
+    ],
+)
+def test_a_key_in_a_namespace_nobody_reads_names_the_projects_key(key: str, says: str) -> None:
+    (problem,) = problems({**stack_config("dev"), key: "1"})
+    assert problem == (
+        f"{key} = '1': {says} (this stack reads payments-platform, aws and pulumi keys): "
+        "did you mean payments-platform:dbInstanceCount?"
+    )
+
+
+def test_a_misspelt_provider_namespace_points_at_the_providers_key() -> None:
+    (problem,) = problems({**stack_config("dev"), "asw:region": "eu-west-1"})
+    assert problem.endswith("did you mean aws:region?")
+
+
+def test_an_unrelated_namespace_points_at_the_table() -> None:
+    (problem,) = problems({**stack_config("dev"), "other:thing": "x"})
+    assert problem.endswith("see the settings table in the README (payments-platform:<key>)")
+
+
+def test_a_key_in_another_projects_namespace_in_a_stack_file_declares_nothing(tmp_path: Path) -> None:
+    """Issue 21: ``payment-platform:dbInstanceCount: 1`` used to leave the default (2) in force, silently."""
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        text.replace("payments-platform:dbInstanceCount:", "payment-platform:dbInstanceCount:")
+    )
+    with pytest.raises(ProgramError) as excinfo:
+        run_stack("dev", project_dir=tmp_path, program=PROJECT_DIR / "__main__.py")
+    assert isinstance(excinfo.value.__cause__, SettingsError)
+    (problem,) = excinfo.value.__cause__.problems
+    assert problem.startswith("payment-platform:dbInstanceCount = '1': nothing reads the namespace")
+    assert problem.endswith("did you mean payments-platform:dbInstanceCount? (from Pulumi.dev.yaml)")
+    assert excinfo.value.resources == [], "nothing is declared"
 
 
 def test_a_typo_in_a_stack_file_says_so(tmp_path: Path) -> None:
@@ -85,3 +138,11 @@ def test_a_real_run_reports_keys_the_program_does_not_read(monkeypatch: pytest.M
     assert error.problems == [
         "payments-platform:wafRateLimt = '100': is not a setting of this program: did you mean wafRateLimit?"
     ]
+
+
+def test_a_real_run_reports_keys_in_a_namespace_nobody_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi up` hands the program every key of the stack file: all of them are looked at."""
+    config = {**stack_config("dev"), "payment-platform:dbInstanceCount": "1"}
+    error = settings_error_of_a_real_run(monkeypatch, "dev", config)
+    (problem,) = error.problems
+    assert problem.startswith("payment-platform:dbInstanceCount = '1': nothing reads the namespace")
