@@ -6,10 +6,13 @@ STACK ?= dev
 
 .PHONY: plan pictures benchmark test lint typecheck unit graphviz services clean
 
+# Says what it does before the minute pip takes (on stderr: the plan's own output stays clean); pip stays quiet.
 $(BIN)/.installed: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+	@if [ -x $(BIN)/python ]; then echo "updating $(VENV) (requirements.txt changed, about a minute)..." >&2; \
+	else echo "setting up $(VENV) (first run, about a minute)..." >&2; fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
 
 ## Run the program for $(STACK) offline (no cloud, no Pulumi CLI) and print what it would create.
 ## Needs Graphviz only (the pictures); the MariaDB server is for `make test`.

@@ -3,15 +3,17 @@
     make plan STACK=prod                                   # sets up .venv and Graphviz, then the next line
     python -m offline.plan prod                            # report + build/plan/prod/{plan.txt,architecture.*}
     python -m offline.plan prod --json prod.json           # also the full recorded graph
-    python -m offline.plan dev --diff prod                 # what prod changes over dev
+    python -m offline.plan dev --diff prod                 # only what prod changes over dev (dev's plan
+                                                           #   is still written to build/plan/dev/)
     python -m offline.plan dev --set azCount=2             # what-if, without editing the stack file;
                                                            #   written to build/plan/dev+azCount=2/
     python -m offline.plan dev --set azCount=2 --diff dev  # what the --set changes over dev as committed
 
 (`python` is `.venv/bin/python` once `make plan` has set the venv up.) Needs no AWS credentials and
-no Pulumi CLI. Exit codes: 0 fine; 2 bad input (usage, an invalid setting, a stack file or policy
-config that cannot be used), reported in one line each before anything runs where possible;
-3 a mandatory policy fails; 1 the program failed otherwise.
+no Pulumi CLI. Exit codes: 0 fine; 2 bad input (usage; an invalid setting: a key in a namespace
+nothing reads, a region or instance type AWS does not offer, a value out of range; a stack file that
+is not valid YAML or sets a key twice; a policy config that cannot be used), one line per problem,
+before any resource is declared; 3 a mandatory policy fails; 1 the program failed otherwise.
 """
 
 from __future__ import annotations
@@ -453,7 +455,8 @@ def _parser() -> argparse.ArgumentParser:
         "--diff",
         metavar="STACK",
         choices=stacks,
-        help="print what STACK changes over this plan (with --set and the same stack: what the --set changes)",
+        help="print only what STACK changes over this plan, not the plan itself (still written to its folder); "
+        "with --set and the same stack: what the --set changes",
     )
     parser.add_argument(
         "--set",
@@ -513,8 +516,8 @@ def _run(stack: str, overrides: Mapping[str, str]) -> StackRun:
     except (ConfigFileError, FileNotFoundError) as exc:
         raise InputError(str(exc)) from exc
     except ProgramError as exc:
-        if isinstance(exc.__cause__, SettingsError):
-            raise InputError(str(exc.__cause__)) from exc
+        if isinstance(exc.__cause__, SettingsError):  # one line per problem, each naming its key and source
+            raise InputError(*exc.__cause__.problems) from exc
         raise
 
 
@@ -580,12 +583,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot write the plan: {exc.strerror}: {exc.filename}", file=sys.stderr)
         return EXIT_FAILED
-    print(text)
-    print(f"\nWritten to {_shown(out)}/: plan.txt" + "".join(f", {p.name}" for p in pictures))
+    # With --diff the terminal gets the difference alone; the plan is still written, and says where on stderr.
+    shown = sys.stdout if other is None else sys.stderr
+    if other is None:
+        print(text)
+    else:
+        print(_compare(run, other, overrides))
+    written = f"Written to {_shown(out)}/: plan.txt" + "".join(f", {p.name}" for p in pictures)
+    print(f"\n{written}" if other is None else f"Plan of {label(run.stack, overrides)}: {written}", file=shown)
     if args.json:
-        print(f"Recorded graph written to {args.json}")
-    if other is not None:
-        print("\n" + _compare(run, other, overrides))
+        print(f"Recorded graph written to {args.json}", file=shown)
     # Timings go to stderr: the report itself is deterministic (docs/<stack>/plan.txt is one).
     spent = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in timings.items())
     print(f"offline run took {time.perf_counter() - started:.2f} s ({spent})", file=sys.stderr)

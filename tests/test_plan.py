@@ -2,8 +2,10 @@
 
 import functools
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,123 @@ def test_the_plan_reports_a_yaml_error_in_one_line_and_exits_2(
     err = capsys.readouterr().err
     assert err.startswith("Pulumi.dev.yaml line 4: invalid YAML")
     assert len(err.strip().splitlines()) == 1, err
+
+
+def _dev_file_with(*replacements: tuple[str, str]) -> str:
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_a_key_set_twice_names_the_file_the_key_and_both_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """YAML keeps the last of two values silently (PyYAML and the Pulumi CLI alike): refused instead."""
+    again = "  payments-platform:asgMaxSize: 2\n  payments-platform:dbInstanceCount: 3\n"
+    twice = _dev_file_with(("  payments-platform:asgMaxSize: 2\n", again))
+    lines = twice.splitlines()
+    first = lines.index("  payments-platform:dbInstanceCount: 1") + 1
+    second = lines.index("  payments-platform:dbInstanceCount: 3") + 1
+    project = _project_with(tmp_path, twice)
+    with pytest.raises(ConfigFileError, match=rf"line {second}: .*dbInstanceCount is set twice, on line {first} and"):
+        stack_config("dev", project_dir=project)
+    monkeypatch.setattr(plan, "run_stack", functools.partial(run_stack, project_dir=project))
+    assert plan.main(["dev", "--out", str(tmp_path / "out")]) == plan.EXIT_INVALID_INPUT
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == (
+        f"Pulumi.dev.yaml line {second}: invalid YAML: payments-platform:dbInstanceCount is set twice, on line "
+        f"{first} and line {second} (YAML keeps only the last): delete one"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_key_merged_in_from_an_anchor_may_be_overridden(tmp_path: Path) -> None:
+    """YAML's merge key (``<<: *defaults``) brings keys a mapping is meant to override: no duplicate."""
+    project = _project_with(
+        tmp_path,
+        "defaults: &defaults\n  payments-platform:azCount: 3\nconfig:\n  <<: *defaults\n"
+        "  payments-platform:azCount: 2\n  aws:region: eu-west-1\n",
+    )
+    assert stack_config("dev", project_dir=project)["payments-platform:azCount"] == "2"
+
+
+def test_settings_nobody_reads_or_aws_does_not_offer_exit_2_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: each of these planned normally (exit 0), the bad value ignored or taken at its word."""
+    project = _project_with(
+        tmp_path,
+        _dev_file_with(
+            ("payments-platform:dbInstanceCount:", "payment-platform:dbInstanceCount:"),
+            ("aws:region: eu-west-1", "aws:region: eu-west-9"),
+            ("payments-platform:instanceType: t3.small", "payments-platform:instanceType: t3.humongous"),
+            ("payments-platform:dbInstanceClass: db.t4g.medium", "payments-platform:dbInstanceClass: db.t4g.huge"),
+        ),
+    )
+    program = PROJECT_DIR / "__main__.py"
+    monkeypatch.setattr(plan, "run_stack", functools.partial(run_stack, project_dir=project, program=program))
+    assert plan.main(["dev", "--out", str(tmp_path / "out")]) == plan.EXIT_INVALID_SETTINGS
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(" = ")[0] for line in lines] == [
+        "payment-platform:dbInstanceCount",
+        "aws:region",
+        "payments-platform:dbInstanceClass",
+        "payments-platform:instanceType",
+    ], lines
+    assert lines[0].endswith("did you mean payments-platform:dbInstanceCount? (from Pulumi.dev.yaml)")
+    assert "no AWS partition has a region eu-west-9" in lines[1]
+    assert "db.t4g comes in" in lines[2]
+    assert "t3 comes in" in lines[3]
+    assert all(line.endswith("(from Pulumi.dev.yaml)") for line in lines)
+    assert not (tmp_path / "out").exists()
+
+
+def test_diff_prints_the_difference_alone_and_still_writes_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert plan.main(["dev", "--diff", "prod", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Differences from dev to prod:\n"), captured.out[:200]
+    assert "Stack dev: " not in captured.out
+    assert "Settings in force" not in captured.out
+    assert (tmp_path / "plan.txt").read_text().startswith("Stack dev: "), "the plan is written as without --diff"
+    assert (tmp_path / "architecture.svg").exists()
+    assert f"Plan of dev: Written to {tmp_path}/: plan.txt, architecture.svg" in captured.err
+
+
+def test_the_first_make_plan_says_it_is_setting_up_the_venv(tmp_path: Path) -> None:
+    """`make plan` spends a minute in pip on a fresh clone: one line says so first; pip stays quiet."""
+    shutil.copy(PROJECT_DIR / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "requirements.txt").write_text("pulumi\n")
+    log = tmp_path / "calls.log"
+    # A stand-in for python3: `-m venv DIR` makes DIR/bin/python (itself), `-m pip ...` is logged.
+    fake = tmp_path / "python3"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\n'
+    )
+    fake.chmod(0o755)
+
+    def make() -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "MAKEFLAGS": ""}
+        return subprocess.run(
+            ["make", f"PYTHON={fake}", ".venv/bin/.installed"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+
+    first = make()
+    assert first.stderr == "setting up .venv (first run, about a minute)...\n"
+    assert first.stdout == "", "no command is echoed, pip prints nothing"
+    assert log.read_text().splitlines() == [
+        "-m venv .venv",
+        "-m pip install --quiet --disable-pip-version-check -r requirements.txt",
+    ]
+    assert make().stderr == "", "nothing to say once it is set up"
+    os.utime(tmp_path / ".venv" / "bin" / ".installed", (0, 0))  # requirements.txt changed since
+    assert make().stderr == "updating .venv (requirements.txt changed, about a minute)...\n"
 
 
 def test_usage_names_the_commands_people_type() -> None:
