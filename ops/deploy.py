@@ -21,11 +21,17 @@ ask), then number each step as it starts. switchover ends with ``pulumi config s
 an ``up`` (which, without ``--yes``, shows its diff and asks too); failover never runs ``up`` (it would
 have to reach the lost region) and prints what is left to do.
 
-Exit codes: 0 done; 2 the machine or the request is not ready, a switchover or failover precondition
-fails or its confirmation is declined (every problem is listed, one line each, and nothing is changed),
-or a usage error; 3 a switchover or failover step failed or timed out after changes began (one line
-names the step, what is done and what to do next); 130 interrupted; otherwise Pulumi's own exit
-code, passed on.
+Before Pulumi runs, the stack file is read as the CLI would hand it over: a key set twice is refused
+(the file, the key and both lines), and for preview, up, drift, switchover and failover every setting
+the program would refuse is listed (a key in a namespace nothing reads, a region or an instance type
+AWS does not offer, a value out of range). switchover and failover apply to a stack with a
+standbyRegion only; for any other they say so and stop.
+
+Exit codes: 0 done; 2 the machine, the stack file or the request is not ready, a switchover or failover
+precondition fails (first of all: the stack has a standbyRegion) or its confirmation is declined (every
+problem is listed, one line each, and nothing is changed), or a usage error; 3 a switchover or failover
+step failed or timed out after changes began (one line names the step, what is done and what to do
+next); 130 interrupted; otherwise Pulumi's own exit code, passed on.
 """
 
 from __future__ import annotations
@@ -43,16 +49,17 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
-import yaml
 
-from components.settings import placeholders
-from offline.harness import known_stacks, project_name
+from components.settings import SettingsError, parse_settings, placeholders
+from offline.harness import ConfigFileError, known_stacks, project_name, read_stack_file, stack_config
 from ops import regions
 from ops.regions import one_line
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE = PROJECT_DIR / ".pulumi-state"
 ACTIONS = ("preview", "up", "destroy", "refresh", "drift")
+# The actions whose Pulumi command runs the program (destroy and refresh do not): its settings must parse.
+RUN_THE_PROGRAM = ("preview", "up", "drift")
 EXIT_SETUP = 2
 PROTECTED_IN_PROD = "the Aurora cluster, the transaction-archive bucket and the KMS keys"
 
@@ -111,8 +118,10 @@ def check_backend(stack: str, backend: str) -> str | None:
 
 
 def stack_settings(stack: str) -> dict[str, Any]:
-    """``Pulumi.<stack>.yaml``: ``config``, and ``secretsprovider``/``encryptionsalt`` once Pulumi wrote them."""
-    return dict(yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()) or {})
+    """``Pulumi.<stack>.yaml``: ``config``, and ``secretsprovider``/``encryptionsalt`` once Pulumi wrote them.
+
+    Raises ``ConfigFileError`` (one line) for a key set twice or invalid YAML."""
+    return read_stack_file(stack, PROJECT_DIR)
 
 
 def check_secrets(stack: str, backend: str, env: Mapping[str, str]) -> str | None:
@@ -148,6 +157,25 @@ def stack_file_config(stack: str) -> dict[str, str]:
     }
 
 
+def stack_config_problems(stack: str, action: str) -> list[str]:
+    """The stack file as the CLI would hand it to the program (Pulumi.yaml's defaults under it): a key set
+    twice or invalid YAML, and for an action that runs the program every setting it would refuse, each
+    in one line. Secure values are the CLI's to decrypt: left out, and no problem is claimed for them."""
+    try:
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+        in_file = (stack_settings(stack).get("config") or {}).items()
+        secure = {key for key, value in in_file if isinstance(value, dict) and "secure" in value}
+    except ConfigFileError as exc:
+        return [str(exc)]
+    if action not in RUN_THE_PROGRAM:
+        return []
+    try:
+        parse_settings(config, stack=stack, project=project_name(PROJECT_DIR))
+    except SettingsError as exc:
+        return [f"Pulumi.{stack}.yaml: {p}" for p in exc.problems if p.split(" ", 1)[0] not in secure]
+    return []
+
+
 def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
@@ -160,13 +188,12 @@ def check_placeholders(stack: str) -> str | None:
 def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapping[str, str]) -> list[str]:
     """Every problem with this machine and stack, so that one run reports them all (one line each)."""
     backend = backend_url(env)
-    problems = [
-        check_cli(pulumi),
-        check_credentials(env),
-        check_backend(stack, backend),
-        check_secrets(stack, backend, env),
-        check_placeholders(stack) if action != "destroy" else None,
-    ]
+    in_file = stack_config_problems(stack, action)
+    try:
+        from_file = [check_secrets(stack, backend, env), check_placeholders(stack) if action != "destroy" else None]
+    except ConfigFileError:
+        from_file = []  # the file cannot be read: in_file says why
+    problems = [check_cli(pulumi), check_credentials(env), check_backend(stack, backend), *from_file, *in_file]
     return [problem for problem in problems if problem]
 
 
@@ -265,6 +292,11 @@ def move(
 ) -> int:
     """switchover or failover (ops/regions.py), once this machine could run `up` for the stack too."""
     env = dict(os.environ if env is None else env)
+    try:
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+    except ConfigFileError as exc:
+        raise SetupError(str(exc)) from None
+    regions.require_standby_region(action, stack, config, project_name(PROJECT_DIR))
     if action == "failover":
         regions.require_data_loss_ack(stack, allow_data_loss)
     pulumi, aws = find_pulumi(env), regions.find_aws(env)
@@ -297,7 +329,10 @@ def report(problem: Exception) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # prog: the command people type (the wrapper), not this module's file name.
+    parser = argparse.ArgumentParser(
+        prog="./deploy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=(*ACTIONS, *regions.MOVES))
     parser.add_argument("stack", choices=known_stacks())
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (all but preview and drift)")

@@ -136,6 +136,16 @@ def check_aws_cli(aws: str | None) -> str | None:
     return None
 
 
+def require_standby_region(action: str, stack: str, config: Mapping[str, str], project: str) -> None:
+    """Before anything else: a stack without ``standbyRegion`` has no other site to move to."""
+    if not config.get(f"{project}:standbyRegion"):
+        region, verb = config.get("aws:region") or "one region", {"switchover": "switch over"}.get(action, "fail over")
+        raise RefusedError(
+            f"{stack} has no standbyRegion in Pulumi.{stack}.yaml: it runs in {region} alone, so there is no "
+            f"other region to {verb} to (switchover and failover apply to a stack with a standby region)."
+        )
+
+
 def require_data_loss_ack(stack: str, allow_data_loss: bool) -> None:
     if not allow_data_loss:
         raise RefusedError(

@@ -1,7 +1,10 @@
 """The deploy command, offline: a fake `pulumi` on PATH records what it is asked to do."""
 
 import os
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -349,3 +352,82 @@ def test_every_missing_prerequisite_is_reported_at_once(
     assert "PULUMI_SECRETS_PROVIDER" in secrets
     assert "payments-platform:domainName:" in placeholders
     assert calls(fake) == [], "pulumi is never called"
+
+
+# The stack file, read before Pulumi runs.
+
+
+def stack_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *replacements: tuple[str, str]) -> None:
+    """The project with dev's stack file as shipped but for ``replacements`` (old, new)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(deploy.PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    text = (deploy.PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    (project / "Pulumi.dev.yaml").write_text(text)
+    monkeypatch.setattr(deploy, "PROJECT_DIR", project)
+
+
+def test_usage_names_the_command_people_type() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.deploy", "--help"], cwd=deploy.PROJECT_DIR, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    assert done.stdout.startswith("usage: ./deploy "), done.stdout[:80]
+    assert "deploy.py" not in done.stdout
+
+
+@pytest.mark.parametrize("action", ["preview", "up", "destroy", "refresh", "drift"])
+def test_a_key_set_twice_is_refused_before_pulumi_runs(
+    fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    again = "  payments-platform:asgMaxSize: 2\n  payments-platform:dbInstanceCount: 3\n"
+    stack_file(tmp_path, monkeypatch, ("  payments-platform:asgMaxSize: 2\n", again))
+    lines = (deploy.PROJECT_DIR / "Pulumi.dev.yaml").read_text().splitlines()
+    first = lines.index("  payments-platform:dbInstanceCount: 1") + 1
+    second = lines.index("  payments-platform:dbInstanceCount: 3") + 1
+    assert deploy.main([action, "dev"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err == (
+        f"deploy: Pulumi.dev.yaml line {second}: invalid YAML: payments-platform:dbInstanceCount is set twice, "
+        f"on line {first} and line {second} (YAML keeps only the last): delete one\n"
+    )
+    assert calls(fake) == [], "pulumi is never called"
+
+
+BAD_SETTINGS = (
+    ("payments-platform:dbInstanceCount:", "payment-platform:dbInstanceCount:"),
+    ("aws:region: eu-west-1", "aws:region: eu-west-9"),
+    ("payments-platform:instanceType: t3.small", "payments-platform:instanceType: t3.humongous"),
+)
+
+
+@pytest.mark.parametrize("action", ["preview", "up", "drift"])
+def test_settings_the_program_would_refuse_are_refused_one_line_each(
+    fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    stack_file(tmp_path, monkeypatch, *BAD_SETTINGS)
+    assert deploy.main([action, "dev"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert [line.split(" = ")[0] for line in lines] == [
+        "deploy: Pulumi.dev.yaml: payment-platform:dbInstanceCount",
+        "deploy: Pulumi.dev.yaml: aws:region",
+        "deploy: Pulumi.dev.yaml: payments-platform:instanceType",
+    ], lines
+    assert lines[0].endswith("did you mean payments-platform:dbInstanceCount?")
+    assert "no AWS partition has a region eu-west-9" in lines[1]
+    assert "t3 comes in" in lines[2]
+    assert calls(fake) == [], "pulumi is never called"
+
+
+@pytest.mark.parametrize("action", ["destroy", "refresh"])
+def test_what_does_not_run_the_program_is_not_stopped_by_its_settings(
+    fake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    stack_file(tmp_path, monkeypatch, BAD_SETTINGS[2])
+    assert deploy.main([action, "dev", "--yes"]) == 0
+    assert calls(fake)[-1].endswith(f"| {action} --stack dev --yes")

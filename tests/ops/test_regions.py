@@ -333,15 +333,41 @@ def test_switchover_lists_every_problem_at_once(cloud: Cloud, capsys: pytest.Cap
 
 
 @pytest.mark.parametrize("argv", [["switchover", "dev", "--yes"], ["failover", "dev", "--yes", "--allow-data-loss"]])
-def test_a_stack_without_a_standby_is_refused(
+def test_a_stack_without_a_standby_region_is_refused_before_anything_is_asked(
     cloud: Cloud, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    cloud.on("pulumi stack output", ok({"vpc_id": "vpc-0abc", "alb_dns_name": "dev-alb.example"}))
     assert deploy.main(argv) == deploy.EXIT_SETUP
     err = one_error(capsys.readouterr().err)
-    assert "dev has no standby region" in err
-    assert "standbyRegion" in err
-    assert cloud.calls() == ["pulumi stack output --json --show-secrets=false --stack dev"], "no aws call"
+    assert err.startswith("deploy: dev has no standbyRegion in Pulumi.dev.yaml: it runs in eu-west-1 alone")
+    assert cloud.calls() == [], "neither pulumi nor aws is asked"
+
+
+@pytest.mark.parametrize(
+    ("argv", "verb"), [(["switchover", "dev"], "switch over"), (["failover", "dev", "--allow-data-loss"], "fail over")]
+)
+def test_on_a_bare_machine_a_stack_without_a_standby_region_says_that_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], verb: str
+) -> None:
+    """Issue 21: `./deploy switchover dev` listed missing tools and credentials, never that dev has one region."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no aws
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    assert deploy.main(argv) == deploy.EXIT_SETUP == 2
+    assert one_error(capsys.readouterr().err) == (
+        f"deploy: dev has no standbyRegion in Pulumi.dev.yaml: it runs in eu-west-1 alone, so there is no other "
+        f"region to {verb} to (switchover and failover apply to a stack with a standby region).\n"
+    )
+
+
+def test_a_stack_whose_outputs_have_no_standby_yet_is_refused(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
+    """standbyRegion set but never deployed: the outputs say so."""
+    cloud.on("pulumi stack output", ok({"vpc_id": "vpc-0abc", "alb_dns_name": "prod-alb.example"}))
+    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = one_error(capsys.readouterr().err)
+    assert "prod has no standby region (its outputs have no standby_region)" in err
+    assert cloud.calls() == [OUTPUTS_READ], "no aws call"
 
 
 def test_unreadable_outputs_are_one_line(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
@@ -584,7 +610,8 @@ def test_usage_documents_the_moves_and_their_exit_codes(capsys: pytest.CaptureFi
     for words in (
         "./deploy switchover prod",
         "./deploy failover prod --allow-data-loss",
-        "2 the machine or the request is not ready, a switchover or failover precondition fails",
+        "2 the machine, the stack file or the request is not ready, a switchover or failover precondition fails",
+        "(first of all: the stack has a standbyRegion)",
         "3 a switchover or failover step failed or timed out after changes began",
         "130 interrupted",
     ):
