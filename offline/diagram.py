@@ -5,9 +5,10 @@ Layout: the edge (CloudFront, WAF, its certificate) on top; in the region, the V
 in the same order in every band. What lives in a subnet is drawn in it: NAT gateways and Aurora
 instances in their zone's subnet, the load balancer in the public band, the app instances (Auto
 Scaling group) and the rotation function in the private band. Outside the VPC: the regional
-services, the audit-log archive fed by its log groups through Firehose, and the alarms with an
-edge to everything they watch. Nothing is drawn that the stack does not create (dev has no
-certificate, so no certificate node).
+services, the audit-log archive fed by its log groups through Firehose, and per region one node
+of its alarms, listing what they watch (a row per watched box, with its number of alarms) and
+with one edge, to the topic they notify: an edge per watched box crossed the whole picture.
+Nothing is drawn that the stack does not create (dev has no certificate, so no certificate node).
 """
 
 from __future__ import annotations
@@ -53,16 +54,20 @@ class _Drawing:
 
     run: StackRun
     stands_for: dict[str, list[ResourceRecord]] = field(default_factory=lambda: defaultdict(list))
+    titles: dict[str, str] = field(default_factory=dict)
+    """What a node or cell is called where it is listed (its label's first line)."""
 
     def node(
         self, graph: graphviz.Digraph, node_id: str, text: str, records: Iterable[ResourceRecord], **attrs: str
     ) -> None:
         graph.node(node_id, text, **attrs)
         self.stands_for[node_id].extend(records)
+        self.titles.setdefault(node_id, node_id if text.startswith("<") else text.splitlines()[0])
 
-    def cell(self, node_id: str, port: str, records: Iterable[ResourceRecord]) -> str:
+    def cell(self, node_id: str, port: str, records: Iterable[ResourceRecord], title: str) -> str:
         """A resource drawn as a cell of a node (an instance in its subnet); edges reach it as node:port."""
         self.stands_for[f"{node_id}:{port}"].extend(records)
+        self.titles[f"{node_id}:{port}"] = title
         return port
 
     def identifiers(self) -> dict[str, str]:
@@ -139,7 +144,7 @@ def build(full: StackRun) -> graphviz.Digraph:
                 text = f"ACM certificate\n{cert.inputs['domainName']}"
                 drawing.node(edge, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
         if region != EDGE_REGION:
-            _alarm_nodes(run, drawing, edge, EDGE_REGION)
+            _topic_node(run, drawing, edge, EDGE_REGION)
 
     with dot.subgraph(name="cluster_region") as reg:
         reg.attr(label=f"AWS region {region}", style="solid")
@@ -151,13 +156,14 @@ def build(full: StackRun) -> graphviz.Digraph:
             if f"cert-{cert.name}" not in drawing.stands_for:
                 text = f"ACM certificate\n{cert.inputs['domainName']}"
                 drawing.node(reg, f"cert-{cert.name}", text, [cert], fillcolor="#fffbe6")
-        _alarm_nodes(run, drawing, reg, region)
+        _topic_node(run, drawing, reg, region)
 
     standby = _standby_site(full, drawing, dot)
     _backup_copies(run, drawing, dot, region, standby)
     _align_zones(dot, zones, drawing.stands_for)
     _flows(run, drawing, dot)
     _replication_flows(full, drawing, dot)
+    _alarms(full, drawing, dot)
     return dot
 
 
@@ -185,7 +191,7 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     for asg in site.of_type("aws:autoscaling/group:Group"):
         text = _label("Auto Scaling group", f"min {int(asg.inputs['minSize'])}, max {int(asg.inputs['maxSize'])}")
         drawing.node(box, "dr-asg", text, [asg], fillcolor="#e8f0fe")
-    _alarm_nodes(site, drawing, box, region)
+    _topic_node(site, drawing, box, region)
     return box
 
 
@@ -255,10 +261,11 @@ def _vpc(run: StackRun, drawing: _Drawing, net: graphviz.Digraph) -> list[str]:
                 subnet, node_id = subnets[tier][zone], subnet_node(tier, zone)
                 cells = []
                 if tier == "public" and subnet.id in nats:
-                    cells.append((drawing.cell(node_id, "nat", [nats[subnet.id]]), "NAT gateway", "#f5f5f5"))
+                    port = drawing.cell(node_id, "nat", [nats[subnet.id]], f"NAT gateway ({zone})")
+                    cells.append((port, "NAT gateway", "#f5f5f5"))
                 for instance in instances[zone] if tier == "database" else []:
                     number = instance.name.rsplit("-", 1)[-1]
-                    port = drawing.cell(node_id, f"instance-{number}", [instance])
+                    port = drawing.cell(node_id, f"instance-{number}", [instance], f"Aurora instance {number} ({zone})")
                     text = f"Aurora instance {number}<BR/>{escape(str(instance.inputs['instanceClass']))}"
                     cells.append((port, text, TIER_COLOURS["database"]))
                 label = _subnet_label(zone, f"{tier} {subnet.inputs['cidrBlock']}", cells)
@@ -400,14 +407,59 @@ def _backup_copies(
         dot.subgraph(standby)
 
 
-def _alarm_nodes(run: StackRun, drawing: _Drawing, graph: graphviz.Digraph, region: str) -> None:
-    """The alarms of one region and the topic they notify."""
-    alarms = [a for a in run.of_type(ALARM) if _region(run, a) == region]
-    if alarms:
-        drawing.node(graph, alarm_node(region), f"CloudWatch alarms\n{len(alarms)} in {region}", alarms)
+def _topic_node(run: StackRun, drawing: _Drawing, graph: graphviz.Digraph, region: str) -> None:
+    """The alert topic of one region (its alarms are drawn last, once everything they watch is)."""
     topics = [t for t in run.of_type("aws:sns/topic:Topic") if _region(run, t) == region]
     if topics:
         drawing.node(graph, f"sns-{region}", f"SNS alert topic\n(KMS, {region})", topics, fillcolor="#f5f5f5")
+
+
+def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
+    """Per site and region, one node of its alarms: a row per box they watch (found by the metric
+    dimensions, in drawing order) with its number of alarms, and an edge to the topic they notify.
+
+    Each node goes into its region's box (a DOT subgraph reopened by name). The stack region's
+    alarms watch its own site's boxes, the standby's its own (``dr-``): a replication alarm names
+    both ends' buckets."""
+    known = drawing.identifiers()
+    home, standby_region = full.config.get("aws:region", "?"), full.setting("standbyRegion")
+    boxes = {home: "cluster_region", EDGE_REGION: "cluster_edge" if home != EDGE_REGION else "cluster_region"}
+    sites = [(full.home(), False, boxes)]
+    if standby_region and full.standby().resources:
+        sites.append((full.standby(), True, {standby_region: f"cluster_standby_{standby_region}"}))
+    order = {node_id: n for n, node_id in enumerate(drawing.stands_for)}
+    for site, standby, regions in sites:
+        by_region: dict[str, list[ResourceRecord]] = defaultdict(list)
+        for alarm in site.of_type(ALARM):
+            by_region[_region(site, alarm)].append(alarm)
+        for region, alarms in sorted(by_region.items()):
+            watched: Counter[str] = Counter()
+            for alarm in alarms:
+                targets = {
+                    known[v] for v in _dimension_values(alarm) if v in known and known[v].startswith("dr-") == standby
+                }
+                watched.update(targets or {""})
+            rows = sorted(watched.items(), key=lambda item: order.get(item[0], len(order)))
+            with dot.subgraph(name=regions.get(region, "cluster_region")) as box:
+                drawing.node(box, alarm_node(region), _alarm_label(region, len(alarms), rows, drawing), alarms)
+            for topic in sorted(
+                {known[arn] for a in alarms for arn in a.inputs.get("alarmActions") or [] if arn in known}
+            ):
+                dot.edge(alarm_node(region), topic, label="notify", style="dashed")
+
+
+def _alarm_label(region: str, count: int, rows: list[tuple[str, int]], drawing: _Drawing) -> str:
+    """A table: the region's alarms, then what they watch (PORT: the watched node), how many each."""
+    cells = [
+        f'<TR><TD ALIGN="LEFT" PORT="{escape(target)}">{escape(drawing.titles.get(target, target))}</TD>'
+        f'<TD ALIGN="RIGHT">{n}</TD></TR>'
+        if target
+        else f'<TR><TD ALIGN="LEFT">nothing drawn</TD><TD ALIGN="RIGHT">{n}</TD></TR>'
+        for target, n in rows
+    ]
+    head = f'<TR><TD COLSPAN="2" BORDER="0"><B>CloudWatch alarms</B>: {count} in {escape(region)}</TD></TR>'
+    watch = '<TR><TD ALIGN="LEFT" BORDER="0"><I>watching</I></TD><TD ALIGN="RIGHT" BORDER="0"><I>alarms</I></TD></TR>'
+    return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{head}{watch}{"".join(cells)}</TABLE>>'
 
 
 def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
@@ -462,22 +514,6 @@ def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
                 dot.edge(known[str(arn)], "backup-vault", label="AWS Backup", style="dashed")
     for node_id in [n for n in drawn if n.startswith("backup-copy-")]:
         dot.edge("backup-vault", node_id, label="copies (same retention)", style="dashed")
-    # Alarms: to what they watch (by metric dimensions) and to the topic they notify.
-    watched: Counter[tuple[str, str]] = Counter()
-    for alarm in run.of_type(ALARM):
-        # The stack region's alarms watch its own site (a replication alarm names both ends' buckets).
-        for target in {known[v] for v in _dimension_values(alarm) if v in known and not known[v].startswith("dr-")}:
-            watched[alarm_node(_region(run, alarm)), target] += 1
-    for (source, target), count in sorted(watched.items()):
-        dot.edge(source, target, label=f"watches ({count})", style="dotted", color="#888888", constraint="false")
-    notified = {
-        (alarm_node(_region(run, a)), known[arn])
-        for a in run.of_type(ALARM)
-        for arn in a.inputs.get("alarmActions") or []
-        if arn in known
-    }
-    for source, topic in sorted(notified):
-        dot.edge(source, topic, label="notify", style="dashed")
 
 
 def _uses(records: Iterable[ResourceRecord], arn: str) -> bool:

@@ -180,27 +180,60 @@ def _namespaces(alarm: Any) -> set[str]:
     return {n for n in found if n}
 
 
-def test_alarms_are_connected_to_what_they_watch(stack_run: StackRun, drawn: Layout) -> None:
+_ROW = re.compile(r'<TD ALIGN="LEFT"(?: PORT="([^"]*)")?>([^<]*)</TD><TD ALIGN="RIGHT">(\d+)</TD>')
+
+
+def _listed(layout: Layout, node: str) -> tuple[int, dict[str, int]]:
+    """An alarms node's header count, and its rows: watched node (its PORT) -> number of alarms."""
+    label = layout.labels[node]
+    (count,) = re.findall(r"</B>: (\d+) in ", label)
+    return int(count), {port or f"(unnamed: {text})": int(n) for port, text, n in _ROW.findall(label)}
+
+
+def _is_drawn(layout: Layout, target: str) -> bool:
+    """A node of the picture, or a cell of one (``node:port``)."""
+    node, _, port = target.partition(":")
+    return node in layout.labels and (not port or f'PORT="{port}"' in layout.labels[node])
+
+
+def test_alarms_list_what_they_watch(stack_run: StackRun, drawn: Layout) -> None:
+    """One node per region: a row per watched box (by metric dimensions), each alarm counted once."""
     region = stack_run.config["aws:region"]
-    alarms = stack_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    watched: dict[str, int] = {}
-    for alarm in alarms:
-        source = alarm_node(str(alarm.inputs.get("region") or region))
-        (namespace,) = _namespaces(alarm)
-        expected = WATCHED_BY_NAMESPACE[namespace]
-        heads = {e["head"] for e in drawn.edges_from(source) if e["label"].startswith("watches")}
-        if expected == "aurora":
-            assert heads & {"aurora", *(n for n in drawn.labels if n.startswith("subnet-database-"))}, alarm.name
-        elif expected == "s3-":
-            assert {h for h in heads if h.startswith("s3-")}, f"{alarm.name} has no edge to its archive"
-        else:
-            assert expected in heads, f"{alarm.name} ({namespace}) has no edge to {expected}"
-        watched[source] = watched.get(source, 0) + 1
-    # Every alarm is counted on exactly one edge: none watches nothing, none is counted twice.
-    for source, count in watched.items():
-        labels = [e["label"] for e in drawn.edges_from(source) if e["label"].startswith("watches")]
-        assert sum(int(re.findall(r"\d+", label)[0]) for label in labels) == count
-        assert any(e["label"] == "notify" and e["head"].startswith("sns-") for e in drawn.edges_from(source))
+    by_node: dict[str, list[Any]] = {}
+    for alarm in stack_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        by_node.setdefault(alarm_node(str(alarm.inputs.get("region") or region)), []).append(alarm)
+    for node, alarms in by_node.items():
+        count, rows = _listed(drawn, node)
+        assert count == len(alarms) == sum(rows.values()), f"{node}: {count}, {len(alarms)} alarms, rows {rows}"
+        assert all(_is_drawn(drawn, target) for target in rows), f"{node} lists what is not drawn: {rows}"
+        for alarm in alarms:
+            (namespace,) = _namespaces(alarm)
+            expected = WATCHED_BY_NAMESPACE[namespace]
+            if expected == "aurora":
+                assert {"aurora", *(t for t in rows if t.startswith("subnet-database-"))} & set(rows), alarm.name
+            elif expected == "s3-":
+                assert any(t.startswith("s3-") for t in rows), f"{alarm.name} is not listed with its archive"
+            else:
+                assert expected in rows, f"{alarm.name} ({namespace}) is not listed with {expected}"
+        assert any(e["label"] == "notify" and e["head"].startswith("sns-") for e in drawn.edges_from(node))
+
+
+def test_alarms_have_one_edge_to_their_topic_and_none_across_the_picture() -> None:
+    """What the alarms watch is listed in their node: an edge per watched box crossed the whole picture."""
+    layout = _layout(run_stack("prod"))
+    alarm_nodes = [n for n in layout.labels if n.startswith("alarms-")]
+    assert len(alarm_nodes) == 3, "the stack region's, the edge's (us-east-1) and the standby's"
+    for node in alarm_nodes:
+        edges = [e for e in layout.edges if node in (e["tail"], e["head"]) and e.get("style") != "invis"]
+        assert [(e["label"], e["head"][:4]) for e in edges] == [("notify", "sns-")], f"{node}: {edges}"
+
+
+def test_the_standby_alarms_list_the_standby_site() -> None:
+    layout = _layout(run_stack("prod"))
+    count, rows = _listed(layout, alarm_node("eu-central-1"))
+    assert count == sum(rows.values()) > 0
+    assert all(target.startswith("dr-") for target in rows), rows
+    assert alarm_node("eu-central-1") in layout.members["cluster_standby_eu-central-1"]
 
 
 def test_the_standby_region_is_drawn_with_what_replicates_into_it() -> None:
