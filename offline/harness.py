@@ -12,6 +12,7 @@ must all resolve, or the run fails.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -760,6 +761,22 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# A program that waits on an output nothing resolves never ends (neither does `pulumi up`): a run
+# takes seconds, so a run still going after this long fails instead of hanging the suite.
+RUN_TIMEOUT_SECONDS = 120
+
+
+async def _bounded(run: Any, stack: str) -> None:
+    try:
+        await asyncio.wait_for(run, RUN_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise ProgramError(
+            f"stack {stack}: the program did not finish in {RUN_TIMEOUT_SECONDS} s: something waits on an output "
+            "nothing resolves (a deferred output never given?)",
+            [],
+        ) from None
+
+
 def _run(
     stack: str, config: dict[str, str], overrides: Mapping[str, Any] | None, project_dir: Path, program: Path
 ) -> StackRun:
@@ -800,7 +817,7 @@ def _run(
 
     try:
         with _no_source_positions():
-            _sync_await(run_pulumi_func(main))
+            _sync_await(_bounded(run_pulumi_func(main), stack))
     except SettingsError as exc:
         # Say where each bad value came from: a --set override, the stack file, or a default.
         annotated = exc.with_sources(config_sources(stack, overrides, project_dir))

@@ -84,10 +84,16 @@ def component_tree(run: StackRun) -> list[str]:
             chain.append(urn)
         return chain
 
+    by_urn = {r.urn: r for r in run.resources}
+
+    def path(urn: str) -> list[tuple[str, str]]:
+        """From the top-level component down to this one: children list under their parent."""
+        return [(by_urn[u].type, by_urn[u].name) for u in reversed([urn, *ancestors(urn)]) if u in by_urn]
+
     owned: Counter[str] = Counter(a for r in run.resources if r.custom for a in ancestors(r.urn))
     return [
         f"{'  ' * (len(ancestors(c.urn)) - 1)}{c.type} {c.name}: {owned[c.urn]} resources"
-        for c in sorted(run.resources, key=lambda c: c.urn)
+        for c in sorted(run.resources, key=lambda c: path(c.urn))
         if not c.custom
     ]
 

@@ -98,3 +98,14 @@ def test_replacement_options_and_aliases_are_recorded(tmp_path: Path) -> None:
     assert any("old-lock" in alias for alias in replaced_first.aliases)
     default = run.one("aws:backup/vault:Vault", "w")
     assert (default.delete_before_replace, default.replace_on_changes, default.aliases) == (False, (), ())
+
+
+def test_a_program_waiting_on_an_output_nothing_resolves_fails_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from offline import harness
+
+    monkeypatch.setattr(harness, "RUN_TIMEOUT_SECONDS", 2)
+    source = "import pulumi, pulumi_aws as aws\nnever, _ = pulumi.deferred_output()\naws.sns.Topic('t', name=never)\n"
+    with pytest.raises(ProgramError, match="did not finish in 2 s"):
+        run_stack("dev", program=write(tmp_path, source), fresh=True)

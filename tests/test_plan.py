@@ -263,7 +263,8 @@ def test_the_first_make_plan_says_it_is_setting_up_the_venv(tmp_path: Path) -> N
     fake.chmod(0o755)
 
     def make() -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "MAKEFLAGS": ""}
+        # As a user's shell runs it: not a sub-make of `make test` (which prints "Entering directory").
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
         return subprocess.run(
             ["make", f"PYTHON={fake}", ".venv/bin/.installed"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True,

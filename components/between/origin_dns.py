@@ -63,7 +63,7 @@ MIN_CHECKER_REGIONS = 3
 
 
 @dataclass(frozen=True)
-class Site:
+class OriginTarget:
     """One site's load balancer, as Route 53 aliases it."""
 
     alb_dns_name: pulumi.Input[str]
@@ -106,7 +106,7 @@ class OriginFailoverArgs:
     """The domain's Route 53 hosted zone."""
     origin_name: str
     """The name CloudFront connects to, ``origin.<domain>``."""
-    sites: Mapping[str, Site]
+    sites: Mapping[str, OriginTarget]
     """Exactly two sites, keyed by region."""
     primary_region: str
     """The site that takes traffic while healthy; the other one is the secondary."""

@@ -42,6 +42,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.site.monitoring import WatchedReplicationRule
 
 # Replication Time Control threshold and the metrics' event threshold, in minutes: the only value
 # S3 accepts for either.
@@ -62,7 +63,7 @@ class ReplicatedBucket:
 
 
 @dataclass(frozen=True)
-class Site:
+class SiteArchives:
     region: str
     """The region of the site's buckets and keys."""
     buckets: Mapping[str, ReplicatedBucket]
@@ -71,7 +72,7 @@ class Site:
 
 @dataclass(frozen=True)
 class ReplicationArgs:
-    sites: tuple[Site, Site]
+    sites: tuple[SiteArchives, SiteArchives]
     """The two sites, in different regions; each replicates into the other."""
     minutes: int = RTC_MINUTES
     """Replication Time Control and missed-threshold event time; S3 accepts only 15."""
@@ -137,7 +138,7 @@ class Replication(pulumi.ComponentResource):
         )
 
     def _role(
-        self, name: str, source: Site, destination: Site, account_id: pulumi.Output[str]
+        self, name: str, source: SiteArchives, destination: SiteArchives, account_id: pulumi.Output[str]
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """The role S3 replicates ``source`` into ``destination`` with, and its policy."""
         child = pulumi.ResourceOptions(parent=self)
@@ -160,8 +161,8 @@ class Replication(pulumi.ComponentResource):
     def _configurations(
         self,
         name: str,
-        source: Site,
-        destination: Site,
+        source: SiteArchives,
+        destination: SiteArchives,
         role: aws.iam.Role,
         policy: aws.iam.RolePolicy,
         minutes: int,
@@ -193,6 +194,19 @@ class Replication(pulumi.ComponentResource):
             )
         return rules
 
+    def watched(self, region: str, *, leaving: bool) -> list[WatchedReplicationRule]:
+        """The rules a site's monitoring watches: failures where they leave, latency where they land."""
+        return [
+            WatchedReplicationRule(
+                key=rule.purpose,
+                source_bucket_name=bucket_name(rule.source_bucket_arn),
+                destination_bucket_name=bucket_name(rule.destination_bucket_arn),
+                rule_id=rule.rule_id,
+            )
+            for rule in self.rules
+            if (rule.source_region if leaving else rule.destination_region) == region
+        ]
+
 
 def bucket_name(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The name in an S3 bucket ARN (``arn:<partition>:s3:::<name>``): what a replication
@@ -207,7 +221,7 @@ def _bucket_name(arn: str) -> str:
     return name
 
 
-def _directions(sites: tuple[Site, Site]) -> Iterator[tuple[Site, Site]]:
+def _directions(sites: tuple[SiteArchives, SiteArchives]) -> Iterator[tuple[SiteArchives, SiteArchives]]:
     first, second = sites
     yield first, second
     yield second, first
@@ -250,7 +264,7 @@ def _rule(rule_id: str, destination: ReplicatedBucket, minutes: int) -> aws.s3.B
     )
 
 
-def _replication_policy(source: Site, destination: Site) -> pulumi.Output[str]:
+def _replication_policy(source: SiteArchives, destination: SiteArchives) -> pulumi.Output[str]:
     """The role policy of one direction, once every ARN is known."""
     purposes = sorted(source.buckets)
     arns = [

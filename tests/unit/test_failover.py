@@ -11,7 +11,7 @@ from components.between.origin_dns import (
     REQUEST_INTERVAL_SECONDS,
     OriginFailoverArgs,
     OriginHealthCheck,
-    Site,
+    OriginTarget,
 )
 from components.site.security_groups import CLOUDFRONT_PREFIX_LIST, rule_plan
 from offline.harness import ResourceRecord, StackRun, run_stack
@@ -193,18 +193,20 @@ def test_without_health_checker_ports_there_is_no_checkers_group(dev: StackRun) 
 
 # ---------------------------------------------------------------- arguments refused up front
 
-SITES = {HOME: Site("home.elb.example", "Z1"), STANDBY: Site("dr.elb.example", "Z2")}
+SITES = {HOME: OriginTarget("home.elb.example", "Z1"), STANDBY: OriginTarget("dr.elb.example", "Z2")}
 
 
 @pytest.mark.parametrize(
     ("sites", "primary", "message"),
     [
         ({HOME: SITES[HOME]}, HOME, "exactly two sites"),
-        ({**SITES, "us-east-1": Site("third.elb.example", "Z3")}, HOME, "exactly two sites"),
+        ({**SITES, "us-east-1": OriginTarget("third.elb.example", "Z3")}, HOME, "exactly two sites"),
         (SITES, "us-east-1", "not one of the sites"),
     ],
 )
-def test_failover_needs_two_sites_and_a_primary_among_them(sites: dict[str, Site], primary: str, message: str) -> None:
+def test_failover_needs_two_sites_and_a_primary_among_them(
+    sites: dict[str, OriginTarget], primary: str, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         OriginFailoverArgs(zone_id="Z0", origin_name="origin.example.com", sites=sites, primary_region=primary)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.between.replication import ReplicatedBucket, ReplicationArgs, Site
+from components.between.replication import ReplicatedBucket, ReplicationArgs, SiteArchives
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import as_list, doc, record_by_output
 
@@ -212,14 +212,14 @@ def test_bad_arguments_are_refused_before_any_resource(case: str, message: str) 
 
 
 def test_purposes_must_be_usable_in_names_and_statement_ids() -> None:
-    def sites(purpose: str) -> tuple[Site, Site]:
+    def sites(purpose: str) -> tuple[SiteArchives, SiteArchives]:
         bucket = ReplicatedBucket(arn="arn:aws:s3:::b", key_arn="arn:aws:kms:eu-west-1:1:key/k")
-        return Site(HOME, {purpose: bucket}), Site(DR, {purpose: bucket})
+        return SiteArchives(HOME, {purpose: bucket}), SiteArchives(DR, {purpose: bucket})
 
     with pytest.raises(ValueError, match="lowercase letters and digits"):
         ReplicationArgs(sites=sites("audit-logs"))
     with pytest.raises(ValueError, match="no buckets"):
-        ReplicationArgs(sites=(Site(HOME, {}), Site(DR, {})))
+        ReplicationArgs(sites=(SiteArchives(HOME, {}), SiteArchives(DR, {})))
 
 
 def test_a_key_outside_its_sites_region_is_refused_before_the_role_can_use_it() -> None:

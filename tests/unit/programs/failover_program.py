@@ -9,7 +9,7 @@ stack's region) picks the site Route 53 prefers.
 import pulumi
 import pulumi_aws as aws
 
-from components.between.origin_dns import OriginFailover, OriginFailoverArgs, Site
+from components.between.origin_dns import OriginFailover, OriginFailoverArgs, OriginTarget
 from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.site.security_groups import HEALTH_CHECK_GROUP, SecurityGroups, SecurityGroupsArgs
 
@@ -26,7 +26,7 @@ providers = {
     for prefix, region in (("pay", home_region), ("pay-dr", standby_region))
 }
 origin_secret: pulumi.Output[str] | None = None
-sites: dict[str, Site] = {}
+sites: dict[str, OriginTarget] = {}
 for prefix, region in (("pay", home_region), ("pay-dr", standby_region)):
     opts = pulumi.ResourceOptions(providers=[providers[region]])
     groups = SecurityGroups(
@@ -64,7 +64,7 @@ for prefix, region in (("pay", home_region), ("pay-dr", standby_region)):
         opts,
     )
     origin_secret = load_balancer.origin_verify_secret
-    sites[region] = Site(alb_dns_name=load_balancer.dns_name, alb_zone_id=load_balancer.zone_id)
+    sites[region] = OriginTarget(alb_dns_name=load_balancer.dns_name, alb_zone_id=load_balancer.zone_id)
 
 failover = OriginFailover(
     "pay-origin",

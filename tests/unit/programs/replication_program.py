@@ -8,14 +8,14 @@ third region, so anything that does not name its own region shows up there.
 import pulumi
 import pulumi_aws as aws
 
-from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, Site
+from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, SiteArchives
 
 ACCOUNT = "123456789012"
 HOME, DR, ELSEWHERE = "eu-west-1", "eu-central-1", "us-east-2"
 
 
-def site(region: str, purposes: tuple[str, ...] = ("data", "audit"), key_region: str | None = None) -> Site:
-    return Site(
+def site(region: str, purposes: tuple[str, ...] = ("data", "audit"), key_region: str | None = None) -> SiteArchives:
+    return SiteArchives(
         region=region,
         buckets={
             purpose: ReplicatedBucket(
@@ -27,7 +27,7 @@ def site(region: str, purposes: tuple[str, ...] = ("data", "audit"), key_region:
     )
 
 
-def sites(case: str) -> tuple[Site, Site]:
+def sites(case: str) -> tuple[SiteArchives, SiteArchives]:
     if case == "same-region":
         return site(HOME), site(HOME)
     if case == "mismatched-purposes":

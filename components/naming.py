@@ -1,0 +1,13 @@
+"""Names every site and the pieces between them agree on, derived from the stack's settings."""
+
+from components.settings import Settings
+
+
+def log_group_name(settings: Settings, purpose: str) -> str:
+    """One scheme for the stack's own log groups (RDS and WAF names are fixed by AWS)."""
+    return f"/fintech/{settings.env_suffix}/{purpose}"
+
+
+def app_secret_prefix(settings: Settings) -> str:
+    """The app may read exactly the secrets under this prefix (see components/site/security.py)."""
+    return f"{settings.name_prefix}/app/"

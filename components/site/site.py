@@ -1,0 +1,470 @@
+"""A site: one region's tiers (keys, network, security groups, database member, archives, load
+balancer, app tier, monitoring), built as one component through the provider it is given.
+
+The stack builds one site per region: the stack's own region (``home``: it founds the global
+database and holds what the stack has once — the edge's keys in us-east-1, the backup keys), and
+the standby region if there is one. A site is ``active`` (holds the Aurora writer and takes traffic)
+or ``passive`` (keeps the capacity ``standbyMode`` says, ready to take over).
+
+A few things a site uses are built after it, between the sites: the app's credential (the secret
+or its replica), the rotation function, the edge and the backup vault that its monitoring watches,
+and the other site's secrets key and replication rules. The site receives each as a Pulumi deferred
+output (``pulumi.deferred_output``), which ``connect`` resolves once the piece exists: the resources
+that use it wait for it as for any output, and depend on what it came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+
+from components.naming import app_secret_prefix, log_group_name
+from components.settings import Settings
+from components.site.compute import Compute, ComputeArgs, Schedule
+from components.site.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
+from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.site.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
+from components.site.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
+from components.site.security import Security, SecurityArgs
+from components.site.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.site.storage import Storage, StorageArgs
+
+Role = Literal["active", "passive"]
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many database instances and app instances a site starts with."""
+
+    db_instances: int
+    app_min: int
+    """The app group's floor and desired capacity at creation (scaling owns them afterwards)."""
+    app_desired: int
+
+    @classmethod
+    def of(cls, settings: Settings, *, home: bool, role: Role) -> Capacity:
+        """The stack's sizes at the home site and at an active one; what ``standbyMode`` keeps warm
+        (one of each) or cold (none: pilot light) at a passive standby."""
+        if home or role == "active":
+            return cls(settings.db_instance_count, settings.asg_min_size, settings.asg_desired_capacity)
+        warm = 1 if settings.standby_mode == "warm" else 0
+        return cls(db_instances=warm, app_min=warm, app_desired=warm)
+
+
+@dataclass(frozen=True)
+class SiteArgs:
+    settings: Settings
+    """The stack's validated settings: what applies to every site (sizes of things, retention,
+    thresholds, protection); the site turns them into its tiers' arguments."""
+    region: str
+    cidr: str
+    """The site's VPC CIDR (the sites' must not overlap: settings check it)."""
+    role: Role
+    capacity: Capacity
+    home: bool
+    """The stack's own region: founds the global database, holds the edge's and the backups' keys,
+    and watches the edge, the rotation function and the backups."""
+    peer_region: str | None = None
+    """The other site's region; None: a single-region stack."""
+    global_cluster_id: pulumi.Input[str] | None = None
+    """A standby joins this Aurora Global Database (founded by the home site)."""
+    origin_verify_secret: pulumi.Input[str] | None = None
+    """The value CloudFront sends every origin: a standby requires the home site's."""
+
+    def __post_init__(self) -> None:
+        if self.home == (self.global_cluster_id is not None):
+            raise ValueError("a standby site joins the home site's global database: global_cluster_id is for it alone")
+        if not self.home and self.peer_region is None:
+            raise ValueError("a standby site needs peer_region, the home site's region")
+
+
+@dataclass(frozen=True)
+class RotationWatch:
+    function_name: pulumi.Input[str]
+    log_group_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class EdgeWatch:
+    web_acl_name: pulumi.Input[str]
+    distribution_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Links:
+    """What a site takes from the pieces built after it (``Site.connect``, in one call or several)."""
+
+    app_secret_arn: pulumi.Input[str] | None = None
+    """The app's credential in the site's region: the secret, or its replica."""
+    rotation: RotationWatch | None = None
+    edge: EdgeWatch | None = None
+    backup_vault_name: pulumi.Input[str] | None = None
+    peer_secrets_key_arn: pulumi.Input[str] | None = None
+    """The other site's secrets key: the home site's master secret is replicated there with it."""
+    outgoing_replication: Sequence[WatchedReplicationRule] = ()
+    incoming_replication: Sequence[WatchedReplicationRule] = ()
+
+
+class Site(pulumi.ComponentResource):
+    """One region's tiers. Their outputs are read through the tiers (``site.network.vpc_id``)."""
+
+    region: str
+    role: Role
+    app_secret_arn: pulumi.Output[str]
+    """The app's credential in this region (resolves once connected)."""
+    keys: Security
+    network: Network
+    groups: SecurityGroups
+    database: Database
+    archives: Storage
+    load_balancer: LoadBalancer
+    app: Compute
+    monitoring: Monitoring
+
+    def __init__(self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fintech:site:Site", name, None, opts)
+        self.region, self.role = args.region, args.role
+        self._later = _Deferred()
+        self.app_secret_arn = self._later("app_secret_arn")
+        try:
+            self._build(name, args)
+        except BaseException as exc:
+            # What already waits for a deferred value fails with the site instead of hanging.
+            self._later.fail(exc)
+            raise
+        self.register_outputs(
+            {
+                "vpc_id": self.network.vpc_id,
+                "db_cluster_arn": self.database.cluster_arn,
+                "alb_dns_name": self.load_balancer.dns_name,
+                "asg_name": self.app.asg_name,
+                "alert_topic_arn": self.monitoring.topic_arn,
+            }
+        )
+
+    def _build(self, name: str, args: SiteArgs) -> None:
+        # A region with too few zones fails here, before the site's tiers are declared.
+        zones = lookup_zones(args.settings.az_count, pulumi.InvokeOptions(parent=self))
+        self.keys = self._keys(name, args)
+        self.network = self._network(name, args, zones)
+        self.groups = self._groups(name, args)
+        self.database = self._database(name, args, zones)
+        self.archives = self._archives(name, args)
+        self.load_balancer = self._load_balancer(name, args)
+        self.app = self._app(name, args)
+        self.monitoring = self._monitoring(name, args)
+
+    def connect(self, links: Links) -> None:
+        """Hand the site some of what was built after it: only what it was built to wait for, once."""
+        given = dict(_leaves(links))
+        if unexpected := sorted(given.keys() - self._later.keys()):
+            raise ValueError(f"site {self.region} does not wait for {', '.join(unexpected)} (or has it already)")
+        for key, value in given.items():
+            self._later.resolve(key, value)
+
+    def fail(self, exc: BaseException) -> None:
+        """Fail whatever the site still waits for with ``exc`` (the program failed before giving it)."""
+        self._later.fail(exc)
+
+    def check_connected(self) -> None:
+        """Raise unless everything the site waits for was given: a deferred output that is never
+        resolved would hang ``pulumi up`` instead of failing it."""
+        if waiting := sorted(self._later.keys()):
+            raise ValueError(f"site {self.region} still waits for {', '.join(waiting)}: give them to connect()")
+
+    # --------------------------------------------------------------------------- the tiers
+
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _keys(self, name: str, args: SiteArgs) -> Security:
+        settings = args.settings
+        return Security(
+            f"{name}-sec",
+            SecurityArgs(
+                alias_prefix=settings.name_prefix,
+                flow_log_group_name=log_group_name(settings, "vpc-flow-logs"),
+                app_secret_name_prefix=app_secret_prefix(settings),
+                backup=args.home and settings.backup_enabled,
+                backup_copy_region=settings.backup_copy_region if args.home else None,
+                # The edge and its alarms' keys live in us-east-1, once per stack.
+                edge=args.home,
+                key_deletion_window_days=30 if settings.protect_data else 7,
+                protect=settings.protect_data,
+            ),
+            self._child(),
+        )
+
+    def _network(self, name: str, args: SiteArgs, zones: tuple[str, ...]) -> Network:
+        settings = args.settings
+        return Network(
+            f"{name}-net",
+            NetworkArgs(
+                vpc_cidr=args.cidr,
+                availability_zones=zones,
+                nat_strategy=settings.nat_strategy,
+                flow_log_group_name=log_group_name(settings, "vpc-flow-logs"),
+                flow_log_retention_days=settings.flow_log_retention_days,
+                flow_log_key_arn=self.keys.key_arns["logs"],
+                flow_log_role_arn=self.keys.flow_log_role_arn,
+                interface_endpoint_services=INTERFACE_ENDPOINT_SERVICES if settings.interface_endpoints else (),
+                retain_logs=settings.protect_data,
+            ),
+            self._child(),
+        )
+
+    def _groups(self, name: str, args: SiteArgs) -> SecurityGroups:
+        return SecurityGroups(
+            f"{name}-sg",
+            SecurityGroupsArgs(
+                vpc_id=self.network.vpc_id,
+                app_port=args.settings.app_port,
+                # Only CloudFront reaches the load balancer, on the one port its origin uses.
+                alb_source="cloudfront",
+                alb_ports=(443,) if args.settings.domain_name else (80,),
+                # With two sites, Route 53 checks the origin's health (its own group: see security_groups.py).
+                health_checker_ports=(443,) if args.peer_region else (),
+            ),
+            self._child(),
+        )
+
+    def _database(self, name: str, args: SiteArgs, zones: tuple[str, ...]) -> Database:
+        settings = args.settings
+        global_role: GlobalPrimary | GlobalSecondary | None = None
+        master_replica = None
+        if args.peer_region and args.home:
+            # An Aurora Global Database founded from this cluster (its identifier never changes:
+            # the primary region is a role, not a name).
+            global_role = GlobalPrimary(identifier=f"{settings.name_prefix}-global")
+            master_replica = MasterReplica(region=args.peer_region, key_arn=self._later("peer_secrets_key_arn"))
+        elif args.global_cluster_id is not None:
+            global_role = GlobalSecondary(global_cluster_id=args.global_cluster_id, source_region=settings.region)
+        return Database(
+            f"{name}-db",
+            DatabaseArgs(
+                subnet_ids=self.network.database_subnet_ids,
+                security_group_id=self.groups.ids["database"],
+                availability_zones=zones,
+                storage_key_arn=self.keys.key_arns["database"],
+                secrets_key_arn=self.keys.key_arns["secrets"],
+                logs_key_arn=self.keys.key_arns["logs"],
+                log_retention_days=settings.log_retention_days,
+                engine_version=settings.db_engine_version,
+                instance_class=settings.db_instance_class,
+                instance_count=args.capacity.db_instances,
+                backup_retention_days=settings.db_backup_retention_days,
+                backup_window=settings.db_backup_window,
+                maintenance_window=settings.db_maintenance_window,
+                monitoring_interval_seconds=settings.db_monitoring_interval_seconds,
+                insights_retention_days=settings.db_insights_retention_days,
+                protect=settings.protect_data,
+                global_role=global_role,
+                master_replica=master_replica,
+            ),
+            self._child(),
+        )
+
+    def _archives(self, name: str, args: SiteArgs) -> Storage:
+        settings = args.settings
+        return Storage(
+            f"{name}-storage",
+            StorageArgs(
+                storage_key_arn=self.keys.key_arns["storage"],
+                audit_key_arn=self.keys.key_arns["audit"],
+                log_retention_days=settings.log_bucket_retention_days,
+                object_lock_mode=settings.object_lock_mode,
+                object_lock_days=settings.object_lock_days,
+                audit_lock_days=settings.audit_lock_days,
+                protect=settings.protect_data,
+            ),
+            self._child(),
+        )
+
+    def _load_balancer(self, name: str, args: SiteArgs) -> LoadBalancer:
+        settings = args.settings
+        two_sites = args.peer_region is not None
+        return LoadBalancer(
+            f"{name}-lb",
+            LoadBalancerArgs(
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                security_group_id=self.groups.ids["alb"],
+                logs_bucket_name=self.archives.logs_bucket_name,
+                logs_prefix=self.archives.alb_log_prefix,
+                app_port=settings.app_port,
+                health_check=HealthCheck(
+                    interval_seconds=settings.health_check_interval_seconds,
+                    healthy_threshold=settings.health_check_healthy_threshold,
+                    unhealthy_threshold=settings.health_check_unhealthy_threshold,
+                ),
+                deregistration_delay_seconds=settings.deregistration_delay_seconds,
+                idle_timeout_seconds=settings.alb_idle_timeout_seconds,
+                deletion_protection=settings.protect_data,
+                domain_name=settings.domain_name,
+                hosted_zone_id=settings.hosted_zone_id,
+                require_origin_header=True,
+                # CloudFront sends one header value, whichever site answers.
+                origin_verify_secret=args.origin_verify_secret,
+                # With two sites the origin name fails over in DNS (between/origin_dns.py), checked on /health.
+                health_checkers=two_sites,
+                origin_record=not two_sites,
+                extra_security_group_ids=[self.groups.ids["alb-health-checks"]] if two_sites else [],
+            ),
+            self._child(),
+        )
+
+    def _app(self, name: str, args: SiteArgs) -> Compute:
+        settings = args.settings
+        return Compute(
+            f"{name}-app",
+            ComputeArgs(
+                subnet_ids=self.network.private_subnet_ids,
+                security_group_id=self.groups.ids["app"],
+                instance_profile_name=self.keys.app_instance_profile_name,
+                target_group_arn=self.load_balancer.target_group_arn,
+                ebs_key_arn=self.keys.key_arns["ebs"],
+                logs_key_arn=self.keys.key_arns["logs"],
+                log_group_name=log_group_name(settings, "app"),
+                log_retention_days=settings.log_retention_days,
+                app_secret_arn=self.app_secret_arn,
+                app_port=settings.app_port,
+                instance_type=settings.instance_type,
+                min_size=args.capacity.app_min,
+                max_size=settings.asg_max_size,
+                desired_capacity=args.capacity.app_desired,
+                detailed_monitoring=settings.detailed_monitoring,
+                schedule=Schedule(time_zone=settings.schedule_time_zone),
+                instance_tags=settings.tags,
+                retain_logs=settings.protect_data,
+            ),
+            self._child(),
+        )
+
+    def _monitoring(self, name: str, args: SiteArgs) -> Monitoring:
+        """The site's alarms, dashboard and log archive, alerting through its own topic: the standby
+        must page when the stack's region is the one that is down."""
+        settings, home, later = args.settings, args.home, self._later
+        rotation_log_group = [later("rotation.log_group_name")] if home else []
+        return Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                alerts_key_arn=self.keys.key_arns["alerts"],
+                edge_alerts_key_arn=self.keys.edge_key_arns["alerts"] if home else None,
+                alarm_emails=settings.alarm_emails,
+                watched=Watched(
+                    alb_arn_suffix=self.load_balancer.arn_suffix,
+                    target_group_arn_suffix=self.load_balancer.target_group_arn_suffix,
+                    asg_name=self.app.asg_name,
+                    db_cluster_identifier=self.database.cluster_identifier,
+                    db_instance_identifiers=self.database.instance_identifiers,
+                    rotation_function_name=later("rotation.function_name") if home else None,
+                    web_acl_name=later("edge.web_acl_name") if home else None,
+                    distribution_id=later("edge.distribution_id") if home else None,
+                    # The passive site's app cannot reach the writer in the other region (the VPCs are
+                    # not connected): it is watched only where it is the active one.
+                    app_dependency_metric=self.app.dependency_metric if args.role == "active" else None,
+                    backup_vault_name=later("backup_vault_name") if home and settings.backup_enabled else None,
+                    # A member's lag exists only while it is the secondary.
+                    global_db=args.peer_region is not None,
+                    outgoing_replication=self._replication_rules("outgoing", args.peer_region),
+                    incoming_replication=self._replication_rules("incoming", args.peer_region),
+                ),
+                thresholds=Thresholds(**dataclasses.asdict(settings.alarms)),
+                archive_bucket_arn=self.archives.audit_bucket_arn,
+                archive_key_arn=self.keys.key_arns["audit"],
+                archived_log_groups=[
+                    self.network.flow_log_group_name,
+                    *self.database.log_group_names,
+                    *rotation_log_group,
+                    self.app.log_group_name,
+                ],
+            ),
+            self._child(),
+        )
+
+    def _replication_rules(self, direction: str, peer_region: str | None) -> list[WatchedReplicationRule]:
+        """With a peer, each archive replicates both ways: failures are watched where a rule leaves,
+        latency where it lands (the rules are built between the sites, after this)."""
+        if peer_region is None:
+            return []
+        return [
+            WatchedReplicationRule(
+                key=purpose,
+                source_bucket_name=self._later(f"{direction}_replication.{purpose}.source_bucket_name"),
+                destination_bucket_name=self._later(f"{direction}_replication.{purpose}.destination_bucket_name"),
+                rule_id=self._later(f"{direction}_replication.{purpose}.rule_id"),
+            )
+            for purpose in sorted(self.archive_arns)
+        ]
+
+    @property
+    def archive_arns(self) -> dict[str, pulumi.Output[str]]:
+        """The archives that replicate to the other site, by purpose."""
+        return {"data": self.archives.data_bucket_arn, "audit": self.archives.audit_bucket_arn}
+
+    @property
+    def archive_key_arns(self) -> dict[str, pulumi.Output[str]]:
+        """The key of each archive, by purpose: replicas written here are encrypted with it."""
+        return {"data": self.keys.key_arns["storage"], "audit": self.keys.key_arns["audit"]}
+
+
+class _Deferred:
+    """Named deferred outputs, each resolved exactly once."""
+
+    def __init__(self) -> None:
+        self._resolvers: dict[str, Callable[[pulumi.Output[Any]], None]] = {}
+
+    def __call__(self, key: str) -> pulumi.Output[Any]:
+        output: pulumi.Output[Any]
+        output, self._resolvers[key] = pulumi.deferred_output()
+        return output
+
+    def keys(self) -> set[str]:
+        return set(self._resolvers)
+
+    def resolve(self, key: str, value: pulumi.Input[Any]) -> None:
+        self._resolvers.pop(key)(pulumi.Output.from_input(value))
+
+    def fail(self, exc: BaseException) -> None:
+        def reraise(_: object) -> Any:
+            raise exc
+
+        for key in list(self._resolvers):
+            self.resolve(key, pulumi.Output.from_input("").apply(reraise))
+
+
+@contextlib.contextmanager
+def connecting(sites: Sequence[Site]) -> Iterator[None]:
+    """Build what stands between the sites in this block. If it fails, what the sites wait for
+    fails with it (an unresolved deferred output would hang ``pulumi up`` instead of failing it);
+    if it succeeds, every site must have been given everything it waits for."""
+    try:
+        yield
+        for site in sites:
+            site.check_connected()
+    except BaseException as exc:
+        for site in sites:
+            site.fail(exc)
+        raise
+
+
+def _leaves(links: Links) -> Iterator[tuple[str, pulumi.Input[Any]]]:
+    """``links`` as dotted keys: ``rotation.function_name``, ``outgoing_replication.data.rule_id``."""
+    for f in dataclasses.fields(links):
+        value = getattr(links, f.name)
+        if value is None or value == ():
+            continue
+        if f.name.endswith("_replication"):
+            for rule in value:
+                for attr in ("source_bucket_name", "destination_bucket_name", "rule_id"):
+                    yield f"{f.name}.{rule.key}.{attr}", getattr(rule, attr)
+        elif dataclasses.is_dataclass(value):
+            for inner in dataclasses.fields(value):
+                yield f"{f.name}.{inner.name}", getattr(value, inner.name)
+        else:
+            yield f.name, value

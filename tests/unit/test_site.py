@@ -1,0 +1,144 @@
+"""A site is one component per region whose children are that region's tiers; the program builds
+one per region, then what stands between them, and a site that waits for something fails, never hangs."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = "fintech:site:Site"
+TIERS = {
+    "fintech:security:Security",
+    "fintech:network:Network",
+    "fintech:security:SecurityGroups",
+    "fintech:data:Database",
+    "fintech:storage:Storage",
+    "fintech:app:LoadBalancer",
+    "fintech:app:Compute",
+    "fintech:monitoring:Monitoring",
+}
+
+
+def children(run: StackRun, parent_urn: str) -> list[str]:
+    return [r.type for r in run.resources if r.parent == parent_urn]
+
+
+@pytest.fixture(scope="module")
+def prod() -> StackRun:
+    return run_stack("prod")
+
+
+def test_each_region_is_one_site_whose_children_are_its_tiers(dev: StackRun, prod: StackRun) -> None:
+    (site,) = dev.of_type(SITE)
+    assert site.name == "fintech-dev"
+    assert sorted(children(dev, site.urn)) == sorted(TIERS), "a site is exactly its region's tiers"
+    sites = {s.name: s for s in prod.of_type(SITE)}
+    assert set(sites) == {"fintech-prod", "fintech-prod-dr"}
+    for s in sites.values():
+        assert sorted(children(prod, s.urn)) == sorted(TIERS)
+
+
+def test_every_resource_of_a_site_goes_through_its_regions_provider(prod: StackRun) -> None:
+    by_urn = {r.urn: r for r in prod.resources}
+    regions = {r.urn: r.inputs["region"] for r in prod.of_type("pulumi:providers:aws")}
+
+    def site_of(record: ResourceRecord) -> str:
+        while record.parent in by_urn:
+            record = by_urn[record.parent]
+            if record.type == SITE:
+                return record.name
+        return ""
+
+    members: dict[str, set[str]] = {}
+    for r in prod.resources:
+        if r.type.startswith("aws:") and (site := site_of(r)):
+            members.setdefault(site, set()).add(regions[r.provider.rsplit("::", 1)[0]])
+    assert members == {"fintech-prod": {"eu-west-1"}, "fintech-prod-dr": {"eu-central-1"}}
+
+
+def test_the_pieces_between_sites_stand_beside_them(prod: StackRun, dev: StackRun) -> None:
+    def beside(run: StackRun) -> set[str]:
+        return {r.type for r in run.resources if not r.custom and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"}
+
+    between = {"fintech:data:Secrets", "fintech:edge:Edge"}
+    assert beside(dev) == {SITE, *between}
+    assert beside(prod) == {
+        SITE,
+        *between,
+        "fintech:backup:Backup",
+        "fintech:data:Replication",
+        "fintech:edge:OriginFailover",
+    }
+
+
+def test_main_builds_a_site_per_region_and_asks_once_whether_there_is_a_standby() -> None:
+    source = (REPO / "__main__.py").read_text()
+    assert len(source.splitlines()) <= 270
+    # `if settings.standby_region:` once; no other `if`/conditional expression about a standby.
+    asks = re.findall(r"\bif\b[^:\n]*\b(?:standby\w*|dr\w*)\b", source)
+    assert asks == ["if settings.standby_region"], asks
+    assert not re.search(r"\bdr_\w+\s*=", source), "no dr_ twins"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_imports_flow_one_way() -> None:
+    """__main__ -> site and between -> tiers -> settings/policies: a tier never imports a site,
+    what stands between sites, or the program."""
+    tiers = [p for p in (REPO / "components" / "site").glob("*.py") if p.name not in ("site.py", "__init__.py")]
+    assert len(tiers) == 8
+    for tier in tiers:
+        bad = {m for m in _imports(tier) if m.startswith(("components.between", "components.site.site", "__main__"))}
+        assert not bad, f"{tier.name} imports {bad}"
+    for piece in (REPO / "components" / "between").glob("*.py"):
+        assert "components.site.site" not in _imports(piece), piece.name
+    for shared in ("settings.py", "policies.py", "certificates.py", "naming.py"):
+        assert not {m for m in _imports(REPO / "components" / shared) if m.startswith("components.s")} - {
+            "components.settings"
+        }, shared
+
+
+def _main_with(tmp_path: Path, old: str, new: str) -> Path:
+    source = (REPO / "__main__.py").read_text()
+    assert old in source
+    program = tmp_path / "__main__.py"
+    program.write_text(source.replace(old, new, 1))
+    return program
+
+
+def test_a_site_never_given_what_it_waits_for_is_named_not_hung(tmp_path: Path) -> None:
+    program = _main_with(tmp_path, "        edge=EdgeWatch(edge.web_acl_name, edge.distribution_id),\n", "")
+    with pytest.raises(ProgramError, match=r"site eu-west-1 still waits for edge\.distribution_id, edge\.web_acl_name"):
+        run_stack("dev", program=program)
+
+
+def test_a_site_given_what_it_was_not_built_for_is_refused(tmp_path: Path) -> None:
+    program = _main_with(
+        tmp_path,
+        "other.connect(Links(app_secret_arn=secrets.replica_secret_arn))",
+        "other.connect(Links(app_secret_arn=secrets.replica_secret_arn, backup_vault_name='v'))",
+    )
+    with pytest.raises(ProgramError, match=r"site eu-central-1 does not wait for backup_vault_name"):
+        run_stack("prod", program=program)
+
+
+def test_a_failure_between_the_sites_fails_the_run_at_once(tmp_path: Path) -> None:
+    """The sites' app tiers already wait for the credential: the failure must reach them."""
+    program = _main_with(
+        tmp_path, "    edge = Edge(", "    raise RuntimeError('broken between the sites')\n    edge = Edge("
+    )
+    with pytest.raises(ProgramError, match="broken between the sites"):
+        run_stack("prod", program=program)
