@@ -15,7 +15,7 @@ from components.between.replication import ReplicatedBucket, Replication, Replic
 from components.between.secrets import SecretReplica, Secrets, SecretsArgs
 from components.naming import app_secret_prefix, log_group_name
 from components.settings import load_settings
-from components.site.site import Capacity, EdgeWatch, Links, Role, RotationWatch, Site, SiteArgs, connecting
+from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -30,31 +30,6 @@ def through_provider(name: str, region: str) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers=[provider])
 
 
-def site(
-    name: str,
-    region: str,
-    cidr: str,
-    opts: pulumi.ResourceOptions,
-    *,
-    home: bool,
-    peer_region: str | None,
-    **joins: pulumi.Input[str],
-) -> Site:
-    """The site in ``region``: active where the writer is (``primaryRegion``), passive elsewhere."""
-    role: Role = "active" if region == settings.active_region else "passive"
-    args = SiteArgs(
-        settings,
-        region=region,
-        cidr=cidr,
-        role=role,
-        capacity=Capacity.of(settings, home=home, role=role),
-        home=home,
-        peer_region=peer_region,
-        **joins,
-    )
-    return Site(name, args, opts)
-
-
 def archives(of: Site) -> SiteArchives:
     return SiteArchives(
         region=of.region,
@@ -65,7 +40,11 @@ def archives(of: Site) -> SiteArchives:
 # ----------------------------------------------------------------------------- the sites
 
 in_home_region = through_provider(prefix, settings.region)
-home = site(prefix, settings.region, settings.vpc_cidr, in_home_region, home=True, peer_region=settings.standby_region)
+home = Site(
+    prefix,
+    SiteArgs.in_region(settings, settings.region, settings.vpc_cidr, home=True, peer_region=settings.standby_region),
+    in_home_region,
+)
 sites = [home]
 secret_replica: SecretReplica | None = None
 
@@ -75,15 +54,18 @@ with connecting(sites):
     # The standby site and what joins it to the home site: the one place that asks whether there is one.
     if settings.standby_region:
         standby_name = f"{prefix}-dr"
-        standby = site(
+        standby = Site(
             standby_name,
-            settings.standby_region,
-            settings.standby_vpc_cidr,
+            SiteArgs.in_region(
+                settings,
+                settings.standby_region,
+                settings.standby_vpc_cidr,
+                home=False,
+                peer_region=settings.region,
+                global_cluster_id=home.database.global_cluster_id,
+                origin_verify_secret=home.load_balancer.origin_verify_secret,
+            ),
             through_provider(standby_name, settings.standby_region),
-            home=False,
-            peer_region=settings.region,
-            global_cluster_id=home.database.global_cluster_id,
-            origin_verify_secret=home.load_balancer.origin_verify_secret,
         )
         sites.append(standby)
         # Both ways: whichever site is active writes its archives, and the other keeps a copy.

@@ -76,6 +76,32 @@ class SiteArgs:
     origin_verify_secret: pulumi.Input[str] | None = None
     """The value CloudFront sends every origin: a standby requires the home site's."""
 
+    @classmethod
+    def in_region(
+        cls,
+        settings: Settings,
+        region: str,
+        cidr: str,
+        *,
+        home: bool,
+        peer_region: str | None,
+        global_cluster_id: pulumi.Input[str] | None = None,
+        origin_verify_secret: pulumi.Input[str] | None = None,
+    ) -> SiteArgs:
+        """The site in ``region``: active where the writer is (``primaryRegion``), passive elsewhere."""
+        role: Role = "active" if region == settings.active_region else "passive"
+        return cls(
+            settings,
+            region=region,
+            cidr=cidr,
+            role=role,
+            capacity=Capacity.of(settings, home=home, role=role),
+            home=home,
+            peer_region=peer_region,
+            global_cluster_id=global_cluster_id,
+            origin_verify_secret=origin_verify_secret,
+        )
+
     def __post_init__(self) -> None:
         if self.home == (self.global_cluster_id is not None):
             raise ValueError("a standby site joins the home site's global database: global_cluster_id is for it alone")
