@@ -10,15 +10,17 @@ stack output. Parents and URNs are left out on purpose: they are what nesting ch
     python -m offline.graphs compare OLD NEW [--rename OLD=NEW ...]
     python -m offline.graphs --base REV [--rename OLD=NEW ...]   # REV (a git worktree) against this checkout
 
-``--rename`` applies a textual rename to the older recording first, so a renaming commit shows
-nothing but its renamed names. Exit codes: 0 identical, 1 differences, 2 bad input.
+``--rename`` applies a textual rename to the older recording first, and compares the hex runs the
+mocks generate from logical names (ids, name suffixes) as equal, so a renaming commit shows nothing
+but its renamed names. Exit codes: 0 identical, 1 differences, 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +37,8 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 # Inputs that carry a resource's name in AWS, where it is not ``name`` (else the mocks' autoname).
 _PHYSICAL_NAMES = ("name", "identifier", "clusterIdentifier", "bucket", "functionName", "alarmName", "dashboardName")
+# A hex run the mocks generate (ids, name suffixes, ARN parts) after a separator.
+_GENERATED = re.compile(r"(?<=[-/_.])[0-9a-f]{6,}\b")
 _OPTIONS = ("protect", "retain_on_delete", "ignore_changes", "delete_before_replace", "replace_on_changes")
 
 
@@ -76,12 +80,15 @@ def _normalise(run: Any) -> dict[str, Any]:
         if not r.custom:
             continue
         k = key(r)
-        if counts[k] > 1:  # one name, several resources (records of one domain): tell them apart by inputs
-            k = f"{k} #{hashlib.sha256(json.dumps(r.inputs, sort_keys=True, default=str).encode()).hexdigest()[:8]}"
+        if counts[k] > 1:  # one name, several resources (aliases per region): tell them apart by logical name
+            k = f"{k} @{r.name}"
+        inputs = {n: "[secret]" if n in r.secret_inputs else v for n, v in r.inputs.items()}
+        if isinstance(inputs.get("userData"), str):  # base64 by the API: compared (and renamed) as text
+            inputs["userData"] = base64.b64decode(inputs["userData"]).decode()
         resources[k] = {
             "logicalName": r.name,
             "region": r.region,
-            "inputs": {n: "[secret]" if n in r.secret_inputs else v for n, v in r.inputs.items()},
+            "inputs": inputs,
             "provider": key(by_urn[r.provider.rsplit("::", 1)[0]]) if r.provider else "",
             **{option: getattr(r, option) for option in _OPTIONS},
             "dependencies": keys(r.dependencies),
@@ -95,10 +102,14 @@ def compare(old: Path, new: Path, renames: list[tuple[str, str]]) -> list[str]:
     """One summary line per variant, then each difference."""
     lines: list[str] = []
     for variant in VARIANTS:
-        text = (old / f"{variant}.json").read_text()
+        text, new_text = (old / f"{variant}.json").read_text(), (new / f"{variant}.json").read_text()
         for before, after in renames:
             text = text.replace(before, after)
-        a, b = json.loads(text), json.loads((new / f"{variant}.json").read_text())
+        if renames:
+            # The mocks derive generated ids and suffixes from logical names: a renamed resource gets
+            # new ones. Compare them as "generated" (every other character still counts).
+            text, new_text = _GENERATED.sub("#", text), _GENERATED.sub("#", new_text)
+        a, b = json.loads(text), json.loads(new_text)
         diffs = _differences(a, b)
         added = sorted(set(b["components"]) - set(a["components"]))
         removed = sorted(set(a["components"]) - set(b["components"]))
@@ -118,8 +129,8 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     out = [f"only before: {k}" for k in sorted(set(a["resources"]) - set(b["resources"]))]
     out += [f"only after: {k}" for k in sorted(set(b["resources"]) - set(a["resources"]))]
     for k in sorted(set(a["resources"]) & set(b["resources"])):
-        for field, value in a["resources"][k].items():
-            other = b["resources"][k].get(field)
+        for field, recorded in a["resources"][k].items():
+            value, other = _canonical(field, recorded), _canonical(field, b["resources"][k].get(field))
             if field == "inputs" and other != value:
                 changed = sorted(n for n in set(value) | set(other) if value.get(n) != other.get(n))
                 out.append(f"{k}: inputs differ: {', '.join(changed)}")
@@ -129,6 +140,15 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         if a["outputs"].get(k) != b["outputs"].get(k):
             out.append(f"output {k}: {json.dumps(a['outputs'].get(k))} -> {json.dumps(b['outputs'].get(k))}")
     return out
+
+
+def _canonical(field: str, value: Any) -> Any:
+    """Dependencies are sets, listed by name (which a rename may reorder)."""
+    if field == "dependencies":
+        return sorted(value or [])
+    if field == "propertyDependencies":
+        return {p: sorted(urns) for p, urns in (value or {}).items()}
+    return value
 
 
 def against(rev: str, renames: list[tuple[str, str]]) -> list[str]:
