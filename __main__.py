@@ -53,7 +53,7 @@ secret_replica: SecretReplica | None = None
 with connecting(sites):
     # The standby site and what joins it to the home site: the one place that asks whether there is one.
     if settings.standby_region:
-        standby_name = f"{prefix}-dr"
+        standby_name = f"{prefix}-standby"
         standby = Site(
             standby_name,
             SiteArgs.in_region(
@@ -110,8 +110,8 @@ with connecting(sites):
         pulumi.export("db_instance_class", settings.db_instance_class)
         pulumi.export("origin_name", origin_failover.origin_name)
         pulumi.export("origin_health_check_ids", origin_failover.health_check_ids)
-        pulumi.export("dr_alb_dns_name", standby.load_balancer.dns_name)
-        pulumi.export("dr_alert_topic_arn", standby.monitoring.topic_arn)
+        pulumi.export("standby_alb_dns_name", standby.load_balancer.dns_name)
+        pulumi.export("standby_alert_topic_arn", standby.monitoring.topic_arn)
         pulumi.export("app_db_secret_replica_arn", standby.app_secret_arn)
 
     # Every stack's pieces between its sites (in the home region).

@@ -766,6 +766,12 @@ def _cross_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "audit_lock_days", f"must not exceed logBucketRetentionDays ({v['log_bucket_retention_days']})"
 
 
+# The standby site's names are its tiers' names with "-standby" in them: its longest, the archive
+# stream's role (fintech-<envSuffix>-standby-monitoring-archive-firehose-role plus the 8-character
+# suffix Pulumi adds), fits IAM's 64 characters with a suffix of at most 7 (tests/stacks/test_names.py).
+STANDBY_ENV_SUFFIX_MAX = 7
+
+
 def _standby_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """The second region against the first: its own region, its own addresses, DNS failover."""
     standby = v.get("standby_region")
@@ -775,6 +781,12 @@ def _standby_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         return
     if standby == v.get("region"):
         yield "standby_region", "must differ from aws:region: a standby in the same region survives no region outage"
+    if len(v.get("env_suffix", "")) > STANDBY_ENV_SUFFIX_MAX:
+        yield (
+            "env_suffix",
+            f"must be at most {STANDBY_ENV_SUFFIX_MAX} characters with a standbyRegion: the standby site's names "
+            "add '-standby', and its longest (an IAM role's) must fit 64 characters",
+        )
     if {"vpc_cidr", "standby_vpc_cidr"} <= v.keys() and ipaddress.ip_network(v["vpc_cidr"]).overlaps(
         ipaddress.ip_network(v["standby_vpc_cidr"])
     ):

@@ -176,21 +176,23 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     box = graphviz.Digraph(name=f"cluster_standby_{region}")
     box.attr(label=f"AWS region {region} (standby, {mode})", style="dashed", color="#d9534f")
     (vpc,) = site.of_type("aws:ec2/vpc:Vpc")
-    drawing.node(box, "dr-vpc", f"VPC {vpc.inputs['cidrBlock']}\n(same tiers, own keys)", [vpc], fillcolor="#f5f5f5")
+    drawing.node(
+        box, "standby-vpc", f"VPC {vpc.inputs['cidrBlock']}\n(same tiers, own keys)", [vpc], fillcolor="#f5f5f5"
+    )
     instances = site.of_type("aws:rds/clusterInstance:ClusterInstance")
     clusters = site.of_type("aws:rds/cluster:Cluster")
     text = _label(
         "Aurora secondary cluster", f"{len(instances)} instance(s)" if instances else "headless (no instance)"
     )
-    drawing.node(box, "dr-aurora", text, [*clusters, *instances], shape="cylinder", fillcolor="#eef2f7")
+    drawing.node(box, "standby-aurora", text, [*clusters, *instances], shape="cylinder", fillcolor="#eef2f7")
     for bucket in site.of_type("aws:s3/bucket:Bucket"):
         purpose = (bucket.inputs.get("tags") or {}).get("Purpose", "bucket")
-        drawing.node(box, f"dr-s3-{purpose}", f"S3 {purpose}", [bucket], shape="cylinder", fillcolor="#eef2f7")
+        drawing.node(box, f"standby-s3-{purpose}", f"S3 {purpose}", [bucket], shape="cylinder", fillcolor="#eef2f7")
     for alb in site.of_type("aws:lb/loadBalancer:LoadBalancer"):
-        drawing.node(box, "dr-alb", "Application Load Balancer", [alb], fillcolor="#e8f0fe")
+        drawing.node(box, "standby-alb", "Application Load Balancer", [alb], fillcolor="#e8f0fe")
     for asg in site.of_type("aws:autoscaling/group:Group"):
         text = _label("Auto Scaling group", f"min {int(asg.inputs['minSize'])}, max {int(asg.inputs['maxSize'])}")
-        drawing.node(box, "dr-asg", text, [asg], fillcolor="#e8f0fe")
+        drawing.node(box, "standby-asg", text, [asg], fillcolor="#e8f0fe")
     _topic_node(site, drawing, box, region)
     return box
 
@@ -198,8 +200,8 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
 def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
     """Aurora's storage-level replication and S3's between the sites, and the origin name's failover."""
     drawn = drawing.stands_for
-    if "aurora" in drawn and "dr-aurora" in drawn:
-        dot.edge("aurora", "dr-aurora", label="Aurora Global Database", style="bold", color="#d9534f")
+    if "aurora" in drawn and "standby-aurora" in drawn:
+        dot.edge("aurora", "standby-aurora", label="Aurora Global Database", style="bold", color="#d9534f")
     sources = {
         str(c.inputs.get("bucket")) for c in full.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     }
@@ -208,17 +210,17 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
         for b in full.of_type("aws:s3/bucket:Bucket")
         if {b.id, str(b.state.get("bucket", ""))} & sources
     }
-    for purpose in sorted(p for p in replicated if p and f"s3-{p}" in drawn and f"dr-s3-{p}" in drawn):
+    for purpose in sorted(p for p in replicated if p and f"s3-{p}" in drawn and f"standby-s3-{p}" in drawn):
         dot.edge(
             f"s3-{purpose}",
-            f"dr-s3-{purpose}",
+            f"standby-s3-{purpose}",
             label="S3 replication (RTC 15 min)",
             dir="both",
             style="bold",
             color="#d9534f",
         )
     records = [r for r in full.of_type("aws:route53/record:Record") if r.inputs.get("failoverRoutingPolicies")]
-    if records and "alb" in drawn and "dr-alb" in drawn:
+    if records and "alb" in drawn and "standby-alb" in drawn:
         name = records[0].inputs["name"]
         checks = full.of_type("aws:route53/healthCheck:HealthCheck")
         text = _label("Route 53 failover", name, f"{len(checks)} HTTPS health checks on /health")
@@ -227,7 +229,7 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
             dot.edge("cdn", "origin-failover", label="resolves the origin", style="dashed")
         home = full.config.get("aws:region")
         node_of = {
-            str(lb.state.get("dnsName")): "alb" if lb.region == home else "dr-alb"
+            str(lb.state.get("dnsName")): "alb" if lb.region == home else "standby-alb"
             for lb in full.of_type("aws:lb/loadBalancer:LoadBalancer")
         }
         for record in records:
@@ -419,7 +421,7 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
     dimensions, in drawing order) with its number of alarms, and an edge to the topic they notify.
 
     Each node goes into its region's box (a DOT subgraph reopened by name). The stack region's
-    alarms watch its own site's boxes, the standby's its own (``dr-``): a replication alarm names
+    alarms watch its own site's boxes, the standby's its own (``standby-``): a replication alarm names
     both ends' buckets."""
     known = drawing.identifiers()
     home, standby_region = full.config.get("aws:region", "?"), full.setting("standbyRegion")
@@ -436,7 +438,9 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
             watched: Counter[str] = Counter()
             for alarm in alarms:
                 targets = {
-                    known[v] for v in _dimension_values(alarm) if v in known and known[v].startswith("dr-") == standby
+                    known[v]
+                    for v in _dimension_values(alarm)
+                    if v in known and known[v].startswith("standby-") == standby
                 }
                 watched.update(targets or {""})
             rows = sorted(watched.items(), key=lambda item: order.get(item[0], len(order)))

@@ -232,7 +232,7 @@ def test_the_standby_alarms_list_the_standby_site() -> None:
     layout = _layout(run_stack("prod"))
     count, rows = _listed(layout, alarm_node("eu-central-1"))
     assert count == sum(rows.values()) > 0
-    assert all(target.startswith("dr-") for target in rows), rows
+    assert all(target.startswith("standby-") for target in rows), rows
     assert alarm_node("eu-central-1") in layout.members["cluster_standby_eu-central-1"]
 
 
@@ -241,9 +241,9 @@ def test_the_standby_region_is_drawn_with_what_replicates_into_it() -> None:
     Route 53 sending the origin name to each site's load balancer by role."""
     source = build(run_stack("prod")).source
     assert 'label="AWS region eu-central-1 (standby, warm)"' in source
-    assert re.search(r'aurora -> "dr-aurora" \[label="Aurora Global Database"', source)
-    replicated = set(re.findall(r'"s3-([a-z-]+)" -> "dr-s3-\1" \[label="S3 replication', source))
+    assert re.search(r'aurora -> "standby-aurora" \[label="Aurora Global Database"', source)
+    replicated = set(re.findall(r'"s3-([a-z-]+)" -> "standby-s3-\1" \[label="S3 replication', source))
     assert replicated == {"transaction-archive", "audit-log-archive"}, "the logs bucket is not replicated"
     assert re.search(r'"origin-failover" -> alb \[label=PRIMARY', source)
-    assert re.search(r'"origin-failover" -> "dr-alb" \[label=SECONDARY', source)
-    assert "dr-aurora" not in build(run_stack("dev")).source
+    assert re.search(r'"origin-failover" -> "standby-alb" \[label=SECONDARY', source)
+    assert "standby-aurora" not in build(run_stack("dev")).source

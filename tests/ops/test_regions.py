@@ -40,11 +40,11 @@ exit "$(cat "$dir/$n.code")"
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
 GLOBAL = "fintech-prod-global"
-IDS = {PRIMARY: "fintech-prod-aurora", STANDBY: "fintech-prod-dr-aurora"}
+IDS = {PRIMARY: "fintech-prod-aurora", STANDBY: "fintech-prod-standby-aurora"}
 ARNS = {region: f"arn:aws:rds:{region}:123456789012:cluster:{IDS[region]}" for region in IDS}
-ASGS = {PRIMARY: "fintech-prod-app", STANDBY: "fintech-prod-dr-app"}
+ASGS = {PRIMARY: "fintech-prod-app", STANDBY: "fintech-prod-standby-app"}
 VERSION = "8.0.mysql_aurora.3.10.1"
-TEMPORARY = "fintech-prod-dr-aurora-failover"
+TEMPORARY = "fintech-prod-standby-aurora-failover"
 MUTATING = (
     "update-auto-scaling-group",
     "switchover-global-cluster",
@@ -390,7 +390,8 @@ def test_a_failing_step_stops_there_with_one_line(cloud: Cloud, capsys: pytest.C
     assert "The writer has not moved" in err
     # `up` never resizes a group (compute.py ignores its size): the exact command to scale it back.
     assert (
-        "scale it back with `aws autoscaling update-auto-scaling-group --auto-scaling-group-name fintech-prod-dr-app "
+        "scale it back with `aws autoscaling update-auto-scaling-group "
+        "--auto-scaling-group-name fintech-prod-standby-app "
         "--min-size 1 --desired-capacity 1 --region eu-central-1 --output json`" in err
     )
     assert cloud.calls()[-1].startswith("aws rds switchover-global-cluster"), "nothing after the failing step"
@@ -413,7 +414,7 @@ def test_waiting_for_instances_times_out_cleanly(
     assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: step 2/6 failed: timed out after 1 min waiting for 3 InService instances")
-    assert "last seen: fintech-prod-dr-app: 1/3 instances InService" in err
+    assert "last seen: fintech-prod-standby-app: 1/3 instances InService" in err
     assert "The writer has not moved" in err
     assert cloud.calls().count(DESCRIBE_ASG) == 60 / 15 + 1, "every 15 s for a minute"
     assert "switchover-global-cluster" not in " ".join(cloud.calls())
@@ -624,7 +625,7 @@ def test_usage_documents_the_moves_and_their_exit_codes(capsys: pytest.CaptureFi
 
 def test_temporary_instance_identifiers_fit_rds_limits() -> None:
     """CreateDBInstance: 1 to 63 letters, digits or hyphens, no trailing hyphen or two in a row."""
-    assert regions.temporary_instance_id("fintech-prod-dr-aurora") == TEMPORARY
+    assert regions.temporary_instance_id("fintech-prod-standby-aurora") == TEMPORARY
     long = regions.temporary_instance_id("a" * 53 + "-" + "b" * 20)
     assert len(long) <= 63
     assert long.endswith("a-failover")

@@ -149,7 +149,7 @@ def test_each_site_admits_route53_checkers_through_a_group_of_its_own(run: Stack
         [(CLOUDFRONT_PREFIX_LIST, HOME), (CLOUDFRONT_PREFIX_LIST, STANDBY)]
         + [(f"com.amazonaws.{region}.route53-healthchecks", region) for region in (HOME, STANDBY)]
     ), "each site looks up its own region's list, through its own provider"
-    for region, prefix in ((HOME, "pay"), (STANDBY, "pay-dr")):
+    for region, prefix in ((HOME, "pay"), (STANDBY, "pay-standby")):
         cloudfront = run.one(SG, f"{prefix}-sg-alb")
         checkers = run.one(SG, f"{prefix}-sg-alb-health-checks")
         assert alb_in(run, region).inputs["securityGroups"] == [cloudfront.id, checkers.id]
@@ -163,10 +163,10 @@ def test_the_cloudfront_group_never_also_holds_the_route53_list(run: StackRun) -
     """55 (CloudFront) + 25 (Route 53) rules would exceed the default 60 per group."""
     route53_lists = {
         rule["prefixListId"]
-        for prefix in ("pay", "pay-dr")
+        for prefix in ("pay", "pay-standby")
         for rule in ingress_of(run, run.one(SG, f"{prefix}-sg-alb-health-checks"))
     }
-    for prefix in ("pay", "pay-dr"):
+    for prefix in ("pay", "pay-standby"):
         held = {rule.get("prefixListId") for rule in ingress_of(run, run.one(SG, f"{prefix}-sg-alb"))}
         assert held, "the CloudFront group admits CloudFront"
         assert not held & route53_lists
@@ -193,7 +193,7 @@ def test_without_health_checker_ports_there_is_no_checkers_group(dev: StackRun) 
 
 # ---------------------------------------------------------------- arguments refused up front
 
-SITES = {HOME: OriginTarget("home.elb.example", "Z1"), STANDBY: OriginTarget("dr.elb.example", "Z2")}
+SITES = {HOME: OriginTarget("home.elb.example", "Z1"), STANDBY: OriginTarget("standby.elb.example", "Z2")}
 
 
 @pytest.mark.parametrize(

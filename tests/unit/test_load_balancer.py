@@ -130,20 +130,26 @@ TARGET_GROUP_SUFFIX_LENGTH = 26
 
 
 @pytest.fixture(scope="module")
-def longest_suffix() -> StackRun:
-    # envSuffix allows 12 characters (components/settings.py _SUFFIX_RE).
-    return run_stack("prod", {"envSuffix": "abcdefghijkl"})
+def longest_suffixes() -> list[StackRun]:
+    # envSuffix allows 12 characters (components/settings.py _SUFFIX_RE), 7 with a standby site.
+    return [run_stack("dev", {"envSuffix": "abcdefghijkl"}), run_stack("prod", {"envSuffix": "abcdefg"})]
 
 
-def test_names_fit_elb_limits_at_the_longest_stack_suffix(longest_suffix: StackRun) -> None:
-    assert home_one(longest_suffix, ALB).inputs["name"] == "fintech-abcdefghijkl-lb-alb"
-    for alb in longest_suffix.of_type(ALB):
-        assert ELB_NAME.match(alb.inputs["name"])
-    for group in longest_suffix.of_type("aws:lb/targetGroup:TargetGroup"):
-        assert "name" not in group.inputs, "a fixed name cannot be replaced create-before-delete"
-        prefix = group.inputs["namePrefix"]
-        assert len(prefix) <= 6
-        assert ELB_NAME.match(prefix + "x" * TARGET_GROUP_SUFFIX_LENGTH)
+def test_names_fit_elb_limits_at_the_longest_stack_suffix(longest_suffixes: list[StackRun]) -> None:
+    dev, prod = longest_suffixes
+    assert home_one(dev, ALB).inputs["name"] == "fintech-abcdefghijkl-lb-alb"
+    assert {alb.inputs["name"] for alb in prod.of_type(ALB)} == {
+        "fintech-abcdefg-lb-alb",
+        "fintech-abcdefg-standby-lb-alb",
+    }
+    for run in longest_suffixes:
+        for alb in run.of_type(ALB):
+            assert ELB_NAME.match(alb.inputs["name"])
+        for group in run.of_type("aws:lb/targetGroup:TargetGroup"):
+            assert "name" not in group.inputs, "a fixed name cannot be replaced create-before-delete"
+            prefix = group.inputs["namePrefix"]
+            assert len(prefix) <= 6
+            assert ELB_NAME.match(prefix + "x" * TARGET_GROUP_SUFFIX_LENGTH)
 
 
 def test_a_load_balancer_name_over_the_limit_is_refused_up_front() -> None:
@@ -304,7 +310,7 @@ def test_with_failover_no_load_balancer_claims_the_origin_name(two_sites: StackR
 
 
 def test_extra_security_groups_follow_the_load_balancers_own(two_sites: StackRun) -> None:
-    for region, prefix in zip(SITES, ("pay", "pay-dr"), strict=True):
+    for region, prefix in zip(SITES, ("pay", "pay-standby"), strict=True):
         groups = [
             two_sites.one("aws:ec2/securityGroup:SecurityGroup", f"{prefix}-sg-{k}").id
             for k in ("alb", "alb-health-checks")

@@ -449,7 +449,7 @@ def test_global_database_lag_is_watched_on_this_sites_cluster_in_its_region(seco
         assert metric_alarm_of(by_key[key]) == {
             "namespace": "AWS/RDS",
             "metricName": metric_name,
-            "dimensions": {"DBClusterIdentifier": "fintech-prod-dr-aurora"},
+            "dimensions": {"DBClusterIdentifier": "fintech-prod-standby-aurora"},
             "statistic": "Maximum",
             "period": 60,
             "comparisonOperator": "GreaterThanThreshold",
@@ -470,7 +470,7 @@ def test_replication_is_watched_where_s3_publishes_it(second_site: StackRun) -> 
             "namespace": "AWS/S3",
             "metricName": "OperationsFailedReplication",
             "dimensions": {
-                "SourceBucket": f"fintech-prod-dr-{key}",
+                "SourceBucket": f"fintech-prod-standby-{key}",
                 "DestinationBucket": f"fintech-prod-{key}",
                 "RuleId": f"{key}-to-home",
             },
@@ -487,8 +487,8 @@ def test_replication_is_watched_where_s3_publishes_it(second_site: StackRun) -> 
             "metricName": "ReplicationLatency",
             "dimensions": {
                 "SourceBucket": f"fintech-prod-{key}",
-                "DestinationBucket": f"fintech-prod-dr-{key}",
-                "RuleId": f"{key}-to-dr",
+                "DestinationBucket": f"fintech-prod-standby-{key}",
+                "RuleId": f"{key}-to-standby",
             },
             "statistic": "Maximum",
             "period": 300,

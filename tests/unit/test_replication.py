@@ -17,8 +17,8 @@ PROGRAM = Path(__file__).parent / "programs" / "replication_program.py"
 CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 ACCOUNT = "123456789012"
-HOME, DR = "eu-west-1", "eu-central-1"
-OTHER = {HOME: DR, DR: HOME}
+HOME, STANDBY = "eu-west-1", "eu-central-1"
+OTHER = {HOME: STANDBY, STANDBY: HOME}
 PURPOSES = ("audit", "data")
 ENABLED = {"status": "Enabled"}
 
@@ -167,7 +167,7 @@ def test_each_direction_has_one_role_shared_by_its_purposes(run: StackRun) -> No
     found = configs(run)
     for source in OTHER:
         assert found["data", source].inputs["role"] == found["audit", source].inputs["role"]
-    assert found["data", HOME].inputs["role"] != found["data", DR].inputs["role"]
+    assert found["data", HOME].inputs["role"] != found["data", STANDBY].inputs["role"]
 
 
 def test_role_policy_grants_exactly_the_documented_actions_on_its_directions_buckets_and_keys(
@@ -214,12 +214,12 @@ def test_bad_arguments_are_refused_before_any_resource(case: str, message: str) 
 def test_purposes_must_be_usable_in_names_and_statement_ids() -> None:
     def sites(purpose: str) -> tuple[SiteArchives, SiteArchives]:
         bucket = ReplicatedBucket(arn="arn:aws:s3:::b", key_arn="arn:aws:kms:eu-west-1:1:key/k")
-        return SiteArchives(HOME, {purpose: bucket}), SiteArchives(DR, {purpose: bucket})
+        return SiteArchives(HOME, {purpose: bucket}), SiteArchives(STANDBY, {purpose: bucket})
 
     with pytest.raises(ValueError, match="lowercase letters and digits"):
         ReplicationArgs(sites=sites("audit-logs"))
     with pytest.raises(ValueError, match="no buckets"):
-        ReplicationArgs(sites=(SiteArchives(HOME, {}), SiteArchives(DR, {})))
+        ReplicationArgs(sites=(SiteArchives(HOME, {}), SiteArchives(STANDBY, {})))
 
 
 def test_a_key_outside_its_sites_region_is_refused_before_the_role_can_use_it() -> None:

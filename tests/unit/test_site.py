@@ -37,7 +37,7 @@ def test_each_region_is_one_site_whose_children_are_its_tiers(dev: StackRun, pro
     assert site.name == "fintech-dev"
     assert sorted(children(dev, site.urn)) == sorted(TIERS), "a site is exactly its region's tiers"
     sites = {s.name: s for s in prod.of_type(SITE)}
-    assert set(sites) == {"fintech-prod", "fintech-prod-dr"}
+    assert set(sites) == {"fintech-prod", "fintech-prod-standby"}
     for s in sites.values():
         assert sorted(children(prod, s.urn)) == sorted(TIERS)
 
@@ -57,7 +57,7 @@ def test_every_resource_of_a_site_goes_through_its_regions_provider(prod: StackR
     for r in prod.resources:
         if r.type.startswith("aws:") and (site := site_of(r)):
             members.setdefault(site, set()).add(regions[r.provider.rsplit("::", 1)[0]])
-    assert members == {"fintech-prod": {"eu-west-1"}, "fintech-prod-dr": {"eu-central-1"}}
+    assert members == {"fintech-prod": {"eu-west-1"}, "fintech-prod-standby": {"eu-central-1"}}
 
 
 def test_the_pieces_between_sites_stand_beside_them(prod: StackRun, dev: StackRun) -> None:

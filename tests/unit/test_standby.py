@@ -59,7 +59,12 @@ def test_every_standby_resource_is_in_the_standby_region(prod: StackRun) -> None
     assert len([r for r in standby.resources if r.custom]) > 100
     assert {r.region for r in standby.resources if r.custom} == {STANDBY}
     tiers = {r.name for r in standby.resources if not r.custom}
-    assert {"fintech-prod-dr-net", "fintech-prod-dr-sec", "fintech-prod-dr-db", "fintech-prod-dr-storage"} <= tiers
+    assert {
+        "fintech-prod-standby-net",
+        "fintech-prod-standby-sec",
+        "fintech-prod-standby-db",
+        "fintech-prod-standby-storage",
+    } <= tiers
 
 
 def test_no_resource_of_the_stack_region_lands_in_the_standby_region_by_accident(prod: StackRun) -> None:
@@ -231,6 +236,10 @@ def settings_problems(**overrides: Any) -> str:
         ({"standbyMode": "hot"}, "standbyMode = 'hot'"),
         ({"dbInstanceClass": "db.t4g.medium"}, "dbInstanceClass"),
         ({"standbyRegion": ""}, "standbyRegion = '': must be set when environment is prod"),
+        (
+            {"envSuffix": "prod-eu1"},
+            "envSuffix = 'prod-eu1': must be at most 7 characters with a standbyRegion",
+        ),
     ],
 )
 def test_bad_standby_settings_are_named(overrides: dict[str, str], expected: str) -> None:

@@ -23,11 +23,11 @@ primary_region = config.get("primaryRegion") or home_region
 # The stack disables the default provider: every resource names its site's.
 providers = {
     region: aws.Provider(f"{prefix}-aws", region=region)
-    for prefix, region in (("pay", home_region), ("pay-dr", standby_region))
+    for prefix, region in (("pay", home_region), ("pay-standby", standby_region))
 }
 origin_secret: pulumi.Output[str] | None = None
 sites: dict[str, OriginTarget] = {}
-for prefix, region in (("pay", home_region), ("pay-dr", standby_region)):
+for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
     opts = pulumi.ResourceOptions(providers=[providers[region]])
     groups = SecurityGroups(
         f"{prefix}-sg",

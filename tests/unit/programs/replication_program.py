@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, SiteArchives
 
 ACCOUNT = "123456789012"
-HOME, DR, ELSEWHERE = "eu-west-1", "eu-central-1", "us-east-2"
+HOME, STANDBY, ELSEWHERE = "eu-west-1", "eu-central-1", "us-east-2"
 
 
 def site(region: str, purposes: tuple[str, ...] = ("data", "audit"), key_region: str | None = None) -> SiteArchives:
@@ -31,10 +31,10 @@ def sites(case: str) -> tuple[SiteArchives, SiteArchives]:
     if case == "same-region":
         return site(HOME), site(HOME)
     if case == "mismatched-purposes":
-        return site(HOME), site(DR, purposes=("data",))
+        return site(HOME), site(STANDBY, purposes=("data",))
     if case == "foreign-key":
-        return site(HOME), site(DR, key_region=HOME)
-    return site(HOME), site(DR)
+        return site(HOME), site(STANDBY, key_region=HOME)
+    return site(HOME), site(STANDBY)
 
 
 case = pulumi.Config().get("replicationCase") or "ok"
