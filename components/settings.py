@@ -2,7 +2,7 @@
 
 Each field of ``Settings`` is one config key: its type, default and description (Pydantic), what a
 valid value looks like (``Allowed``, said in every error about the key) and what prod requires
-(``Prod``). Validation, the ``config:`` block of Pulumi.yaml and the README's settings table all
+(``Prod``). Validation, the ``config:`` block of Pulumi.yaml and docs/settings.md's settings table all
 derive from these declarations (``offline/docs.py`` writes both; a test keeps them current).
 
 Every problem in a stack's configuration is collected and reported in a single ``SettingsError``
@@ -661,7 +661,7 @@ class Settings(BaseModel):
 
 @dataclass(frozen=True)
 class AlarmThresholds:
-    """Where each alarm fires; defaults are argued for in the README."""
+    """Where each alarm fires; defaults are argued for in docs/tiers.md."""
 
     http_5xx_percent: int
     latency_p99_ms: int
@@ -851,7 +851,7 @@ def _check_unknown(raw: Mapping[str, str | None], known: Mapping[str, Any], proj
         guess = next((n for n in names if n.lower() == key.lower()), None) or next(
             iter(difflib.get_close_matches(key, names, n=1, cutoff=0.6)), None
         )
-        hint = f"did you mean {guess}?" if guess else "see the settings table in the README"
+        hint = f"did you mean {guess}?" if guess else "see the settings table in docs/settings.md"
         yield f"{full} = {raw[full]!r}: is not a setting of this program: {hint}"
 
 
@@ -875,7 +875,7 @@ def _check_namespaces(raw: Mapping[str, str | None], known: Mapping[str, Any], p
             else next((ours[n] for n in ours if n.lower() == key.lower()), None)
             or next((ours[n] for n in difflib.get_close_matches(key, list(ours), n=1, cutoff=0.6)), None)
         )
-        hint = f"did you mean {guess}?" if guess else f"see the settings table in the README ({project}:<key>)"
+        hint = f"did you mean {guess}?" if guess else f"see the settings table in docs/settings.md ({project}:<key>)"
         where = f"nothing reads the namespace {namespace!r}" if namespace else "a key needs a namespace"
         yield f"{full} = {raw[full]!r}: {where} ({read}): {hint}"
 

@@ -20,11 +20,11 @@ SAME_REPOSITORY_PULL_REQUEST = (
 )
 POLICY_CONFIG_PER_STACK = "${{ matrix.stack == 'prod' && 'policypack/prod.json' || '' }}"
 # Four hours: a first prod `up` (Aurora writer then reader, CloudFront, ACM DNS validation) takes
-# well over the default one-hour session. The README's bootstrap sets MaxSessionDuration to match.
+# well over the default one-hour session. The bootstrap (docs/bootstrap.md) sets MaxSessionDuration to match.
 DEPLOY_SESSION_SECONDS = 14400
 
 # (workflow, job) -> the role it assumes and the GitHub environment it runs in. A role's trust
-# policy names the token subject it accepts (README, "Bootstrap"): `environment:dev`,
+# policy names the token subject it accepts (docs/bootstrap.md): `environment:dev`,
 # `environment:production`, `pull_request`, or `ref:refs/heads/main` for a job with no environment.
 ROLES = {
     ("ci.yml", "preview"): ("${{ vars.AWS_PREVIEW_ROLE_ARN }}", None),
@@ -169,7 +169,7 @@ def test_ci_never_creates_a_stack_and_checks_the_bootstrap_first() -> None:
         assert settings.get("upsert", False) is False, (name, job_name)
         assert "secrets-provider" not in settings, (name, job_name)
         names = [step.get("name", step.get("uses")) for step in job["steps"]]
-        check = names.index('The stack was bootstrapped (README, "Bootstrap")')
+        check = names.index("The stack was bootstrapped (docs/bootstrap.md)")
         assert check < names.index(next(n for n in names if str(n).startswith("pulumi/actions@"))), job_name
         script = job["steps"][check]["run"]
         assert "grep -q '^secretsprovider: awskms://' \"Pulumi.$STACK.yaml\"" in script, job_name

@@ -40,7 +40,7 @@ def offline_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER", "AWS_PROFILE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         monkeypatch.delenv(name, raising=False)
     # The stack files as shipped, before the one-time bootstrap writes a secrets provider into them
-    # (README "Bootstrap"): tests must not change meaning once a team commits theirs.
+    # (docs/bootstrap.md): tests must not change meaning once a team commits theirs.
     committed = deploy.stack_settings
     monkeypatch.setattr(
         deploy,

@@ -28,7 +28,7 @@ def test_a_typo_names_the_closest_key(typo: str, meant: str) -> None:
 
 def test_an_unrelated_key_points_at_the_table() -> None:
     (problem,) = problems({**stack_config("dev"), "payments-platform:colour": "blue"})
-    assert problem.endswith("is not a setting of this program: see the settings table in the README")
+    assert problem.endswith("is not a setting of this program: see the settings table in docs/settings.md")
 
 
 def test_the_providers_and_pulumis_own_keys_are_theirs_to_judge() -> None:
@@ -69,7 +69,7 @@ def test_a_misspelt_provider_namespace_points_at_the_providers_key() -> None:
 
 def test_an_unrelated_namespace_points_at_the_table() -> None:
     (problem,) = problems({**stack_config("dev"), "other:thing": "x"})
-    assert problem.endswith("see the settings table in the README (payments-platform:<key>)")
+    assert problem.endswith("see the settings table in docs/settings.md (payments-platform:<key>)")
 
 
 def test_a_key_in_another_projects_namespace_in_a_stack_file_declares_nothing(tmp_path: Path) -> None:
