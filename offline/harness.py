@@ -763,7 +763,7 @@ def _collector_paused() -> Iterator[None]:
 
 # A program that waits on an output nothing resolves never ends (neither does `pulumi up`): a run
 # takes seconds, so a run still going after this long fails instead of hanging the suite.
-RUN_TIMEOUT_SECONDS = 120
+RUN_TIMEOUT_SECONDS: float = 120
 
 
 async def _bounded(run: Any, stack: str) -> None:
