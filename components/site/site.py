@@ -15,6 +15,7 @@ that use it wait for it as for any output, and depend on what it came from.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
@@ -460,8 +461,29 @@ class _Deferred:
         def reraise(_: object) -> Any:
             raise exc
 
+        if self._resolvers:
+            _quiet_echoes_of(exc)
         for key in list(self._resolvers):
             self.resolve(key, pulumi.Output.from_input("").apply(reraise))
+
+
+def _quiet_echoes_of(exc: BaseException) -> None:
+    """Every output derived from a failed deferred one fails with ``exc``; asyncio would print each
+    of those it collects unread ("Future exception was never retrieved": a thousand tracebacks of
+    one error, which Pulumi reports once anyway). Drop those echoes, and nothing else."""
+    loop = asyncio.get_event_loop()
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error: BaseException | None = context.get("exception")
+        while error is not None and error is not exc:
+            error = error.__cause__ or error.__context__
+        if error is None and previous is not None:
+            previous(loop, context)
+        elif error is None:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 one per region, then what stands between them, and a site that waits for something fails, never hangs."""
 
 import ast
+import gc
 import re
 from pathlib import Path
 
@@ -135,10 +136,15 @@ def test_a_site_given_what_it_was_not_built_for_is_refused(tmp_path: Path) -> No
         run_stack("prod", program=program)
 
 
-def test_a_failure_between_the_sites_fails_the_run_at_once(tmp_path: Path) -> None:
-    """The sites' app tiers already wait for the credential: the failure must reach them."""
+def test_a_failure_between_the_sites_fails_the_run_at_once_and_says_so_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The sites' app tiers already wait for the credential: the failure must reach them, and the
+    outputs it fails must not each print it again."""
     program = _main_with(
         tmp_path, "    edge = Edge(", "    raise RuntimeError('broken between the sites')\n    edge = Edge("
     )
     with pytest.raises(ProgramError, match="broken between the sites"):
         run_stack("prod", program=program)
+    gc.collect()  # unread failed futures are reported when collected
+    assert "never retrieved" not in capfd.readouterr().err
