@@ -109,7 +109,7 @@ class Network(pulumi.ComponentResource):
 
         vpc = self._vpc(name, args.vpc_cidr)
         subnets = self._subnets(name, vpc, cidrs, zones)
-        igw = self._public_routing(name, vpc, subnets["public"])
+        igw, public_ready = self._public_routing(name, vpc, subnets["public"])
         nat_count = len(zones) if args.nat_strategy == "per_az" else 1
         nats = self._nat_gateways(name, nat_count, subnets["public"], igw)
         # What a private subnet needs before anything is launched into it: its route out and
@@ -126,7 +126,13 @@ class Network(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.flow_log_group_name = flow_log_group.name
         self.availability_zones = zones
-        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        # An internet-facing load balancer created in a subnet of a VPC whose gateway is not attached
+        # yet fails (`InvalidSubnet: VPC ... has no internet gateway`, e.g. openshift/installer#1110):
+        # what takes these ids waits for the gateway, its route and the subnets' associations.
+        public_ids = [r.id for r in public_ready]
+        self.public_subnet_ids = [
+            pulumi.Output.all(s.id, *public_ids).apply(lambda v: str(v[0])) for s in subnets["public"]
+        ]
         # Resolve only once the routes, associations and endpoints exist, so instances and
         # functions launched into these subnets can reach their dependencies from their first boot.
         ready_ids = [r.id for r in private_ready]
@@ -191,24 +197,27 @@ class Network(pulumi.ComponentResource):
 
     def _public_routing(
         self, name: str, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]
-    ) -> aws.ec2.InternetGateway:
-        """The internet gateway and the one route table all public subnets share."""
+    ) -> tuple[aws.ec2.InternetGateway, list[pulumi.CustomResource]]:
+        """The internet gateway (created attached: terraform-provider-aws internet_gateway.go attaches
+        in Create) and the one route table all public subnets share; with what the subnets wait for."""
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=self._child())
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=self._child()
         )
-        aws.ec2.Route(
+        route = aws.ec2.Route(
             f"{name}-public-default",
             route_table_id=public_rt.id,
             destination_cidr_block="0.0.0.0/0",
             gateway_id=igw.id,
             opts=self._child(),
         )
-        for i, subnet in enumerate(public_subnets):
+        associations = [
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=self._child()
             )
-        return igw
+            for i, subnet in enumerate(public_subnets)
+        ]
+        return igw, [igw, route, *associations]
 
     def _nat_gateways(
         self, name: str, count: int, public_subnets: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway

@@ -12,6 +12,7 @@ import pytest
 from components.site.load_balancer import TLS_POLICY, HealthCheck, LoadBalancerArgs, load_balancer_name
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import named, record_by_output
+from tests.unit.test_compute import upstream
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -366,3 +367,28 @@ def test_a_secret_passed_in_plain_is_kept_secret(tmp_path: Path) -> None:
     (rule,) = run.of_type(LISTENER_RULE)
     assert rule.inputs["conditions"][0]["httpHeader"]["values"] == ["plain"]
     assert "conditions" in rule.secret_inputs
+
+
+def test_the_internet_facing_load_balancer_waits_for_the_internet_gateway_and_public_routes(
+    stack_run: StackRun,
+) -> None:
+    """CreateLoadBalancer (internet-facing) fails with `InvalidSubnet: VPC ... has no internet gateway`
+    while the gateway is not attached (openshift/installer#1110): a first `up` must not race it."""
+    alb = home_one(stack_run, ALB)
+    assert alb.inputs.get("internal") in (None, False)
+    needed = {
+        r.urn: r.name
+        for r in [
+            *stack_run.of_type("aws:ec2/internetGateway:InternetGateway"),
+            *(r for r in stack_run.of_type("aws:ec2/route:Route") if "-public-default" in r.name),
+            *(
+                r
+                for r in stack_run.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+                if "-net-public-" in r.name
+            ),
+        ]
+    }
+    azs = len(stack_run.outputs["availability_zones"])
+    assert len(needed) == 2 + azs, sorted(needed.values())
+    missing = set(needed) - upstream(stack_run, alb)
+    assert not missing, f"the load balancer can be created before {sorted(needed[u] for u in missing)}"
