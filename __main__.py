@@ -135,6 +135,7 @@ with connecting(sites):
             recovery_window_days=30 if settings.protect_data else 0,
             retain_logs=settings.protect_data,
             code_signing=settings.code_signing,
+            reserved_concurrency=settings.rotation_reserved_concurrency,
             # In a global database the master secret is the stack's own: rotated by the same function.
             rotate_master=secret_replica is not None,
             replica=secret_replica,

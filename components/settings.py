@@ -602,6 +602,14 @@ class Settings(BaseModel):
         True,
         description="Sign the rotation Lambda's code with AWS Signer and refuse unsigned code (prod requires it).",
     )
+    rotation_reserved_concurrency: Annotated[int, *_ranged(0, 5, "executions")] = Field(
+        0,
+        description=(
+            "Concurrent executions reserved for the secret rotation function, 0 for none. Lambda keeps at "
+            "least 100 of the account's concurrency unreserved, which a new account (a quota of 10 or 50) "
+            "cannot: raise the quota first (docs/bootstrap.md)."
+        ),
+    )
     alarm_http_5xx_percent: Annotated[int, *_ranged(1, 100, "percent")] = Field(
         2, description="ALB, target and CloudFront 5xx rate (percent of requests) that raises an alarm."
     )

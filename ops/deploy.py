@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 from components.settings import SettingsError, parse_settings, placeholders
@@ -176,6 +177,50 @@ def stack_config_problems(stack: str, action: str) -> list[str]:
     return []
 
 
+# PutFunctionConcurrency (Lambda API reference): "leave at least 100 simultaneous executions
+# unreserved for functions that aren't configured with a per-function limit".
+LAMBDA_UNRESERVED_FLOOR = 100
+# What an account's Lambda quota is raised to on request (Service Quotas: AWS Lambda, "Concurrent executions").
+LAMBDA_USUAL_QUOTA = 1000
+
+
+def lambda_account_settings(region: str, env: Mapping[str, str]) -> dict[str, Any] | None:
+    """Lambda's GetAccountSettings in ``region``; None when it cannot be read (no permission, no
+    network): Lambda's own refusal during `up` is then the check."""
+    try:
+        client = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
+            "lambda",
+            region_name=region,
+            config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+        )
+        return dict(client.get_account_settings())
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        return None
+
+
+def check_lambda_concurrency(stack: str, env: Mapping[str, str]) -> str | None:
+    """The rotation function's reservation must leave the account's floor: a new account's quota
+    (10 or 50) cannot, and `PutFunctionConcurrency` fails part-way through the first `up`."""
+    try:
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+        reserved = int(config.get(f"{project_name(PROJECT_DIR)}:rotationReservedConcurrency") or 0)
+    except (ConfigFileError, ValueError):
+        return None  # the stack file's own problems are reported by stack_config_problems
+    account = lambda_account_settings(config.get("aws:region", ""), env) if reserved > 0 else None
+    if account is None:
+        return None
+    quota = int(account.get("AccountLimit", {}).get("ConcurrentExecutions", 0))
+    if quota - reserved >= LAMBDA_UNRESERVED_FLOOR:
+        return None
+    return (
+        f"Lambda in {config.get('aws:region')}: the account's concurrency quota is {quota}, and reserving "
+        f"{reserved} for the rotation function (rotationReservedConcurrency) would leave {quota - reserved} of "
+        f"the {LAMBDA_UNRESERVED_FLOOR} Lambda keeps unreserved. Ask AWS for more (Service Quotas: AWS Lambda, "
+        f"'Concurrent executions', e.g. {LAMBDA_USUAL_QUOTA}) or set rotationReservedConcurrency: 0 in "
+        f"Pulumi.{stack}.yaml."
+    )
+
+
 def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
@@ -194,6 +239,8 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
     except ConfigFileError:
         from_file = []  # the file cannot be read: in_file says why
     problems = [check_cli(pulumi), check_credentials(env), check_backend(stack, backend), *from_file, *in_file]
+    if action in ("preview", "up") and not any(problems):
+        problems.append(check_lambda_concurrency(stack, env))
     return [problem for problem in problems if problem]
 
 

@@ -115,8 +115,10 @@ class SecretsArgs:
     """A read-only copy of the app secret in the standby region (rotations propagate to it)."""
     app_username: str = "payments_app"
     rotation_days: int = 30
-    reserved_concurrency: int = 2
-    """At most this many copies run at once: one rotation step plus a retry or the bootstrap."""
+    reserved_concurrency: int = 0
+    """Concurrent executions reserved for the function (at most this many copies run at once: one
+    rotation step plus a retry or the bootstrap), 0 for none: Lambda's own 0 would throttle the
+    function, so the argument is then left out (unreserved)."""
     retain_logs: bool = False
     """Keep the log group when the stack is deleted: the audit trail outlives the platform."""
 
@@ -300,7 +302,7 @@ class Secrets(pulumi.ComponentResource):
             role=role_arn,
             timeout=60,
             memory_size=256,
-            reserved_concurrent_executions=args.reserved_concurrency,
+            reserved_concurrent_executions=args.reserved_concurrency or None,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids), security_group_ids=[args.security_group_id]
@@ -456,9 +458,9 @@ def _validate(args: SecretsArgs) -> None:
         raise ValueError(f"rotation_days must be from 1 to 365, got {args.rotation_days}")
     if args.recovery_window_days != 0 and not 7 <= args.recovery_window_days <= 30:
         raise ValueError(f"recovery_window_days must be 0 or 7-30, got {args.recovery_window_days}")
-    if not 1 <= args.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
+    if not 0 <= args.reserved_concurrency <= MAX_RESERVED_CONCURRENCY:
         raise ValueError(
-            f"reserved_concurrency must be from 1 to {MAX_RESERVED_CONCURRENCY}, got {args.reserved_concurrency}"
+            f"reserved_concurrency must be from 0 to {MAX_RESERVED_CONCURRENCY}, got {args.reserved_concurrency}"
         )
     if not args.db_instance_ids:
         raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
+import botocore.exceptions
 import pytest
 
 from ops import deploy
@@ -57,6 +59,26 @@ def install(bin_dir: Path, name: str, script: str) -> None:
     tool = bin_dir / name
     tool.write_text(script)
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture(autouse=True)
+def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """No test reaches AWS: the account's Lambda settings are an established account's (1,000);
+    returns the regions asked."""
+    asked: list[str] = []
+
+    def settings(region: str, env: object) -> dict[str, object]:
+        asked.append(region)
+        return {
+            "AccountLimit": {"ConcurrentExecutions": QUOTA.get(region, 1000), "UnreservedConcurrentExecutions": 1000}
+        }
+
+    monkeypatch.setattr(deploy, "lambda_account_settings", settings)
+    QUOTA.clear()
+    return asked
+
+
+QUOTA: dict[str, int] = {}
 
 
 @pytest.fixture
@@ -431,3 +453,65 @@ def test_what_does_not_run_the_program_is_not_stopped_by_its_settings(
     stack_file(tmp_path, monkeypatch, BAD_SETTINGS[2])
     assert deploy.main([action, "dev", "--yes"]) == 0
     assert calls(fake)[-1].endswith(f"| {action} --stack dev --yes")
+
+
+# --------------------------------------------------------------------------- a new account's Lambda quota
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+@pytest.mark.parametrize("quota", [10, 50, 101])
+def test_up_refuses_a_reservation_the_accounts_lambda_quota_cannot_leave(
+    fake: Path, lambda_quota: list[str], quota: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PutFunctionConcurrency leaves at least 100 unreserved: a new account (10 or 50) fails mid-`up`."""
+    QUOTA["eu-west-1"] = quota
+    assert deploy.main(["up", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"Lambda in eu-west-1: the account's concurrency quota is {quota}, and reserving 2" in err
+    assert "set rotationReservedConcurrency: 0 in Pulumi.prod.yaml" in err
+    assert lambda_quota == ["eu-west-1"]
+    assert calls(fake) == [], "pulumi is never called"
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_up_goes_ahead_when_the_quota_leaves_the_floor(fake: Path, lambda_quota: list[str]) -> None:
+    QUOTA["eu-west-1"] = 102
+    assert deploy.main(["up", "prod", "--yes"]) == 0
+    assert lambda_quota == ["eu-west-1"]
+
+
+def test_a_stack_reserving_nothing_never_asks_lambda(fake: Path, lambda_quota: list[str]) -> None:
+    assert deploy.main(["up", "dev", "--yes"]) == 0
+    assert lambda_quota == []
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_unreadable_lambda_settings_leave_the_check_to_lambda(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deploy, "lambda_account_settings", lambda region, env: None)
+    assert deploy.main(["up", "prod", "--yes"]) == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException"}}, "GetAccountSettings"),
+        botocore.exceptions.EndpointConnectionError(endpoint_url="https://lambda.eu-west-1.amazonaws.com"),
+    ],
+)
+def test_lambda_settings_that_cannot_be_read_are_none(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    class Client:
+        def get_account_settings(self) -> dict[str, object]:
+            raise error
+
+    class Session:
+        def __init__(self, profile_name: str | None = None) -> None:
+            pass
+
+        def client(self, service: str, region_name: str, config: object) -> Client:
+            assert (service, region_name) == ("lambda", "eu-west-1")
+            return Client()
+
+    monkeypatch.undo()  # the autouse fake replaced the function under test
+    monkeypatch.setattr(boto3, "Session", Session)
+    assert deploy.lambda_account_settings("eu-west-1", {}) is None

@@ -272,21 +272,23 @@ def test_active_tracing_with_the_rights_to_send_traces(stack_run: StackRun) -> N
 RolePolicyAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
-def test_concurrency_is_reserved_and_small(stack_run: StackRun) -> None:
-    # One rotation step at a time per secret, plus a retry or the bootstrap; Lambda refuses a
-    # reservation that leaves an account under 100 unreserved, so this can fail a deploy but
-    # never starve other functions ("Configuring reserved concurrency").
-    reserved = function(stack_run).inputs["reservedConcurrentExecutions"]
+def test_concurrency_is_reserved_in_prod_and_small_and_never_in_dev(dev: StackRun, prod: StackRun) -> None:
+    # PutFunctionConcurrency (Lambda API reference): "leave at least 100 simultaneous executions
+    # unreserved"; a new account's quota (10 or 50) leaves nothing to reserve: dev reserves none,
+    # and Lambda's 0 would throttle the function, so the argument is absent rather than 0.
+    assert "reservedConcurrentExecutions" not in function(dev).inputs
+    reserved = function(prod).inputs["reservedConcurrentExecutions"]
     assert 1 <= reserved <= 5
+    assert reserved == int(prod.setting("rotationReservedConcurrency"))
 
 
-@pytest.mark.parametrize("reserved", [0, 6])
-def test_reserved_concurrency_outside_1_to_5_is_refused(tmp_path: Path, reserved: int) -> None:
-    wiring = "code_signing=settings.code_signing,"
-    source = (REPO / "__main__.py").read_text().replace(wiring, f"{wiring} reserved_concurrency={reserved},")
+@pytest.mark.parametrize("reserved", [-1, 6])
+def test_reserved_concurrency_outside_0_to_5_is_refused(tmp_path: Path, reserved: int) -> None:
+    wiring = "reserved_concurrency=settings.rotation_reserved_concurrency,"
+    source = (REPO / "__main__.py").read_text().replace(wiring, f"reserved_concurrency={reserved},")
     program = tmp_path / "__main__.py"
     program.write_text(source)
-    with pytest.raises(ProgramError, match="reserved_concurrency must be from 1 to 5") as excinfo:
+    with pytest.raises(ProgramError, match="reserved_concurrency must be from 0 to 5") as excinfo:
         run_stack("dev", program=program)
     assert isinstance(excinfo.value.__cause__, ValueError)
 
