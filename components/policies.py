@@ -499,6 +499,49 @@ def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
     )
 
 
+# Where CloudFront's access logs come from: its delivery sources live in us-east-1, whatever
+# the bucket's region (components/between/edge.py, EDGE_REGION).
+VENDED_LOG_SOURCE_REGION = "us-east-1"
+VENDED_LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+
+
+def vended_log_delivery_statements(
+    *, bucket_arn: str, account_id: str, partition: str, source_region: str
+) -> list[dict[str, Any]]:
+    """The two statements CloudWatch Logs requires on a bucket it delivers vended logs to, as the
+    CloudWatch Logs User Guide gives them ("Logs sent to Amazon S3"): ``AWSLogDeliveryAclCheck``
+    and ``AWSLogDeliveryWrite``, each for this account's log deliveries from ``source_region``
+    only (``aws:SourceArn`` ``arn:aws:logs:source-region:source-account-id:*``).
+
+    On its first delivery AWS appends these statements to a bucket policy that lacks them, so
+    any other form drifts. The ACL condition stays although the bucket enforces owner
+    ownership: the guide shows it, and S3 accepts the canned ACL there.
+    """
+    source_account = {"aws:SourceAccount": [account_id]}
+    source_arn = {"aws:SourceArn": [f"arn:{partition}:logs:{source_region}:{account_id}:*"]}
+    return [
+        {
+            "Sid": "AWSLogDeliveryAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": VENDED_LOG_DELIVERY_SERVICE},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": dict(source_account), "ArnLike": dict(source_arn)},
+        },
+        {
+            "Sid": "AWSLogDeliveryWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": VENDED_LOG_DELIVERY_SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/AWSLogs/{account_id}/*",
+            "Condition": {
+                "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **source_account},
+                "ArnLike": dict(source_arn),
+            },
+        },
+    ]
+
+
 def logs_bucket_policy(
     *,
     bucket_arn: str,
@@ -508,8 +551,10 @@ def logs_bucket_policy(
     access_log_sources: list[str],
     access_log_prefix: str,
     alb_log_prefix: str,
+    vended_log_source_region: str = VENDED_LOG_SOURCE_REGION,
 ) -> PolicyDocument:
-    """TLS only; S3 server access logs from our buckets and ALB access logs from this account."""
+    """TLS only; S3 server access logs from our buckets, ALB access logs from this account, and
+    CloudFront standard logging (v2, CloudWatch vended logs) from this account's delivery sources."""
     return _document(
         deny_insecure_transport(bucket_arn),
         {
@@ -530,19 +575,9 @@ def logs_bucket_policy(
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/{alb_log_prefix}AWSLogs/{account_id}/*",
         },
-        {
-            # CloudFront standard logging (v2) delivers through CloudWatch vended logs, from
-            # delivery sources in us-east-1.
-            "Sid": "VendedLogDelivery",
-            "Effect": "Allow",
-            "Principal": {"Service": "delivery.logs.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/AWSLogs/{account_id}/*",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id, "s3:x-amz-acl": "bucket-owner-full-control"},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:us-east-1:{account_id}:delivery-source:*"},
-            },
-        },
+        *vended_log_delivery_statements(
+            bucket_arn=bucket_arn, account_id=account_id, partition=partition, source_region=vended_log_source_region
+        ),
     )
 
 

@@ -135,7 +135,8 @@ class Storage(pulumi.ComponentResource):
         partition: pulumi.Output[str],
         region: pulumi.Output[str],
     ) -> aws.s3.BucketPolicy:
-        """TLS only; admits S3 server access logs of ``access_log_sources`` and this account's ALB access logs."""
+        """TLS only; admits S3 server access logs of ``access_log_sources``, this account's ALB access
+        logs and CloudFront's, delivered by CloudWatch Logs with the statements its guide gives."""
         return aws.s3.BucketPolicy(
             f"{name}-logs-policy",
             bucket=logs.id,

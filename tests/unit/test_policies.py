@@ -222,3 +222,77 @@ def test_data_bucket_refuses_other_encryption_and_plain_http() -> None:
         "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}
     }
     assert all(s["Effect"] == "Deny" for s in statements.values())
+
+
+# CloudWatch Logs User Guide, "Enabling logging from AWS services" > "Logs sent to Amazon S3"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html and
+# .../AWS-logs-infrastructure-S3.html; the policy's JSON as the guide's source gives it,
+# awsdocs/amazon-cloudwatch-logs-user-guide doc_source/AWS-logs-and-resource-policy.md):
+# "If the bucket currently does not have a resource policy [...] AWS automatically creates the
+# following policy for it" -- the two statements below, copied from the guide with its example
+# values (account 0123456789, source region us-east-1, bucket my-bucket). "If the bucket does
+# have a resource policy but that policy doesn't contain the statement shown in the previous
+# policy, [...] that statement is appended to the bucket's resource policy." For
+# aws:SourceArn: "in the form arn:aws:logs:source-region:source-account-id:*".
+DOC_ACCOUNT = "0123456789"
+DOC_BUCKET_ARN = "arn:aws:s3:::my-bucket"
+DOCUMENTED_LOG_DELIVERY_STATEMENTS = [
+    {
+        "Sid": "AWSLogDeliveryAclCheck",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "s3:GetBucketAcl",
+        "Resource": "arn:aws:s3:::my-bucket",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ["0123456789"]},
+            "ArnLike": {"aws:SourceArn": ["arn:aws:logs:us-east-1:0123456789:*"]},
+        },
+    },
+    {
+        "Sid": "AWSLogDeliveryWrite",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::my-bucket/AWSLogs/0123456789/*",
+        "Condition": {
+            "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": ["0123456789"]},
+            "ArnLike": {"aws:SourceArn": ["arn:aws:logs:us-east-1:0123456789:*"]},
+        },
+    },
+]
+
+
+def documented_logs_bucket_policy(region: str = REGION) -> dict[str, Any]:
+    return policies.logs_bucket_policy(
+        bucket_arn=DOC_BUCKET_ARN,
+        account_id=DOC_ACCOUNT,
+        partition="aws",
+        region=region,
+        access_log_sources=["arn:aws:s3:::archive"],
+        access_log_prefix="s3-access/",
+        alb_log_prefix="alb/",
+    )
+
+
+def test_logs_bucket_admits_vended_log_delivery_exactly_as_cloudwatch_logs_documents_it() -> None:
+    """Issue 22 item 7: with any other statements AWS appends its own on the first delivery (drift)."""
+    statements = documented_logs_bucket_policy()["Statement"]
+    vended = [s for s in statements if s.get("Principal") == {"Service": "delivery.logs.amazonaws.com"}]
+    assert vended == DOCUMENTED_LOG_DELIVERY_STATEMENTS
+
+
+def test_logs_bucket_keeps_its_other_writers_and_tls_only() -> None:
+    sids = [s["Sid"] for s in documented_logs_bucket_policy()["Statement"]]
+    assert sids == [
+        "DenyInsecureTransport",
+        "S3ServerAccessLogs",
+        "AlbAccessLogs",
+        "AWSLogDeliveryAclCheck",
+        "AWSLogDeliveryWrite",
+    ]
+
+
+def test_vended_log_source_is_cloudfronts_region_whatever_the_buckets() -> None:
+    """CloudFront's delivery sources are in us-east-1: a bucket in eu-central-1 still names it."""
+    for statement in documented_logs_bucket_policy("eu-central-1")["Statement"][-2:]:
+        assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": ["arn:aws:logs:us-east-1:0123456789:*"]}

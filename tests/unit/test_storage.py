@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from components.between.edge import EDGE_REGION
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
 
@@ -114,7 +115,7 @@ def test_prod_audit_archive_is_locked_for_a_year_and_protected(prod: StackRun) -
 def test_the_alb_log_bucket_holds_only_alb_cloudfront_and_access_logs(stack_run: StackRun) -> None:
     logs = bucket_named(stack_run, "logs_bucket_name")
     writers = {s["Sid"] for s in statements(stack_run, logs).values() if s["Effect"] == "Allow"}
-    assert writers == {"S3ServerAccessLogs", "AlbAccessLogs", "VendedLogDelivery"}
+    assert writers == {"S3ServerAccessLogs", "AlbAccessLogs", "AWSLogDeliveryAclCheck", "AWSLogDeliveryWrite"}
     stream = stack_run.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
     assert stream.inputs["extendedS3Configuration"]["bucketArn"] != logs.state["arn"]
 
@@ -186,3 +187,38 @@ def test_alb_access_logs_wait_for_the_bucket_policy(stack_run: StackRun) -> None
     assert policy.urn in alb.dependencies, "ELB checks it may write before it creates the load balancer"
     assert json.loads(policy.inputs["policy"])
     assert record_by_output(stack_run, alb.state["arn"]) is alb
+
+
+def test_cloudfront_logs_are_admitted_with_the_statements_cloudwatch_logs_documents(stack_run: StackRun) -> None:
+    """CloudWatch Logs User Guide, "Logs sent to Amazon S3": AWS creates (or appends, when the
+    bucket's policy "doesn't contain the statement shown") AWSLogDeliveryAclCheck (s3:GetBucketAcl
+    on the bucket) and AWSLogDeliveryWrite (s3:PutObject on AWSLogs/account-ID/* with
+    s3:x-amz-acl bucket-owner-full-control), both for aws:SourceAccount and for aws:SourceArn
+    "arn:aws:logs:source-region:source-account-id:*": the delivery source's region, us-east-1
+    for CloudFront. Anything else drifts on the first delivery (issue 22 item 7)."""
+    logs = bucket_named(stack_run, "logs_bucket_name")
+    arn, account = logs.state["arn"], "123456789012"
+    source = {
+        "StringEquals": {"aws:SourceAccount": [account]},
+        "ArnLike": {"aws:SourceArn": [f"arn:aws:logs:{EDGE_REGION}:{account}:*"]},
+    }
+    found = statements(stack_run, logs)
+    assert found["AWSLogDeliveryAclCheck"] == {
+        "Sid": "AWSLogDeliveryAclCheck",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "s3:GetBucketAcl",
+        "Resource": arn,
+        "Condition": source,
+    }
+    assert found["AWSLogDeliveryWrite"] == {
+        "Sid": "AWSLogDeliveryWrite",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{arn}/AWSLogs/{account}/*",
+        "Condition": {
+            "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": [account]},
+            "ArnLike": source["ArnLike"],
+        },
+    }
