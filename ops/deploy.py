@@ -221,6 +221,54 @@ def check_lambda_concurrency(stack: str, env: Mapping[str, str]) -> str | None:
     )
 
 
+def local_stack_exists(stack: str) -> bool:
+    """The local file backend holds this stack (Pulumi's layout: ``.pulumi/stacks[/<project>]/<stack>.json[.gz]``)."""
+    root = LOCAL_STATE / ".pulumi" / "stacks"
+    return any(
+        (folder / f"{stack}{suffix}").exists()
+        for folder in (root, root / project_name(PROJECT_DIR))
+        for suffix in (".json", ".json.gz")
+    )
+
+
+def kms_alias_exists(alias: str, region: str, env: Mapping[str, str]) -> bool | None:
+    """Whether ``alias`` names a key in ``region``; None when it cannot be told (no permission, no network)."""
+    try:
+        client = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
+            "kms",
+            region_name=region,
+            config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+        )
+        client.describe_key(KeyId=alias)
+        return True
+    except botocore.exceptions.ClientError as exc:
+        return False if exc.response.get("Error", {}).get("Code") == "NotFoundException" else None
+    except botocore.exceptions.BotoCoreError:
+        return None
+
+
+def check_names_free(stack: str, backend: str, env: Mapping[str, str]) -> str | None:
+    """A stack on a laptop's local backend whose names another backend's stack already holds in the
+    account (CI's dev in the team account) would collide part-way through `up`, after a NAT gateway
+    and ten keys already bill: refuse first. The stack's KMS aliases are fixed names, made first."""
+    if not is_local_backend(backend) or local_stack_exists(stack):
+        return None
+    try:
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+    except ConfigFileError:
+        return None
+    suffix = config.get(f"{project_name(PROJECT_DIR)}:envSuffix", stack)
+    alias, region = f"alias/fintech-{suffix}/logs", config.get("aws:region", "")
+    if not kms_alias_exists(alias, region, env):
+        return None
+    return (
+        f"{alias} already exists in {region}: stack {stack} is deployed from another backend (e.g. CI's), and a "
+        f"second copy from this machine's local state would collide part-way through `up`. Point at the shared "
+        f"backend (export PULUMI_BACKEND_URL=s3://<state-bucket>, docs/bootstrap.md), or give this copy its own "
+        f"names (another envSuffix in Pulumi.{stack}.yaml)."
+    )
+
+
 def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
@@ -240,7 +288,7 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
         from_file = []  # the file cannot be read: in_file says why
     problems = [check_cli(pulumi), check_credentials(env), check_backend(stack, backend), *from_file, *in_file]
     if action in ("preview", "up") and not any(problems):
-        problems.append(check_lambda_concurrency(stack, env))
+        problems += [check_names_free(stack, backend, env), check_lambda_concurrency(stack, env)]
     return [problem for problem in problems if problem]
 
 

@@ -74,11 +74,15 @@ def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         }
 
     monkeypatch.setattr(deploy, "lambda_account_settings", settings)
+    # ...and no stack's names are taken in the account unless a test says so.
+    monkeypatch.setattr(deploy, "kms_alias_exists", lambda alias, region, env: alias in TAKEN)
     QUOTA.clear()
+    TAKEN.clear()
     return asked
 
 
 QUOTA: dict[str, int] = {}
+TAKEN: set[str] = set()
 
 
 @pytest.fixture
@@ -515,3 +519,71 @@ def test_lambda_settings_that_cannot_be_read_are_none(monkeypatch: pytest.Monkey
     monkeypatch.undo()  # the autouse fake replaced the function under test
     monkeypatch.setattr(boto3, "Session", Session)
     assert deploy.lambda_account_settings("eu-west-1", {}) is None
+
+
+# --------------------------------------------------------------------------- a second dev stack in one account
+
+
+def test_a_second_dev_stack_on_local_state_is_refused_when_its_names_are_taken(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CI deploys dev into the team account; a laptop's `./deploy up dev` on local state would create a
+    second, empty dev stack that collides on fixed names after a NAT gateway and ten keys bill."""
+    TAKEN.add("alias/fintech-dev/logs")
+    assert deploy.main(["up", "dev", "--yes"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "alias/fintech-dev/logs already exists in eu-west-1" in err
+    assert "export PULUMI_BACKEND_URL=s3://<state-bucket>" in err
+    assert "another envSuffix in Pulumi.dev.yaml" in err
+    assert calls(fake) == [], "pulumi is never called"
+
+
+def test_the_shared_backend_or_free_names_go_ahead(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert deploy.main(["up", "dev", "--yes"]) == 0  # names free
+    TAKEN.add("alias/fintech-dev/logs")
+    monkeypatch.setenv("PULUMI_BACKEND_URL", S3_BACKEND)
+    assert deploy.main(["up", "dev", "--yes"]) == 0  # the shared backend: its stack owns them
+
+
+def test_the_local_stack_that_made_the_names_goes_ahead(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    (state / ".pulumi" / "stacks" / "payments-platform").mkdir(parents=True)
+    (state / ".pulumi" / "stacks" / "payments-platform" / "dev.json").write_text("{}")
+    monkeypatch.setattr(deploy, "LOCAL_STATE", state)
+    TAKEN.add("alias/fintech-dev/logs")
+    assert deploy.main(["up", "dev", "--yes"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (None, True),
+        (botocore.exceptions.ClientError({"Error": {"Code": "NotFoundException"}}, "DescribeKey"), False),
+        (botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException"}}, "DescribeKey"), None),
+        (botocore.exceptions.EndpointConnectionError(endpoint_url="https://kms.eu-west-1.amazonaws.com"), None),
+    ],
+)
+def test_an_alias_is_taken_free_or_unknown(
+    monkeypatch: pytest.MonkeyPatch, error: Exception | None, expected: bool | None
+) -> None:
+    class Client:
+        def describe_key(self, KeyId: str) -> dict[str, object]:  # noqa: N803 - boto3's argument name
+            assert KeyId == "alias/fintech-dev/logs"
+            if error is not None:
+                raise error
+            return {"KeyMetadata": {}}
+
+    class Session:
+        def __init__(self, profile_name: str | None = None) -> None:
+            pass
+
+        def client(self, service: str, region_name: str, config: object) -> Client:
+            assert (service, region_name) == ("kms", "eu-west-1")
+            return Client()
+
+    monkeypatch.undo()  # the autouse fake replaced the function under test
+    monkeypatch.setattr(boto3, "Session", Session)
+    assert deploy.kms_alias_exists("alias/fintech-dev/logs", "eu-west-1", {}) is expected
