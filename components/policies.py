@@ -295,6 +295,24 @@ def service_assume_role_policy(
     return _document(statement)
 
 
+RDS_MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+
+
+def rds_monitoring_assume_role_policy(*, partition: str, region: str, account_id: str) -> PolicyDocument:
+    """Trust of the Enhanced Monitoring role: RDS monitoring, for this account's DB instances in
+    ``region`` only. The RDS guide ("Setting up and enabling Enhanced Monitoring", "Protecting
+    against the confused deputy problem") recommends ``aws:SourceArn`` and ``aws:SourceAccount``,
+    with the same account, and the DB instance's ARN (``arn:aws:rds:Region:my-account-id:db:dbname``)
+    as the source. The instances take this role's ARN and their identifiers are auto-named, so the
+    role cannot name them (a cycle): any DB instance of the account in the region (``db:*``).
+    """
+    return service_assume_role_policy(
+        RDS_MONITORING_SERVICE,
+        account_id=account_id,
+        source_arn=f"arn:{partition}:rds:{region}:{account_id}:db:*",
+    )
+
+
 def firehose_assume_role_policy(account_id: str) -> PolicyDocument:
     """Trust for Firehose as its documentation gives it: the account id as external id."""
     return _document(

@@ -253,19 +253,28 @@ class Database(pulumi.ComponentResource):
     def _monitoring_role(self, name: str) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         """The enhanced monitoring role, and its policy attachment, which instances must wait for."""
         child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        # RDS monitoring may assume it only for this account's DB instances in this region
+        # (confused-deputy guard, as the RDS guide recommends for this role).
+        trust = pulumi.Output.all(
+            partition, aws.get_region_output(opts=invoke).region, aws.get_caller_identity_output(opts=invoke).account_id
+        ).apply(
+            lambda v: json.dumps(
+                policies.rds_monitoring_assume_role_policy(partition=v[0], region=v[1], account_id=v[2])
+            )
+        )
         role = aws.iam.Role(
             f"{name}-monitoring-role",
             description="RDS enhanced monitoring",
-            assume_role_policy=json.dumps(policies.service_assume_role_policy("monitoring.rds.amazonaws.com")),
+            assume_role_policy=trust,
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy",
             role=role.name,
             policy_arn=pulumi.Output.concat(
-                "arn:",
-                aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition,
-                ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+                "arn:", partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
             ),
             opts=child,
         )

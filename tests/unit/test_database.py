@@ -1,5 +1,7 @@
 """Data tier as declared: Aurora MySQL cluster, parameters, encryption, monitoring, protection."""
 
+from fnmatch import fnmatchcase
+
 import pytest
 
 from components.site.database import LOG_EXPORTS
@@ -82,6 +84,32 @@ def test_enhanced_monitoring_uses_its_own_role(stack_run: StackRun) -> None:
             if a.inputs["role"] == role.state["name"]
         ]
         assert attached == ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]
+
+
+def test_enhanced_monitoring_role_trusts_rds_only_for_this_accounts_instances(stack_run: StackRun) -> None:
+    """RDS User Guide, "Setting up and enabling Enhanced Monitoring" > "Protecting against the
+    confused deputy problem": "we recommend using the aws:SourceArn and aws:SourceAccount global
+    condition context keys in a trust policy for your Enhanced Monitoring role. If you use both
+    global condition context keys, they must use the same account ID." and "For Amazon RDS, set
+    aws:SourceArn to arn:aws:rds:Region:my-account-id:db:dbname". The instances are auto-named and
+    take the role's ARN, so the role names them by wildcard: db:* of this account and region
+    (issue 22 item 8). Each instance's ARN must still match it, or RDS could not assume the role."""
+    account = "123456789012"
+    for instance in stack_run.of_type(INSTANCE):
+        role = record_by_output(stack_run, instance.inputs["monitoringRoleArn"])
+        (trust,) = doc(role, "assumeRolePolicy")["Statement"]
+        assert (trust["Effect"], trust["Principal"], trust["Action"]) == (
+            "Allow",
+            {"Service": "monitoring.rds.amazonaws.com"},
+            "sts:AssumeRole",
+        )
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:rds:{instance.region}:{account}:db:*"},
+        }
+        # The real ARN of a DB instance (the mocks' ARN has another shape): db:<identifier>.
+        real_arn = f"arn:aws:rds:{instance.region}:{account}:db:{instance.state['identifier']}"
+        assert fnmatchcase(real_arn, trust["Condition"]["ArnLike"]["aws:SourceArn"])
 
 
 def test_log_exports_land_in_encrypted_groups_created_first(stack_run: StackRun) -> None:

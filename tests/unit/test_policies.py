@@ -296,3 +296,30 @@ def test_vended_log_source_is_cloudfronts_region_whatever_the_buckets() -> None:
     """CloudFront's delivery sources are in us-east-1: a bucket in eu-central-1 still names it."""
     for statement in documented_logs_bucket_policy("eu-central-1")["Statement"][-2:]:
         assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": ["arn:aws:logs:us-east-1:0123456789:*"]}
+
+
+def test_enhanced_monitoring_trust_carries_the_confused_deputy_conditions_the_rds_guide_recommends() -> None:
+    """RDS User Guide, "Setting up and enabling Enhanced Monitoring" > "Protecting against the
+    confused deputy problem" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html):
+    "we recommend using the aws:SourceArn and aws:SourceAccount global condition context keys in a
+    trust policy for your Enhanced Monitoring role. If you use both global condition context keys,
+    they must use the same account ID." "For Amazon RDS, set aws:SourceArn to
+    arn:aws:rds:Region:my-account-id:db:dbname" -- here with the DB name wildcarded (the instances
+    are auto-named and reference the role). The role's trusted entity is "the AWS service
+    monitoring.rds.amazonaws.com" (same page, "To create an IAM role for Amazon RDS enhanced monitoring")."""
+    (statement,) = policies.rds_monitoring_assume_role_policy(partition="aws", region=REGION, account_id=ACCOUNT)[
+        "Statement"
+    ]
+    assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:*"},
+    }
+
+
+def test_enhanced_monitoring_trust_is_partition_aware() -> None:
+    (statement,) = policies.rds_monitoring_assume_role_policy(
+        partition="aws-cn", region="cn-north-1", account_id=ACCOUNT
+    )["Statement"]
+    assert statement["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws-cn:rds:cn-north-1:{ACCOUNT}:db:*"}
