@@ -206,9 +206,10 @@ def test_access_logs_are_delivered_to_the_logs_bucket(stack_run: StackRun) -> No
     policy = next(
         doc(p) for p in stack_run.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.inputs["bucket"] == logs_bucket.id
     )
-    vended = next(s for s in policy["Statement"] if s["Sid"] == "VendedLogDelivery")
+    vended = next(s for s in policy["Statement"] if s["Sid"] == "AWSLogDeliveryWrite")
     assert vended["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
-    assert vended["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:logs:us-east-1:")
+    # CloudFront's delivery sources live in us-east-1, whatever the bucket's region.
+    assert vended["Condition"]["ArnLike"]["aws:SourceArn"] == ["arn:aws:logs:us-east-1:123456789012:*"]
 
 
 def test_edge_outputs(stack_run: StackRun) -> None:
