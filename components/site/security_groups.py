@@ -147,9 +147,21 @@ class SecurityGroups(pulumi.ComponentResource):
             health_checker_ports=args.health_checker_ports,
         )
         groups = self._groups(name, args.vpc_id, {rule.group for rule in plan})
-        self._rules(name, plan, groups)
+        rules = self._rules(name, plan, groups)
 
-        self.ids = {role: group.id for role, group in groups.items()}
+        # A group's rules are separate API calls after CreateSecurityGroup (each
+        # SecurityGroupIngressRule/EgressRule is one AuthorizeSecurityGroupIngress/Egress:
+        # terraform-provider-aws internal/service/ec2/vpc_security_group_ingress_rule.go, Create;
+        # EC2 API reference, AuthorizeSecurityGroupIngress "Adds the specified inbound (ingress)
+        # rules to a security group"). Waiting for the group alone lets a Lambda, an instance or a
+        # cluster start in a group with no rules yet: each id resolves only once all of its group's
+        # rules exist, so whatever takes it depends on them (as the interface endpoints' group's
+        # users do in network.py). Rules themselves reference the raw ids (``_rules``): a rule
+        # naming its peer's gated id would wait for the peer's rules, which name this group: a cycle.
+        self.ids = {
+            key: pulumi.Output.all(group.id, *[rule.id for rule in rules[key]]).apply(lambda v: str(v[0]))
+            for key, group in groups.items()
+        }
         self.register_outputs({"ids": dict(self.ids)})
 
     def _groups(
@@ -169,28 +181,38 @@ class SecurityGroups(pulumi.ComponentResource):
             for key in keys
         }
 
-    def _rules(self, name: str, plan: list[Rule], groups: dict[GroupKey, aws.ec2.SecurityGroup]) -> None:
-        """Declare ``rule_plan`` as it reads, one resource per rule."""
+    def _rules(
+        self, name: str, plan: list[Rule], groups: dict[GroupKey, aws.ec2.SecurityGroup]
+    ) -> dict[GroupKey, list[aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule]]:
+        """Declare ``rule_plan`` as it reads, one resource per rule; returns each group's rules.
+
+        Groups are named by their raw ids (never the gated ``ids``: see ``__init__``)."""
         prefix_list_ids = {
             prefix_list: self._prefix_list_id(prefix_list)
             for prefix_list in dict.fromkeys(rule.prefix_list for rule in plan if rule.prefix_list)
+        }
+        declared: dict[GroupKey, list[aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule]] = {
+            key: [] for key in groups
         }
         for rule in plan:
             resource = (
                 aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
             )
-            resource(
-                f"{name}-{rule.key}",
-                security_group_id=groups[rule.group].id,
-                description=rule.description,
-                ip_protocol="tcp",
-                from_port=rule.port,
-                to_port=rule.port,
-                referenced_security_group_id=groups[rule.peer_group].id if rule.peer_group else None,
-                cidr_ipv4=rule.cidr,
-                prefix_list_id=prefix_list_ids[rule.prefix_list] if rule.prefix_list else None,
-                opts=pulumi.ResourceOptions(parent=self),
+            declared[rule.group].append(
+                resource(
+                    f"{name}-{rule.key}",
+                    security_group_id=groups[rule.group].id,
+                    description=rule.description,
+                    ip_protocol="tcp",
+                    from_port=rule.port,
+                    to_port=rule.port,
+                    referenced_security_group_id=groups[rule.peer_group].id if rule.peer_group else None,
+                    cidr_ipv4=rule.cidr,
+                    prefix_list_id=prefix_list_ids[rule.prefix_list] if rule.prefix_list else None,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
             )
+        return declared
 
     def _prefix_list_id(self, prefix_list: str) -> pulumi.Output[str]:
         """An AWS-managed prefix list's id, looked up by name in this component's region."""
