@@ -412,8 +412,17 @@ class Settings(BaseModel):
         Allowed("a weekly UTC window ddd:hh24:mi-ddd:hh24:mi of at least 30 minutes, e.g. sun:04:00-sun:05:00"),
     ] = Field("sun:04:00-sun:05:00", description="Weekly UTC maintenance window; must not overlap the backup window.")
     db_monitoring_interval_seconds: Annotated[
-        int, _one_of(1, 5, 10, 15, 30, 60), Allowed("one of 1, 5, 10, 15, 30, 60 (enhanced monitoring stays on)")
-    ] = Field(60, description="Enhanced monitoring granularity, one of 1, 5, 10, 15, 30, 60 seconds.")
+        int,
+        _one_of(0, 1, 5, 10, 15, 30, 60),
+        Allowed("0 (off) or one of 1, 5, 10, 15, 30, 60"),
+        Prod(lambda v: v > 0, "must not be 0 when environment is prod (the instances' OS metrics)"),
+    ] = Field(
+        60,
+        description=(
+            "Enhanced monitoring granularity in seconds, 0 for off: RDS writes it to the account's "
+            "RDSOSMetrics log group, which outlives any stack (dev leaves it off)."
+        ),
+    )
     db_insights_retention_days: Annotated[
         int, _one_of(*INSIGHTS_RETENTION_DAYS), Allowed("7, a multiple of 31 up to 713, or 731")
     ] = Field(7, description="Performance Insights retention (7 free, or whole months of 31 days up to 731).")

@@ -145,14 +145,14 @@ class Database(pulumi.ComponentResource):
         subnet_group = self._subnet_group(name, args)
         cluster_parameters, instance_parameters = self._parameter_groups(name)
         log_groups = self._log_groups(name, args, identifier)
-        monitoring_role, monitoring_attachment = self._monitoring_role(name)
+        # Enhanced monitoring writes to the account-level RDSOSMetrics log group, which RDS creates and
+        # no stack owns: off (0), there is neither that group nor the role.
+        monitoring = self._monitoring_role(name) if args.monitoring_interval_seconds else None
         password = self._master_password(name) if founder else None
         cluster = self._cluster(
             name, args, identifier, subnet_group.name, cluster_parameters.name, log_groups, password
         )
-        instances = self._instances(
-            name, args, cluster.id, instance_parameters.name, monitoring_role.arn, monitoring_attachment
-        )
+        instances = self._instances(name, args, cluster.id, instance_parameters.name, monitoring)
         global_cluster = self._global_cluster(name, args, founder, cluster.arn, instances) if founder else None
 
         self.cluster_identifier = identifier
@@ -412,8 +412,7 @@ class Database(pulumi.ComponentResource):
         args: DatabaseArgs,
         cluster_id: pulumi.Output[str],
         parameter_group_name: pulumi.Output[str],
-        monitoring_role_arn: pulumi.Output[str],
-        monitoring_attachment: aws.iam.RolePolicyAttachment,
+        monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None,
     ) -> list[aws.rds.ClusterInstance]:
         insights = supports_performance_insights(args.instance_class)
         # The first instance created in a cluster becomes its writer: create it alone, then the
@@ -434,7 +433,7 @@ class Database(pulumi.ComponentResource):
                     auto_minor_version_upgrade=False,
                     ca_cert_identifier="rds-ca-rsa2048-g1",
                     monitoring_interval=args.monitoring_interval_seconds,
-                    monitoring_role_arn=monitoring_role_arn,
+                    monitoring_role_arn=monitoring[0].arn if monitoring else None,
                     performance_insights_enabled=insights,
                     performance_insights_kms_key_id=args.storage_key_arn if insights else None,
                     performance_insights_retention_period=args.insights_retention_days if insights else None,
@@ -442,7 +441,7 @@ class Database(pulumi.ComponentResource):
                     promotion_tier=min(i, 15),
                     opts=pulumi.ResourceOptions(
                         parent=self,
-                        depends_on=[monitoring_attachment, *instances[:1]],
+                        depends_on=[*([monitoring[1]] if monitoring else []), *instances[:1]],
                         # In a global database the global cluster upgrades the members' engines.
                         ignore_changes=["engineVersion"] if args.global_role else None,
                     ),

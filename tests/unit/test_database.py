@@ -72,9 +72,25 @@ def test_storage_and_performance_insights_use_the_database_key(stack_run: StackR
         )
 
 
-def test_enhanced_monitoring_uses_its_own_role(stack_run: StackRun) -> None:
+def test_dev_has_no_enhanced_monitoring_and_so_no_account_level_log_group(dev: StackRun) -> None:
+    """RDS writes enhanced monitoring into the account's RDSOSMetrics log group, which RDS creates
+    and `destroy` cannot remove (RDS User Guide, "Overview of Enhanced Monitoring"): a disposable
+    stack leaves it off (issue 22 item 5)."""
+    assert setting(dev, "dbMonitoringIntervalSeconds") == "0"
+    for instance in dev.of_type(INSTANCE):
+        assert instance.inputs["monitoringInterval"] == 0
+        assert "monitoringRoleArn" not in instance.inputs
+    assert not [
+        a
+        for a in dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["policyArn"].endswith("/AmazonRDSEnhancedMonitoringRole")
+    ]
+
+
+def test_enhanced_monitoring_uses_its_own_role(prod: StackRun) -> None:
+    stack_run = prod
     for instance in stack_run.of_type(INSTANCE):
-        assert instance.inputs["monitoringInterval"] == int(setting(stack_run, "dbMonitoringIntervalSeconds"))
+        assert instance.inputs["monitoringInterval"] == int(setting(stack_run, "dbMonitoringIntervalSeconds")) > 0
         role = record_by_output(stack_run, instance.inputs["monitoringRoleArn"])
         (trust,) = doc(role, "assumeRolePolicy")["Statement"]
         assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
@@ -86,7 +102,7 @@ def test_enhanced_monitoring_uses_its_own_role(stack_run: StackRun) -> None:
         assert attached == ["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]
 
 
-def test_enhanced_monitoring_role_trusts_rds_only_for_this_accounts_instances(stack_run: StackRun) -> None:
+def test_enhanced_monitoring_role_trusts_rds_only_for_this_accounts_instances(prod: StackRun) -> None:
     """RDS User Guide, "Setting up and enabling Enhanced Monitoring" > "Protecting against the
     confused deputy problem": "we recommend using the aws:SourceArn and aws:SourceAccount global
     condition context keys in a trust policy for your Enhanced Monitoring role. If you use both
@@ -95,8 +111,8 @@ def test_enhanced_monitoring_role_trusts_rds_only_for_this_accounts_instances(st
     take the role's ARN, so the role names them by wildcard: db:* of this account and region
     (issue 22 item 8). Each instance's ARN must still match it, or RDS could not assume the role."""
     account = "123456789012"
-    for instance in stack_run.of_type(INSTANCE):
-        role = record_by_output(stack_run, instance.inputs["monitoringRoleArn"])
+    for instance in prod.of_type(INSTANCE):
+        role = record_by_output(prod, instance.inputs["monitoringRoleArn"])
         (trust,) = doc(role, "assumeRolePolicy")["Statement"]
         assert (trust["Effect"], trust["Principal"], trust["Action"]) == (
             "Allow",
