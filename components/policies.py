@@ -560,6 +560,32 @@ def vended_log_delivery_statements(
     ]
 
 
+def vended_log_group_policy(
+    *, log_group_arn: str, account_id: str, partition: str, source_region: str
+) -> PolicyDocument:
+    """The resource policy CloudWatch Logs requires on a log group it delivers vended logs to (WAF
+    logs), as the CloudWatch Logs User Guide gives it ("Logs sent to CloudWatch Logs",
+    ``AWSLogDeliveryWrite20150319``), scoped to this one group. Owned by the stack at the log group
+    (a resource-scoped policy), AWS neither creates its own nor adds to an account-level policy
+    (ten per region, 5,120 characters each), and `destroy` removes it with the group."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSLogDeliveryWrite20150319",
+                "Effect": "Allow",
+                "Principal": {"Service": [VENDED_LOG_DELIVERY_SERVICE]},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{log_group_arn}:log-stream:*"],
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": [account_id]},
+                    "ArnLike": {"aws:SourceArn": [f"arn:{partition}:logs:{source_region}:{account_id}:*"]},
+                },
+            }
+        ],
+    }
+
+
 def logs_bucket_policy(
     *,
     bucket_arn: str,

@@ -601,6 +601,9 @@ UNNAMED: dict[str, str] = {
     "aws:cloudfront/distribution:Distribution": (
         f"{_ID} (E...); {_API}/cloudfront/latest/APIReference/API_CreateDistribution.html"
     ),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": (
+        "a setting of its log group (resource_arn): a resource-scoped policy has no name"
+    ),
     "aws:cloudwatch/logDelivery:LogDelivery": (
         f"{_ID}; {_API}/AmazonCloudWatchLogs/latest/APIReference/API_CreateDelivery.html"
     ),

@@ -6,12 +6,14 @@ live in us-east-1: those resources set ``region=EDGE_REGION`` whatever the stack
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
 
+from components import policies
 from components.certificates import dns_validated_certificate
 
 EDGE_REGION = "us-east-1"
@@ -75,7 +77,8 @@ class Edge(pulumi.ComponentResource):
         domain = _custom_domain(args)
 
         waf_logs = self._waf_logs(name, args.log_retention_days, args.waf_logs_key_arn, args.retain_logs)
-        web_acl = self._web_acl(name, args, waf_logs.arn)
+        waf_logs_policy = self._waf_logs_policy(name, waf_logs.arn)
+        web_acl = self._web_acl(name, args, waf_logs.arn, waf_logs_policy)
         headers = self._security_headers(name)
         distribution = self._distribution(name, args, domain, web_acl.arn, headers.id)
         self._dns_aliases(name, domain, distribution.domain_name)
@@ -113,7 +116,33 @@ class Edge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=retain),
         )
 
-    def _web_acl(self, name: str, args: EdgeArgs, log_group_arn: pulumi.Input[str]) -> aws.wafv2.WebAcl:
+    def _waf_logs_policy(self, name: str, log_group_arn: pulumi.Output[str]) -> aws.cloudwatch.LogResourcePolicy:
+        """The log group's own resource policy for WAF's log delivery, made before logging starts, so
+        AWS neither writes one of its own nor fills one of the region's ten account-level policies."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        return aws.cloudwatch.LogResourcePolicy(
+            f"{name}-waf-logs-policy",
+            resource_arn=log_group_arn,
+            policy_document=pulumi.Output.all(log_group_arn, account_id, partition).apply(
+                lambda v: json.dumps(
+                    policies.vended_log_group_policy(
+                        log_group_arn=v[0], account_id=v[1], partition=v[2], source_region=EDGE_REGION
+                    )
+                )
+            ),
+            region=EDGE_REGION,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _web_acl(
+        self,
+        name: str,
+        args: EdgeArgs,
+        log_group_arn: pulumi.Input[str],
+        log_group_policy: aws.cloudwatch.LogResourcePolicy,
+    ) -> aws.wafv2.WebAcl:
         """Per-IP rate limit first, then the AWS managed groups; every request logged, credentials redacted."""
         web_acl = aws.wafv2.WebAcl(
             f"{name}-waf",
@@ -140,7 +169,7 @@ class Edge(pulumi.ComponentResource):
                 for header in REDACTED_HEADERS
             ],
             region=EDGE_REGION,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group_policy]),
         )
         return web_acl
 

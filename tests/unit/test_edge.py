@@ -1,5 +1,6 @@
 """Edge tier as declared: CloudFront in front of the ALB, WAF in us-east-1, headers, logs."""
 
+import json
 from typing import Any
 
 import pytest
@@ -216,3 +217,37 @@ def test_edge_outputs(stack_run: StackRun) -> None:
     assert stack_run.outputs["cloudfront_distribution_id"] == distribution(stack_run).id
     assert stack_run.outputs["cloudfront_domain_name"].endswith(".cloudfront.net")
     assert stack_run.outputs["web_acl_arn"] == stack_run.one(WEB_ACL).state["arn"]
+
+
+def test_waf_logs_have_their_own_log_group_policy_before_logging_starts(stack_run: StackRun) -> None:
+    """CloudWatch Logs User Guide, "Logs sent to CloudWatch Logs": a log group receiving vended logs
+    must have a resource policy granting delivery.logs.amazonaws.com logs:CreateLogStream and
+    logs:PutLogEvents on its streams (AWSLogDeliveryWrite20150319), for aws:SourceAccount and an
+    aws:SourceArn of arn:aws:logs:<source-region>:<account>:*; where none exists AWS writes its own
+    at the first delivery. Owned at the log group (resource_arn), it goes with the group on destroy
+    and never takes one of the region's ten account-level policies (issue 22 item 5)."""
+    (group,) = [
+        g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].startswith("aws-waf-logs-")
+    ]
+    (policy,) = stack_run.of_type("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    assert "policyName" not in policy.inputs, "an account-level policy outlives the stack"
+    assert policy.inputs["resourceArn"] == group.state["arn"]
+    assert policy.region == group.region == "us-east-1"
+    assert json.loads(policy.inputs["policyDocument"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AWSLogDeliveryWrite20150319",
+                "Effect": "Allow",
+                "Principal": {"Service": ["delivery.logs.amazonaws.com"]},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"arn:aws:logs:us-east-1:123456789012:log-group:{group.inputs['name']}:log-stream:*"],
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ["123456789012"]},
+                    "ArnLike": {"aws:SourceArn": ["arn:aws:logs:us-east-1:123456789012:*"]},
+                },
+            }
+        ],
+    }
+    logging = stack_run.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    assert policy.urn in logging.dependencies, "WAF logging must not start before the policy exists"
