@@ -221,6 +221,68 @@ def check_lambda_concurrency(stack: str, env: Mapping[str, str]) -> str | None:
     )
 
 
+# Service Quotas, EC2: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", in vCPUs.
+EC2_STANDARD_VCPU_QUOTA = "L-1216C47A"
+# An instance refresh keeps the group's capacity and adds as much again (max healthy 200 %, compute.py).
+REFRESH_HEADROOM = 2
+
+
+def _client(service: str, region: str, env: Mapping[str, str]) -> Any:
+    return boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
+        service,
+        region_name=region,
+        config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+    )
+
+
+def vcpu_quota(region: str, env: Mapping[str, str]) -> float | None:
+    """The account's on-demand standard vCPU quota in ``region``; None when it cannot be read."""
+    try:
+        quota = _client("service-quotas", region, env).get_service_quota(
+            ServiceCode="ec2", QuotaCode=EC2_STANDARD_VCPU_QUOTA
+        )
+        return float(quota["Quota"]["Value"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
+        return None
+
+
+def instance_vcpus(instance_type: str, region: str, env: Mapping[str, str]) -> int | None:
+    """The default vCPUs of ``instance_type`` (EC2 DescribeInstanceTypes); None when it cannot be read."""
+    try:
+        found = _client("ec2", region, env).describe_instance_types(InstanceTypes=[instance_type])
+        return int(found["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError, IndexError):
+        return None
+
+
+def check_vcpu_quota(stack: str, env: Mapping[str, str]) -> list[str]:
+    """Each site's app group may grow to asgMaxSize and double during an instance refresh: a new
+    account's vCPU quota (often 5 to 32) stops the group mid-refresh, or leaves the standby unable
+    to take over. Checked in every region a site runs in."""
+    try:
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+    except ConfigFileError:
+        return []
+    project = project_name(PROJECT_DIR)
+    instance_type = config.get(f"{project}:instanceType", "")
+    max_size = int(config.get(f"{project}:asgMaxSize") or 0)
+    regions = [r for r in (config.get("aws:region"), config.get(f"{project}:standbyRegion")) if r]
+    problems = []
+    for region in regions:
+        vcpus, quota = instance_vcpus(instance_type, region, env), vcpu_quota(region, env)
+        if vcpus is None or quota is None:
+            continue
+        needed = max_size * vcpus * REFRESH_HEADROOM
+        if quota < needed:
+            problems.append(
+                f"EC2 in {region}: the account's on-demand standard vCPU quota is {quota:g}, and the app group "
+                f"may need {needed} ({max_size} x {instance_type}, {vcpus} vCPUs each, twice during an instance "
+                f"refresh). Ask AWS for more (Service Quotas: Amazon EC2, {EC2_STANDARD_VCPU_QUOTA}) or lower "
+                f"asgMaxSize in Pulumi.{stack}.yaml."
+            )
+    return problems
+
+
 def local_stack_exists(stack: str) -> bool:
     """The local file backend holds this stack (Pulumi's layout: ``.pulumi/stacks[/<project>]/<stack>.json[.gz]``)."""
     root = LOCAL_STATE / ".pulumi" / "stacks"
@@ -289,6 +351,7 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
     problems = [check_cli(pulumi), check_credentials(env), check_backend(stack, backend), *from_file, *in_file]
     if action in ("preview", "up") and not any(problems):
         problems += [check_names_free(stack, backend, env), check_lambda_concurrency(stack, env)]
+        problems += check_vcpu_quota(stack, env)
     return [problem for problem in problems if problem]
 
 

@@ -76,6 +76,10 @@ def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(deploy, "lambda_account_settings", settings)
     # ...and no stack's names are taken in the account unless a test says so.
     monkeypatch.setattr(deploy, "kms_alias_exists", lambda alias, region, env: alias in TAKEN)
+    # ...and EC2 answers as for an established account: 2 vCPUs a type, a quota of 640 (VCPUS to change).
+    monkeypatch.setattr(deploy, "instance_vcpus", lambda instance_type, region, env: 2)
+    monkeypatch.setattr(deploy, "vcpu_quota", lambda region, env: VCPUS.get(region, 640.0))
+    VCPUS.clear()
     QUOTA.clear()
     TAKEN.clear()
     return asked
@@ -83,6 +87,7 @@ def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 QUOTA: dict[str, int] = {}
 TAKEN: set[str] = set()
+VCPUS: dict[str, float | None] = {}
 
 
 @pytest.fixture
@@ -587,3 +592,67 @@ def test_an_alias_is_taken_free_or_unknown(
     monkeypatch.undo()  # the autouse fake replaced the function under test
     monkeypatch.setattr(boto3, "Session", Session)
     assert deploy.kms_alias_exists("alias/fintech-dev/logs", "eu-west-1", {}) is expected
+
+
+# --------------------------------------------------------------------------- vCPU quotas in both regions
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_up_refuses_when_a_regions_vcpu_quota_cannot_hold_the_group_through_a_refresh(
+    fake: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """prod's group may reach asgMaxSize 10 x t4g.large (2 vCPUs) and twice that while an instance
+    refresh keeps the old instances (max healthy 200 %): 40 vCPUs in each region a site runs in."""
+    VCPUS["eu-central-1"] = 32.0  # the standby region of a new account
+    assert deploy.main(["up", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "EC2 in eu-central-1: the account's on-demand standard vCPU quota is 32" in err
+    assert "may need 40 (10 x t4g.large, 2 vCPUs each, twice during an instance refresh)" in err
+    assert "L-1216C47A" in err
+    assert calls(fake) == []
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_a_quota_that_holds_the_refresh_or_cannot_be_read_goes_ahead(fake: Path) -> None:
+    VCPUS["eu-west-1"] = 40.0
+    VCPUS["eu-central-1"] = None
+    assert deploy.main(["up", "prod", "--yes"]) == 0
+
+
+def test_quota_and_instance_type_are_read_from_service_quotas_and_ec2(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, str, dict[str, object]]] = []
+
+    class Client:
+        def __init__(self, service: str) -> None:
+            self.service = service
+
+        def get_service_quota(self, **kwargs: object) -> dict[str, object]:
+            asked.append((self.service, "get_service_quota", kwargs))
+            return {"Quota": {"Value": 32.0}}
+
+        def describe_instance_types(self, **kwargs: object) -> dict[str, object]:
+            asked.append((self.service, "describe_instance_types", kwargs))
+            return {"InstanceTypes": [{"VCpuInfo": {"DefaultVCpus": 2}}]}
+
+    class Session:
+        def __init__(self, profile_name: str | None = None) -> None:
+            pass
+
+        def client(self, service: str, region_name: str, config: object) -> Client:
+            return Client(service)
+
+    monkeypatch.undo()  # the autouse fakes replaced the functions under test
+    monkeypatch.setattr(boto3, "Session", Session)
+    assert deploy.vcpu_quota("eu-west-1", {}) == 32.0
+    assert deploy.instance_vcpus("t4g.large", "eu-west-1", {}) == 2
+    assert asked == [
+        ("service-quotas", "get_service_quota", {"ServiceCode": "ec2", "QuotaCode": "L-1216C47A"}),
+        ("ec2", "describe_instance_types", {"InstanceTypes": ["t4g.large"]}),
+    ]
+
+    def denied(**kwargs: object) -> dict[str, object]:
+        raise botocore.exceptions.ClientError({"Error": {"Code": "AccessDeniedException"}}, "GetServiceQuota")
+
+    monkeypatch.setattr(Client, "get_service_quota", lambda self, **kwargs: denied(**kwargs))
+    assert deploy.vcpu_quota("eu-west-1", {}) is None
