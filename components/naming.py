@@ -8,6 +8,11 @@ def log_group_name(settings: Settings, purpose: str) -> str:
     return f"/fintech/{settings.env_suffix}/{purpose}"
 
 
+def kms_alias(alias_prefix: str, purpose: str) -> str:
+    """A key's alias: ``alias/<stack's name prefix>/<purpose>`` (the same in every region)."""
+    return f"alias/{alias_prefix}/{purpose}"
+
+
 def app_secret_prefix(settings: Settings) -> str:
     """The app may read exactly the secrets under this prefix (see components/site/security.py)."""
     return f"{settings.name_prefix}/app/"

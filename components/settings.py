@@ -647,7 +647,7 @@ class Settings(BaseModel):
     @property
     def name_prefix(self) -> str:
         """Prefix of every logical name, e.g. ``fintech-dev``."""
-        return f"fintech-{self.env_suffix}"
+        return name_prefix(self.env_suffix)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -674,6 +674,11 @@ class Settings(BaseModel):
     @property
     def alarms(self) -> AlarmThresholds:
         return AlarmThresholds(**{k: getattr(self, f"alarm_{k}") for k in AlarmThresholds.__dataclass_fields__})
+
+
+def name_prefix(env_suffix: str) -> str:
+    """Prefix of every logical name of the stack whose ``envSuffix`` this is (``fintech-dev``)."""
+    return f"fintech-{env_suffix}"
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,8 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from components.settings import SettingsError, parse_settings, placeholders
+from components.naming import kms_alias
+from components.settings import SettingsError, name_prefix, parse_settings, placeholders
 from offline.harness import ConfigFileError, known_stacks, project_name, read_stack_file, stack_config
 from ops import regions
 from ops.regions import one_line
@@ -177,6 +178,15 @@ def stack_config_problems(stack: str, action: str) -> list[str]:
     return []
 
 
+def _client(service: str, region: str, env: Mapping[str, str]) -> Any:
+    """A client for the account checks: one attempt, short timeouts (an unreachable API skips the check)."""
+    return boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
+        service,
+        region_name=region,
+        config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+    )
+
+
 # PutFunctionConcurrency (Lambda API reference): "leave at least 100 simultaneous executions
 # unreserved for functions that aren't configured with a per-function limit".
 LAMBDA_UNRESERVED_FLOOR = 100
@@ -188,24 +198,15 @@ def lambda_account_settings(region: str, env: Mapping[str, str]) -> dict[str, An
     """Lambda's GetAccountSettings in ``region``; None when it cannot be read (no permission, no
     network): Lambda's own refusal during `up` is then the check."""
     try:
-        client = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
-            "lambda",
-            region_name=region,
-            config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
-        )
-        return dict(client.get_account_settings())
+        return dict(_client("lambda", region, env).get_account_settings())
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
         return None
 
 
-def check_lambda_concurrency(stack: str, env: Mapping[str, str]) -> str | None:
+def check_lambda_concurrency(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> str | None:
     """The rotation function's reservation must leave the account's floor: a new account's quota
     (10 or 50) cannot, and `PutFunctionConcurrency` fails part-way through the first `up`."""
-    try:
-        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
-        reserved = int(config.get(f"{project_name(PROJECT_DIR)}:rotationReservedConcurrency") or 0)
-    except (ConfigFileError, ValueError):
-        return None  # the stack file's own problems are reported by stack_config_problems
+    reserved = int(config.get(f"{project_name(PROJECT_DIR)}:rotationReservedConcurrency") or 0)
     account = lambda_account_settings(config.get("aws:region", ""), env) if reserved > 0 else None
     if account is None:
         return None
@@ -225,14 +226,6 @@ def check_lambda_concurrency(stack: str, env: Mapping[str, str]) -> str | None:
 EC2_STANDARD_VCPU_QUOTA = "L-1216C47A"
 # An instance refresh keeps the group's capacity and adds as much again (max healthy 200 %, compute.py).
 REFRESH_HEADROOM = 2
-
-
-def _client(service: str, region: str, env: Mapping[str, str]) -> Any:
-    return boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
-        service,
-        region_name=region,
-        config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
-    )
 
 
 def vcpu_quota(region: str, env: Mapping[str, str]) -> float | None:
@@ -255,14 +248,10 @@ def instance_vcpus(instance_type: str, region: str, env: Mapping[str, str]) -> i
         return None
 
 
-def check_vcpu_quota(stack: str, env: Mapping[str, str]) -> list[str]:
+def check_vcpu_quota(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
     """Each site's app group may grow to asgMaxSize and double during an instance refresh: a new
     account's vCPU quota (often 5 to 32) stops the group mid-refresh, or leaves the standby unable
     to take over. Checked in every region a site runs in."""
-    try:
-        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
-    except ConfigFileError:
-        return []
     project = project_name(PROJECT_DIR)
     instance_type = config.get(f"{project}:instanceType", "")
     max_size = int(config.get(f"{project}:asgMaxSize") or 0)
@@ -296,12 +285,7 @@ def local_stack_exists(stack: str) -> bool:
 def kms_alias_exists(alias: str, region: str, env: Mapping[str, str]) -> bool | None:
     """Whether ``alias`` names a key in ``region``; None when it cannot be told (no permission, no network)."""
     try:
-        client = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).client(
-            "kms",
-            region_name=region,
-            config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
-        )
-        client.describe_key(KeyId=alias)
+        _client("kms", region, env).describe_key(KeyId=alias)
         return True
     except botocore.exceptions.ClientError as exc:
         return False if exc.response.get("Error", {}).get("Code") == "NotFoundException" else None
@@ -309,18 +293,14 @@ def kms_alias_exists(alias: str, region: str, env: Mapping[str, str]) -> bool | 
         return None
 
 
-def check_names_free(stack: str, backend: str, env: Mapping[str, str]) -> str | None:
+def check_names_free(stack: str, config: Mapping[str, str], backend: str, env: Mapping[str, str]) -> str | None:
     """A stack on a laptop's local backend whose names another backend's stack already holds in the
     account (CI's dev in the team account) would collide part-way through `up`, after a NAT gateway
     and ten keys already bill: refuse first. The stack's KMS aliases are fixed names, made first."""
     if not is_local_backend(backend) or local_stack_exists(stack):
         return None
-    try:
-        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
-    except ConfigFileError:
-        return None
     suffix = config.get(f"{project_name(PROJECT_DIR)}:envSuffix", stack)
-    alias, region = f"alias/fintech-{suffix}/logs", config.get("aws:region", "")
+    alias, region = kms_alias(name_prefix(suffix), "logs"), config.get("aws:region", "")
     if not kms_alias_exists(alias, region, env):
         return None
     return (
@@ -350,8 +330,10 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
         from_file = []  # the file cannot be read: in_file says why
     problems = [check_cli(pulumi), check_credentials(env), check_backend(stack, backend), *from_file, *in_file]
     if action in ("preview", "up") and not any(problems):
-        problems += [check_names_free(stack, backend, env), check_lambda_concurrency(stack, env)]
-        problems += check_vcpu_quota(stack, env)
+        # What only the account can say, once the stack file is known to be good (read once here).
+        config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
+        problems += [check_names_free(stack, config, backend, env), check_lambda_concurrency(stack, config, env)]
+        problems += check_vcpu_quota(stack, config, env)
     return [problem for problem in problems if problem]
 
 

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.naming import kms_alias
 from components.policies import KeyPurpose
 
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("logs", "database", "secrets", "storage", "alerts", "ebs", "lambda", "audit")
@@ -188,7 +189,7 @@ class Security(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-{purpose}{suffix}-alias",
-                name=f"alias/{args.alias_prefix}/{purpose}",
+                name=kms_alias(args.alias_prefix, purpose),
                 target_key_id=key.key_id,
                 region=key_region,
                 opts=pulumi.ResourceOptions(parent=self),
