@@ -5,6 +5,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+# How long `up` waits for ACM to issue. The provider waits 75 minutes (terraform-provider-aws,
+# internal/service/acm/certificate_validation.go); with the zone delegated (./deploy checks it
+# first, ops/dns_check.py) ACM issues in minutes, and a zone the internet does not ask would keep
+# three validations waiting over an hour before failing. Past this the `up` fails, the certificate
+# and its record stay, and the next `up` waits again where this one stopped.
+VALIDATION_TIMEOUT = "20m"
+
 
 def dns_validated_certificate(
     parent: pulumi.Resource, name: str, domain: str, zone_id: str, region: str | None = None
@@ -35,5 +42,5 @@ def dns_validated_certificate(
         certificate_arn=certificate.arn,
         validation_record_fqdns=[record.fqdn],
         region=region,
-        opts=child,
+        opts=pulumi.ResourceOptions(parent=parent, custom_timeouts=pulumi.CustomTimeouts(create=VALIDATION_TIMEOUT)),
     ).certificate_arn

@@ -95,6 +95,8 @@ class ResourceRecord:
     replace_on_changes: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     """Earlier identities the engine treats as this resource (alias URNs, or specs as text)."""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """How long the engine waits for a create, update or delete (``create: "20m"``); empty: the provider's."""
 
 
 @dataclass
@@ -191,6 +193,8 @@ class StackRun:
                     "replaceOnChanges": list(r.replace_on_changes),
                     "aliases": list(r.aliases),
                     "dependencies": sorted(r.dependencies),
+                    # Only where set, so graphs recorded before timeouts were kept still compare.
+                    **({"customTimeouts": r.custom_timeouts} if r.custom_timeouts else {}),
                 }
                 for r in self.resources
             ),
@@ -677,6 +681,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 *request.aliasURNs,
                 *(alias.urn or str(alias.spec).replace("\n", " ").strip() for alias in request.aliases),
             ),
+            custom_timeouts={
+                op: value
+                for op in ("create", "update", "delete")
+                if request.HasField("customTimeouts") and (value := getattr(request.customTimeouts, op))
+            },
         )
         with self._lock:
             self.records.append(record)

@@ -29,9 +29,11 @@ standbyRegion only; for any other they say so and stop.
 
 Exit codes: 0 done; 2 the machine, the stack file or the request is not ready, a switchover or failover
 precondition fails (first of all: the stack has a standbyRegion) or its confirmation is declined (every
-problem is listed, one line each, and nothing is changed), or a usage error; 3 a switchover or failover
-step failed or timed out after changes began (one line names the step, what is done and what to do
-next); 130 interrupted; otherwise Pulumi's own exit code, passed on.
+problem is listed, one line each, and nothing is changed), an earlier destroy left something in the way
+(ops/leftovers.py: for preview and up a kept log group the state does not hold, one line each, then the
+`pulumi import` commands that adopt them; for destroy a final snapshot it would write again), or a usage
+error; 3 a switchover or failover step failed or timed out after changes began (one line names the step,
+what is done and what to do next); 130 interrupted; otherwise Pulumi's own exit code, passed on.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ import botocore.exceptions
 from components.naming import kms_alias
 from components.settings import SettingsError, name_prefix, parse_settings, placeholders
 from offline.harness import ConfigFileError, known_stacks, project_name, read_stack_file, stack_config
-from ops import regions
+from ops import leftovers, regions
+from ops.dns_check import ROUTE53_REGION, public_name_servers, zone_problems
 from ops.regions import one_line
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -311,6 +314,23 @@ def check_names_free(stack: str, config: Mapping[str, str], backend: str, env: M
     )
 
 
+def check_hosted_zone(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
+    """A stack with a domain writes its records into hostedZoneId: the zone must be this account's,
+    public, the domain's, and the one public DNS asks (ops/dns_check.py)."""
+    project = project_name(PROJECT_DIR)
+    domain, zone = config.get(f"{project}:domainName"), config.get(f"{project}:hostedZoneId")
+    if not domain or not zone:
+        return []
+    return zone_problems(
+        domain, zone, lambda zone_id: hosted_zone(zone_id, env), public_name_servers, stack_file=f"Pulumi.{stack}.yaml"
+    )
+
+
+def hosted_zone(zone_id: str, env: Mapping[str, str]) -> Mapping[str, Any]:
+    """Route 53 GetHostedZone (raises botocore's errors: ops/dns_check.py says which skip the check)."""
+    return dict(_client("route53", ROUTE53_REGION, env).get_hosted_zone(Id=zone_id))
+
+
 def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
@@ -334,6 +354,14 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
         config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
         problems += [check_names_free(stack, config, backend, env), check_lambda_concurrency(stack, config, env)]
         problems += check_vcpu_quota(stack, config, env)
+        problems += check_hosted_zone(stack, config, env)
+    if action in leftovers.ACTIONS and not any(problems):
+        # What an earlier destroy kept under the program's names (docs/deploy.md#after-a-failed-first-up).
+        problems += leftovers.check(
+            action, stack, pulumi=pulumi or "pulumi", env={**env, "PULUMI_BACKEND_URL": backend},
+            client=lambda service, region: _client(service, region, env), stack_is_missing=stack_is_missing,
+            project_dir=PROJECT_DIR,
+        )  # fmt: skip
     return [problem for problem in problems if problem]
 
 

@@ -6,12 +6,14 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.exceptions
 import pytest
 
-from ops import deploy
+from offline import harness
+from ops import deploy, leftovers
 
 FAKE_PULUMI = """#!/usr/bin/env bash
 echo "$PULUMI_BACKEND_URL | $*" >> "$FAKE_PULUMI_LOG"
@@ -79,6 +81,14 @@ def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     # ...and EC2 answers as for an established account: 2 vCPUs a type, a quota of 640 (VCPUS to change).
     monkeypatch.setattr(deploy, "instance_vcpus", lambda instance_type, region, env: 2)
     monkeypatch.setattr(deploy, "vcpu_quota", lambda region, env: VCPUS.get(region, 640.0))
+    # ...and no earlier destroy kept a log group or a final snapshot unless a test says so (KEPT: name, region).
+    monkeypatch.setattr(leftovers, "log_group_exists", lambda name, region, client: (name, region) in KEPT)
+    monkeypatch.setattr(leftovers, "snapshot_exists", lambda identifier, region, client: (identifier, region) in KEPT)
+    KEPT.clear()
+    # ...and the stack's hosted zone is this account's, public, and the one public DNS asks (ZONES to change).
+    monkeypatch.setattr(deploy, "hosted_zone", lambda zone_id, env: ZONES.get(zone_id) or delegated_zone(zone_id))
+    monkeypatch.setattr(deploy, "public_name_servers", lambda domain: (_zone_of(domain), set(ZONE_SERVERS)))
+    ZONES.clear()
     VCPUS.clear()
     QUOTA.clear()
     TAKEN.clear()
@@ -88,6 +98,22 @@ def lambda_quota(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 QUOTA: dict[str, int] = {}
 TAKEN: set[str] = set()
 VCPUS: dict[str, float | None] = {}
+KEPT: set[tuple[str, str]] = set()
+ZONES: dict[str, dict[str, object]] = {}
+ZONE_SERVERS = ("ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk")
+
+
+def _zone_of(domain: str) -> str:
+    """The zone real-looking prod's domain sits in (``payments.acme-pay.co.uk`` -> ``acme-pay.co.uk``)."""
+    return domain.split(".", 1)[1]
+
+
+def delegated_zone(zone_id: str) -> dict[str, object]:
+    """GetHostedZone's answer for a public zone holding real-looking prod's domain, delegated to ZONE_SERVERS."""
+    return {
+        "HostedZone": {"Id": f"/hostedzone/{zone_id}", "Name": "acme-pay.co.uk.", "Config": {"PrivateZone": False}},
+        "DelegationSet": {"NameServers": list(ZONE_SERVERS)},
+    }
 
 
 @pytest.fixture
@@ -108,16 +134,21 @@ def s3_backend(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def use_real_prod_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """prod's stack file with its shipped examples replaced by real-looking values."""
     shipped = deploy.stack_file_config
+    real = {
+        "payments-platform:domainName": "payments.acme-pay.co.uk",
+        "payments-platform:hostedZoneId": "Z04811223ABCDEFGHIJK",
+        "payments-platform:alarmEmails": '["payments-oncall@acme-pay.co.uk"]',
+    }
 
     def config(stack: str) -> dict[str, str]:
-        values = shipped(stack)
-        if stack == "prod":
-            values["payments-platform:domainName"] = "payments.acme-pay.co.uk"
-            values["payments-platform:hostedZoneId"] = "Z04811223ABCDEFGHIJK"
-            values["payments-platform:alarmEmails"] = '["payments-oncall@acme-pay.co.uk"]'
-        return values
+        return shipped(stack) | (real if stack == "prod" else {})
+
+    def full_config(stack: str, **kwargs: Any) -> dict[str, str]:
+        """What the account checks read (the file with Pulumi.yaml's defaults)."""
+        return harness.stack_config(stack, **kwargs) | (real if stack == "prod" else {})
 
     monkeypatch.setattr(deploy, "stack_file_config", config)
+    monkeypatch.setattr(deploy, "stack_config", full_config)
 
 
 @pytest.fixture
@@ -656,3 +687,66 @@ def test_quota_and_instance_type_are_read_from_service_quotas_and_ec2(monkeypatc
 
     monkeypatch.setattr(Client, "get_service_quota", lambda self, **kwargs: denied(**kwargs))
     assert deploy.vcpu_quota("eu-west-1", {}) is None
+
+
+# --------------------------------------------------------------------------- DNS before the first prod up
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_up_refuses_a_hosted_zone_of_another_account_before_anything_is_created(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def elsewhere(zone_id: str, env: object) -> dict[str, object]:
+        raise botocore.exceptions.ClientError({"Error": {"Code": "NoSuchHostedZone"}}, "GetHostedZone")
+
+    monkeypatch.setattr(deploy, "hosted_zone", elsewhere)
+    assert deploy.main(["up", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "hostedZoneId Z04811223ABCDEFGHIJK in Pulumi.prod.yaml is not a hosted zone of this AWS account" in err
+    assert calls(fake) == []
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_up_refuses_a_zone_public_dns_does_not_ask(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(deploy, "public_name_servers", lambda domain: ("com", {"a.gtld-servers.net"}))
+    assert deploy.main(["preview", "prod"]) == deploy.EXIT_SETUP
+    assert "is not what the internet asks: public DNS puts" in capsys.readouterr().err
+    assert calls(fake) == []
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_a_delegated_zone_of_this_account_goes_ahead(fake: Path) -> None:
+    assert deploy.main(["preview", "prod"]) == 0
+
+
+def test_a_stack_without_a_domain_never_asks_route53(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(zone_id: str, env: object) -> dict[str, object]:
+        raise AssertionError("dev has no domain: nothing to check")
+
+    monkeypatch.setattr(deploy, "hosted_zone", never)
+    assert deploy.main(["preview", "dev"]) == 0
+
+
+def test_the_zone_is_read_from_route53_in_us_east_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, str, dict[str, object]]] = []
+
+    class Client:
+        def get_hosted_zone(self, **kwargs: object) -> dict[str, object]:
+            asked.append(("route53", "get_hosted_zone", kwargs))
+            return {"HostedZone": {"Name": "example.com."}}
+
+    class Session:
+        def __init__(self, profile_name: str | None = None) -> None:
+            pass
+
+        def client(self, service: str, region_name: str, config: object) -> Client:
+            assert (service, region_name) == ("route53", "us-east-1")
+            return Client()
+
+    monkeypatch.undo()  # the autouse fakes replaced the function under test
+    monkeypatch.setattr(boto3, "Session", Session)
+    assert deploy.hosted_zone("Z04811223ABCDEFGHIJK", {}) == {"HostedZone": {"Name": "example.com."}}
+    assert asked == [("route53", "get_hosted_zone", {"Id": "Z04811223ABCDEFGHIJK"})]

@@ -192,3 +192,12 @@ def test_log_groups_follow_one_naming_scheme(stack_run: StackRun) -> None:
         assert [n for n in standby if not n.startswith("/aws/rds/cluster/")] == [
             n for n in ours if n != f"/fintech/{suffix}/secret-rotation"
         ]
+
+
+def test_every_certificate_validation_fails_fast_instead_of_waiting_an_hour(prod: StackRun) -> None:
+    """A zone the internet does not ask keeps ACM from issuing; the provider's own wait is 75 minutes
+    per certificate. Each validation gives up after 20 so the `up` says so while someone is watching."""
+    validations = prod.of_type("aws:acm/certificateValidation:CertificateValidation")
+    assert len(validations) == 3  # the edge's (us-east-1) and each site's origin certificate
+    for validation in validations:
+        assert validation.custom_timeouts == {"create": "20m"}, validation.name
