@@ -5,8 +5,8 @@ Every record of the stack (three certificate validations, the origin name, the e
 ``hostedZoneId`` through the stack's own AWS credentials. Three things must hold before anything is
 created, or the first `up` fails late:
 
-- The zone is a public hosted zone of this account. Route 53 answers ``NoSuchHostedZone`` for a zone
-  of another account (the usual shared-DNS account of an organization), and every record would fail
+- The zone is a public hosted zone of this account. Route 53 refuses a zone of another account (the
+  usual shared-DNS account of an organization) to this account's credentials, and every record would fail
   after the rest of the stack is built. Such a zone is refused: delegate a subdomain to a zone in this
   account instead (docs/deploy.md, "DNS before the first prod `up`"). A private zone cannot answer ACM.
 - It is the zone of ``domainName``: the name is the zone's or under it.
@@ -65,15 +65,15 @@ def zone_problems(
     try:
         found = read_zone(zone_id)
     except botocore.exceptions.ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("NoSuchHostedZone", "InvalidInput"):
+        error = exc.response.get("Error", {})
+        if _not_this_accounts(str(error.get("Code", "")), str(error.get("Message", ""))):
             return [
                 f"hostedZoneId {zone_id} in {stack_file} is not a hosted zone of this AWS account: the stack writes "
                 "its records with its own credentials, so a zone in another account (an organization's DNS account) "
                 f"cannot be used. Delegate {domain} (or a parent of it) to a public hosted zone in this account and "
                 "set hostedZoneId to it (docs/deploy.md, 'DNS before the first prod up')."
             ]
-        return []  # AccessDenied and the like: this identity may not read zones; the `up` will tell
+        return []  # this identity may not call GetHostedZone: the `up` will tell
     except botocore.exceptions.BotoCoreError:
         return []
 
@@ -93,6 +93,16 @@ def zone_problems(
     if problems:
         return problems
     return _delegation_problems(domain, zone_id, zone_name, found, name_servers)
+
+
+def _not_this_accounts(code: str, message: str) -> bool:
+    """Route 53's answer for a zone id this account does not hold: ``NoSuchHostedZone`` (none such
+    anywhere) or, for another account's zone, ``AccessDenied`` "... is not authorized to access this
+    resource" (as reported in hashicorp/terraform-provider-aws#12570) — unlike an IAM denial of the
+    caller, which says "is not authorized to perform: route53:GetHostedZone"."""
+    if code in ("NoSuchHostedZone", "InvalidInput"):
+        return True
+    return code == "AccessDenied" and "not authorized to access this resource" in message
 
 
 def _delegation_problems(

@@ -26,9 +26,9 @@ def answers(zone: str = "example.com", servers: list[str] = SERVERS) -> Any:
     return lambda domain: (zone, {s.rstrip(".") for s in servers})
 
 
-def refused(code: str) -> Any:
+def refused(code: str, message: str = "no") -> Any:
     def read(zone_id: str) -> Mapping[str, Any]:
-        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": "no"}}, "GetHostedZone")
+        raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, "GetHostedZone")
 
     return read
 
@@ -48,15 +48,23 @@ def test_a_delegated_public_zone_of_the_domain_passes() -> None:
     assert check("example.com") == []
 
 
-def test_a_zone_of_another_account_is_refused_in_one_line_naming_the_key() -> None:
-    # Route 53 answers NoSuchHostedZone for an id this account does not own.
-    (problem,) = check(read=refused("NoSuchHostedZone"))
+ANOTHER_ACCOUNTS = "User: arn:aws:sts::111122223333:assumed-role/deploy/ci is not authorized to access this resource"
+IAM_DENIAL = (
+    "User: arn:aws:sts::111122223333:assumed-role/deploy/ci is not authorized to perform: route53:GetHostedZone"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("NoSuchHostedZone", "No hosted zone found"), ("AccessDenied", ANOTHER_ACCOUNTS)]
+)
+def test_a_zone_of_another_account_is_refused_in_one_line_naming_the_key(code: str, message: str) -> None:
+    (problem,) = check(read=refused(code, message))
     assert problem.startswith(f"hostedZoneId {ZONE} in Pulumi.prod.yaml is not a hosted zone of this AWS account")
     assert "Delegate pay.example.com" in problem
 
 
 def test_a_zone_this_identity_may_not_read_is_left_to_the_up() -> None:
-    assert check(read=refused("AccessDenied")) == []
+    assert check(read=refused("AccessDenied", IAM_DENIAL)) == []
 
     def offline(zone_id: str) -> Mapping[str, Any]:
         raise botocore.exceptions.EndpointConnectionError(endpoint_url="https://route53.amazonaws.com")
