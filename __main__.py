@@ -15,7 +15,7 @@ from components.between.replication import ReplicatedBucket, Replication, Replic
 from components.between.secrets import SecretReplica, Secrets, SecretsArgs
 from components.naming import app_secret_prefix, log_group_name
 from components.settings import load_settings
-from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting
+from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting, origin_secret_accepted_by
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -63,7 +63,7 @@ with connecting(sites):
                 home=False,
                 peer_region=settings.region,
                 global_cluster_id=home.database.global_cluster_id,
-                origin_verify_secret=home.load_balancer.origin_verify_secret,
+                origin_verify_secrets=home.load_balancer.origin_verify_values,
             ),
             through_provider(standby_name, settings.standby_region),
         )
@@ -149,7 +149,7 @@ with connecting(sites):
             origin_domain_name=home.load_balancer.origin_domain_name,
             origin_protocol=home.load_balancer.origin_protocol,
             origin_verify_header=home.load_balancer.origin_verify_header,
-            origin_verify_value=home.load_balancer.origin_verify_secret,
+            origin_verify_value=origin_secret_accepted_by(sites),
             logs_bucket_arn=home.archives.logs_bucket_arn,
             waf_logs_key_arn=home.keys.edge_key_arns["logs"],
             # WAF logs cannot join the us-east-1-less archive: keep them as long as flow logs.

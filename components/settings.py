@@ -580,6 +580,14 @@ class Settings(BaseModel):
     alb_idle_timeout_seconds: Annotated[int, *_ranged(1, 4000, "seconds")] = Field(
         60, description="Load balancer idle connection timeout (1-4000 s)."
     )
+    origin_verify_generation: Annotated[int, *_ranged(1, 1_000_000, "")] = Field(
+        1,
+        description=(
+            "Which generated X-Origin-Verify secret CloudFront sends the load balancers; raise it by one to "
+            "rotate the secret (the load balancers accept this generation's and the previous one's, so no "
+            "request is refused meanwhile)."
+        ),
+    )
     schedule_time_zone: Annotated[str, _holds(_is_time_zone), Allowed("an IANA time zone such as Europe/London")] = (
         Field("Europe/London", description="IANA time zone of the business-hours scaling schedule.")
     )

@@ -4,6 +4,7 @@ Each test reads the workflow YAML and checks one property that makes CI run on d
 safe; the expectations are literals, so a careless edit to a workflow turns a test red.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,18 +74,34 @@ def pulumi_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
     return ((name, job_name, job) for name, job_name, job in all_jobs() if steps(job, "pulumi/actions@"))
 
 
-def test_pull_requests_run_the_tests_then_preview_each_stack_with_the_policy_pack() -> None:
+def test_pull_requests_run_the_tests_then_preview_dev_with_the_policy_pack() -> None:
     ci = load("ci.yml")
     assert "pull_request" in ci["on"]
     assert any(s.get("run") == "make test" for s in ci["jobs"]["test"]["steps"])
     preview = ci["jobs"]["preview"]
     assert preview["needs"] == "test"
-    assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
     settings = pulumi(preview)
     assert settings["command"] == "preview"
     assert settings["policyPacks"] == "policypack"
-    assert "policypack/prod.json" in settings["policyPackConfigs"]
     assert settings["comment-on-pr"] is True
+
+
+def test_no_pull_request_reaches_prods_state_or_its_secrets() -> None:
+    """A pull request's code runs in its preview job, which decrypts the previewed stack's secrets
+    (the origin header binding the load balancers to CloudFront and its WAF): only dev's."""
+    ci = load("ci.yml")
+    pull_request_jobs = [
+        (job_name, job)
+        for job_name, job in ci["jobs"].items()
+        if "github.event_name == 'pull_request'" in job.get("if", "")
+    ]
+    assert [job_name for job_name, _ in pull_request_jobs] == ["preview"]
+    for _, job in pull_request_jobs:
+        assert "strategy" not in job, "one stack, not a matrix that could grow prod back"
+        assert pulumi(job)["stack-name"] == "dev"
+        assert "prod" not in json.dumps(job).replace("policypack/prod.json", "")
+    # ...and prod still gets its offline plan and policy pack in the pull request.
+    assert any("make plan STACK=prod" in s.get("run", "") for s in ci["jobs"]["test"]["steps"])
 
 
 def test_main_deploys_dev_then_prod_behind_a_manual_approval() -> None:
@@ -217,7 +234,6 @@ def test_drift_check_runs_the_policy_pack_with_each_stacks_config_on_main_only()
     settings = pulumi(job)
     assert settings["policyPacks"] == "policypack"
     assert settings["policyPackConfigs"] == POLICY_CONFIG_PER_STACK
-    assert pulumi(load("ci.yml")["jobs"]["preview"])["policyPackConfigs"] == POLICY_CONFIG_PER_STACK
     # Its read role trusts main's tokens only; a manual run from another branch is skipped.
     assert job["if"] == "github.ref == 'refs/heads/main'"
 
@@ -249,4 +265,4 @@ def test_two_runs_against_one_stack_from_main_never_overlap() -> None:
         # Queued in order, never cancelled: a cancelled `up` leaves pending operations and a lock.
         assert jobs[job_name]["concurrency"] == {"group": group, "cancel-in-progress": False, "queue": "max"}
     preview = jobs["preview"]["concurrency"]
-    assert preview["group"] == "preview-${{ github.event.pull_request.number }}-${{ matrix.stack }}"
+    assert preview["group"] == "preview-${{ github.event.pull_request.number }}"

@@ -40,6 +40,9 @@ class HealthCheck:
 
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+# "You can specify up to three match evaluations per condition" (ELB guide, condition types for
+# listener rules): an http-header condition compares at most three strings, any of which matches.
+MAX_HEADER_VALUES = 3
 # Listener rule priorities on the app listener: lower is evaluated first.
 EDGE_RULE_PRIORITY = 1
 HEALTH_CHECKERS_RULE_PRIORITY = 2
@@ -63,9 +66,12 @@ class LoadBalancerArgs:
     require_origin_header: bool = False
     """Only requests carrying a generated secret in ``X-Origin-Verify`` (sent by the edge tier)
     reach the app; everything else gets 403."""
-    origin_verify_secret: pulumi.Input[str] | None = None
-    """With ``require_origin_header``: the secret to require instead of a generated one, so a
-    second site's load balancer accepts the header the one edge tier sends to either site."""
+    origin_verify_generation: int = 1
+    """Which generated secret the edge sends; raising it by one rotates the secret without a
+    refused request: the listener accepts this generation's and the previous one's."""
+    origin_verify_secrets: Sequence[pulumi.Input[str]] = ()
+    """With ``require_origin_header``: the secrets to accept instead of generated ones (the one the
+    edge sends first), so a second site's load balancer accepts what the one edge sends either site."""
     health_checkers: bool = False
     """With ``require_origin_header``: ``GET <health path>`` reaches the app without the header, for
     Route 53 health checks, which cannot send custom headers (HealthCheckConfig has no header
@@ -78,8 +84,12 @@ class LoadBalancerArgs:
     (``SecurityGroups.ids["alb-health-checks"]``), which cannot share CloudFront's group."""
 
     def __post_init__(self) -> None:
-        if not self.require_origin_header and self.origin_verify_secret is not None:
-            raise ValueError("origin_verify_secret needs require_origin_header: nothing would check it")
+        if not self.require_origin_header and self.origin_verify_secrets:
+            raise ValueError("origin_verify_secrets needs require_origin_header: nothing would check it")
+        if len(self.origin_verify_secrets) > MAX_HEADER_VALUES:
+            raise ValueError(f"a listener rule's header condition compares at most {MAX_HEADER_VALUES} values")
+        if self.origin_verify_generation < 1:
+            raise ValueError("origin_verify_generation counts from 1")
         if not self.require_origin_header and self.health_checkers:
             raise ValueError(
                 "health_checkers needs require_origin_header: without it every request already reaches the app"
@@ -119,7 +129,11 @@ class LoadBalancer(pulumi.ComponentResource):
     tls: str
     origin_verify_header: str
     origin_verify_value: pulumi.Output[str] | None
-    """Secret the edge tier must send in ``origin_verify_header``; None when not required."""
+    """Secret the edge tier must send in ``origin_verify_header``, once this load balancer accepts
+    it (its rule exists); None when not required."""
+    origin_verify_values: Sequence[pulumi.Output[str]]
+    """Every secret this load balancer accepts, the one to send first (a rotation keeps the
+    previous one); another site's load balancer is given these."""
 
     @property
     def origin_verify_secret(self) -> pulumi.Output[str]:
@@ -135,16 +149,21 @@ class LoadBalancer(pulumi.ComponentResource):
         alb = self._alb(name, args)
         target_group = self._target_group(name, args)
         self.origin_verify_header = ORIGIN_VERIFY_HEADER
-        self.origin_verify_value = self._origin_verification(name, args)
-        app_default = _app_default_action(target_group.arn, edge_only=self.origin_verify_value is not None)
+        self.origin_verify_values = self._origin_verification(name, args)
+        app_default = _app_default_action(target_group.arn, edge_only=bool(self.origin_verify_values))
         if args.domain_name and args.hosted_zone_id:
             app_listener = self._https_listeners(
                 name, alb, args.domain_name, args.hosted_zone_id, app_default, args.origin_record
             )
         else:
             app_listener = self._http_listener(name, alb, app_default)
-        if self.origin_verify_value is not None:
-            self._edge_only_rule(name, app_listener.arn, target_group.arn, self.origin_verify_value)
+        self.origin_verify_value = None
+        if self.origin_verify_values:
+            rule = self._edge_only_rule(name, app_listener.arn, target_group.arn, self.origin_verify_values)
+            # The edge may send a new secret only once the listener accepts it.
+            self.origin_verify_value = pulumi.Output.all(self.origin_verify_values[0], rule.arn).apply(
+                lambda values: str(values[0])
+            )
         if args.health_checkers:
             self._health_checkers_rule(name, app_listener.arn, target_group.arn, args.health_check.path)
 
@@ -213,17 +232,25 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _origin_verification(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str] | None:
-        """The secret the edge tier must send (the given one, else a generated one), or None when
-        any client may reach the app."""
+    def _origin_verification(self, name: str, args: LoadBalancerArgs) -> list[pulumi.Output[str]]:
+        """The secrets the listener accepts, the one the edge sends first (the given ones, else this
+        generation's and the previous generation's), or none when any client may reach the app."""
         if not args.require_origin_header:
-            return None
-        if args.origin_verify_secret is not None:
+            return []
+        if args.origin_verify_secrets:
             # Kept secret in this stack's state whatever the caller passed.
-            return pulumi.Output.secret(args.origin_verify_secret)
-        return random.RandomPassword(
-            f"{name}-origin-verify", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
-        ).result
+            return [pulumi.Output.secret(value) for value in args.origin_verify_secrets]
+        generations = range(args.origin_verify_generation, max(args.origin_verify_generation - 2, 0), -1)
+        return [
+            random.RandomPassword(
+                # Generation 1 keeps the name it had before rotation existed: no new secret on upgrade.
+                f"{name}-origin-verify" + (f"-{generation}" if generation > 1 else ""),
+                length=48,
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result
+            for generation in generations
+        ]
 
     def _https_listeners(
         self,
@@ -297,11 +324,12 @@ class LoadBalancer(pulumi.ComponentResource):
         name: str,
         listener_arn: pulumi.Input[str],
         target_group_arn: pulumi.Input[str],
-        secret: pulumi.Input[str],
-    ) -> None:
-        """Forwards requests carrying the edge's secret header; the listener's default answers 403."""
-        header = aws.lb.ListenerRuleConditionHttpHeaderArgs(http_header_name=ORIGIN_VERIFY_HEADER, values=[secret])
-        self._forward_rule(
+        secrets: Sequence[pulumi.Input[str]],
+    ) -> aws.lb.ListenerRule:
+        """Forwards requests carrying one of the edge's secrets in the header (a condition's values
+        are alternatives); the listener's default answers 403."""
+        header = aws.lb.ListenerRuleConditionHttpHeaderArgs(http_header_name=ORIGIN_VERIFY_HEADER, values=list(secrets))
+        return self._forward_rule(
             f"{name}-from-edge",
             listener_arn,
             target_group_arn,
@@ -340,8 +368,8 @@ class LoadBalancer(pulumi.ComponentResource):
         target_group_arn: pulumi.Input[str],
         priority: int,
         conditions: list[aws.lb.ListenerRuleConditionArgs],
-    ) -> None:
-        aws.lb.ListenerRule(
+    ) -> aws.lb.ListenerRule:
+        return aws.lb.ListenerRule(
             resource_name,
             listener_arn=listener_arn,
             priority=priority,

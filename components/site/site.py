@@ -74,8 +74,9 @@ class SiteArgs:
     """The other site's region; None: a single-region stack."""
     global_cluster_id: pulumi.Input[str] | None = None
     """A standby joins this Aurora Global Database (founded by the home site)."""
-    origin_verify_secret: pulumi.Input[str] | None = None
-    """The value CloudFront sends every origin: a standby requires the home site's."""
+    origin_verify_secrets: Sequence[pulumi.Input[str]] = ()
+    """What CloudFront may send every origin: a standby accepts the home site's
+    (``load_balancer.origin_verify_values``)."""
 
     @classmethod
     def in_region(
@@ -87,7 +88,7 @@ class SiteArgs:
         home: bool,
         peer_region: str | None,
         global_cluster_id: pulumi.Input[str] | None = None,
-        origin_verify_secret: pulumi.Input[str] | None = None,
+        origin_verify_secrets: Sequence[pulumi.Input[str]] = (),
     ) -> SiteArgs:
         """The site in ``region``: active where the writer is (``primaryRegion``), passive elsewhere."""
         role: Role = "active" if region == settings.active_region else "passive"
@@ -100,7 +101,7 @@ class SiteArgs:
             home=home,
             peer_region=peer_region,
             global_cluster_id=global_cluster_id,
-            origin_verify_secret=origin_verify_secret,
+            origin_verify_secrets=origin_verify_secrets,
         )
 
     def __post_init__(self) -> None:
@@ -336,7 +337,8 @@ class Site(pulumi.ComponentResource):
                 hosted_zone_id=settings.hosted_zone_id,
                 require_origin_header=True,
                 # CloudFront sends one header value, whichever site answers.
-                origin_verify_secret=args.origin_verify_secret,
+                origin_verify_generation=settings.origin_verify_generation,
+                origin_verify_secrets=args.origin_verify_secrets,
                 # With two sites the origin name fails over in DNS (between/origin_dns.py), checked on /health.
                 health_checkers=two_sites,
                 origin_record=not two_sites,
@@ -484,6 +486,14 @@ def _quiet_echoes_of(exc: BaseException) -> None:
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+
+
+def origin_secret_accepted_by(sites: Sequence[Site]) -> pulumi.Output[str]:
+    """The secret CloudFront is to send, once every site's load balancer accepts it: a rotation
+    (``originVerifyGeneration``) changes each site's edge rule before the distribution."""
+    return pulumi.Output.all(*(site.load_balancer.origin_verify_secret for site in sites)).apply(
+        lambda accepted: str(accepted[0])
+    )
 
 
 @contextlib.contextmanager

@@ -347,7 +347,7 @@ def lb_args(**options: Any) -> LoadBalancerArgs:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"origin_verify_secret": "s3cret"}, "origin_verify_secret needs require_origin_header"),
+        ({"origin_verify_secrets": ["s3cret"]}, "origin_verify_secrets needs require_origin_header"),
         ({"health_checkers": True}, "health_checkers needs require_origin_header"),
     ],
 )
@@ -360,7 +360,9 @@ def test_options_without_the_origin_header_are_refused(options: dict[str, Any], 
 def test_a_secret_passed_in_plain_is_kept_secret(tmp_path: Path) -> None:
     program = tmp_path / "edge.py"
     program.write_text(
-        EDGE_PROGRAM.replace("DOMAIN", "None").replace("ZONE", "None").replace("SECRET", "origin_verify_secret='plain'")
+        EDGE_PROGRAM.replace("DOMAIN", "None")
+        .replace("ZONE", "None")
+        .replace("SECRET", "origin_verify_secrets=['plain']")
     )
     run = run_stack("dev", program=program)
     assert run.of_type(RANDOM_PASSWORD) == []
@@ -392,3 +394,50 @@ def test_the_internet_facing_load_balancer_waits_for_the_internet_gateway_and_pu
     assert len(needed) == 2 + azs, sorted(needed.values())
     missing = set(needed) - upstream(stack_run, alb)
     assert not missing, f"the load balancer can be created before {sorted(needed[u] for u in missing)}"
+
+
+def test_a_header_condition_takes_at_most_three_values_and_generations_count_from_one() -> None:
+    with pytest.raises(ValueError, match="compares at most 3 values"):
+        lb_args(require_origin_header=True, origin_verify_secrets=["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="counts from 1"):
+        lb_args(require_origin_header=True, origin_verify_generation=0)
+
+
+def test_raising_the_generation_rotates_the_secret_without_refusing_the_one_in_use(tmp_path: Path) -> None:
+    """Generation 2: CloudFront is to send a new secret; until its update reaches every edge
+    location it still sends generation 1's, which the listener must keep accepting."""
+    program = tmp_path / "edge.py"
+    first, second = (
+        EDGE_PROGRAM.replace("DOMAIN", "None").replace("ZONE", "None").replace("SECRET", secret)
+        for secret in ("", "origin_verify_generation=2")
+    )
+    program.write_text(first)
+    before = run_stack("dev", program=program)
+    program.write_text(
+        second.replace('LoadBalancer("edge-lb"', 'lb = LoadBalancer("edge-lb"')
+        + "pulumi.export('sent', lb.origin_verify_secret)\n"
+    )
+    after = run_stack("dev", program=program)
+    generated = {r.name: r.state["result"] for r in after.of_type(RANDOM_PASSWORD)}
+    assert sorted(generated) == ["edge-lb-origin-verify", "edge-lb-origin-verify-2"]
+    # Generation 1 is the secret a stack made before rotation existed: the same resource, not a new one.
+    (original,) = before.of_type(RANDOM_PASSWORD)
+    assert original.urn in {r.urn for r in after.of_type(RANDOM_PASSWORD)}
+    (rule,) = after.of_type(LISTENER_RULE)
+    assert rule.inputs["conditions"][0]["httpHeader"]["values"] == [
+        generated["edge-lb-origin-verify-2"],
+        generated["edge-lb-origin-verify"],
+    ]
+    assert after.outputs["sent"] == generated["edge-lb-origin-verify-2"]
+
+
+def test_generation_three_forgets_generation_one(tmp_path: Path) -> None:
+    program = tmp_path / "edge.py"
+    program.write_text(
+        EDGE_PROGRAM.replace("DOMAIN", "None").replace("ZONE", "None").replace("SECRET", "origin_verify_generation=3")
+    )
+    run = run_stack("dev", program=program)
+    assert sorted(r.name for r in run.of_type(RANDOM_PASSWORD)) == [
+        "edge-lb-origin-verify-2",
+        "edge-lb-origin-verify-3",
+    ]

@@ -316,3 +316,20 @@ def test_rotations_may_re_encrypt_the_replicas_with_the_standby_key(prod: StackR
 def test_a_single_region_rotation_touches_no_other_regions_key(dev: StackRun) -> None:
     (policy,) = [p for p in dev.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy")]
     assert "EncryptReplicasThroughSecretsManager" not in policy.inputs["policy"]
+
+
+def test_cloudfront_sends_a_new_origin_secret_only_once_every_site_accepts_it(prod: StackRun) -> None:
+    """A rotation (originVerifyGeneration + 1) changes both sites' edge rules and the distribution in
+    one `up`: the distribution must wait for both rules, or the site it reaches first refuses (403)
+    every request until its rule catches up; both sites accept exactly the same secrets."""
+    from tests.unit.test_compute import upstream
+
+    rules = [r for r in prod.of_type("aws:lb/listenerRule:ListenerRule") if r.name.endswith("-from-edge")]
+    assert len(rules) == 2
+    accepted = [rule.inputs["conditions"][0]["httpHeader"]["values"] for rule in rules]
+    assert accepted[0] == accepted[1]
+    (distribution,) = prod.of_type("aws:cloudfront/distribution:Distribution")
+    missing = {r.urn for r in rules} - upstream(prod, distribution)
+    assert not missing, f"CloudFront may send the new secret before {sorted(missing)} accepts it"
+    (origin,) = distribution.inputs["origins"]
+    assert origin["customHeaders"][0]["value"] == accepted[0][0]

@@ -6,6 +6,8 @@ standby's load balancer requires the home one's origin secret. ``primaryRegion``
 stack's region) picks the site Route 53 prefers.
 """
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -25,7 +27,7 @@ providers = {
     region: aws.Provider(f"{prefix}-aws", region=region)
     for prefix, region in (("pay", home_region), ("pay-standby", standby_region))
 }
-origin_secret: pulumi.Output[str] | None = None
+origin_secrets: Sequence[pulumi.Output[str]] = ()
 sites: dict[str, OriginTarget] = {}
 for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
     opts = pulumi.ResourceOptions(providers=[providers[region]])
@@ -57,13 +59,13 @@ for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
             domain_name=domain,
             hosted_zone_id=zone_id,
             require_origin_header=True,
-            origin_verify_secret=origin_secret,
+            origin_verify_secrets=origin_secrets,
             health_checkers=True,
             origin_record=False,
         ),
         opts,
     )
-    origin_secret = load_balancer.origin_verify_secret
+    origin_secrets = load_balancer.origin_verify_values
     sites[region] = OriginTarget(alb_dns_name=load_balancer.dns_name, alb_zone_id=load_balancer.zone_id)
 
 failover = OriginFailover(
