@@ -139,6 +139,12 @@ with connecting(sites):
             # In a global database the master secret is the stack's own: rotated by the same function.
             rotate_master=secret_replica is not None,
             replica=secret_replica,
+            # No AWS document says the database's certificate names the global writer endpoint: the
+            # function connects to the writer cluster it finds among these (RDS API), which it may describe.
+            global_cluster_id=home.database.global_cluster_identifier_or_none,
+            global_member_clusters={s.region: s.database.cluster_identifier for s in sites}
+            if home.database.global_cluster_identifier_or_none
+            else {},
         ),
         in_home_region,
     )

@@ -10,14 +10,20 @@ No password passes through Pulumi: the version the program writes holds connecti
 only, and the function's bootstrap generates the first password (Secrets Manager
 ``GetRandomPassword``), sets it on the database and publishes it as AWSCURRENT. Nothing in
 Pulumi's state is ever a valid login.
+
+The bootstrap's input names the host and port the secret must point to (and its triggers the host):
+a changed ``db_host`` reaches the secret through the function, never through the version Pulumi
+wrote, which ignores changes. Where the host is an Aurora global database's writer endpoint, the
+function connects to the writer cluster's endpoint, found through the RDS API (``global_cluster_id``,
+``global_member_clusters``): the role may describe exactly that global cluster and its members.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -121,6 +127,12 @@ class SecretsArgs:
     function, so the argument is then left out (unreserved)."""
     retain_logs: bool = False
     """Keep the log group when the stack is deleted: the audit trail outlives the platform."""
+    global_cluster_id: pulumi.Input[str] | None = None
+    """The Aurora global database whose writer endpoint ``db_host`` is, None without one: the function
+    looks up its writer cluster (DescribeGlobalClusters) to connect to that cluster's endpoint."""
+    global_member_clusters: Mapping[str, str] = field(default_factory=dict)
+    """With ``global_cluster_id``: its member clusters' identifiers by region, the clusters whose
+    endpoint the function may read (DescribeDBClusters); empty without one."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -145,7 +157,7 @@ class Secrets(pulumi.ComponentResource):
 
         secret, initial = self._secret(name, args)
         log_group = self._log_group(name, args)
-        role, grants = self._rotation_role(name, args, secret.arn, log_group.arn, region, partition)
+        role, grants = self._rotation_role(name, args, secret.arn, log_group.arn, region, partition, account_id)
         function = self._function(name, args, role.arn, grants, log_group.name, region)
         permission = self._invoke_permission(f"{name}-rotation-invoke", function.name, secret.arn, account_id)
         bootstrap = self._bootstrap(name, args, function.name, secret.arn, initial.version_id)
@@ -241,6 +253,7 @@ class Secrets(pulumi.ComponentResource):
         log_group_arn: pulumi.Output[str],
         region: pulumi.Output[str],
         partition: pulumi.Output[str],
+        account_id: pulumi.Output[str],
     ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         """The function's role and its grants, which the function must wait for."""
         child = pulumi.ResourceOptions(parent=self)
@@ -275,8 +288,16 @@ class Secrets(pulumi.ComponentResource):
                     log_group_arn,
                     region,
                     args.replica.key_arn if args.replica else "",
+                    partition,
+                    account_id,
+                    args.global_cluster_id or "",
                 ).apply(
-                    partial(_rotation_policy_json, args.rotate_master, args.replica.region if args.replica else "")
+                    partial(
+                        _rotation_policy_json,
+                        args.rotate_master,
+                        args.replica.region if args.replica else "",
+                        dict(args.global_member_clusters),
+                    )
                 ),
                 opts=child,
             )
@@ -354,12 +375,17 @@ class Secrets(pulumi.ComponentResource):
         return aws.lambda_.Invocation(
             f"{name}-app-db-bootstrap",
             function_name=function_name,
-            input=pulumi.Output.json_dumps({"action": "bootstrap", "SecretId": secret_arn}),
-            # Runs again if the initial version is replaced or the instances change; the handler
-            # is idempotent. Naming every instance makes the invocation wait for all of them.
+            # Where the secret must point: the version Pulumi wrote ignores changes, the function
+            # publishes one that names this host (same user and password once bootstrapped).
+            input=pulumi.Output.json_dumps(
+                {"action": "bootstrap", "SecretId": secret_arn, "host": args.db_host, "port": args.db_port}
+            ),
+            # Runs again if the initial version is replaced, the instances or the host change; the
+            # handler is idempotent. Naming every instance makes the invocation wait for all of them.
             triggers={
                 "initial_version": initial_version_id,
                 "instances": pulumi.Output.all(*args.db_instance_ids).apply(lambda ids: ",".join(map(str, ids))),
+                "host": pulumi.Output.all(args.db_host, args.db_port).apply(lambda v: f"{v[0]}:{int(v[1])}"),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -464,6 +490,11 @@ def _validate(args: SecretsArgs) -> None:
         )
     if not args.db_instance_ids:
         raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
+    if (args.global_cluster_id is None) != (not args.global_member_clusters):
+        raise ValueError(
+            "global_cluster_id and global_member_clusters go together: the function finds the writer of "
+            "that global database among those clusters"
+        )
 
 
 def _replica_arn(replica_region: str, values: list[str]) -> str:
@@ -483,16 +514,53 @@ def _signed_s3_object(objects: Sequence[aws.signer.outputs.SigningJobSignedObjec
     return {"bucket": s3.bucket, "key": s3.key}
 
 
-def _rotation_policy_json(rotate_master: bool, replica_region: str, values: list[str]) -> str:
-    app_secret_arn, master_secret_arn, secrets_key_arn, log_group, region, replica_key_arn = values
-    return json.dumps(
-        policies.rotation_lambda_policy(
-            app_secret_arn=app_secret_arn,
-            master_secret_arn=master_secret_arn,
-            rotate_master=rotate_master,
-            replica=(replica_region, replica_key_arn) if replica_region else None,
-            secrets_key_arn=secrets_key_arn,
-            log_group=log_group,
-            region=region,
-        )
+def _rotation_policy_json(
+    rotate_master: bool, replica_region: str, member_clusters: dict[str, str], values: list[str]
+) -> str:
+    (app_secret_arn, master_secret_arn, secrets_key_arn, log_group, region, replica_key_arn) = values[:6]
+    partition, account_id, global_cluster_id = values[6:]
+    document = policies.rotation_lambda_policy(
+        app_secret_arn=app_secret_arn,
+        master_secret_arn=master_secret_arn,
+        rotate_master=rotate_master,
+        replica=(replica_region, replica_key_arn) if replica_region else None,
+        secrets_key_arn=secrets_key_arn,
+        log_group=log_group,
+        region=region,
     )
+    if global_cluster_id:
+        document["Statement"] += writer_lookup_statements(
+            partition=partition,
+            account_id=account_id,
+            global_cluster_id=global_cluster_id,
+            member_clusters=member_clusters,
+        )
+    return json.dumps(document)
+
+
+def writer_lookup_statements(
+    *, partition: str, account_id: str, global_cluster_id: str, member_clusters: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The function may find a global database's writer cluster and read that cluster's endpoint.
+
+    Service Authorization Reference (Amazon RDS): DescribeGlobalClusters takes the ``global-cluster``
+    resource type and DescribeDBClusters the ``cluster`` type, neither an action condition key. RDS
+    "Constructing an ARN": a global cluster's ARN has no region, a cluster's has its own.
+    """
+    return [
+        {
+            "Sid": "FindGlobalDatabaseWriter",
+            "Effect": "Allow",
+            "Action": "rds:DescribeGlobalClusters",
+            "Resource": f"arn:{partition}:rds::{account_id}:global-cluster:{global_cluster_id}",
+        },
+        {
+            "Sid": "ReadWriterClusterEndpoint",
+            "Effect": "Allow",
+            "Action": "rds:DescribeDBClusters",
+            "Resource": [
+                f"arn:{partition}:rds:{region}:{account_id}:cluster:{identifier}"
+                for region, identifier in sorted(member_clusters.items())
+            ],
+        },
+    ]

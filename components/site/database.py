@@ -131,6 +131,8 @@ class Database(pulumi.ComponentResource):
     master_secret_managed_by_rds: bool
     global_cluster_id_or_none: pulumi.Output[str] | None
     """With GlobalPrimary: the global cluster's identifier, once the cluster has its writer (secondaries can join)."""
+    global_cluster_identifier_or_none: str | None
+    """With GlobalPrimary: the global cluster's identifier, known before it exists (for ARNs); else None."""
     instance_ids: list[pulumi.Output[str]]
     instance_identifiers: list[pulumi.Output[str]]
     log_group_names: list[pulumi.Output[str]]
@@ -177,6 +179,7 @@ class Database(pulumi.ComponentResource):
             if global_cluster
             else None
         )
+        self.global_cluster_identifier_or_none = founder.identifier if founder else None
         self.instance_ids = [i.id for i in instances]
         self.instance_identifiers = [i.identifier for i in instances]
         self.log_group_names = [g.name for g in log_groups]

@@ -16,12 +16,14 @@ latest/userguide/rotation-strategy.html):
 Events:
 - Secrets Manager: ``{"SecretId", "ClientRequestToken", "Step"}`` with Step one of
   createSecret, setSecret, testSecret, finishSecret. Each step is idempotent.
-- The Pulumi program, once per initial version: ``{"action": "bootstrap", "SecretId"}`` creates
-  the schema and the app user with a password generated here (Secrets Manager
-  ``GetRandomPassword``), then publishes it as the new AWSCURRENT. The version Pulumi wrote
-  (label ``PULUMI_BOOTSTRAP``) carries connection fields only: no password that Pulumi's state
-  holds is ever a login. Uses the master credential (``masterarn``). Refused for a single-user
-  secret: rotation alone manages that one.
+- The Pulumi program, once per initial version and again whenever the database's host changes:
+  ``{"action": "bootstrap", "SecretId", "host", "port"}`` creates the schema and the app user with
+  a password generated here (Secrets Manager ``GetRandomPassword``), then publishes it as the new
+  AWSCURRENT. The version Pulumi wrote (label ``PULUMI_BOOTSTRAP``) carries connection fields
+  only: no password that Pulumi's state holds is ever a login. ``host`` and ``port`` (both or
+  neither) are where the published secret must point: the program's current database, which the
+  version Pulumi wrote stops following once created (see `bootstrap`). Uses the master credential
+  (``masterarn``). Refused for a single-user secret: rotation alone manages that one.
 
 The app secret's setSecret and bootstrap log in as the master. The master secret may be mid-rotation
 (both rotations start on the first deploy and run every 30 days): between its setSecret and
@@ -32,6 +34,11 @@ login as AWSCURRENT (see `connect_as_master`).
 Passwords are never logged. The database is reached over TLS with the server certificate and
 host name verified against the RDS CA bundle shipped next to this file (``DB_CA_BUNDLE``
 overrides the path); ``DB_TLS=disabled`` exists only for the local test server.
+
+Where a secret names an Aurora global database's writer endpoint, the function connects to the
+current writer cluster's endpoint instead, found through the RDS API (see `connect_host`): an
+Aurora instance's certificate names its cluster's endpoints and its own, and no AWS document says
+it names the global writer endpoint, which full verification would then refuse.
 """
 
 from __future__ import annotations
@@ -41,9 +48,12 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pymysql
 
 logger = logging.getLogger(__name__)
@@ -78,18 +88,61 @@ MAX_MYSQL_USER_LENGTH = 32
 # Characters that break connection strings or shell quoting in consumers.
 EXCLUDE_CHARACTERS = os.environ.get("EXCLUDE_CHARACTERS", "/@\"'\\`:;%")
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+# An Aurora global database's writer endpoint, "<global database name>.global-<id>.global.rds.
+# amazonaws.com" (Aurora User Guide, "Connecting to Amazon Aurora Global Database": the first part
+# of the writer endpoint's name is the global database's name). Host names are matched lower-cased.
+GLOBAL_WRITER_ENDPOINT = re.compile(
+    r"^(?P<global_cluster>[a-z][a-z0-9-]*)\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$"
+)
+# Lookups that fail with these are a host this function cannot resolve (one RotationError).
+_LOOKUP_ERRORS = (
+    botocore.exceptions.BotoCoreError,
+    botocore.exceptions.ClientError,
+    LookupError,
+    TypeError,
+    ValueError,
+)
 
 
 class RotationError(RuntimeError):
     """A step cannot complete; Secrets Manager retries the step later."""
 
 
-def lambda_handler(event: dict[str, Any], context: object, client: Any = None) -> dict[str, Any] | None:
+class HostResolver:
+    """Where this invocation connects for each host a secret names (`connect_host`), looked up once
+    per invocation: a switchover or failover between two invocations is followed."""
+
+    def __init__(self, rds: Any = None) -> None:
+        self._rds = rds
+        self._resolved: dict[str, str] = {}
+
+    def __call__(self, host: str) -> str:
+        if host not in self._resolved:
+            self._resolved[host] = connect_host(host, self._rds)
+        return self._resolved[host]
+
+
+# The resolver of the running invocation (lambda_handler sets it; outside one, a fresh default).
+_RESOLVER: ContextVar[HostResolver | None] = ContextVar("rotation_host_resolver", default=None)
+
+
+def lambda_handler(
+    event: dict[str, Any], context: object, client: Any = None, rds: Any = None
+) -> dict[str, Any] | None:
+    """``client`` (Secrets Manager) and ``rds`` (one RDS client for every region) are for tests."""
     client = client or boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    resolver = _RESOLVER.set(HostResolver(rds))
+    try:
+        return _handle(event, client)
+    finally:
+        _RESOLVER.reset(resolver)
+
+
+def _handle(event: dict[str, Any], client: Any) -> dict[str, Any] | None:
     if not isinstance(event, dict):
         raise ValueError("event must be a JSON object")
     if event.get("action") == "bootstrap":
-        return bootstrap(client, _required(event, "SecretId"))
+        return bootstrap(client, _required(event, "SecretId"), target=_bootstrap_target(event))
 
     arn = _required(event, "SecretId")
     token = _required(event, "ClientRequestToken")
@@ -130,6 +183,22 @@ def _required(event: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"event is missing {key}")
     return value
+
+
+def _bootstrap_target(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The bootstrap event's ``host`` and ``port`` (both or neither): where the secret must point."""
+    if "host" not in event and "port" not in event:
+        return None
+    host, port = event.get("host"), event.get("port")
+    if not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host):
+        raise ValueError("bootstrap event's host must be a host name (and comes with a port)")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, float) and port.is_integer():
+        port = int(port)  # JSON numbers may arrive as 3306.0
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError("bootstrap event's port must be a TCP port (and comes with a host)")
+    return {"host": host, "port": port}
 
 
 # --------------------------------------------------------------------------- steps
@@ -234,7 +303,7 @@ def finish_secret(client: Any, arn: str, token: str) -> None:
     logger.info("finishSecret: version %s is now AWSCURRENT (was %s)", token, current_version)
 
 
-def bootstrap(client: Any, arn: str) -> dict[str, Any]:
+def bootstrap(client: Any, arn: str, target: dict[str, Any] | None = None) -> dict[str, Any]:
     """Create the app schema and user and publish their first password; safe to repeat.
 
     The version Pulumi wrote has no password (and on stacks made before that rule, one that
@@ -243,6 +312,14 @@ def bootstrap(client: Any, arn: str) -> dict[str, Any]:
     and only then moves AWSCURRENT to it. A retry after a failure at any point finds the staged
     version and carries on; once AWSCURRENT has a generated password, bootstrap only brings the
     database in line with it (it never resets a rotated password).
+
+    ``target`` (``host`` and ``port``, from the program) is where the secret must point; None
+    keeps AWSCURRENT's. Everything connects there, and what bootstrap publishes names it: the
+    first password, or, already bootstrapped and pointing elsewhere, a new version with the same
+    user and password (set there first if that database lacks it) under a version id derived
+    from the current version and the target, so a retry publishes the same one. That deliberate
+    change is the only way a password reaches a host other than the one it was set for; it waits
+    for a rotation in progress to finish (its pending version names the old host).
     """
     stages = client.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
     current_version = next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
@@ -254,12 +331,27 @@ def bootstrap(client: Any, arn: str) -> dict[str, Any]:
             "rotation changes; bootstrap is for the app secret only"
         )
     current = get_secret(client, arn, "AWSCURRENT", fields=CONNECTION_FIELDS)
+    target = target or {"host": current["host"], "port": current["port"]}
+    moving = bool(_differing(target, current, ("host", "port")))
+    first = "password" not in current or BOOTSTRAP_STAGE in stages[current_version]
+    if moving and not first:
+        in_progress = [v for v, labels in stages.items() if "AWSPENDING" in labels and "AWSCURRENT" not in labels]
+        if in_progress:
+            raise RotationError(
+                f"bootstrap: {arn} is to move to {target['host']}:{target['port']}, but a rotation is in progress "
+                f"(version {in_progress[0]} is AWSPENDING, for the old host): retry once it has finished"
+            )
+    there = current | target
+    token = _bootstrap_token(arn, current_version, target if moving else None)
     # One master session for all of it: a master rotation finishing meanwhile cannot log it out.
-    with connect_as_master(client, current) as master:
+    with connect_as_master(client, there) as master:
         with master.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_identifier(current['dbname'])}`")
-        if "password" not in current or BOOTSTRAP_STAGE in stages[current_version]:
-            current = _publish_first_password(client, arn, current_version, current, master)
+        if first:
+            current = _publish(client, arn, current_version, token, _first_password_value(client, there), master)
+        elif moving:
+            current = _publish(client, arn, current_version, token, lambda: there, master)
+            logger.info("bootstrap: %s now names %s:%s (same user and password)", arn, there["host"], there["port"])
         else:
             ensure_app_user(master, current["username"], current["password"], current["dbname"])
         _revoke_state_password(client, arn, current, master)
@@ -267,14 +359,32 @@ def bootstrap(client: Any, arn: str) -> dict[str, Any]:
     return {"username": current["username"], "dbname": current["dbname"]}
 
 
-def _publish_first_password(
-    client: Any, arn: str, replaced_version: str, current: dict[str, Any], master: Any
+def _bootstrap_token(arn: str, replaced_version: str, target: dict[str, Any] | None) -> str:
+    """The version id bootstrap publishes under: one per replaced version and (moving) target."""
+    name = (
+        f"{arn}/{replaced_version}" if target is None else f"{arn}/{replaced_version}/{target['host']}:{target['port']}"
+    )
+    return str(uuid.uuid5(_BOOTSTRAP_TOKENS, name))
+
+
+def _first_password_value(client: Any, there: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """The first value: the connection fields (pointing ``there``) and a generated password."""
+    return lambda: {field: there[field] for field in CONNECTION_FIELDS} | {"password": new_password(client)}
+
+
+def _publish(
+    client: Any,
+    arn: str,
+    replaced_version: str,
+    token: str,
+    make_value: Callable[[], dict[str, Any]],
+    master: Any,
 ) -> dict[str, Any]:
-    """Stage a generated password, set it with the ``master`` connection, publish it once it logs in."""
-    token = str(uuid.uuid5(_BOOTSTRAP_TOKENS, f"{arn}/{replaced_version}"))
+    """Stage ``make_value()`` as ``token`` (unless a retry finds it staged), make its login work
+    with the ``master`` connection, and publish it once it logs in."""
     staged = _version(client, arn, token)
     if staged is None:
-        value = {field: current[field] for field in CONNECTION_FIELDS} | {"password": new_password(client)}
+        value = make_value()
         try:
             client.put_secret_value(
                 SecretId=arn,
@@ -283,7 +393,7 @@ def _publish_first_password(
                 VersionStages=[BOOTSTRAP_PENDING_STAGE],
             )
             staged = value
-            logger.info("bootstrap: staged a generated password for user %s", value["username"])
+            logger.info("bootstrap: staged version %s for user %s", token, value["username"])
         except client.exceptions.ResourceExistsException:
             # A concurrent bootstrap staged its own password under the same id first: use that one.
             staged = _version(client, arn, token)
@@ -475,9 +585,52 @@ def _identifier(value: str) -> str:
     return value
 
 
+def connect_host(host: str, rds: Any = None) -> str:
+    """Where to connect for ``host``: ``host`` itself, unless it is an Aurora global database's
+    writer endpoint (`GLOBAL_WRITER_ENDPOINT`); then the cluster endpoint of the global database's
+    current writer cluster, which follows a switchover or failover.
+
+    The writer is the member RDS reports with ``IsWriter`` (DescribeGlobalClusters), its endpoint
+    the ``Endpoint`` of that cluster (DescribeDBClusters, in the cluster's region). That name is
+    one the server certificate carries: an Aurora instance's certificate has the cluster endpoint,
+    the cluster reader endpoint and the instance endpoint as names (mysql-net/MySqlConnector#498,
+    seen on a real Aurora MySQL cluster), and AWS DMS takes the host name to verify for an Aurora
+    MySQL cluster from DescribeDBClusters' ``Endpoint`` (AWS::DMS::DataProvider MySqlSettings
+    ServerName). ``rds`` is one client for every call (tests); None makes one per region.
+    """
+    match = GLOBAL_WRITER_ENDPOINT.match(host.lower())
+    if match is None:
+        return host
+    global_cluster = match["global_cluster"]
+    try:
+        (described,) = _rds(rds, None).describe_global_clusters(GlobalClusterIdentifier=global_cluster)[
+            "GlobalClusters"
+        ]
+        (writer_arn,) = [m["DBClusterArn"] for m in described["GlobalClusterMembers"] if m.get("IsWriter")]
+        region = writer_arn.split(":")[3]
+        (cluster,) = _rds(rds, region).describe_db_clusters(DBClusterIdentifier=writer_arn)["DBClusters"]
+        endpoint = cluster["Endpoint"]
+        if not isinstance(endpoint, str) or not endpoint:
+            raise ValueError("no endpoint")
+    except _LOOKUP_ERRORS as exc:
+        raise RotationError(
+            f"cannot find the writer cluster's endpoint of global database {global_cluster} (for {host}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    logger.info("connecting to %s, the writer cluster of global database %s", endpoint, global_cluster)
+    return str(endpoint)
+
+
+def _rds(rds: Any, region: str | None) -> Any:
+    if rds is not None:
+        return rds
+    return boto3.client("rds", region_name=region, endpoint_url=os.environ.get("RDS_ENDPOINT"))
+
+
 def _connect_kwargs(secret: dict[str, Any], database: str | None) -> dict[str, Any]:
+    resolver = _RESOLVER.get() or HostResolver()
     kwargs: dict[str, Any] = {
-        "host": secret["host"],
+        "host": resolver(secret["host"]),
         "port": int(secret["port"]),
         "user": secret["username"],
         "password": secret["password"],
@@ -489,7 +642,7 @@ def _connect_kwargs(secret: dict[str, Any], database: str | None) -> dict[str, A
         kwargs["ssl_disabled"] = True
     else:
         # Only the CAs in this file are trusted (not the system store), and the certificate
-        # must name the host connected to: a certificate for another host is refused.
+        # must name the host connected to (`connect_host`): a certificate for another host is refused.
         kwargs["ssl_ca"] = os.environ.get("DB_CA_BUNDLE") or DEFAULT_CA_BUNDLE
         kwargs["ssl_verify_cert"] = True
         kwargs["ssl_verify_identity"] = True
@@ -506,8 +659,13 @@ def connect(secret: dict[str, Any], database: str | None = None) -> Any:
 
 
 def _connect_or_raise(secret: dict[str, Any], database: str | None) -> Any:
+    kwargs = _connect_kwargs(secret, database)
+    host = kwargs["host"]
     try:
-        return pymysql.connect(**_connect_kwargs(secret, database))
+        return pymysql.connect(**kwargs)
     except pymysql.err.OperationalError as exc:
         code = exc.args[0] if exc.args else "?"
-        raise RotationError(f"cannot log in to {secret['host']} as {secret['username']} (MySQL error {code})") from None
+        raise RotationError(
+            f"cannot log in to {secret['host']} as {secret['username']} (MySQL error {code}"
+            f"{'' if host == secret['host'] else f', connected to {host}'})"
+        ) from None

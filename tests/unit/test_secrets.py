@@ -20,7 +20,7 @@ from components.between.secrets import (
     rotation_bundle,
 )
 from offline.harness import ProgramError, ResourceRecord, StackRun, known_stacks, run_stack, stack_config
-from tests.helpers import doc, named, record_by_output
+from tests.helpers import as_list, doc, named, record_by_output
 
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -195,17 +195,79 @@ def test_rotation_every_30_days_by_the_function(stack_run: StackRun) -> None:
 # --------------------------------------------------------------------------- bootstrap ordering
 
 
+def db_host(run: StackRun) -> str:
+    """Where the app secret must point: the writer wherever it is (with a standby, the global writer endpoint)."""
+    host: str = run.outputs.get("db_global_writer_endpoint", run.outputs["db_cluster_endpoint"])
+    return host
+
+
 def test_bootstrap_carries_no_password_and_waits_for_every_instance(stack_run: StackRun) -> None:
     bootstrap = stack_run.one(INVOCATION)
     assert json.loads(bootstrap.inputs["input"]) == {
         "action": "bootstrap",
         "SecretId": app_secret(stack_run).state["arn"],
+        "host": db_host(stack_run),
+        "port": stack_run.outputs["db_port"],
     }
     assert bootstrap.inputs["functionName"] == function(stack_run).state["name"]
     instances = stack_run.of_type(INSTANCE)
     assert len(instances) == int(stack_run.config["payments-platform:dbInstanceCount"])
     for instance in instances:
         assert instance.urn in bootstrap.dependencies, f"the bootstrap does not wait for {instance.name}"
+
+
+def test_the_host_is_an_input_of_the_bootstrap_and_a_change_runs_it_again(stack_run: StackRun) -> None:
+    """The version Pulumi wrote ignores changes: a new host reaches the secret only through the
+    bootstrap, which must run again (its triggers) and be told where to point (its input)."""
+    bootstrap = stack_run.one(INVOCATION)
+    expected = f"{db_host(stack_run)}:{int(stack_run.outputs['db_port'])}"
+    assert bootstrap.inputs["triggers"]["host"] == expected
+    assert json.loads(bootstrap.inputs["input"])["host"] == db_host(stack_run)
+    assert set(bootstrap.inputs["triggers"]) == {"initial_version", "instances", "host"}
+
+
+def rotation_policy(run: StackRun) -> dict[str, Any]:
+    return next(doc(p) for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy"))
+
+
+def rds_statements(run: StackRun) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in rotation_policy(run)["Statement"]
+        if any(str(a).lower().startswith("rds:") or a == "*" for a in as_list(s["Action"]))
+    ]
+
+
+def test_with_a_global_database_the_role_may_find_its_writer_cluster_and_nothing_more(prod: StackRun) -> None:
+    statements = rds_statements(prod)
+    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in statements)
+    granted = {a: s["Resource"] for s in statements for a in as_list(s["Action"])}
+    assert set(granted) == {"rds:DescribeGlobalClusters", "rds:DescribeDBClusters"}
+    # Service Authorization Reference: global-cluster and cluster resources; a global cluster's
+    # ARN has no region (RDS "Constructing an ARN").
+    global_id = prod.outputs["global_cluster_id"]
+    assert granted["rds:DescribeGlobalClusters"] == f"arn:aws:rds::123456789012:global-cluster:{global_id}"
+    clusters = prod.outputs["db_cluster_ids"]
+    assert len(clusters) == 2, "the home and the standby cluster: either may be the writer"
+    assert sorted(as_list(granted["rds:DescribeDBClusters"])) == sorted(
+        f"arn:aws:rds:{region}:123456789012:cluster:{identifier}" for region, identifier in clusters.items()
+    )
+    assert sorted(as_list(granted["rds:DescribeDBClusters"])) == sorted(prod.outputs["db_cluster_arns"].values())
+
+
+def test_without_a_global_database_the_role_may_call_no_rds_action(dev: StackRun) -> None:
+    assert "global_cluster_id" not in dev.outputs
+    assert rds_statements(dev) == []
+
+
+def test_global_writer_lookup_arguments_go_together(tmp_path: Path) -> None:
+    wiring = "global_cluster_id=home.database.global_cluster_identifier_or_none,"
+    source = (REPO / "__main__.py").read_text()
+    assert wiring in source
+    program = tmp_path / "__main__.py"
+    program.write_text(source.replace(wiring, 'global_cluster_id="payments-global",'))
+    with pytest.raises(ProgramError, match="global_cluster_id and global_member_clusters go together"):
+        run_stack("dev", program=program)
 
 
 def test_prod_has_several_instances_for_the_bootstrap_to_wait_for(prod: StackRun) -> None:
