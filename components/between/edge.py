@@ -69,6 +69,10 @@ class Edge(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str]
     web_acl_name: pulumi.Output[str]
+    web_acl_metric_name: pulumi.Output[str]
+    """The metric name of the web ACL's visibility config: WAF publishes its metrics (AWS/WAFV2) under
+    it in the ``WebACL`` dimension, not under the web ACL's (autonamed) name ("AWS WAF metrics and
+    dimensions"; "VisibilityConfig": MetricName is "a name of the Amazon CloudWatch metric dimension")."""
     waf_log_group_name: pulumi.Output[str]
     tls: str
 
@@ -89,6 +93,7 @@ class Edge(pulumi.ComponentResource):
         self.domain_name = distribution.domain_name
         self.web_acl_arn = web_acl.arn
         self.web_acl_name = web_acl.name
+        self.web_acl_metric_name = web_acl.visibility_config.apply(lambda config: config.metric_name)
         self.waf_log_group_name = waf_logs.name
         self.tls = _tls_summary(domain, args.origin_protocol)
         self.register_outputs(
@@ -98,6 +103,7 @@ class Edge(pulumi.ComponentResource):
                 "domain_name": self.domain_name,
                 "web_acl_arn": self.web_acl_arn,
                 "web_acl_name": self.web_acl_name,
+                "web_acl_metric_name": self.web_acl_metric_name,
                 "waf_log_group_name": self.waf_log_group_name,
                 "tls": self.tls,
             }

@@ -103,8 +103,9 @@ class Watched:
     db_instance_identifiers: Sequence[pulumi.Input[str]]
     rotation_function_name: pulumi.Input[str] | None
     """The secret rotation Lambda; None: it does not run at this site (no rotation alarm)."""
-    web_acl_name: pulumi.Input[str] | None
-    """The CLOUDFRONT-scope web ACL (metrics in us-east-1); None: this site watches no edge."""
+    web_acl_metric_name: pulumi.Input[str] | None
+    """The metric name of the CLOUDFRONT-scope web ACL's visibility config (metrics in us-east-1),
+    which WAF publishes under, not the web ACL's name; None: this site watches no edge."""
     distribution_id: pulumi.Input[str] | None
     """The CloudFront distribution (metrics in us-east-1); None: this site watches no edge."""
     backup_vault_name: pulumi.Input[str] | None = None
@@ -144,7 +145,7 @@ class MonitoringArgs:
     """Log groups (names) copied to the audit-log archive through Firehose for long-term retention."""
 
     def __post_init__(self) -> None:
-        edge = self.watched.web_acl_name is not None or self.watched.distribution_id is not None
+        edge = self.watched.web_acl_metric_name is not None or self.watched.distribution_id is not None
         if edge != (self.edge_alerts_key_arn is not None):
             raise ValueError(
                 "edge_alerts_key_arn must be given exactly when the web ACL or the distribution is watched: "
@@ -282,7 +283,7 @@ def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
 def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
     """CloudFront and WAF publish in us-east-1: these alarms live and notify there."""
     specs: list[AlarmSpec] = []
-    if w.web_acl_name is not None:
+    if w.web_acl_metric_name is not None:
         specs.append(
             AlarmSpec(
                 "waf-blocked-spike",
@@ -290,7 +291,7 @@ def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
                 "GreaterThanThreshold",
                 t.waf_blocked_requests,
                 "notBreaching",
-                metric=Metric("AWS/WAFV2", "BlockedRequests", {"WebACL": w.web_acl_name, "Rule": "ALL"}, "Sum"),
+                metric=Metric("AWS/WAFV2", "BlockedRequests", _waf_dimensions(w.web_acl_metric_name), "Sum"),
                 evaluation_periods=1,
                 datapoints_to_alarm=1,
                 where="edge",
@@ -310,6 +311,14 @@ def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             )
         )
     return specs
+
+
+def _waf_dimensions(web_acl_metric_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """A CLOUDFRONT-scope web ACL's metrics for all its rules ("AWS WAF metrics and dimensions"):
+    ``WebACL`` is the metric name of its visibility config, ``Rule`` ``ALL`` sums every rule, and
+    there is no ``Region`` dimension (it is required for every protected resource type except
+    CloudFront distributions)."""
+    return {"WebACL": web_acl_metric_name, "Rule": "ALL"}
 
 
 def _app_dependency_alarms(w: Watched) -> list[AlarmSpec]:

@@ -119,7 +119,8 @@ class RotationWatch:
 
 @dataclass(frozen=True)
 class EdgeWatch:
-    web_acl_name: pulumi.Input[str]
+    web_acl_metric_name: pulumi.Input[str]
+    """``Edge.web_acl_metric_name``: WAF publishes under the web ACL's metric name, not its name."""
     distribution_id: pulumi.Input[str]
 
 
@@ -392,7 +393,7 @@ class Site(pulumi.ComponentResource):
                     db_cluster_identifier=self.database.cluster_identifier,
                     db_instance_identifiers=self.database.instance_identifiers,
                     rotation_function_name=later("rotation.function_name") if home else None,
-                    web_acl_name=later("edge.web_acl_name") if home else None,
+                    web_acl_metric_name=later("edge.web_acl_metric_name") if home else None,
                     distribution_id=later("edge.distribution_id") if home else None,
                     # The passive site's app cannot reach the writer in the other region (the VPCs are
                     # not connected): it is watched only where it is the active one.

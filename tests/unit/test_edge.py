@@ -1,6 +1,8 @@
 """Edge tier as declared: CloudFront in front of the ALB, WAF in us-east-1, headers, logs."""
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from offline.harness import MANAGED_CLOUDFRONT_POLICIES, ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, named, record_by_output
 
+REPO = Path(__file__).resolve().parents[2]
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
@@ -251,3 +254,21 @@ def test_waf_logs_have_their_own_log_group_policy_before_logging_starts(stack_ru
     }
     logging = stack_run.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
     assert policy.urn in logging.dependencies, "WAF logging must not start before the policy exists"
+
+
+def test_the_edge_hands_over_the_metric_name_waf_publishes_under(tmp_path: Path) -> None:
+    """``Edge.web_acl_metric_name`` is the web ACL's visibility-config metric name, which WAF publishes
+    its AWS/WAFV2 metrics under ("AWS WAF metrics and dimensions"), not the autonamed web ACL name.
+    Checked through __main__.py as it will read once it hands that name to the site (see
+    test_monitoring's xfail): the WAF alarm then watches the metric that exists."""
+    source = (REPO / "__main__.py").read_text()
+    program = tmp_path / "__main__.py"
+    program.write_text(re.sub(r"EdgeWatch\(edge\.web_acl_\w+,", "EdgeWatch(edge.web_acl_metric_name,", source))
+    run = run_stack("dev", program=program)
+    acl = run.one(WEB_ACL)
+    metric_name = acl.inputs["visibilityConfig"]["metricName"]
+    assert metric_name != acl.state["name"]
+    (alarm,) = [
+        a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.endswith("-waf-blocked-spike")
+    ]
+    assert alarm.inputs["dimensions"] == {"WebACL": metric_name, "Rule": "ALL"}

@@ -8,7 +8,14 @@ import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from components.site.monitoring import MonitoringArgs, Thresholds, Watched, WatchedReplicationRule, alarm_specs
+from components.site.monitoring import (
+    MonitoringArgs,
+    Thresholds,
+    Watched,
+    WatchedReplicationRule,
+    alarm_specs,
+    dashboard_body,
+)
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
 
@@ -148,8 +155,56 @@ def test_alarm_dimensions_point_at_this_stacks_resources(stack_run: StackRun) ->
     assert metrics_of(by_key["rotation-errors"])[0]["dimensions"] == {"FunctionName": fn.state["name"]}
     instance = stack_run.of_type("aws:rds/clusterInstance:ClusterInstance")[0]
     assert metrics_of(by_key["db-0-cpu"])[0]["dimensions"] == {"DBInstanceIdentifier": instance.state["identifier"]}
+
+
+# __main__.py (not this tier's file) still hands the site the web ACL's name: the alarm fixes itself
+# once it passes ``EdgeWatch(edge.web_acl_metric_name, edge.distribution_id)``; then drop this mark.
+@pytest.mark.xfail(strict=True, reason="needs __main__.py to pass Edge.web_acl_metric_name to EdgeWatch")
+def test_the_waf_alarm_and_its_widget_watch_the_web_acls_metric_name(stack_run: StackRun) -> None:
+    """WAF publishes under the metric name of the web ACL's visibility config ("AWS WAF metrics and
+    dimensions"; API "VisibilityConfig": MetricName is "a name of the Amazon CloudWatch metric
+    dimension"), for all rules as Rule=ALL, with no Region dimension for a CloudFront web ACL."""
     acl = stack_run.one("aws:wafv2/webAcl:WebAcl")
-    assert metrics_of(by_key["waf-blocked-spike"])[0]["dimensions"] == {"WebACL": acl.state["name"], "Rule": "ALL"}
+    expected = {"WebACL": acl.inputs["visibilityConfig"]["metricName"], "Rule": "ALL"}
+    assert acl.state["name"] != expected["WebACL"], "the web ACL's name is autonamed: not what WAF publishes under"
+    assert metrics_of(alarms(stack_run)["waf-blocked-spike"])[0]["dimensions"] == expected
+    body = json.loads(stack_run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    waf = [w for w in body["widgets"] if w["type"] == "metric" and w["properties"]["metrics"][0][0] == "AWS/WAFV2"]
+    assert waf
+    for widget in waf:
+        assert widget["properties"]["region"] == "us-east-1"
+        for metric in widget["properties"]["metrics"]:
+            assert dict(zip(metric[2:-1:2], metric[3:-1:2], strict=True)) == expected
+
+
+def test_the_waf_alarm_watches_the_metric_name_it_is_given_under_rule_all_without_region() -> None:
+    """The web ACL's metric name goes into WebACL unchanged, every rule is Rule=ALL, and a CloudFront
+    web ACL's metrics have no Region dimension ("AWS WAF metrics and dimensions")."""
+    w = watched(web_acl_metric_name="fintech-prod-edge-waf")
+    (spec,) = [s for s in alarm_specs(w, Thresholds()) if s.key == "waf-blocked-spike"]
+    assert spec.metric is not None
+    assert (spec.metric.namespace, spec.metric.name) == ("AWS/WAFV2", "BlockedRequests")
+    assert dict(spec.metric.dimensions) == {"WebACL": "fintech-prod-edge-waf", "Rule": "ALL"}
+    assert spec.where == "edge"
+    resolved = {
+        "key": spec.key,
+        "where": spec.where,
+        "tier": "Edge",
+        "metrics": [
+            {
+                "namespace": "AWS/WAFV2",
+                "name": "BlockedRequests",
+                "stat": "Sum",
+                "period": 300,
+                "dimensions": dict(spec.metric.dimensions),
+            }
+        ],
+    }
+    (widget,) = [x for x in dashboard_body("eu-west-1", [resolved])["widgets"] if x["type"] == "metric"]
+    assert widget["properties"]["region"] == "us-east-1"
+    assert widget["properties"]["metrics"] == [
+        ["AWS/WAFV2", "BlockedRequests", "Rule", "ALL", "WebACL", "fintech-prod-edge-waf", {"stat": "Sum"}]
+    ]
 
 
 # What silence means, per alarm: a database instance or the fleet that stops reporting is down
@@ -522,7 +577,7 @@ def watched(**overrides: Any) -> Watched:
         "db_cluster_identifier": "aurora",
         "db_instance_identifiers": ["aurora-0"],
         "rotation_function_name": None,
-        "web_acl_name": None,
+        "web_acl_metric_name": None,
         "distribution_id": None,
     }
     return Watched(**(fields | overrides))
@@ -542,7 +597,7 @@ def monitoring_args(w: Watched, edge_alerts_key_arn: str | None) -> MonitoringAr
 
 @pytest.mark.parametrize(
     ("edge", "key_arn"),
-    [({"web_acl_name": "acl"}, None), ({"distribution_id": "E1"}, None), ({}, "arn:aws:kms:us-east-1:1:key/e")],
+    [({"web_acl_metric_name": "acl"}, None), ({"distribution_id": "E1"}, None), ({}, "arn:aws:kms:us-east-1:1:key/e")],
 )
 def test_the_edge_topic_exists_exactly_when_the_edge_is_watched(edge: dict[str, str], key_arn: str | None) -> None:
     with pytest.raises(ValueError, match="edge_alerts_key_arn must be given exactly when"):

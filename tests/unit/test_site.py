@@ -122,8 +122,11 @@ def _main_with(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_a_site_never_given_what_it_waits_for_is_named_not_hung(tmp_path: Path) -> None:
-    program = _main_with(tmp_path, "        edge=EdgeWatch(edge.web_acl_name, edge.distribution_id),\n", "")
-    with pytest.raises(ProgramError, match=r"site eu-west-1 still waits for edge\.distribution_id, edge\.web_acl_name"):
+    (line,) = re.findall(r"        edge=EdgeWatch\(.*\),\n", (REPO / "__main__.py").read_text())
+    program = _main_with(tmp_path, line, "")
+    with pytest.raises(
+        ProgramError, match=r"site eu-west-1 still waits for edge\.distribution_id, edge\.web_acl_metric_name"
+    ):
         run_stack("dev", program=program)
 
 
