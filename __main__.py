@@ -103,10 +103,7 @@ with connecting(sites):
         pulumi.export("db_cluster_arns", {s.region: s.database.cluster_arn for s in sites})
         pulumi.export("db_cluster_ids", {s.region: s.database.cluster_identifier for s in sites})
         pulumi.export("asg_names", {s.region: s.app.asg_name for s in sites})
-        pulumi.export(
-            "app_capacity",
-            {"min": settings.asg_min_size, "max": settings.asg_max_size, "desired": settings.asg_desired_capacity},
-        )
+        pulumi.export("app_capacity", settings.app_capacity)
         pulumi.export("db_instance_class", settings.db_instance_class)
         pulumi.export("origin_name", origin_failover.origin_name)
         pulumi.export("origin_health_check_ids", origin_failover.health_check_ids)
@@ -139,12 +136,9 @@ with connecting(sites):
             # In a global database the master secret is the stack's own: rotated by the same function.
             rotate_master=secret_replica is not None,
             replica=secret_replica,
-            # No AWS document says the database's certificate names the global writer endpoint: the
-            # function connects to the writer cluster it finds among these (RDS API), which it may describe.
+            # The function connects to the global database's writer cluster, found among these (secrets.py).
             global_cluster_id=home.database.global_cluster_identifier_or_none,
-            global_member_clusters={s.region: s.database.cluster_identifier for s in sites}
-            if home.database.global_cluster_identifier_or_none
-            else {},
+            global_member_clusters={s.region: s.database.cluster_identifier for s in sites},
         ),
         in_home_region,
     )

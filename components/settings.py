@@ -668,6 +668,11 @@ class Settings(BaseModel):
         }
 
     @property
+    def app_capacity(self) -> dict[str, int]:
+        """The app group's sizes, which ./deploy failover gives the standby's group (ops/regions.py)."""
+        return {"min": self.asg_min_size, "max": self.asg_max_size, "desired": self.asg_desired_capacity}
+
+    @property
     def active_region(self) -> str:
         """The region holding the Aurora writer and serving traffic (``primaryRegion``, else aws:region)."""
         return self.primary_region or self.region

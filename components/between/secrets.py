@@ -132,7 +132,7 @@ class SecretsArgs:
     looks up its writer cluster (DescribeGlobalClusters) to connect to that cluster's endpoint."""
     global_member_clusters: Mapping[str, str] = field(default_factory=dict)
     """With ``global_cluster_id``: its member clusters' identifiers by region, the clusters whose
-    endpoint the function may read (DescribeDBClusters); empty without one."""
+    endpoint the function may read (DescribeDBClusters); ignored without one."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -490,10 +490,10 @@ def _validate(args: SecretsArgs) -> None:
         )
     if not args.db_instance_ids:
         raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
-    if (args.global_cluster_id is None) != (not args.global_member_clusters):
+    if args.global_cluster_id is not None and not args.global_member_clusters:
         raise ValueError(
-            "global_cluster_id and global_member_clusters go together: the function finds the writer of "
-            "that global database among those clusters"
+            "global_cluster_id needs global_member_clusters: the function finds the writer of that global "
+            "database among those clusters"
         )
 
 

@@ -260,13 +260,20 @@ def test_without_a_global_database_the_role_may_call_no_rds_action(dev: StackRun
     assert rds_statements(dev) == []
 
 
-def test_global_writer_lookup_arguments_go_together(tmp_path: Path) -> None:
-    wiring = "global_cluster_id=home.database.global_cluster_identifier_or_none,"
+def test_a_global_writer_lookup_needs_the_member_clusters(tmp_path: Path) -> None:
+    wiring = (
+        "global_cluster_id=home.database.global_cluster_identifier_or_none,",
+        "global_member_clusters={s.region: s.database.cluster_identifier for s in sites},",
+    )
     source = (REPO / "__main__.py").read_text()
-    assert wiring in source
+    assert all(line in source for line in wiring)
     program = tmp_path / "__main__.py"
-    program.write_text(source.replace(wiring, 'global_cluster_id="payments-global",'))
-    with pytest.raises(ProgramError, match="global_cluster_id and global_member_clusters go together"):
+    program.write_text(
+        source.replace(wiring[0], 'global_cluster_id="payments-global",').replace(
+            wiring[1], "global_member_clusters={},"
+        )
+    )
+    with pytest.raises(ProgramError, match="global_cluster_id needs global_member_clusters"):
         run_stack("dev", program=program)
 
 
