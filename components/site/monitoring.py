@@ -441,6 +441,31 @@ def _global_db_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
     ]
 
 
+def delivery_alarms(rule_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSpec]:
+    """An alarm per EventBridge rule on its failed deliveries to the alert topic (a key or topic
+    policy that refuses EventBridge drops every notification silently otherwise).
+
+    EventBridge publishes ``FailedInvocations`` (AWS/Events) per rule under ``RuleName`` ("Monitoring
+    Amazon EventBridge", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+    The alarm reaches the same topic through CloudWatch, whose use of the key does not depend on
+    what broke EventBridge's."""
+    return [
+        AlarmSpec(
+            f"{key}-undelivered",
+            f"EventBridge could not deliver {key.replace('-', ' ')} to the alert topic: a failed AWS Backup job "
+            "went unnotified (check the alert key's and the topic's policies for events.amazonaws.com)",
+            "GreaterThanThreshold",
+            0,
+            "notBreaching",
+            metric=Metric("AWS/Events", "FailedInvocations", {"RuleName": rule_name}, "Sum"),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            tier="Backup",
+        )
+        for key, rule_name in rule_names.items()
+    ]
+
+
 # S3 RTC "replicates ... 99.99 percent of those objects within 15 minutes" (S3 User Guide,
 # "Meeting compliance requirements with S3 Replication Time Control").
 RTC_THRESHOLD_SECONDS = 15 * 60
@@ -519,11 +544,10 @@ class Monitoring(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
 
         topics = self._topics(name, args, region, partition, account_id)
-        specs = alarm_specs(args.watched, args.thresholds)
+        rules = self._backup_failures(name, topics["stack"]) if args.watched.backup_vault_name is not None else {}
+        specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules)]
         self.alarm_names = self._alarms(name, specs, topics)
         dashboard = self._dashboard(name, specs, region)
-        if args.watched.backup_vault_name is not None:
-            self._backup_failures(name, topics["stack"])
         if args.archived_log_groups:
             self._archive(name, args, region, account_id)
 
@@ -631,9 +655,12 @@ class Monitoring(pulumi.ComponentResource):
             names[spec.key] = alarm.name
         return names
 
-    def _backup_failures(self, name: str, topic_arn: pulumi.Output[str]) -> None:
-        """Every failed AWS Backup job (backup, copy, restore test) reaches the alert topic as it happens."""
+    def _backup_failures(self, name: str, topic_arn: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
+        """Every failed AWS Backup job (backup, copy, restore test) reaches the alert topic as it happens.
+
+        Returns each EventBridge rule's name by key, for the alarm on its failed deliveries."""
         child = pulumi.ResourceOptions(parent=self)
+        names: dict[str, pulumi.Output[str]] = {}
         for key, pattern in BACKUP_FAILURE_PATTERNS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{key}",
@@ -642,6 +669,8 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
             aws.cloudwatch.EventTarget(f"{name}-{key}-alert", rule=rule.name, arn=topic_arn, opts=child)
+            names[key] = rule.name
+        return names
 
     def _dashboard(self, name: str, specs: Sequence[AlarmSpec], region: pulumi.Output[str]) -> aws.cloudwatch.Dashboard:
         return aws.cloudwatch.Dashboard(
@@ -839,6 +868,8 @@ TIER_OF = {
     "AWS/Lambda": "Secrets",
     "AWS/RDS": "Database",
     "AWS/Backup": "Backup",
+    # EventBridge rules notifying failed AWS Backup jobs (their failed deliveries).
+    "AWS/Events": "Backup",
     "AWS/S3": "Replication",
 }
 

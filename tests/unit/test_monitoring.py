@@ -51,6 +51,8 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     # S3 replication metrics, per rule ("Using S3 Replication metrics"; dimensions as S3 publishes them).
     ("AWS/S3", "OperationsFailedReplication"): {"SourceBucket", "DestinationBucket", "RuleId"},
     ("AWS/S3", "ReplicationLatency"): {"SourceBucket", "DestinationBucket", "RuleId"},
+    # EventBridge, per rule ("Monitoring Amazon EventBridge": FailedInvocations, dimension RuleName).
+    ("AWS/Events", "FailedInvocations"): {"RuleName"},
 }
 EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
 
@@ -114,7 +116,10 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
-    backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed"}
+    backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed"} | {
+        "backup-job-failures-undelivered",
+        "restore-job-failures-undelivered",
+    }
     # prod's cluster is in a global database (its lag, once it is the secondary) and its archives
     # replicate both ways (failures of what leaves, latency of what arrives).
     standby = {"db-global-rpo-lag", "db-global-replication-lag"} | {
@@ -225,6 +230,9 @@ MISSING_DATA = {
     "backup-jobs-failed": "notBreaching",
     "copy-jobs-failed": "notBreaching",
     "restore-jobs-failed": "notBreaching",
+    # EventBridge publishes FailedInvocations only when a delivery fails: silence is success.
+    "backup-job-failures-undelivered": "notBreaching",
+    "restore-job-failures-undelivered": "notBreaching",
     # Aurora publishes the lag only while this site's cluster is the secondary: at the primary
     # site silence is normal, and the alarms must follow a switchover without a deploy.
     "db-global-rpo-lag": "notBreaching",
@@ -328,6 +336,24 @@ def test_failed_backup_copy_and_restore_jobs_reach_the_alert_topic(stack_run: St
             t for t in stack_run.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith(rule.name)
         ]
         assert target.inputs["arn"] == stack_run.outputs["alert_topic_arn"]
+
+
+def test_every_backup_notification_rule_pages_when_it_cannot_deliver(stack_run: StackRun) -> None:
+    """A refused delivery (a key or topic policy) is never silent: an alarm per EventBridge rule on
+    FailedInvocations (AWS/Events, dimension RuleName: "Monitoring Amazon EventBridge"), notifying
+    the stack's topic through CloudWatch."""
+    rules = stack_run.of_type("aws:cloudwatch/eventRule:EventRule")
+    watched = {
+        a.inputs["dimensions"]["RuleName"]: a
+        for a in stack_run.of_type(ALARM)
+        if a.inputs.get("namespace") == "AWS/Events"
+    }
+    assert set(watched) == {r.state["name"] for r in rules}
+    for alarm in watched.values():
+        assert alarm.inputs["metricName"] == "FailedInvocations"
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+        assert alarm.inputs["threshold"] == 0
+        assert alarm.inputs["alarmActions"] == [stack_run.outputs["alert_topic_arn"]]
 
 
 def test_prod_alarms_reach_a_person_in_both_regions(prod: StackRun) -> None:

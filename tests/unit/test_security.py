@@ -82,6 +82,23 @@ def test_declared_key_policies_grant_only_intended_service_principals(
     assert ("*" in accounts) == (purpose == "ebs"), "only the EBS key opens up, and only through EC2"
 
 
+def test_eventbridge_may_use_the_alert_key_without_source_conditions(prod: StackRun) -> None:
+    """Failed backup, copy and restore-test jobs reach the encrypted alert topic through EventBridge.
+    The Amazon SNS Developer Guide ("Key management") says aws:SourceAccount/aws:SourceArn are not
+    supported in the key policy for EventBridge deliveries to an encrypted topic: with them, every
+    notification is dropped. The conditions belong on the topic policy (test_monitoring checks it)."""
+    statements = [
+        s for s in doc(key_for(prod, "alerts"))["Statement"] if s["Principal"].get("Service") == "events.amazonaws.com"
+    ]
+    assert len(statements) == 1
+    (statement,) = statements
+    assert statement["Effect"] == "Allow"
+    assert sorted(as_list(statement["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    conditions = json.dumps(statement.get("Condition", {}))
+    assert "aws:SourceAccount" not in conditions
+    assert "aws:SourceArn" not in conditions
+
+
 def test_edge_keys_live_in_us_east_1_with_us_east_1_policies(stack_run: StackRun) -> None:
     edge = [k for k in stack_run.of_type(KEY) if k.inputs.get("region") == "us-east-1"]
     assert sorted(k.name.split("-sec-")[1] for k in edge) == ["alerts-us-east-1-key", "logs-us-east-1-key"]
