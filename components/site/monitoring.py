@@ -173,6 +173,14 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
 
 # Below 20 requests in 5 minutes a rate is noise (one failed call in dev is 100 %).
 _PERCENT_OF_REQUESTS = "IF(m1 >= 20, 100 * m0 / m1, 0)"
+# The load balancer's own 5xx (m0) over every request it answered. ``RequestCount`` (m1) counts
+# only requests for which the load balancer could choose a target, ``HTTPCode_ELB_5XX_Count`` every
+# 5xx the load balancer generates itself ("CloudWatch metrics for your Application Load Balancer"):
+# with no target registered it answers 503, RequestCount has no data and, unfilled, the rate would
+# be empty and the alarm stay OK while every request fails. Their sum counts every answered request
+# (a 502/504 of a routed request twice: the rate is then at least half the true one, far above
+# any threshold when everything fails).
+_PERCENT_OF_ANSWERED = "IF(FILL(m0, 0) + FILL(m1, 0) >= 20, 100 * FILL(m0, 0) / (FILL(m0, 0) + FILL(m1, 0)), 0)"
 
 
 def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
@@ -184,11 +192,11 @@ def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
     return [
         AlarmSpec(
             "alb-5xx-rate",
-            "Load balancer answers 5xx (no healthy target, overload) above the threshold",
+            "Load balancer answers 5xx (no registered or healthy target, overload) above the threshold",
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
-            expression=_PERCENT_OF_REQUESTS,
+            expression=_PERCENT_OF_ANSWERED,
             inputs=(elb_5xx, requests),
         ),
         AlarmSpec(

@@ -1,6 +1,10 @@
 """Monitoring tier as declared: topics that reach a person, alarms on real metrics, dashboard, archive."""
 
 import json
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -280,9 +284,80 @@ def test_thresholds_come_from_settings(stack_run: StackRun) -> None:
 
 
 def test_error_rates_ignore_tiny_samples(stack_run: StackRun) -> None:
-    (rate,) = [q for q in alarms(stack_run)["alb-5xx-rate"].inputs["metricQueries"] if "expression" in q]
+    (rate,) = [q for q in alarms(stack_run)["target-5xx-rate"].inputs["metricQueries"] if "expression" in q]
     assert rate["expression"] == "IF(m1 >= 20, 100 * m0 / m1, 0)"
     assert rate["returnData"] is True
+    assert alarm_value(alarms(stack_run)["alb-5xx-rate"], {"HTTPCode_ELB_5XX_Count": 1, "RequestCount": 5}) == 0
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    """One datapoint of a metric-math series; None: no data (CloudWatch reports none without requests)."""
+
+    value: float | bool | None
+
+    def _with(self, other: object, op: Callable[[float, float], float | bool]) -> "Datapoint":
+        theirs = other.value if isinstance(other, Datapoint) else other
+        if self.value is None or theirs is None:
+            return Datapoint(None)
+        assert isinstance(theirs, (int, float))
+        return Datapoint(op(self.value, theirs))
+
+    def __add__(self, other: object) -> "Datapoint":
+        return self._with(other, operator.add)
+
+    __radd__ = __add__
+
+    def __mul__(self, other: object) -> "Datapoint":
+        return self._with(other, operator.mul)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> "Datapoint":
+        return self._with(other, lambda a, b: a / b if b else math.nan)
+
+    def __ge__(self, other: object) -> "Datapoint":
+        return self._with(other, operator.ge)
+
+
+def alarm_value(alarm: ResourceRecord, datapoints: dict[str, float | None]) -> float | None:
+    """The value a metric-math alarm sees for one period, given each input metric's datapoint (by
+    metric name; None: no data), with CloudWatch's IF and FILL."""
+
+    def fill(x: Datapoint, default: float) -> Datapoint:
+        return Datapoint(default) if x.value is None else x
+
+    def if_(condition: Datapoint, then: Datapoint | float, otherwise: Datapoint | float) -> Datapoint:
+        if condition.value is None:
+            return Datapoint(None)
+        chosen = then if condition.value else otherwise
+        return chosen if isinstance(chosen, Datapoint) else Datapoint(chosen)
+
+    queries = alarm.inputs["metricQueries"]
+    names = {q["id"]: Datapoint(datapoints[q["metric"]["metricName"]]) for q in queries if "metric" in q}
+    (expression,) = [q["expression"] for q in queries if q.get("returnData")]
+    result = eval(expression, {"__builtins__": {}, "IF": if_, "FILL": fill}, names)
+    value = result.value if isinstance(result, Datapoint) else result
+    return None if value is None else float(value)
+
+
+def test_the_load_balancers_5xx_rate_fires_when_no_target_is_registered(stack_run: StackRun) -> None:
+    """With no target registered the load balancer answers every request 503 itself:
+    HTTPCode_ELB_5XX_Count counts them, RequestCount (only requests routed to a target) has no data
+    ("CloudWatch metrics for your Application Load Balancer"). The rate must be 100 %, not empty."""
+    alarm = alarms(stack_run)["alb-5xx-rate"]
+    threshold = alarm.inputs["threshold"]
+    no_target = alarm_value(alarm, {"HTTPCode_ELB_5XX_Count": 600, "RequestCount": None})
+    assert no_target == 100
+    # A routed request the load balancer fails (502 from a crashing target) counts in both metrics.
+    all_502 = alarm_value(alarm, {"HTTPCode_ELB_5XX_Count": 600, "RequestCount": 600})
+    assert all_502 is not None
+    assert all_502 > threshold
+    assert alarm_value(alarm, {"HTTPCode_ELB_5XX_Count": None, "RequestCount": 1000}) == 0
+    assert alarm_value(alarm, {"HTTPCode_ELB_5XX_Count": 30, "RequestCount": 970}) == pytest.approx(3)
+    # No request at all: 0 here, no datapoint in CloudWatch; either way not breaching.
+    assert alarm_value(alarm, {"HTTPCode_ELB_5XX_Count": None, "RequestCount": None}) == 0
+    assert alarm.inputs["treatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize(("output", "key_output"), [("alert_topic_arn", "alerts"), ("edge_alert_topic_arn", "alerts")])
