@@ -205,7 +205,7 @@ with connecting(sites):
         Links(
             app_secret_arn=secrets.app_secret_arn,
             rotation=RotationWatch(secrets.rotation_function_name, secrets.rotation_log_group_name),
-            edge=EdgeWatch(edge.web_acl_name, edge.distribution_id),
+            edge=EdgeWatch(edge.web_acl_metric_name, edge.distribution_id),
             backup_vault_name=backup.vault_name if backup else None,
         )
     )

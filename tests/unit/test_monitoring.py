@@ -166,9 +166,6 @@ def test_alarm_dimensions_point_at_this_stacks_resources(stack_run: StackRun) ->
     assert metrics_of(by_key["db-0-cpu"])[0]["dimensions"] == {"DBInstanceIdentifier": instance.state["identifier"]}
 
 
-# __main__.py (not this tier's file) still hands the site the web ACL's name: the alarm fixes itself
-# once it passes ``EdgeWatch(edge.web_acl_metric_name, edge.distribution_id)``; then drop this mark.
-@pytest.mark.xfail(strict=True, reason="needs __main__.py to pass Edge.web_acl_metric_name to EdgeWatch")
 def test_the_waf_alarm_and_its_widget_watch_the_web_acls_metric_name(stack_run: StackRun) -> None:
     """WAF publishes under the metric name of the web ACL's visibility config ("AWS WAF metrics and
     dimensions"; API "VisibilityConfig": MetricName is "a name of the Amazon CloudWatch metric
