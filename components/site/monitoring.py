@@ -113,6 +113,9 @@ class Watched:
     app_dependency_metric: tuple[str, str, Mapping[str, pulumi.Input[str]]] | None = None
     """(namespace, metric name, dimensions) the app instances publish 1 (secret readable and
     database reachable) or 0 to (``Compute.dependency_metric``); None: no such alarm."""
+    app_min_instances: int = 1
+    """The app group's floor (the site's ``Capacity.app_min``): 0 at a pilot-light standby, which runs
+    no instance, so that no CPU data is normal there rather than a fleet that is down."""
     global_db: bool = False
     """The cluster is a member of an Aurora global database: alarm on its lag behind the primary."""
     outgoing_replication: Sequence[WatchedReplicationRule] = ()
@@ -237,8 +240,9 @@ def _app_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "App fleet CPU stays above the threshold although scaling targets 70 %",
             "GreaterThanThreshold",
             t.asg_cpu_percent,
-            # The fleet never scales to zero: no CPU data means no instances.
-            "breaching",
+            # A fleet that never scales to zero reports every minute: no CPU data means no instances.
+            # A pilot-light standby runs none: silence is its normal state, not a page.
+            "breaching" if w.app_min_instances > 0 else "notBreaching",
             metric=Metric("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": w.asg_name}, "Average"),
         ),
     ]

@@ -390,6 +390,7 @@ class Site(pulumi.ComponentResource):
                     alb_arn_suffix=self.load_balancer.arn_suffix,
                     target_group_arn_suffix=self.load_balancer.target_group_arn_suffix,
                     asg_name=self.app.asg_name,
+                    app_min_instances=args.capacity.app_min,
                     db_cluster_identifier=self.database.cluster_identifier,
                     db_instance_identifiers=self.database.instance_identifiers,
                     rotation_function_name=later("rotation.function_name") if home else None,

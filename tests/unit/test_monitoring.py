@@ -220,6 +220,7 @@ MISSING_DATA = {
     "target-5xx-rate": "notBreaching",
     "target-latency-p99": "notBreaching",
     "unhealthy-hosts": "notBreaching",
+    # The shipped sites' groups never scale to zero (a pilot-light standby's does: see below).
     "asg-cpu": "breaching",
     "rotation-errors": "notBreaching",
     "waf-blocked-spike": "notBreaching",
@@ -258,6 +259,41 @@ def test_every_alarm_decides_what_missing_data_means(any_site: StackRun) -> None
         expected = expected_missing_data(key)
         assert expected is not None, f"{key}: add what missing data means to MISSING_DATA"
         assert alarm.inputs["treatMissingData"] == expected, key
+
+
+# prod as the program can shape it: each standby mode, and either region primary.
+PROD_VARIANTS = {
+    "warm": {"standbyMode": "warm"},
+    "pilot-light": {"standbyMode": "pilot-light"},
+    "standby-primary": {"primaryRegion": "eu-central-1"},
+    "standby-primary-pilot-light": {"primaryRegion": "eu-central-1", "standbyMode": "pilot-light"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(PROD_VARIANTS))
+def prod_variant(request: pytest.FixtureRequest) -> StackRun:
+    """Both sites of prod in one of its shapes (standby mode, primary region)."""
+    return run_stack("prod", PROD_VARIANTS[request.param])
+
+
+def test_no_alarm_pages_on_the_silence_of_what_its_site_does_not_run(prod_variant: StackRun) -> None:
+    """A pilot-light standby runs no app instance (and no database instance): an alarm that treats
+    their silence as breaching pages forever and hides a real alarm after failover. Where the group
+    always runs an instance, silence is a fleet that is down and must page."""
+    for site in (prod_variant.home(), prod_variant.standby()):
+        (group,) = site.of_type("aws:autoscaling/group:Group")
+        runs_instances = group.inputs["minSize"] >= 1
+        instances = {i.state["identifier"] for i in site.of_type("aws:rds/clusterInstance:ClusterInstance")}
+        by_key = alarms(site)
+        assert by_key["asg-cpu"].inputs["treatMissingData"] == ("breaching" if runs_instances else "notBreaching")
+        for key, alarm in by_key.items():
+            if alarm.inputs["treatMissingData"] != "breaching":
+                continue
+            for metric in metrics_of(alarm):
+                if metric["namespace"] in ("AWS/EC2", "Fintech/App"):
+                    assert runs_instances, f"{group.region} {key}: pages on the silence of an empty app group"
+                if "DBInstanceIdentifier" in metric["dimensions"]:
+                    assert metric["dimensions"]["DBInstanceIdentifier"] in instances, f"{group.region} {key}"
 
 
 def test_every_alarm_acts(any_site: StackRun) -> None:
