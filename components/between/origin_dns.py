@@ -13,12 +13,16 @@ never move: ``name`` and ``zone_id`` force a replacement, ``type`` too in the pr
 (hashicorp/terraform-provider-aws#43500, until #47105), and a new ``set_identifier`` is a DELETE and
 CREATE of the record set (``resourceRecordUpdate`` in internal/service/route53/record.go).
 
-A health check reaches its site's load balancer by DNS name, over HTTPS, on the health path, and
-sends no custom header (HealthCheckConfig has no field for one): the load balancer must answer
-``GET /health`` without the edge's origin-verify header (``LoadBalancerArgs.health_checkers``) and
-admit the checkers' addresses (``SecurityGroupsArgs.health_checker_ports``). When both sites are
-unhealthy Route 53 answers with the primary, so a pilot-light secondary takes traffic only once it
-has healthy instances.
+A health check reaches its site's load balancer by DNS name, over HTTPS, on the app's readiness
+path, and sends no custom header (HealthCheckConfig has no field for one): the load balancer must
+answer ``GET /ready`` without the edge's origin-verify header (``LoadBalancerArgs.health_checkers``)
+and admit the checkers' addresses (``SecurityGroupsArgs.health_checker_ports``). ``/ready`` passes
+only on instances that reach the database writer their secret names (the global writer endpoint),
+and the sites' VPCs are not connected: a site is healthy exactly when it holds the writer and serves.
+So traffic follows the writer: a database-only failover moves DNS too, and the old region coming
+back after a failover stays out of DNS until its site holds the writer again. When both sites are
+unhealthy (mid-move, a few checks) Route 53 answers with the primary; a pilot-light secondary takes
+traffic only once it has ready instances.
 
 Adopting an existing name: Route 53 refuses a failover record while a simple record of the same
 name and type exists, so switching a live ``origin.<domain>`` from ``LoadBalancer``'s simple alias
@@ -34,7 +38,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.site.load_balancer import HEALTH_PATH
+from components.site.load_balancer import READY_PATH
 
 FailoverRole = Literal["primary", "secondary"]
 ROLES: tuple[FailoverRole, ...] = ("primary", "secondary")
@@ -75,7 +79,10 @@ class OriginTarget:
 class OriginHealthCheck:
     """How Route 53 probes each site (HTTPS; a type change would replace the checks)."""
 
-    path: str = HEALTH_PATH
+    path: str = READY_PATH
+    """The app's readiness, which passes only where the instances reach the current writer: traffic
+    follows the writer, not mere liveness (a live but passive site, or the old region coming back
+    after a failover, stays out of DNS)."""
     port: int = HTTPS_PORT
     request_interval_seconds: Literal[10, 30] = REQUEST_INTERVAL_SECONDS
     failure_threshold: int = FAILURE_THRESHOLD

@@ -16,6 +16,12 @@ from components.certificates import dns_validated_certificate
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 HEALTH_PATH = "/health"
+# The app's readiness (templates/health_server.py): 200 only while the instance reaches the database
+# at the host its secret names, the global writer endpoint with a standby. A passive site's VPC cannot
+# reach a writer in the other region, so this path is "this site can serve payments now": what
+# Route 53 checks (liveness, HEALTH_PATH, stays the target group's: a regional dependency must not
+# make the group replace every instance).
+READY_PATH = "/ready"
 # ELB names: at most 32 alphanumerics or hyphens, no hyphen at either end, not "internal-...".
 MAX_NAME_LENGTH = 32
 _LB_NAME = re.compile(r"^(?!internal-)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
@@ -73,8 +79,8 @@ class LoadBalancerArgs:
     """With ``require_origin_header``: the secrets to accept instead of generated ones (the one the
     edge sends first), so a second site's load balancer accepts what the one edge sends either site."""
     health_checkers: bool = False
-    """With ``require_origin_header``: ``GET <health path>`` reaches the app without the header, for
-    Route 53 health checks, which cannot send custom headers (HealthCheckConfig has no header
+    """With ``require_origin_header``: ``GET /ready`` (READY_PATH) reaches the app without the header,
+    for Route 53 health checks, which cannot send custom headers (HealthCheckConfig has no header
     field); every other request still needs it."""
     origin_record: bool = True
     """With a domain: alias ``origin.<domain>`` to this load balancer. False when
@@ -165,7 +171,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 lambda values: str(values[0])
             )
         if args.health_checkers:
-            self._health_checkers_rule(name, app_listener.arn, target_group.arn, args.health_check.path)
+            self._health_checkers_rule(name, app_listener.arn, target_group.arn, READY_PATH)
 
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix

@@ -81,7 +81,8 @@ def test_one_https_health_check_per_site_against_its_load_balancer(run: StackRun
     for region in (HOME, STANDBY):
         check = check_of(run, region)
         assert check.inputs["fqdn"] == alb_in(run, region).state["dnsName"], "its site, never the failover name"
-        assert (check.inputs["type"], check.inputs["port"], check.inputs["resourcePath"]) == ("HTTPS", 443, "/health")
+        # Readiness, not liveness: traffic follows the writer (templates/health_server.py answers it).
+        assert (check.inputs["type"], check.inputs["port"], check.inputs["resourcePath"]) == ("HTTPS", 443, "/ready")
         assert check.inputs["requestInterval"] == 10
         assert check.inputs["failureThreshold"] == 3
         assert len(check.inputs["regions"]) >= 3

@@ -457,3 +457,16 @@ def test_a_success_counts_until_it_is_stale(health_server: ModuleType, monkeypat
     health_server.check_once(settings=None)
     assert health_server.dependencies_ready(now=130.0)
     assert not health_server.dependencies_ready(now=100.0 + 91), "three missed checks (90 s) and it is stale"
+
+
+def test_route_53_and_its_listener_rule_probe_the_path_that_means_reaches_the_writer(
+    health_server: ModuleType,
+) -> None:
+    """Traffic follows the writer: Route 53 checks each site on the path the service answers 200 only
+    while the database the secret names accepts connections (a passive site cannot reach a writer in
+    the other region), not on liveness, which the target group keeps."""
+    from components.between.origin_dns import OriginHealthCheck
+    from components.site.load_balancer import HEALTH_PATH, READY_PATH
+
+    assert OriginHealthCheck().path == READY_PATH == health_server.READY_PATH
+    assert HEALTH_PATH == health_server.HEALTH_PATH != READY_PATH

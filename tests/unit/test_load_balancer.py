@@ -20,7 +20,7 @@ LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 RECORD = "aws:route53/record:Record"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 # Route 53's checkers reach exactly this without the edge's header: GET on the health path.
-HEALTH_CHECKERS_CONDITIONS = [{"pathPattern": {"values": ["/health"]}}, {"httpRequestMethod": {"values": ["GET"]}}]
+HEALTH_CHECKERS_CONDITIONS = [{"pathPattern": {"values": ["/ready"]}}, {"httpRequestMethod": {"values": ["GET"]}}]
 TWO_SITES = Path(__file__).parent / "programs" / "failover_program.py"
 
 
@@ -70,7 +70,8 @@ def assert_only_the_edge_reaches_the_app(
         health_rule = rules[1]
         assert health_rule.inputs["priority"] > edge_rule.inputs["priority"]
         assert health_rule.inputs["conditions"] == HEALTH_CHECKERS_CONDITIONS
-        assert target_group.inputs["healthCheck"]["path"] == "/health", "the path the target group checks too"
+        # Route 53's checkers see readiness (reaches the writer); the target group, liveness only.
+        assert target_group.inputs["healthCheck"]["path"] == "/health"
 
 
 def with_health_checkers(run: StackRun) -> bool:
