@@ -223,7 +223,8 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
     if records and "alb" in drawn and "standby-alb" in drawn:
         name = records[0].inputs["name"]
         checks = full.of_type("aws:route53/healthCheck:HealthCheck")
-        text = _label("Route 53 failover", name, f"{len(checks)} HTTPS health checks on /health")
+        paths = ", ".join(sorted({str(c.inputs.get("resourcePath")) for c in checks}))
+        text = _label("Route 53 failover", name, f"{len(checks)} HTTPS health checks on {paths}")
         drawing.node(dot, "origin-failover", text, [*records, *checks], fillcolor="#fff4e5")
         if "cdn" in drawn:
             dot.edge("cdn", "origin-failover", label="resolves the origin", style="dashed")
