@@ -45,6 +45,8 @@ class AlarmSpec:
     comparison: str
     threshold: float
     treat_missing_data: Literal["breaching", "notBreaching", "ignore", "missing"]
+    missing_data_reason: str
+    """Why silence means what ``treat_missing_data`` says, for this metric at this site."""
     metric: Metric | None = None
     expression: str | None = None
     """Metric math over ``inputs`` (ids m0, m1 ...), instead of a single metric."""
@@ -199,6 +201,8 @@ def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
+            "No request at all gives no datapoint for either metric: no traffic is no failure (a load "
+            "balancer without targets still answers, and counts, its own 503s)",
             expression=_PERCENT_OF_ANSWERED,
             inputs=(elb_5xx, requests),
         ),
@@ -208,6 +212,7 @@ def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             t.http_5xx_percent,
             "notBreaching",
+            "The load balancer reports only while requests flow: no traffic is no failure",
             expression=_PERCENT_OF_REQUESTS,
             inputs=(target_5xx, requests),
         ),
@@ -216,8 +221,8 @@ def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "Slowest 1 % of app responses exceed the latency threshold",
             "GreaterThanThreshold",
             t.latency_p99_ms / 1000,
-            # No requests, no latency: silence is not slowness.
             "notBreaching",
+            "No requests, no latency: silence is not slowness",
             metric=Metric("AWS/ApplicationELB", "TargetResponseTime", lb, "p99"),
         ),
         AlarmSpec(
@@ -226,6 +231,7 @@ def _load_balancer_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "notBreaching",
+            "Reported only while the target group has targets: an empty group has no unhealthy host",
             metric=Metric("AWS/ApplicationELB", "UnHealthyHostCount", target_group, "Maximum", period=60),
             evaluation_periods=5,
             datapoints_to_alarm=3,
@@ -240,9 +246,10 @@ def _app_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             "App fleet CPU stays above the threshold although scaling targets 70 %",
             "GreaterThanThreshold",
             t.asg_cpu_percent,
-            # A fleet that never scales to zero reports every minute: no CPU data means no instances.
-            # A pilot-light standby runs none: silence is its normal state, not a page.
             "breaching" if w.app_min_instances > 0 else "notBreaching",
+            "A fleet that never scales to zero reports every minute: no CPU data means no instances"
+            if w.app_min_instances > 0
+            else "A pilot-light standby runs no instance: silence is its normal state, not a page",
             metric=Metric("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": w.asg_name}, "Average"),
         ),
     ]
@@ -260,6 +267,7 @@ def _backup_alarms(w: Watched) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "notBreaching",
+            "Jobs run a few times a day: no data is no job, not a failure (EventBridge notifies each failure)",
             metric=Metric(
                 "AWS/Backup", f"NumberOf{kind.capitalize()}JobsFailed", {"BackupVaultName": w.backup_vault_name}, "Sum"
             ),
@@ -283,8 +291,8 @@ def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
             "Secret rotation Lambda failed: the app credential may not be rotating",
             "GreaterThanThreshold",
             0,
-            # The function runs rarely: no data means no invocations, not a failure.
             "notBreaching",
+            "The function runs rarely: no data means no invocations, not a failure",
             metric=Metric("AWS/Lambda", "Errors", {"FunctionName": w.rotation_function_name}, "Sum"),
             evaluation_periods=1,
             datapoints_to_alarm=1,
@@ -303,6 +311,7 @@ def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
                 "GreaterThanThreshold",
                 t.waf_blocked_requests,
                 "notBreaching",
+                "WAF reports only the requests it sees: no request, no attack",
                 metric=Metric("AWS/WAFV2", "BlockedRequests", _waf_dimensions(w.web_acl_metric_name), "Sum"),
                 evaluation_periods=1,
                 datapoints_to_alarm=1,
@@ -318,6 +327,7 @@ def _edge_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
                 "GreaterThanThreshold",
                 t.http_5xx_percent,
                 "notBreaching",
+                "CloudFront reports only while viewers send requests: no traffic is no failure",
                 metric=Metric("AWS/CloudFront", "5xxErrorRate", distribution, "Average"),
                 where="edge",
             )
@@ -345,9 +355,9 @@ def _app_dependency_alarms(w: Watched) -> list[AlarmSpec]:
             "or Aurora problem",
             "LessThanThreshold",
             1,
-            # Every instance publishes twice a minute and the fleet never scales to zero: silence
-            # means no instance runs the check or CloudWatch cannot be reached, and neither is healthy.
             "breaching",
+            "Every instance publishes twice a minute and the active site's fleet never scales to zero: "
+            "silence means no instance runs the check or CloudWatch cannot be reached, neither healthy",
             metric=Metric(namespace, metric_name, dimensions, "Minimum", period=60),
             evaluation_periods=5,
             datapoints_to_alarm=3,
@@ -368,12 +378,16 @@ def _database_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
                 "Aurora readers lag the writer: reads are stale and failover would lose time",
                 "GreaterThanThreshold",
                 t.replica_lag_ms,
-                # During a failover readers stop reporting for a moment.
                 "notBreaching",
+                "During a failover readers stop reporting for a moment",
                 metric=Metric("AWS/RDS", "AuroraReplicaLagMaximum", cluster, "Maximum"),
             )
         )
     return specs
+
+
+# The alarms exist only for the instances the site runs (none at a pilot-light standby).
+_INSTANCE_DOWN = "An instance the site runs reports every minute: one that stops reporting is down"
 
 
 def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> list[AlarmSpec]:
@@ -384,8 +398,8 @@ def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> l
             f"Aurora instance {i} CPU above the threshold",
             "GreaterThanThreshold",
             t.db_cpu_percent,
-            # A database instance that stops reporting is down.
             "breaching",
+            _INSTANCE_DOWN,
             metric=Metric("AWS/RDS", "CPUUtilization", db, "Average"),
         ),
         AlarmSpec(
@@ -394,6 +408,7 @@ def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> l
             "LessThanThreshold",
             t.db_free_memory_mb * 1024 * 1024,
             "breaching",
+            _INSTANCE_DOWN,
             metric=Metric("AWS/RDS", "FreeableMemory", db, "Minimum"),
         ),
         AlarmSpec(
@@ -402,6 +417,7 @@ def _db_instance_alarms(i: int, instance: pulumi.Input[str], t: Thresholds) -> l
             "GreaterThanThreshold",
             t.db_connections,
             "breaching",
+            _INSTANCE_DOWN,
             metric=Metric("AWS/RDS", "DatabaseConnections", db, "Maximum"),
         ),
     ]
@@ -442,8 +458,8 @@ def _global_db_alarms(w: Watched, t: Thresholds) -> list[AlarmSpec]:
             description,
             "GreaterThanThreshold",
             threshold,
-            # Published only while this cluster is a secondary (see above).
             "notBreaching",
+            "Published only while this site's cluster is a secondary: silence at the primary is normal",
             metric=Metric("AWS/RDS", metric_name, cluster, "Maximum", period=60),
             evaluation_periods=5,
             datapoints_to_alarm=3,
@@ -469,6 +485,7 @@ def delivery_alarms(rule_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSp
             "GreaterThanThreshold",
             0,
             "notBreaching",
+            "EventBridge publishes FailedInvocations only when a delivery fails: silence is success",
             metric=Metric("AWS/Events", "FailedInvocations", {"RuleName": rule_name}, "Sum"),
             evaluation_periods=1,
             datapoints_to_alarm=1,
@@ -481,6 +498,12 @@ def delivery_alarms(rule_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSp
 # S3 RTC "replicates ... 99.99 percent of those objects within 15 minutes" (S3 User Guide,
 # "Meeting compliance requirements with S3 Replication Time Control").
 RTC_THRESHOLD_SECONDS = 15 * 60
+
+
+# S3 ("Metrics and dimensions") advises ignore for replication metrics.
+_REPLICATION_SILENCE = (
+    "S3 publishes replication metrics only while objects replicate: a quiet hour neither raises nor clears"
+)
 
 
 def _replication_alarms(w: Watched) -> list[AlarmSpec]:
@@ -502,6 +525,7 @@ def _replication_alarms(w: Watched) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "ignore",
+            _REPLICATION_SILENCE,
             metric=Metric("AWS/S3", "OperationsFailedReplication", _replication_dimensions(rule), "Sum"),
             evaluation_periods=1,
             datapoints_to_alarm=1,
@@ -515,6 +539,7 @@ def _replication_alarms(w: Watched) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             RTC_THRESHOLD_SECONDS,
             "ignore",
+            _REPLICATION_SILENCE,
             metric=Metric("AWS/S3", "ReplicationLatency", _replication_dimensions(rule), "Maximum"),
         )
         for rule in w.incoming_replication
@@ -558,6 +583,7 @@ class Monitoring(pulumi.ComponentResource):
         topics = self._topics(name, args, region, partition, account_id)
         rules = self._backup_failures(name, topics["stack"]) if args.watched.backup_vault_name is not None else {}
         specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules)]
+        check_watched(specs)
         self.alarm_names = self._alarms(name, specs, topics)
         dashboard = self._dashboard(name, specs, region)
         if args.archived_log_groups:
@@ -853,6 +879,142 @@ def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
             ],
         }
     )
+
+
+# --------------------------------------------------------------------------- what each alarm watches
+
+
+@dataclass(frozen=True)
+class From:
+    """Where a dimension's value comes from: an attribute of a resource the stack declares (its type
+    token and the attribute's path, ``visibilityConfig.metricName``; ``rules[].id`` for any element
+    of a list; ``(name)`` for a component's own name), or, without a type, the literal value."""
+
+    resource_type: str | None
+    attribute: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One metric as the service publishes it: its dimension keys, where each value comes from, and
+    the documentation that lists them."""
+
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, From]
+    source: str
+    """The service's documentation of the metric and its dimensions."""
+    confirm: str | None = None
+    """What the documentation leaves open; the first deploy confirms it (docs/first-deploy.md)."""
+
+
+_ALB = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html"
+_AURORA = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html"
+_BACKUP = "https://docs.aws.amazon.com/aws-backup/latest/devguide/cloudwatch.html"
+_S3_REPLICATION = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/metrics-dimensions.html"
+_LOAD_BALANCER = {"LoadBalancer": From("aws:lb/loadBalancer:LoadBalancer", "arnSuffix")}
+_DB_INSTANCE = {"DBInstanceIdentifier": From("aws:rds/clusterInstance:ClusterInstance", "identifier")}
+_DB_CLUSTER = {"DBClusterIdentifier": From("aws:rds/cluster:Cluster", "clusterIdentifier")}
+_BACKUP_VAULT = {"BackupVaultName": From("aws:backup/vault:Vault", "name")}
+_REPLICATION_RULE = {
+    "SourceBucket": From("aws:s3/bucket:Bucket", "bucket"),
+    "DestinationBucket": From("aws:s3/bucket:Bucket", "bucket"),
+    "RuleId": From("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "rules[].id"),
+}
+_GLOBAL_DB_OPEN = (
+    "the dimension set (DBClusterIdentifier alone, or with SourceRegion) and whether a secondary "
+    "cluster without an instance (pilot light) publishes it"
+)
+_BACKUP_OPEN = "whether job counts are published per BackupVaultName alone or only with ResourceType"
+
+WATCHES: tuple[Watch, ...] = (
+    Watch("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", _LOAD_BALANCER, _ALB),
+    Watch("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", _LOAD_BALANCER, _ALB),
+    Watch("AWS/ApplicationELB", "RequestCount", _LOAD_BALANCER, _ALB),
+    Watch("AWS/ApplicationELB", "TargetResponseTime", _LOAD_BALANCER, _ALB),
+    Watch(
+        "AWS/ApplicationELB",
+        "UnHealthyHostCount",
+        {"TargetGroup": From("aws:lb/targetGroup:TargetGroup", "arnSuffix"), **_LOAD_BALANCER},
+        _ALB,
+    ),
+    Watch(
+        "AWS/EC2",
+        "CPUUtilization",
+        {"AutoScalingGroupName": From("aws:autoscaling/group:Group", "name")},
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/viewing_metrics_with_cloudwatch.html",
+    ),
+    Watch(
+        "Fintech/App",
+        "DependencyHealthy",
+        {"Service": From("fintech:app:Compute", "(name)")},
+        "components/site/compute.py (DEPENDENCY_METRIC_NAMESPACE: the app instances publish it)",
+    ),
+    Watch(
+        "AWS/Lambda",
+        "Errors",
+        {"FunctionName": From("aws:lambda/function:Function", "name")},
+        "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html",
+    ),
+    Watch(
+        "AWS/WAFV2",
+        "BlockedRequests",
+        # The web ACL's visibility-config metric name, not its name; no Region for CloudFront.
+        {"WebACL": From("aws:wafv2/webAcl:WebAcl", "visibilityConfig.metricName"), "Rule": From(None, "ALL")},
+        "https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html",
+    ),
+    Watch(
+        "AWS/CloudFront",
+        "5xxErrorRate",
+        {"DistributionId": From("aws:cloudfront/distribution:Distribution", "id"), "Region": From(None, "Global")},
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html",
+    ),
+    Watch("AWS/RDS", "CPUUtilization", _DB_INSTANCE, _AURORA),
+    Watch("AWS/RDS", "FreeableMemory", _DB_INSTANCE, _AURORA),
+    Watch("AWS/RDS", "DatabaseConnections", _DB_INSTANCE, _AURORA),
+    Watch("AWS/RDS", "AuroraReplicaLagMaximum", _DB_CLUSTER, _AURORA),
+    Watch("AWS/RDS", "AuroraGlobalDBRPOLag", _DB_CLUSTER, _AURORA, confirm=_GLOBAL_DB_OPEN),
+    Watch("AWS/RDS", "AuroraGlobalDBReplicationLag", _DB_CLUSTER, _AURORA, confirm=_GLOBAL_DB_OPEN),
+    Watch("AWS/Backup", "NumberOfBackupJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
+    Watch("AWS/Backup", "NumberOfCopyJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
+    Watch("AWS/Backup", "NumberOfRestoreJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
+    Watch(
+        "AWS/Events",
+        "FailedInvocations",
+        {"RuleName": From("aws:cloudwatch/eventRule:EventRule", "name")},
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html",
+    ),
+    Watch("AWS/S3", "OperationsFailedReplication", _REPLICATION_RULE, _S3_REPLICATION),
+    Watch("AWS/S3", "ReplicationLatency", _REPLICATION_RULE, _S3_REPLICATION),
+)
+
+
+def watch_of(metric: Metric) -> Watch | None:
+    """The table's row of ``metric``: same namespace, name and dimension keys; None if it has none."""
+    for watch in WATCHES:
+        if (watch.namespace, watch.metric, set(watch.dimensions)) == (
+            metric.namespace,
+            metric.name,
+            set(metric.dimensions),
+        ):
+            return watch
+    return None
+
+
+def check_watched(specs: Sequence[AlarmSpec]) -> None:
+    """Refuse an alarm on a metric the table (``WATCHES``) does not list with these dimension keys,
+    or one without its reason for what missing data means."""
+    problems = [
+        f"{spec.key}: {m.namespace} {m.name} {sorted(m.dimensions)} is not in WATCHES"
+        for spec in specs
+        for m in ((spec.metric,) if spec.metric else spec.inputs)
+        if watch_of(m) is None
+    ]
+    problems += [
+        f"{spec.key}: no reason for treat_missing_data" for spec in specs if not spec.missing_data_reason.strip()
+    ]
+    if problems:
+        raise ValueError("alarms on unlisted metrics: " + "; ".join(problems))
 
 
 # EventBridge patterns of failed AWS Backup jobs ("AWS Backup events"): backup and copy jobs

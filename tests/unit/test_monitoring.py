@@ -13,12 +13,18 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from components.site.monitoring import (
+    WATCHES,
+    AlarmSpec,
+    From,
+    Metric,
     MonitoringArgs,
     Thresholds,
     Watched,
     WatchedReplicationRule,
     alarm_specs,
+    check_watched,
     dashboard_body,
+    delivery_alarms,
 )
 from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import doc, record_by_output
@@ -294,6 +300,100 @@ def test_no_alarm_pages_on_the_silence_of_what_its_site_does_not_run(prod_varian
                     assert runs_instances, f"{group.region} {key}: pages on the silence of an empty app group"
                 if "DBInstanceIdentifier" in metric["dimensions"]:
                     assert metric["dimensions"]["DBInstanceIdentifier"] in instances, f"{group.region} {key}"
+
+
+def attribute_values(run: StackRun, source: From) -> set[str]:
+    """Every value ``source`` names in ``run``: the literal, or the attribute of each resource of its type."""
+    if source.resource_type is None:
+        return {source.attribute}
+    values: set[str] = set()
+    for record in run.of_type(source.resource_type):
+        if source.attribute == "(name)":
+            values.add(record.name)
+            continue
+        found: list[Any] = [record.state]
+        for part in source.attribute.split("."):
+            key, many = part.removesuffix("[]"), part.endswith("[]")
+            found = [v for f in found if isinstance(f, dict) and key in f for v in (f[key] if many else [f[key]])]
+        values |= {str(v) for v in found}
+    return values
+
+
+def test_the_table_lists_each_metric_with_the_dimensions_its_service_documents() -> None:
+    """WATCHES (the one place that says what each alarm watches) agrees with the dimension sets the
+    services' documentation lists (KNOWN_METRICS), and names its source."""
+    rows = {(w.namespace, w.metric): w for w in WATCHES}
+    assert len(rows) == len(WATCHES), "one row per metric"
+    for (namespace, metric), watch in rows.items():
+        assert set(watch.dimensions) == KNOWN_METRICS[(namespace, metric)], (namespace, metric)
+        assert watch.source.startswith(("https://docs.aws.amazon.com/", "components/")), (namespace, metric)
+
+
+@pytest.fixture(params=["dev", "prod-both-sites", "second-site"])
+def every_shape(request: pytest.FixtureRequest) -> StackRun:
+    """dev, prod (both sites, as shipped) and a second site's Monitoring alone."""
+    if request.param == "prod-both-sites":
+        return run_stack("prod")
+    run: StackRun = request.getfixturevalue("dev" if request.param == "dev" else "second_site")
+    return run
+
+
+def assert_every_alarm_matches_a_row(run: StackRun, *, values: bool) -> None:
+    rows = {(w.namespace, w.metric, frozenset(w.dimensions)): w for w in WATCHES}
+    for key, alarm in alarms(run).items():
+        for metric in metrics_of(alarm):
+            watch = rows.get((metric["namespace"], metric["name"], frozenset(metric["dimensions"])))
+            assert watch is not None, f"{alarm.name}: {metric} has no row in WATCHES"
+            if not values:
+                continue
+            for dimension, value in metric["dimensions"].items():
+                source = watch.dimensions[dimension]
+                assert value in attribute_values(run, source), (
+                    f"{key}: {dimension}={value!r} is not the {source.attribute} of any {source.resource_type}"
+                )
+
+
+def test_every_alarm_watches_a_row_of_the_table_with_values_from_its_resources(every_shape: StackRun) -> None:
+    # The second site's program hands over names of resources it does not declare: keys only.
+    assert_every_alarm_matches_a_row(every_shape, values=bool(every_shape.of_type("aws:lb/loadBalancer:LoadBalancer")))
+
+
+def test_every_alarm_of_each_prod_shape_watches_a_row_of_the_table(prod_variant: StackRun) -> None:
+    assert_every_alarm_matches_a_row(prod_variant, values=True)
+
+
+def test_every_treat_missing_data_carries_its_reason() -> None:
+    rule = WatchedReplicationRule("data", "source", "destination", "rule")
+    everything = watched(
+        rotation_function_name="rotate",
+        web_acl_metric_name="acl",
+        distribution_id="E1",
+        backup_vault_name="vault",
+        app_dependency_metric=("Fintech/App", "DependencyHealthy", {"Service": "app"}),
+        global_db=True,
+        db_instance_identifiers=["aurora-0", "aurora-1"],
+        outgoing_replication=[rule],
+        incoming_replication=[rule],
+    )
+    for w in (everything, watched(app_min_instances=0)):
+        specs = [*alarm_specs(w, Thresholds()), *delivery_alarms({"backup-job-failures": "rule"})]
+        for spec in specs:
+            assert spec.missing_data_reason.strip(), f"{spec.key}: say why silence is {spec.treat_missing_data}"
+        check_watched(specs)
+    silent = AlarmSpec("silent", "d", "GreaterThanThreshold", 0, "breaching", " ", metric=specs[0].metric)
+    with pytest.raises(ValueError, match="silent: no reason for treat_missing_data"):
+        check_watched([silent])
+    unlisted = AlarmSpec(
+        "made-up",
+        "d",
+        "GreaterThanThreshold",
+        0,
+        "breaching",
+        "r",
+        metric=Metric("AWS/EC2", "CPUUtilization", {"InstanceId": "i-1"}, "Average"),
+    )
+    with pytest.raises(ValueError, match=r"made-up: AWS/EC2 CPUUtilization \['InstanceId'\] is not in WATCHES"):
+        check_watched([unlisted])
 
 
 def test_every_alarm_acts(any_site: StackRun) -> None:
