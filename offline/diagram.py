@@ -374,7 +374,13 @@ def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: s
             for r in p.inputs.get("rules") or []
         ]
         text = _label("AWS Backup vault", _lock_label(run, vaults[0]), *rules, "restore-tested")
-        others = [*plans, *run.of_type("aws:backup/selection:Selection")]
+        # The rules that carry failed backup, copy and restore jobs to the alert topic belong to the vault.
+        notices = [
+            rule
+            for rule in run.of_type("aws:cloudwatch/eventRule:EventRule")
+            if '"aws.backup"' in str(rule.inputs.get("eventPattern"))
+        ]
+        others = [*plans, *run.of_type("aws:backup/selection:Selection"), *notices]
         drawing.node(reg, "backup-vault", text, [*vaults, *others], shape="cylinder", fillcolor="#e8f5e9")
 
 

@@ -27,6 +27,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/WAFV2": "waf",
     "AWS/RDS": "aurora",  # the cluster, or an instance (a cell of its database subnet)
     "AWS/Backup": "backup-vault",
+    "AWS/Events": "backup-vault",  # a backup notification rule's failed deliveries
     "AWS/S3": "s3-",  # an archive's replication: the archive's own node
 }
 
