@@ -23,9 +23,8 @@ prefix = settings.name_prefix
 
 
 def through_provider(name: str, region: str) -> pulumi.ResourceOptions:
-    """Every AWS resource goes through an explicit provider per region (the stack config disables
-    the untagged default one), so every taggable one carries the standard tags. A provider never
-    changes region: that would replace everything it created."""
+    """Every AWS resource goes through an explicit provider per region (the stack config disables the untagged
+    default one), so all carry the standard tags. Its region never changes: that would replace all it made."""
     provider = aws.Provider(f"{name}-aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags))
     return pulumi.ResourceOptions(providers=[provider])
 
@@ -34,6 +33,7 @@ def archives(of: Site) -> SiteArchives:
     return SiteArchives(
         region=of.region,
         buckets={p: ReplicatedBucket(arn, of.archive_key_arns[p]) for p, arn in of.archive_arns.items()},
+        reports_bucket_arn=of.archives.logs_bucket_arn,
     )
 
 

@@ -7,6 +7,7 @@ no document ever needs a wildcard action.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 PolicyDocument = dict[str, Any]
@@ -773,6 +774,42 @@ def s3_replication_assume_role_policy(account_id: str) -> PolicyDocument:
             "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         }
+    )
+
+
+BATCH_OPERATIONS_SERVICE = "batchoperations.s3.amazonaws.com"
+# Where a Batch Replication job writes its generated manifest and its completion report.
+BATCH_REPLICATION_PREFIX = "batch-replication"
+
+
+def s3_batch_replication_policy(jobs: Sequence[tuple[str, str]]) -> PolicyDocument:
+    """What S3 Batch Operations needs to replicate the objects live replication never copied (those
+    written before the rules, and failed ones), per (source bucket ARN, reports bucket ARN): the
+    S3 User Guide's "Configuring an IAM role for S3 Batch Replication", policy for an Amazon S3
+    generated manifest, with the manifest and the report under ``batch-replication/`` of the site's
+    logs bucket. Replicating itself uses each bucket's replication role: no key is needed here."""
+    sources = sorted({source for source, _ in jobs})
+    outputs = sorted({f"{reports}/{BATCH_REPLICATION_PREFIX}/*" for _, reports in jobs})
+    return _document(
+        {
+            "Sid": "InitiateReplication",
+            "Effect": "Allow",
+            "Action": ["s3:InitiateReplication"],
+            "Resource": [f"{source}/*" for source in sources],
+        },
+        {
+            "Sid": "GenerateManifest",
+            "Effect": "Allow",
+            "Action": ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+            "Resource": sources,
+        },
+        {
+            "Sid": "ReadManifest",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": outputs,
+        },
+        {"Sid": "WriteManifestAndReport", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": outputs},
     )
 
 

@@ -185,3 +185,57 @@ def test_the_link_check_goes_red_on_a_broken_copy_of_a_real_page() -> None:
 
 def _line_of(text: str, needle: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_the_batch_replication_command_is_a_valid_create_job_for_the_stacks_role() -> None:
+    """What the runbook prescribes can run: its `aws s3control create-job` parameters pass botocore's
+    validation against the S3 Control model (names, types, enums), and it names the role prod makes."""
+    import json
+    import re
+    import shlex
+
+    import botocore.session
+    import botocore.validate
+
+    from offline.harness import run_stack
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "first-deploy.md").read_text()
+    block = page.split("## Copying what replication missed", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    command = block.split("aws s3control create-job", 1)[1].split("aws s3control describe-job", 1)[0]
+    command = command.replace("\\\n", " ")
+    for variable, value in {"ACCOUNT": "123456789012", "SOURCE": "src-bucket", "LOGS": "logs-bucket"}.items():
+        command = command.replace(f"'\"${variable}\"'", value).replace(f"${variable}", value)
+    words = shlex.split(command)
+    options = {w[2:]: words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)}
+    assert "no-confirmation-required" in [w[2:] for w in words]
+    params = {
+        "AccountId": options["account-id"],
+        "ConfirmationRequired": False,
+        "Priority": int(options["priority"]),
+        "RoleArn": options["role-arn"],
+        "Operation": json.loads(options["operation"]),
+        "ManifestGenerator": json.loads(options["manifest-generator"]),
+        "Report": json.loads(options["report"]),
+        "ClientRequestToken": "token",
+    }
+    model = botocore.session.get_session().get_service_model("s3control").operation_model("CreateJob")
+    botocore.validate.validate_parameters(params, model.input_shape)  # names, types, required members
+    assert _enum_violations(params, model.input_shape) == []  # which botocore leaves to the service
+    (role,) = [r for r in run_stack("prod").of_type("aws:iam/role:Role") if r.name.endswith("-batch-role")]
+    assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/{role.inputs['name']}", params["RoleArn"])
+    assert (
+        params["Report"]["Prefix"]
+        == params["ManifestGenerator"]["S3JobManifestGenerator"]["ManifestOutputLocation"]["ManifestPrefix"]
+        == "batch-replication"
+    )
+
+
+def _enum_violations(value: object, shape: object) -> list[str]:
+    """Every string in ``value`` whose shape is an enum it is not one of (botocore does not check enums)."""
+    members = getattr(shape, "members", None)
+    if isinstance(value, dict) and members is not None:
+        return [v for key, item in value.items() if key in members for v in _enum_violations(item, members[key])]
+    if isinstance(value, list) and hasattr(shape, "member"):
+        return [v for item in value for v in _enum_violations(item, shape.member)]
+    enum = getattr(shape, "enum", None) or []
+    return [f"{value!r} not in {enum}"] if isinstance(value, str) and enum and value not in enum else []

@@ -68,6 +68,9 @@ class SiteArchives:
     """The region of the site's buckets and keys."""
     buckets: Mapping[str, ReplicatedBucket]
     """The site's buckets by purpose ("data", "audit"); both sites name the same purposes."""
+    reports_bucket_arn: pulumi.Input[str]
+    """Where this site's S3 Batch Replication jobs write their manifest and completion report (the
+    site's logs bucket, under ``batch-replication/``): never an archive, whose objects are locked."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class Replication(pulumi.ComponentResource):
     rules: list[ReplicationRule]
     role_arns: dict[str, pulumi.Output[str]]
     """The replication role of each direction, by its source region."""
+    batch_role_arn: pulumi.Output[str]
+    """The role an S3 Batch Replication job runs as (docs/standby-region.md gives the command):
+    objects written before the rules existed, and failed ones, are copied only by such a job."""
 
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Replication", name, None, opts)
@@ -130,10 +136,12 @@ class Replication(pulumi.ComponentResource):
             role, policy = self._role(name, source, destination, account_id)
             self.rules += self._configurations(name, source, destination, role, policy, args.minutes)
             self.role_arns[source.region] = role.arn
+        self.batch_role_arn = self._batch_role(name, args.sites)
         self.register_outputs(
             {
                 "rules": [{f.name: getattr(rule, f.name) for f in fields(rule)} for rule in self.rules],
                 "role_arns": self.role_arns,
+                "batch_role_arn": self.batch_role_arn,
             }
         )
 
@@ -157,6 +165,34 @@ class Replication(pulumi.ComponentResource):
             opts=child,
         )
         return role, policy
+
+    def _batch_role(self, name: str, sites: tuple[SiteArchives, SiteArchives]) -> pulumi.Output[str]:
+        """One role for the Batch Replication jobs of both sites (a job runs in its source's region).
+        Its trust is the S3 guide's, without conditions: a job can be given the role only by a
+        principal of this account allowed to pass it (CreateJob with iam:PassRole)."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-batch-role",
+            # A fixed name the runbook's command can give (docs/first-deploy.md); one AWS object per
+            # name, so a replacement deletes the old role first.
+            name=f"{name}-batch",
+            description="S3 Batch Replication of the archives' objects that live replication never copied",
+            assume_role_policy=json.dumps(policies.service_assume_role_policy(policies.BATCH_OPERATIONS_SERVICE)),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        jobs = [(bucket.arn, site.reports_bucket_arn) for site in sites for bucket in site.buckets.values()]
+        policy = aws.iam.RolePolicy(
+            f"{name}-batch-policy",
+            role=role.name,
+            policy=pulumi.Output.all(*(arn for job in jobs for arn in job)).apply(
+                lambda arns: json.dumps(
+                    policies.s3_batch_replication_policy(list(zip(arns[::2], arns[1::2], strict=True)))
+                )
+            ),
+            opts=child,
+        )
+        # Usable once it may do what a job asks.
+        return pulumi.Output.all(role.arn, policy.id).apply(lambda values: str(values[0]))
 
     def _configurations(
         self,

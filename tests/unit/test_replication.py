@@ -20,6 +20,7 @@ ACCOUNT = "123456789012"
 HOME, STANDBY = "eu-west-1", "eu-central-1"
 OTHER = {HOME: STANDBY, STANDBY: HOME}
 PURPOSES = ("audit", "data")
+LOGS = "arn:aws:s3:::fintech-logs"
 ENABLED = {"status": "Enabled"}
 
 Grant = tuple[str, str, str | None, tuple[str, ...]]
@@ -214,12 +215,12 @@ def test_bad_arguments_are_refused_before_any_resource(case: str, message: str) 
 def test_purposes_must_be_usable_in_names_and_statement_ids() -> None:
     def sites(purpose: str) -> tuple[SiteArchives, SiteArchives]:
         bucket = ReplicatedBucket(arn="arn:aws:s3:::b", key_arn="arn:aws:kms:eu-west-1:1:key/k")
-        return SiteArchives(HOME, {purpose: bucket}), SiteArchives(STANDBY, {purpose: bucket})
+        return SiteArchives(HOME, {purpose: bucket}, LOGS), SiteArchives(STANDBY, {purpose: bucket}, LOGS)
 
     with pytest.raises(ValueError, match="lowercase letters and digits"):
         ReplicationArgs(sites=sites("audit-logs"))
     with pytest.raises(ValueError, match="no buckets"):
-        ReplicationArgs(sites=(SiteArchives(HOME, {}), SiteArchives(STANDBY, {})))
+        ReplicationArgs(sites=(SiteArchives(HOME, {}, LOGS), SiteArchives(STANDBY, {}, LOGS)))
 
 
 def test_a_key_outside_its_sites_region_is_refused_before_the_role_can_use_it() -> None:
@@ -235,3 +236,43 @@ def test_a_key_outside_its_sites_region_is_refused_before_the_role_can_use_it() 
     assert not declared & {
         f"fintech-prod-replication-{name}" for name in ("eu-west-1-policy", "data-eu-west-1", "audit-eu-west-1")
     }
+
+
+def test_batch_replication_has_the_role_the_s3_guide_asks_for(run: StackRun) -> None:
+    """Objects written before the rules, and failed ones, are copied only by an S3 Batch Replication
+    job, which runs as a role batchoperations.s3.amazonaws.com assumes, with the S3 User Guide's
+    policy for a generated manifest ("Configuring an IAM role for S3 Batch Replication"): initiate
+    replication of each archive's objects, read its replication configuration and write its
+    inventory (the manifest), read and write the manifest and report in the site's logs bucket."""
+    role = named_role(run, "-batch-role")
+    # The runbook's command names it: fixed, and replaced delete-first (one IAM role per name).
+    assert role.inputs["name"] == role.name.removesuffix("-role")
+    assert role.delete_before_replace
+    (statement,) = doc(role, "assumeRolePolicy")["Statement"]
+    assert statement["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    (policy,) = [p for p in run.of_type(POLICY) if p.inputs["role"] == role.state["name"]]
+    granted = {
+        (action, resource)
+        for st in doc(policy)["Statement"]
+        for action in as_list(st["Action"])
+        for resource in as_list(st["Resource"])
+    }
+    archives = [bucket_arn(p, r) for p in PURPOSES for r in (HOME, STANDBY)]
+    reports = {f"arn:aws:s3:::fintech-logs-{r}/batch-replication/*" for r in (HOME, STANDBY)}
+    expected = {
+        *(("s3:InitiateReplication", f"{a}/*") for a in archives),
+        *(
+            (action, a)
+            for a in archives
+            for action in ("s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration")
+        ),
+        *((action, r) for r in reports for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject")),
+    }
+    assert granted == expected
+    assert not any(a.endswith("/*") and a.split("/")[0] in archives and "PutObject" in act for act, a in granted)
+
+
+def named_role(run: StackRun, suffix: str) -> ResourceRecord:
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith(suffix)]
+    return role

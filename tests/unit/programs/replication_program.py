@@ -24,6 +24,7 @@ def site(region: str, purposes: tuple[str, ...] = ("data", "audit"), key_region:
             )
             for purpose in purposes
         },
+        reports_bucket_arn=f"arn:aws:s3:::fintech-logs-{region}",
     )
 
 
