@@ -188,10 +188,10 @@ class FailoverRecord:
         version = _get(data, "format", int)
         if version != FORMAT:
             raise FailoverRecordError(f"failover record: format is {version}, these commands read format {FORMAT}")
+        texts: dict[str, Any] = {key: _get(data, key, str) for key in (*TEXT, "standby_mode")}
         maps: dict[str, Any] = {key: _string_map(data, key) for key in PER_REGION}
         capacity = _get(data, "app_capacity", dict)
         settings = _get(data, "db_instance_settings", dict)
-        texts: dict[str, Any] = {key: _get(data, key, str) for key in (*TEXT, "standby_mode")}
         return cls(
             **texts,
             **maps,

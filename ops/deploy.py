@@ -8,6 +8,7 @@ region switchover and failover (ops/regions.py).
     ./deploy destroy prod --allow-prod          # and only after unprotecting, see below
     ./deploy switchover prod                    # planned: writer and traffic to the other region, no data loss
     ./deploy failover prod --allow-data-loss    # primary region lost: promote the other, unreplicated writes lost
+    ./deploy failover prod --remove-temporary   # pilot-light, after the up that follows a failover
 
 State lives where ``PULUMI_BACKEND_URL`` points. prod needs a durable, shared backend: an S3
 bucket with versioning and encryption (``s3://...``) or Pulumi Cloud (``https://api.pulumi.com``);
@@ -16,10 +17,13 @@ dev may keep the local file backend inside the repo (``.pulumi-state/``, gitigno
 or with ``PULUMI_SECRETS_PROVIDER`` such as ``awskms://alias/payments-pulumi`` when a stack is first
 created. Every run passes the policy pack.
 
-switchover and failover also need the AWS CLI; they print their plan and ask first (``--yes``: don't
-ask), then number each step as it starts. switchover ends with ``pulumi config set primaryRegion`` and
-an ``up`` (which, without ``--yes``, shows its diff and asks too); failover never runs ``up`` (it would
-have to reach the lost region) and prints what is left to do.
+switchover and failover call AWS with boto3 (no AWS CLI) and read the failover record each ``up`` writes
+into both regions, failover from the target region only (it needs neither the lost region nor the state
+backend, nor the Pulumi CLI); they print their plan and ask first (``--yes``: don't ask), then number each
+step as it starts, and run again after an interruption they go on from where AWS is. Both end by
+recording ``primaryRegion`` in the stack file; switchover then runs ``up`` (which, without ``--yes``,
+shows its diff and asks too); failover never runs ``up`` (it would have to reach the lost region) and
+prints what is left to do.
 
 Before Pulumi runs, the stack file is read as the CLI would hand it over: a key set twice is refused
 (the file, the key and both lines), and for preview, up, drift, switchover and failover every setting
@@ -98,17 +102,22 @@ def check_cli(pulumi: str | None) -> str | None:
     return None
 
 
-def check_credentials(env: Mapping[str, str]) -> str | None:
+def aws_session(env: Mapping[str, str]) -> tuple[Any, str | None]:
+    """The boto3 Session of ``AWS_PROFILE`` (or the default chain), and the problem with its credentials."""
     try:
-        credentials = boto3.Session(profile_name=env.get("AWS_PROFILE") or None).get_credentials()
+        session = boto3.Session(profile_name=env.get("AWS_PROFILE") or None)
     except botocore.exceptions.ProfileNotFound as exc:
-        return f"AWS profile not found: {exc}. Set AWS_PROFILE to a configured profile."
-    if credentials is None:
-        return (
+        return None, f"AWS profile not found: {exc}. Set AWS_PROFILE to a configured profile."
+    if session.get_credentials() is None:
+        return session, (
             "No AWS credentials found. Log in first (e.g. `aws sso login --profile <profile>` and export "
             "AWS_PROFILE), or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for a short-lived session."
         )
-    return None
+    return session, None
+
+
+def check_credentials(env: Mapping[str, str]) -> str | None:
+    return aws_session(env)[1]
 
 
 def check_backend(stack: str, backend: str) -> str | None:
@@ -455,30 +464,51 @@ def run(
     return 0
 
 
+def stack_file(stack: str) -> Path:
+    return PROJECT_DIR / f"Pulumi.{stack}.yaml"
+
+
 def move(
-    action: str, stack: str, *, yes: bool = False, allow_data_loss: bool = False, env: Mapping[str, str] | None = None
+    action: str,
+    stack: str,
+    *,
+    yes: bool = False,
+    allow_data_loss: bool = False,
+    remove_temporary: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> int:
-    """switchover or failover (ops/regions.py), once this machine could run `up` for the stack too."""
+    """switchover or failover (ops/regions.py). One boto3 Session serves the checks and every AWS call.
+
+    switchover first checks that this machine could run `up` for the stack (it ends with one); failover
+    needs AWS credentials and a readable stack file only: no Pulumi CLI, no state backend."""
     env = dict(os.environ if env is None else env)
     try:
         config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
     except ConfigFileError as exc:
         raise SetupError(str(exc)) from None
-    regions.require_standby_region(action, stack, config, project_name(PROJECT_DIR))
-    if action == "failover":
+    project = project_name(PROJECT_DIR)
+    regions.require_standby_region(action, stack, config, project)
+    if action == "failover" and not remove_temporary:
         regions.require_data_loss_ack(stack, allow_data_loss)
-    pulumi, aws = find_pulumi(env), regions.find_aws(env)
-    problems = [*missing_prerequisites("up", stack, pulumi, env), *filter(None, [regions.check_aws_cli(aws)])]
-    if problems or pulumi is None or aws is None:
-        raise SetupError("\n".join(problems))
-    env = with_backend(env)
-    clis = regions.Clis(pulumi=pulumi, aws=aws, env=env, cwd=PROJECT_DIR)
+    session, credentials = aws_session(env)
+    found = [credentials]
     if action == "switchover":
-        regions.switchover(
-            stack, clis, up=lambda: up_after_move(stack, yes=yes, env=env), yes=yes, polling=regions.POLLING
-        )
+        found += missing_prerequisites("up", stack, find_pulumi(env), env)
     else:
-        regions.failover(stack, clis, yes=yes, polling=regions.POLLING)
+        found += stack_config_problems(stack, "up")
+    problems = list(dict.fromkeys(problem for problem in found if problem))  # the credentials line once
+    if problems:
+        raise SetupError("\n".join(problems))
+    aws, place = regions.Aws(session), regions.placement(stack, config, project, stack_file(stack))
+    if action == "switchover":
+        env = with_backend(env)
+        regions.switchover(
+            place, aws, up=lambda: up_after_move(stack, yes=yes, env=env), yes=yes, polling=regions.POLLING
+        )
+    elif remove_temporary:
+        regions.remove_temporary(place, aws, yes=yes, polling=regions.POLLING)
+    else:
+        regions.failover(place, aws, yes=yes, polling=regions.POLLING)
     return 0
 
 
@@ -508,12 +538,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--allow-data-loss", action="store_true", help="failover: accept losing the writes not yet replicated"
     )
+    parser.add_argument(
+        "--remove-temporary",
+        action="store_true",
+        help="failover, pilot-light: after the up that follows it, move the writer to the managed DB instance "
+        "and delete the temporary one",
+    )
     args = parser.parse_args(argv)
     if args.allow_data_loss and args.action != "failover":
         parser.error("--allow-data-loss goes with failover only")
+    if args.remove_temporary and (args.action != "failover" or args.allow_data_loss):
+        parser.error("--remove-temporary goes with failover only, without --allow-data-loss")
     try:
         if args.action in regions.MOVES:
-            return move(args.action, args.stack, yes=args.yes, allow_data_loss=args.allow_data_loss)
+            return move(
+                args.action,
+                args.stack,
+                yes=args.yes,
+                allow_data_loss=args.allow_data_loss,
+                remove_temporary=args.remove_temporary,
+            )
         return run(args.action, args.stack, yes=args.yes, allow_prod=args.allow_prod)
     except (SetupError, regions.RefusedError) as exc:
         report(exc)

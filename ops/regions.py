@@ -1,92 +1,112 @@
 """Move a stack's database writer and traffic to its other region: switchover and failover.
 
-    ./deploy switchover prod                    # planned, both regions up: no data loss
-    ./deploy failover prod --allow-data-loss    # the primary region is lost: unreplicated writes are lost
+    ./deploy switchover prod                      # planned, both regions up: no data loss
+    ./deploy failover prod --allow-data-loss      # the primary region is lost: unreplicated writes are lost
+    ./deploy failover prod --remove-temporary     # pilot-light, after the `up` that follows a failover
 
-A stack with ``standbyRegion`` runs two sites; ``primaryRegion`` names the one that holds the Aurora writer
-and takes the traffic, the other one is the target of these commands. Both read the stack's outputs
-(``pulumi stack output``), check the regions with the ``aws`` CLI, print the plan and ask (unless
-``--yes``), then run numbered steps, each printed before it runs. The first failure stops them with one
-line that says what is done and what to do next.
+A stack with ``standbyRegion`` runs two sites; ``primaryRegion`` in ``Pulumi.<stack>.yaml`` (empty:
+``aws:region``) names the one that holds the Aurora writer and takes the traffic, the other one is the
+target. Both commands read the **failover record** (components/failover_record.py) that every ``up``
+writes into each site's region as an SSM parameter: failover from the target region only, so nothing is
+asked of the lost region, not even the Pulumi state backend that lives there. They call AWS through one
+boto3 Session (the credentials ./deploy checked first), a client per service and region with connect/read
+timeouts and standard retries, print the plan and ask (unless ``--yes``), then run numbered steps.
+
+**Resume.** Each step first asks AWS whether it is done (the writer already in the target, a failover
+under way, the temporary instance already there, the app group already at its size) and says
+"already done" instead of doing it again, so after any interruption the same command goes on from
+where AWS is. Every exit names the next command in one line.
 
 switchover refuses (nothing changed) unless the global cluster is ``available`` with both clusters as
-members and the writer in primary_region, the target cluster has a DB instance (a pilot-light one has
-none: set ``standbyMode: warm`` and ``./deploy up`` first) and both run the same engine version. Steps:
-scale the target's app to the active capacity and wait for it, switch the writer over, wait for it,
-``pulumi config set primaryRegion <target>``, ``./deploy up``: Route 53 roles and capacities follow the
-writer without replacing either cluster.
+members and the writer in the primary, the target cluster has a DB instance and both run the same
+engine version. Steps: scale the target's app to the active capacity; wait for its instances
+``InService`` and as many healthy targets in its load balancer's target group (the target's own Route 53
+check cannot pass before the move: it means "this site reaches the writer"); switch the writer over;
+wait for it; wait until Route 53 answers the origin name with the target (its check healthy, the old
+site's unhealthy: bounded, ``DNS_TIMEOUT``); record ``primaryRegion`` in the stack file; ``./deploy up``.
 
-failover asks only the target region (the primary may not answer). A pilot-light target first gets a
-temporary DB instance; then the failover with data loss allowed, a wait for the new writer, the target's
-app scaled up. It never runs ``up`` (that would have to reach the lost region) and prints what follows:
-record primaryRegion (offered), commit it, ``./deploy up`` once the old region is back, and delete the
-temporary instance after that ``up`` created the managed one.
+failover: a pilot-light target first gets a temporary DB instance with the managed instances' parameter
+group, CA and monitoring (from the record); then the failover with data loss allowed, the wait for the
+writer, the app scaled and waited for, the same DNS check, ``primaryRegion`` recorded. It never runs
+``up`` (that needs the lost region) and prints what follows. ``--remove-temporary`` (after that ``up``
+created the managed instance) first fails the cluster over to the managed instance, then deletes the
+temporary one, which until then is the writer.
 
-AWS CLI facts used (every flag checked against ``aws <command> help``, aws-cli 1.45 / botocore 1.43):
-- ``rds switchover-global-cluster --global-cluster-identifier --target-db-cluster-identifier <ARN>``:
-  "without losing any data. Your database is unavailable for a short time" (docs.aws.amazon.com/cli/latest/
-  reference/rds/switchover-global-cluster.html); "Run this command in the Region that hosts the current
-  primary cluster" (aws/aws-cli awscli/examples/rds/switchover-global-cluster.rst).
-- ``rds failover-global-cluster ... --allow-data-loss``: "Failing over - Specify the AllowDataLoss parameter
-  and don't specify the Switchover parameter" (.../reference/rds/failover-global-cluster.html); "Run this
-  command in the Region that hosts the secondary cluster that you're promoting" (examples/rds/
-  failover-global-cluster.rst). Both take the target as an ARN "so that Aurora can locate the cluster in
-  its Amazon Web Services Region" (SwitchoverGlobalCluster API).
-- ``rds describe-global-clusters``: ``GlobalClusters[].Status`` ("available"), ``GlobalClusterMembers[]``
-  ``.DBClusterArn``/``.IsWriter`` (API GlobalClusterMember); ``FailoverState`` "is empty unless a switchover
-  or failover operation is scheduled or is in progress" (API FailoverState).
-- ``rds describe-db-clusters``: ``DBClusters[].DBClusterMembers[]`` (its instances), ``EngineVersion``,
-  ``Engine`` (examples/rds/describe-db-clusters.rst).
-- ``rds create-db-instance --db-instance-identifier --db-cluster-identifier --db-instance-class --engine``
-  (``aurora-mysql``); identifiers are 1-63 letters, digits or hyphens, start with a letter, no trailing or
-  double hyphen (CreateDBInstance). ``--no-publicly-accessible``: without it "If the subnets are part of a
-  VPC that has an internet gateway attached to it, the DB instance is public" (CreateDBInstance
-  PubliclyAccessible), and the stack's VPCs have one for the load balancers.
-- ``rds wait db-instance-available`` "will poll every 30 seconds ... exit with a return code of 255 after 60
-  failed checks" (.../reference/rds/wait/db-instance-available.html).
-- ``rds delete-db-instance --db-instance-identifier``: all the provider sends for an Aurora cluster
-  instance (terraform-provider-aws internal/service/rds/cluster_instance.go, resourceClusterInstanceDelete).
-- ``autoscaling update-auto-scaling-group --auto-scaling-group-name --min-size --max-size
-  --desired-capacity`` "returns to the prompt if successful" (examples/autoscaling/
-  update-auto-scaling-group.rst); ``describe-auto-scaling-groups --auto-scaling-group-names``:
-  ``AutoScalingGroups[].Instances[].LifecycleState`` ``InService``.
-- ``route53 get-health-check-status --health-check-id``: Route 53's one endpoint signs in us-east-1
-  (botocore endpoints.json, route53 ``aws-global`` credentialScope).
-- ``pulumi stack output --json --show-secrets``; ``pulumi config set <key> [value] --stack``: values live in
-  ``Pulumi.<stack>.yaml``, which "should be committed" (pulumi.com/docs/iac/concepts/config).
+AWS facts used (API names, parameters and error codes checked against the botocore 1.44 service models
+on this machine, ``botocore/data/<service>/<version>/service-2.json.gz`` and ``waiters-2.json``, and the
+API references, docs.aws.amazon.com/<service>/latest/APIReference/API_<Operation>.html):
+- RDS (2014-10-31): ``DescribeGlobalClusters`` (``GlobalClusterNotFoundFault``): ``Status``,
+  ``GlobalClusterMembers[].DBClusterArn/IsWriter``, ``FailoverState`` "is empty unless a switchover or
+  failover operation is scheduled or is in progress" (API FailoverState). No waiter exists for global
+  clusters (waiters-2.json has DBClusterAvailable, DBInstanceAvailable, DBInstanceDeleted, ...): polled,
+  bounded. ``SwitchoverGlobalCluster(GlobalClusterIdentifier, TargetDbClusterIdentifier)`` "without
+  losing any data", called in the current primary's region; ``FailoverGlobalCluster(..., AllowDataLoss)``
+  "Specify the AllowDataLoss parameter and don't specify the Switchover parameter", called in the
+  secondary's region; both take the target as an ARN "so that Aurora can locate the cluster in its
+  Amazon Web Services Region". ``DescribeDBClusters`` (``DBClusterNotFoundFault``):
+  ``DBClusterMembers[].DBInstanceIdentifier/IsClusterWriter/PromotionTier``, ``Engine``,
+  ``EngineVersion``. ``DescribeDBInstances`` (``DBInstanceNotFound``). ``CreateDBInstance``
+  (DBInstanceIdentifier 1-63 letters, digits, hyphens, no trailing or double hyphen; DBClusterIdentifier,
+  DBInstanceClass, Engine, DBParameterGroupName, CACertificateIdentifier, MonitoringInterval "If
+  MonitoringRoleArn is specified, then you must set MonitoringInterval to a value other than 0",
+  PubliclyAccessible=False: otherwise "If the subnets are part of a VPC that has an internet gateway
+  attached to it, the DB instance is public", PromotionTier 15: the last choice of an in-cluster
+  failover). Waiters ``db_instance_available`` (30 s x 60) and ``db_instance_deleted`` (its success on
+  ``DBInstanceNotFound``). ``FailoverDBCluster(DBClusterIdentifier, TargetDBInstanceIdentifier)``: "The
+  name of the DB instance to promote to the primary DB instance" (``InvalidDBClusterStateFault``,
+  ``InvalidDBInstanceState``). ``DeleteDBInstance(DBInstanceIdentifier)``: all the provider sends for
+  an Aurora cluster instance (terraform-provider-aws resourceClusterInstanceDelete).
+- Auto Scaling (2011-01-01): ``UpdateAutoScalingGroup(AutoScalingGroupName, MinSize, MaxSize,
+  DesiredCapacity)``; ``DescribeAutoScalingGroups(AutoScalingGroupNames)``: ``MinSize``, ``MaxSize``,
+  ``DesiredCapacity``, ``Instances[].LifecycleState`` ``InService``. No waiter: polled.
+- ELBv2 (2015-12-01): ``DescribeTargetHealth(TargetGroupArn)`` (``TargetGroupNotFound``):
+  ``TargetHealthDescriptions[].TargetHealth.State`` ``healthy`` (the TargetInService waiter wants all
+  targets healthy, also none: counted here instead).
+- Route 53 (2013-04-01; one endpoint, signing in us-east-1: botocore endpoints ``aws-global``):
+  ``GetHealthCheckStatus(HealthCheckId)`` -> ``HealthCheckObservations[].StatusReport.Status``
+  ("Success: ..."/"Failure: ..."); "If more than 18% of health checkers report that an endpoint is
+  healthy, Route 53 considers it healthy" (Developer Guide, dns-failover-determining-health-of-endpoints).
+  ``ListResourceRecordSets(HostedZoneId, StartRecordName, StartRecordType)``: ``Failover``,
+  ``HealthCheckId``; the primary answers while healthy, else a healthy secondary, and "When the secondary
+  resource record set is unhealthy, Route 53 responds to DNS queries with the applicable value from the
+  primary" (API ResourceRecordSet, Failover). The control plane answers while either site's region is
+  down; its data plane (checks, answers) does not depend on it.
+- SSM (2014-11-06): ``GetParameter(Name)`` -> ``Parameter.Value`` (``ParameterNotFound``).
+- botocore ``Config(connect_timeout, read_timeout, retries={"mode": "standard", "max_attempts"})``
+  (boto3 guide "Retries": standard mode retries throttling, transient and connection errors with
+  backoff); errors branch on ``ClientError.response["Error"]["Code"]``.
+- ``Pulumi.<stack>.yaml`` "should be committed" (pulumi.com/docs/iac/concepts/config): the commands
+  edit the ``primaryRegion`` line in place instead of ``pulumi config set``, which needs the backend.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
-import shutil
-import subprocess
+import math
+import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+import botocore.config
+import botocore.exceptions
+import yaml
+
+from components.failover_record import AppCapacity, FailoverRecord, FailoverRecordError, parameter_name
 
 MOVES = ("switchover", "failover")
 EXIT_STEP_FAILED = 3  # a step failed or timed out once changes had begun
 EXIT_INTERRUPTED = 130  # Ctrl-C during a step
-# What the stack exports when it has a standby region (__main__.py); origin_name, origin_health_check_ids
-# and standby_mode only make the messages more precise.
-STANDBY_OUTPUTS = (
-    "primary_region",
-    "standby_region",
-    "global_cluster_id",
-    "db_cluster_arns",
-    "db_cluster_ids",
-    "asg_names",
-    "app_capacity",
-    "db_instance_class",
-)
 TEMPORARY_SUFFIX = "-failover"
 MAX_INSTANCE_ID = 63  # CreateDBInstance DBInstanceIdentifier
+TEMPORARY_PROMOTION_TIER = 15  # CreateDBInstance PromotionTier: 0-15, the highest is promoted last
 ROUTE53_REGION = "us-east-1"  # Route 53 is global; its endpoint signs in us-east-1
-T = TypeVar("T")
+HEALTHY_SHARE = 0.18  # Route 53: healthy when MORE than 18 % of its checkers say so
+CLIENT_CONFIG = botocore.config.Config(
+    connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 5}
+)
 
 
 class RefusedError(Exception):
@@ -101,39 +121,62 @@ class StepError(Exception):
         self.code = code
 
 
-class CommandError(Exception):
-    def __init__(self, command: Sequence[str], code: int, reason: str) -> None:
-        super().__init__(f"`{shlex.join(command)}` exited {code}: {reason or 'no message'}")
+class ActionError(Exception):
+    """An action of a step failed (an AWS call, the stack file, `./deploy up`)."""
 
 
-class WaitTimeoutError(Exception):
+class WaitTimeoutError(ActionError):
     pass
+
+
+class AwsError(ActionError):
+    """An AWS call failed; ``code`` is the service's error code (or botocore's exception name)."""
+
+    def __init__(self, service: str, operation: str, region: str, code: str, message: str) -> None:
+        super().__init__(f"{service} {operation} in {region}: {code}: {one_line(message) or 'no message'}")
+        self.code = code
 
 
 def one_line(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def aws_command(region: str, *args: str) -> list[str]:
-    """Every call names its region and asks for JSON: nothing depends on the caller's AWS profile."""
-    return ["aws", *args, "--region", region, "--output", "json"]
+class Aws:
+    """One boto3 Session (one set of credentials) and its clients, one per service and region."""
 
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._clients: dict[tuple[str, str], Any] = {}
 
-def shown(region: str, *args: str) -> str:
-    return shlex.join(aws_command(region, *args))
+    def client(self, service: str, region: str) -> Any:
+        if (service, region) not in self._clients:
+            self._clients[service, region] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
+        return self._clients[service, region]
 
+    def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
+        client = self.client(service, region)
+        name = client.meta.method_to_api_mapping.get(operation, operation)
+        try:
+            return dict(getattr(client, operation)(**params))
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            code, message = str(error.get("Code") or "Unknown"), str(error.get("Message") or "")
+            raise AwsError(service, name, region, code, message) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsError(service, name, region, type(exc).__name__, str(exc)) from None
 
-def find_aws(env: Mapping[str, str]) -> str | None:
-    return shutil.which("aws", path=env.get("PATH"))
-
-
-def check_aws_cli(aws: str | None) -> str | None:
-    if aws is None:
-        return (
-            "The AWS CLI is not on PATH: switchover and failover call it. Install it "
-            "(https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) and run this again."
-        )
-    return None
+    def wait(self, service: str, region: str, waiter: str, polling: Polling, **params: Any) -> None:
+        """One of the SDK's waiters, as often as ``polling`` says and no longer."""
+        delay = polling.waiter_delay
+        attempts = max(1, math.ceil(polling.timeout / max(delay, 1)))
+        try:
+            self.client(service, region).get_waiter(waiter).wait(
+                **params, WaiterConfig={"Delay": delay, "MaxAttempts": attempts}
+            )
+        except botocore.exceptions.WaiterError as exc:
+            raise AwsError(service, waiter, region, "WaiterError", str(exc)) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsError(service, waiter, region, type(exc).__name__, str(exc)) from None
 
 
 def require_standby_region(action: str, stack: str, config: Mapping[str, str], project: str) -> None:
@@ -170,19 +213,20 @@ class Polling:
     timeout: float = 30 * 60.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    waiter_delay: int = 30  # the RDS waiters' own delay
+    dns_timeout: float = 5 * 60.0  # how long traffic may take to follow the writer before we say so
 
-    def until(self, what: str, pending: Callable[[], str | None]) -> None:
+    def until(self, what: str, pending: Callable[[], str | None], *, timeout: float | None = None) -> None:
         """Ask ``pending`` until it answers None (done); it otherwise describes the state, printed on change."""
-        deadline = self.clock() + self.timeout
+        limit = self.timeout if timeout is None else timeout
+        deadline = self.clock() + limit
         last = None
         while (state := pending()) is not None:
             if state != last:
                 print(f"  {state}", flush=True)
                 last = state
             if self.clock() >= deadline:
-                raise WaitTimeoutError(
-                    f"timed out after {self.timeout / 60:g} min waiting for {what} (last seen: {state})"
-                )
+                raise WaitTimeoutError(f"timed out after {limit / 60:g} min waiting for {what} (last seen: {state})")
             self.sleep(self.interval)
 
 
@@ -190,157 +234,85 @@ POLLING = Polling()
 
 
 @dataclass(frozen=True)
-class Clis:
-    """The two command-line tools, the environment they run in and the project directory."""
-
-    pulumi: str
-    aws: str
-    env: Mapping[str, str]
-    cwd: Path
-
-    def aws_json(self, region: str, *args: str, echo: bool = False) -> dict[str, Any]:
-        command = aws_command(region, *args)
-        if echo:
-            print(f"  $ {shlex.join(command)}", flush=True)
-        stdout = self._run(self.aws, command)
-        try:
-            return dict(json.loads(stdout)) if stdout.strip() else {}
-        except ValueError:
-            raise CommandError(command, 0, f"printed no JSON: {one_line(stdout)[:200]}") from None
-
-    def pulumi_text(self, *args: str) -> str:
-        return self._run(self.pulumi, ["pulumi", *args])
-
-    def _run(self, executable: str, command: list[str]) -> str:
-        done = subprocess.run(
-            [executable, *command[1:]], cwd=self.cwd, env=dict(self.env), capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise CommandError(command, done.returncode, one_line(done.stderr))
-        return done.stdout
-
-
-@dataclass(frozen=True)
-class Capacity:
-    min_size: int
-    max_size: int
-    desired: int
-
-    def args(self) -> list[str]:
-        return [
-            "--min-size",
-            str(self.min_size),
-            "--max-size",
-            str(self.max_size),
-            "--desired-capacity",
-            str(self.desired),
-        ]
-
-    def __str__(self) -> str:
-        return f"min {self.min_size}, max {self.max_size}, desired {self.desired}"
-
-
-@dataclass(frozen=True)
-class Standby:
-    """A stack's two sites as its outputs describe them: ``source`` holds the writer, ``target`` is the other."""
+class Placement:
+    """Where the stack file says the writer is (``primary``) and where a move goes (``target``)."""
 
     stack: str
-    source: str
+    env_suffix: str
+    primary: str
     target: str
-    mode: str
-    global_cluster_id: str
-    cluster_arns: Mapping[str, str]
-    cluster_ids: Mapping[str, str]
-    asg_names: Mapping[str, str]
-    capacity: Capacity
-    instance_class: str
-    origin_name: str
-    health_check_ids: Mapping[str, str]
+    stack_file: Path
+    project: str
 
-    def scale_args(self) -> list[str]:
-        return [
-            "autoscaling",
-            "update-auto-scaling-group",
-            "--auto-scaling-group-name",
-            self.asg_names[self.target],
-            *self.capacity.args(),
-        ]
-
-    def watch_global_cluster(self, region: str) -> str:
-        return shown(region, "rds", "describe-global-clusters", "--global-cluster-identifier", self.global_cluster_id)
-
-    @property
-    def config_command(self) -> list[str]:
-        return ["pulumi", "config", "set", "primaryRegion", self.target, "--stack", self.stack]
+    def command(self, action: str) -> str:
+        """The command an operator types to run (or resume) ``action``."""
+        return {
+            "switchover": f"./deploy switchover {self.stack}",
+            "failover": f"./deploy failover {self.stack} --allow-data-loss",
+            "remove-temporary": f"./deploy failover {self.stack} --remove-temporary",
+        }[action]
 
 
-@dataclass(frozen=True)
-class Step:
-    title: str
-    action: Callable[[], object]
-    if_failed: str  # what is done and what to do next, should this step fail
-
-
-def standby_from_outputs(stack: str, outputs: Mapping[str, Any]) -> Standby:
-    """The two sites, or a refusal naming what the outputs lack."""
-    if not outputs.get("standby_region"):
+def placement(stack: str, config: Mapping[str, str], project: str, stack_file: Path) -> Placement:
+    home, standby = config.get("aws:region", ""), config.get(f"{project}:standbyRegion", "")
+    primary = config.get(f"{project}:primaryRegion") or home
+    if primary not in (home, standby):
         raise RefusedError(
-            f"{stack} has no standby region (its outputs have no standby_region): set standbyRegion in "
-            f"Pulumi.{stack}.yaml and run `./deploy up {stack}` first."
+            f"Pulumi.{stack}.yaml: primaryRegion {primary} is neither aws:region {home} nor standbyRegion {standby}."
         )
-    missing = [key for key in STANDBY_OUTPUTS if not outputs.get(key)]
-    if missing:
-        raise RefusedError(
-            f"{stack}'s outputs lack {', '.join(missing)}: run `./deploy up {stack}` to export them first."
-        )
-    source, per_site = str(outputs["primary_region"]), ("db_cluster_arns", "db_cluster_ids", "asg_names")
-    arns = outputs["db_cluster_arns"] if all(isinstance(outputs[key], dict) for key in per_site) else {}
-    others = sorted(region for region in arns if region != source)
-    if source not in arns or len(others) != 1 or any({source, *others} - set(outputs[key]) for key in per_site):
-        raise RefusedError(
-            f"{stack}'s outputs do not map two regions, primary_region {source} one of them, to clusters and "
-            f"app groups (db_cluster_arns: {outputs['db_cluster_arns']}): run `./deploy up {stack}` first."
-        )
-    try:
-        size = outputs["app_capacity"]
-        capacity = Capacity(int(size["min"]), int(size["max"]), int(size["desired"]))
-    except (KeyError, TypeError, ValueError):
-        raise RefusedError(
-            f"{stack}'s app_capacity output is not {{min, max, desired}} ({outputs['app_capacity']}): run "
-            f"`./deploy up {stack}` first."
-        ) from None
-    return Standby(
+    return Placement(
         stack=stack,
-        source=source,
-        target=others[0],
-        mode=str(outputs.get("standby_mode") or "unknown mode"),
-        global_cluster_id=str(outputs["global_cluster_id"]),
-        cluster_arns=dict(arns),
-        cluster_ids=dict(outputs["db_cluster_ids"]),
-        asg_names=dict(outputs["asg_names"]),
-        capacity=capacity,
-        instance_class=str(outputs["db_instance_class"]),
-        origin_name=str(outputs.get("origin_name") or "the origin name"),
-        health_check_ids=dict(outputs.get("origin_health_check_ids") or {}),
+        env_suffix=config.get(f"{project}:envSuffix") or stack,
+        primary=primary,
+        target=standby if primary == home else home,
+        stack_file=stack_file,
+        project=project,
     )
 
 
-def read_standby(stack: str, clis: Clis) -> Standby:
-    command = ["stack", "output", "--json", "--show-secrets=false", "--stack", stack]
+def read_record(aws: Aws, p: Placement, regions: Sequence[str]) -> FailoverRecord:
+    """The failover record from the first of ``regions`` that has it; a refusal naming each failure."""
+    name, problems = parameter_name(p.env_suffix), []
+    for region in regions:
+        try:
+            value = aws.call("ssm", region, "get_parameter", Name=name)["Parameter"]["Value"]
+        except AwsError as exc:
+            if exc.code == "ParameterNotFound":
+                problems.append(f"{region} has no failover record {name} (`./deploy up {p.stack}` writes it)")
+            else:
+                problems.append(f"cannot read the failover record: {exc}")
+            continue
+        try:
+            record = FailoverRecord.from_json(str(value))
+        except FailoverRecordError as exc:
+            raise RefusedError(f"{name} in {region}: {exc}; run `./deploy up {p.stack}` to write it again.") from None
+        if record.stack != p.stack or set(record.regions) != {p.primary, p.target}:
+            raise RefusedError(
+                f"{name} in {region} describes stack {record.stack} in {' and '.join(record.regions)}, not "
+                f"{p.stack} in {p.primary} and {p.target}: check envSuffix in Pulumi.{p.stack}.yaml."
+            )
+        if record.primary_region != p.primary:
+            raise RefusedError(
+                f"Pulumi.{p.stack}.yaml says primaryRegion {p.primary}, the failover record in {region} (written by "
+                f"the last up) says {record.primary_region}: a move recorded in the file has not been followed by "
+                f"`./deploy up {p.stack}` (run it once both regions answer), or the file is behind (pull it). "
+                "Nothing was changed."
+            )
+        return record
+    raise RefusedError("; ".join(problems) + ". Nothing was changed.")
+
+
+# What AWS says
+
+
+def global_cluster(aws: Aws, region: str, global_cluster_id: str) -> dict[str, Any]:
     try:
-        outputs = json.loads(clis.pulumi_text(*command))
-    except CommandError as exc:
-        raise RefusedError(f"cannot read {stack}'s outputs: {exc}") from None
-    except ValueError:
-        outputs = None
-    if not isinstance(outputs, dict):
-        raise RefusedError(f"cannot read {stack}'s outputs: `pulumi {shlex.join(command)}` printed no JSON object")
-    return standby_from_outputs(stack, outputs)
-
-
-def global_cluster(clis: Clis, region: str, global_cluster_id: str) -> dict[str, Any]:
-    answer = clis.aws_json(region, "rds", "describe-global-clusters", "--global-cluster-identifier", global_cluster_id)
-    return dict((answer.get("GlobalClusters") or [{}])[0])
+        found = aws.call("rds", region, "describe_global_clusters", GlobalClusterIdentifier=global_cluster_id)
+    except AwsError as exc:
+        if exc.code == "GlobalClusterNotFoundFault":
+            return {}
+        raise
+    return dict((found.get("GlobalClusters") or [{}])[0])
 
 
 def members(cluster: Mapping[str, Any]) -> dict[str, bool]:
@@ -348,93 +320,113 @@ def members(cluster: Mapping[str, Any]) -> dict[str, bool]:
     return {str(m.get("DBClusterArn")): bool(m.get("IsWriter")) for m in cluster.get("GlobalClusterMembers") or []}
 
 
-def db_cluster(clis: Clis, region: str, cluster_id: str) -> dict[str, Any]:
-    answer = clis.aws_json(region, "rds", "describe-db-clusters", "--db-cluster-identifier", cluster_id)
-    return dict((answer.get("DBClusters") or [{}])[0])
+def move_under_way(cluster: Mapping[str, Any]) -> str:
+    return str((cluster.get("FailoverState") or {}).get("Status") or "")
 
 
-def switchover_problems(s: Standby, clis: Clis) -> list[str]:
-    """Why a planned switchover cannot start (asked in both regions); empty when it can."""
-    found = global_cluster(clis, s.source, s.global_cluster_id)
-    problems = []
-    if found.get("Status") != "available":
-        problems.append(
-            f"global cluster {s.global_cluster_id} is {found.get('Status') or 'not found'} in {s.source}, not "
-            f"available: wait until it is (`{s.watch_global_cluster(s.source)}`), nothing was changed."
-        )
-    roles = members(found)
-    absent = [region for region in (s.source, s.target) if s.cluster_arns[region] not in roles]
-    if found and absent:
-        problems.append(
-            f"global cluster {s.global_cluster_id} has no member in {' and '.join(absent)} "
-            f"({', '.join(s.cluster_arns[r] for r in absent)}): run `./deploy up {s.stack}` to rejoin it first."
-        )
-    writers = [arn for arn, writer in roles.items() if writer]
-    if writers == [s.cluster_arns[s.target]]:
-        problems.append(
-            f"{s.target} already holds the writer of {s.global_cluster_id}: record it with "
-            f"`{shlex.join(s.config_command)}` and run `./deploy up {s.stack}`."
-        )
-    elif roles and writers != [s.cluster_arns[s.source]]:
-        problems.append(
-            f"the writer of {s.global_cluster_id} is {', '.join(writers) or 'nowhere'}, not {s.source} as "
-            f"primary_region says: check `{s.watch_global_cluster(s.source)}`."
-        )
-    source = db_cluster(clis, s.source, s.cluster_ids[s.source])
-    target = db_cluster(clis, s.target, s.cluster_ids[s.target])
-    if not target.get("DBClusterMembers"):
-        problems.append(
-            f"{s.target}'s cluster {s.cluster_ids[s.target]} has no DB instance ({s.mode}), and a headless "
-            f"cluster cannot take the writer: set standbyMode: warm in Pulumi.{s.stack}.yaml, run "
-            f"`./deploy up {s.stack}`, then switch over."
-        )
-    versions = {s.source: source.get("EngineVersion"), s.target: target.get("EngineVersion")}
-    if versions[s.source] != versions[s.target]:
-        problems.append(
-            f"engine versions differ ({', '.join(f'{r} {v}' for r, v in versions.items())}): finish the "
-            "upgrade (the standby first) before switching over."
-        )
-    return problems
-
-
-def failover_problems(s: Standby, clis: Clis) -> tuple[dict[str, Any], list[str]]:
-    """The target cluster and why a failover cannot start, asking the target region only."""
-    found = global_cluster(clis, s.target, s.global_cluster_id)
-    roles, arn = members(found), s.cluster_arns[s.target]
-    problems = []
-    if arn not in roles:
-        problems.append(
-            f"{s.target}'s cluster {arn} is not a member of global cluster {s.global_cluster_id} as seen from "
-            f"{s.target}: there is nothing to fail over to (`{s.watch_global_cluster(s.target)}`)."
-        )
-    elif roles[arn]:
-        problems.append(
-            f"{s.target} already holds the writer of {s.global_cluster_id}: nothing to fail over. Record it "
-            f"with `{shlex.join(s.config_command)}`."
-        )
-    underway = (found.get("FailoverState") or {}).get("Status")
-    if underway:
-        problems.append(
-            f"a switchover or failover of {s.global_cluster_id} is already {underway}: wait for it "
-            f"(`{s.watch_global_cluster(s.target)}`)."
-        )
-    target = db_cluster(clis, s.target, s.cluster_ids[s.target])
-    if not target:
-        problems.append(f"{s.target} has no cluster {s.cluster_ids[s.target]}: there is nothing to fail over to.")
-    return target, problems
-
-
-def reading(check: Callable[[], T]) -> T:
-    """A precondition check: a read that fails refuses, nothing having been changed."""
+def db_cluster(aws: Aws, region: str, cluster_id: str) -> dict[str, Any]:
     try:
-        return check()
-    except CommandError as exc:
-        raise RefusedError(f"{exc}; nothing was changed.") from None
+        found = aws.call("rds", region, "describe_db_clusters", DBClusterIdentifier=cluster_id)
+    except AwsError as exc:
+        if exc.code == "DBClusterNotFoundFault":
+            return {}
+        raise
+    return dict((found.get("DBClusters") or [{}])[0])
 
 
-def refuse(problems: Sequence[str]) -> None:
-    if problems:
-        raise RefusedError("\n".join(problems))
+def db_instance(aws: Aws, region: str, instance_id: str) -> dict[str, Any] | None:
+    try:
+        found = aws.call("rds", region, "describe_db_instances", DBInstanceIdentifier=instance_id)
+    except AwsError as exc:
+        if exc.code == "DBInstanceNotFound":
+            return None
+        raise
+    return dict((found.get("DBInstances") or [{}])[0])
+
+
+def app_group(aws: Aws, region: str, name: str) -> dict[str, Any]:
+    found = aws.call("autoscaling", region, "describe_auto_scaling_groups", AutoScalingGroupNames=[name])
+    return dict((found.get("AutoScalingGroups") or [{}])[0])
+
+
+def at_capacity(group: Mapping[str, Any], capacity: AppCapacity) -> bool:
+    sizes = (group.get("MinSize"), group.get("MaxSize"), group.get("DesiredCapacity"))
+    return sizes == (capacity.min, capacity.max, capacity.desired)
+
+
+def healthy_targets(aws: Aws, region: str, target_group_arn: str) -> int:
+    found = aws.call("elbv2", region, "describe_target_health", TargetGroupArn=target_group_arn)
+    states = [d.get("TargetHealth", {}).get("State") for d in found.get("TargetHealthDescriptions") or []]
+    return states.count("healthy")
+
+
+def check_is_healthy(aws: Aws, health_check_id: str) -> bool:
+    """Route 53's verdict: more than 18 % of its checkers see the endpoint healthy."""
+    found = aws.call("route53", ROUTE53_REGION, "get_health_check_status", HealthCheckId=health_check_id)
+    seen = [str(o.get("StatusReport", {}).get("Status", "")) for o in found.get("HealthCheckObservations") or []]
+    return bool(seen) and sum(status.startswith("Success") for status in seen) / len(seen) > HEALTHY_SHARE
+
+
+def answering_site(aws: Aws, r: FailoverRecord) -> tuple[str, str]:
+    """The region Route 53 answers the origin name with, and why (failover routing over the two records)."""
+    found = aws.call(
+        "route53",
+        ROUTE53_REGION,
+        "list_resource_record_sets",
+        HostedZoneId=r.hosted_zone_id,
+        StartRecordName=r.origin_name,
+        StartRecordType="A",
+    )
+    name = r.origin_name.rstrip(".") + "."
+    by_role = {
+        str(s["Failover"]): s
+        for s in found.get("ResourceRecordSets") or []
+        if s.get("Name") == name and s.get("Type") == "A" and s.get("Failover")
+    }
+    if set(by_role) != {"PRIMARY", "SECONDARY"}:
+        return "neither site", f"{r.hosted_zone_id} has no PRIMARY and SECONDARY record for {r.origin_name}"
+    site = {check: region for region, check in r.origin_health_check_ids.items()}
+    healthy = {role: check_is_healthy(aws, str(s.get("HealthCheckId"))) for role, s in by_role.items()}
+    role = "PRIMARY" if healthy["PRIMARY"] or not healthy["SECONDARY"] else "SECONDARY"
+    region = site.get(str(by_role[role].get("HealthCheckId")), "an unknown site")
+    checks = ", ".join(
+        f"{site.get(str(s.get('HealthCheckId')), '?')}'s check {'healthy' if healthy[k] else 'unhealthy'}"
+        for k, s in sorted(by_role.items())
+    )
+    return region, f"its {role} record; {checks}"
+
+
+# Steps
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    action: Callable[[], object]
+    if_failed: str  # what is done and what to do next, should this step fail
+    done: Callable[[], bool] | None = None  # AWS already shows the step done: skipped (a re-run resumes)
+    resume: str = ""  # the command that goes on from this step, when not the move's own run again
+
+
+def starting(number: int, total: int, step: Step, already: bool) -> None:
+    print(f"step {number}/{total}: {step.title}{': already done' if already else ''}", flush=True)
+
+
+def run_steps(steps: Sequence[Step], again: str) -> None:
+    total = len(steps)
+    for number, step in enumerate(steps, 1):
+        try:
+            already = bool(step.done and step.done())
+            starting(number, total, step, already)
+            if not already:
+                step.action()
+        except ActionError as exc:
+            raise StepError(EXIT_STEP_FAILED, f"step {number}/{total} failed: {exc}. {step.if_failed}") from None
+        except KeyboardInterrupt:
+            command = f"`{step.resume}`" if step.resume else f"`{again}` again"
+            raise StepError(
+                EXIT_INTERRUPTED, f"interrupted during step {number}/{total}; run {command}: it goes on from there."
+            ) from None
 
 
 def confirm(headline: str, steps: Sequence[Step], *, yes: bool) -> None:
@@ -453,250 +445,451 @@ def confirm(headline: str, steps: Sequence[Step], *, yes: bool) -> None:
         raise RefusedError("stopped at the confirmation: nothing was changed.")
 
 
-def run_steps(steps: Sequence[Step]) -> None:
-    total = len(steps)
-    for number, step in enumerate(steps, 1):
-        print(f"step {number}/{total}: {step.title}", flush=True)
-        try:
-            step.action()
-        except (CommandError, WaitTimeoutError) as exc:
-            raise StepError(EXIT_STEP_FAILED, f"step {number}/{total} failed: {exc}. {step.if_failed}") from None
-        except KeyboardInterrupt:
-            raise StepError(EXIT_INTERRUPTED, f"interrupted during step {number}/{total}. {step.if_failed}") from None
+def refuse(problems: Sequence[str]) -> None:
+    if problems:
+        raise RefusedError("\n".join(problems))
 
 
-def wait_in_service(s: Standby, clis: Clis, polling: Polling) -> None:
-    asg, wanted = s.asg_names[s.target], s.capacity.desired
+def reading(aws_reads: Callable[[], Any]) -> Any:
+    """A read before any change: a failure refuses, nothing having been changed."""
+    try:
+        return aws_reads()
+    except AwsError as exc:
+        raise RefusedError(f"{exc}; nothing was changed.") from None
 
-    def pending() -> str | None:
-        answer = clis.aws_json(
-            s.target, "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", asg
+
+@dataclass
+class Move:
+    """One switchover, failover or clean-up: the stack file's view, the record, AWS and the clock."""
+
+    p: Placement
+    r: FailoverRecord
+    aws: Aws
+    polling: Polling
+    again: str = field(default="")
+
+    @property
+    def source(self) -> str:
+        return self.p.primary
+
+    @property
+    def target(self) -> str:
+        return self.p.target
+
+    def writer_in_target(self, region: str) -> bool:
+        return members(global_cluster(self.aws, region, self.r.global_cluster_id)).get(self.target_arn, False)
+
+    @property
+    def target_arn(self) -> str:
+        return self.r.db_cluster_arns[self.target]
+
+    def scale_app(self) -> Step:
+        asg, capacity = self.r.asg_names[self.target], self.r.app_capacity
+        return Step(
+            f"scale {asg} in {self.target} to {capacity}",
+            lambda: self.aws.call(
+                "autoscaling",
+                self.target,
+                "update_auto_scaling_group",
+                AutoScalingGroupName=asg,
+                MinSize=capacity.min,
+                MaxSize=capacity.max,
+                DesiredCapacity=capacity.desired,
+            ),
+            f"fix the cause and run `{self.again}` again",
+            done=lambda: at_capacity(app_group(self.aws, self.target, asg), capacity),
         )
-        instances = (answer.get("AutoScalingGroups") or [{}])[0].get("Instances") or []
-        ready = sum(1 for instance in instances if instance.get("LifecycleState") == "InService")
-        return None if ready >= wanted else f"{asg}: {ready}/{wanted} instances InService"
 
-    polling.until(f"{wanted} InService instances in {asg}", pending)
+    def wait_app_ready(self, if_failed: str) -> Step:
+        asg, wanted = self.r.asg_names[self.target], self.r.app_capacity.desired
+        group_arn = self.r.target_group_arns[self.target]
+
+        def pending() -> str | None:
+            instances = app_group(self.aws, self.target, asg).get("Instances") or []
+            ready = sum(1 for instance in instances if instance.get("LifecycleState") == "InService")
+            healthy = healthy_targets(self.aws, self.target, group_arn)
+            if ready >= wanted and healthy >= wanted:
+                return None
+            return f"{asg}: {ready}/{wanted} instances InService, {healthy}/{wanted} targets healthy"
+
+        return Step(
+            f"wait until {wanted} instances of {asg} are InService and healthy behind {self.target}'s load balancer",
+            lambda: self.polling.until(f"{wanted} InService, healthy instances in {asg}", pending),
+            if_failed,
+        )
+
+    def wait_for_writer(self, region: str, *, settled: bool) -> Step:
+        """Until the target holds the writer (switchover: and the global cluster is available, no move under way)."""
+        gid = self.r.global_cluster_id
+
+        def pending() -> str | None:
+            found = global_cluster(self.aws, region, gid)
+            writer, status = members(found).get(self.target_arn, False), found.get("Status")
+            under_way = move_under_way(found)
+            if writer and (not settled or (status == "available" and not under_way)):
+                return None
+            moving = f", {under_way}" if under_way else ""
+            return f"{gid}: {status}{moving}, writer {'in' if writer else 'not yet in'} {self.target}"
+
+        return Step(
+            f"wait until {self.target} holds the writer" + (f" and {gid} is available" if settled else ""),
+            lambda: self.polling.until(f"{self.target} to hold the writer", pending),
+            f"the move was requested and has not finished: run `{self.again}` again, it waits for it",
+        )
+
+    def traffic_follows(self) -> Step:
+        """Route 53 answers the origin name with the target: its readiness check passes, the old one fails."""
+
+        def pending() -> str | None:
+            region, why = answering_site(self.aws, self.r)
+            return None if region == self.target else f"Route 53 answers {self.r.origin_name} with {region} ({why})"
+
+        return Step(
+            f"wait until Route 53 answers {self.r.origin_name} with {self.target} (up to "
+            f"{self.polling.dns_timeout / 60:g} min)",
+            lambda: self.polling.until(
+                f"Route 53 to answer {self.r.origin_name} with {self.target}", pending, timeout=self.polling.dns_timeout
+            ),
+            f"{self.target} holds the writer, but clients resolving {self.r.origin_name} still reach the other site, "
+            f"whose app cannot reach the writer (its payments fail): see {self.target}'s Route 53 check "
+            f"{self.r.origin_health_check_ids[self.target]} and app, then run `{self.again}` again",
+        )
+
+    def record_primary(self) -> Step:
+        return Step(
+            f"record primaryRegion: {self.target} in {self.p.stack_file.name}",
+            lambda: record_primary_region(self.p.stack_file, self.p.project, self.target),
+            f"set primaryRegion: {self.target} in {self.p.stack_file.name} yourself",
+            done=lambda: stack_file_primary(self.p.stack_file, self.p.project) == self.target,
+        )
 
 
-def wait_for_writer(s: Standby, clis: Clis, polling: Polling, *, region: str, available: bool) -> None:
-    """Until the target cluster holds the writer (and, for a switchover, the global cluster is available)."""
-    arn = s.cluster_arns[s.target]
-
-    def pending() -> str | None:
-        found = global_cluster(clis, region, s.global_cluster_id)
-        writer, status = members(found).get(arn, False), found.get("Status")
-        if writer and (status == "available" or not available):
-            return None
-        return f"{s.global_cluster_id}: {status}, writer {'in' if writer else 'not yet in'} {s.target}"
-
-    polling.until(f"{s.target} to hold the writer", pending)
+def switchover_problems(m: Move, found: Mapping[str, Any]) -> list[str]:
+    """Why a planned switchover cannot start (asked in both regions); empty when it can."""
+    r, problems = m.r, []
+    if found.get("Status") != "available":
+        problems.append(
+            f"global cluster {r.global_cluster_id} is {found.get('Status') or 'not found'} in {m.source}, not "
+            "available: wait until it is, nothing was changed."
+        )
+    roles = members(found)
+    absent = [region for region in r.regions if r.db_cluster_arns[region] not in roles]
+    if found and absent:
+        problems.append(
+            f"global cluster {r.global_cluster_id} has no member in {' and '.join(absent)} "
+            f"({', '.join(r.db_cluster_arns[a] for a in absent)}): run `./deploy up {r.stack}` to rejoin it first."
+        )
+    writers = [arn for arn, writer in roles.items() if writer]
+    if roles and writers != [r.db_cluster_arns[m.source]]:
+        problems.append(
+            f"the writer of {r.global_cluster_id} is {', '.join(writers) or 'nowhere'}, not {m.source} as "
+            f"Pulumi.{r.stack}.yaml says: nothing was changed."
+        )
+    source = db_cluster(m.aws, m.source, r.db_cluster_ids[m.source])
+    target = db_cluster(m.aws, m.target, r.db_cluster_ids[m.target])
+    if not target.get("DBClusterMembers"):
+        problems.append(
+            f"{m.target}'s cluster {r.db_cluster_ids[m.target]} has no DB instance ({r.standby_mode}), and a "
+            f"headless cluster cannot take the writer: set standbyMode: warm in Pulumi.{r.stack}.yaml, run "
+            f"`./deploy up {r.stack}`, then switch over."
+        )
+    versions = {m.source: source.get("EngineVersion"), m.target: target.get("EngineVersion")}
+    if versions[m.source] != versions[m.target]:
+        problems.append(
+            f"engine versions differ ({', '.join(f'{k} {v}' for k, v in versions.items())}): finish the "
+            "upgrade (the standby first) before switching over."
+        )
+    return problems
 
 
 def run_up(up: Callable[[], int], stack: str) -> None:
     code = up()
     if code != 0:
-        raise CommandError(["./deploy", "up", stack], code, "see its output above")
+        raise ActionError(f"`./deploy up {stack}` exited {code} (see its output above)")
 
 
-def switchover(stack: str, clis: Clis, *, up: Callable[[], int], yes: bool, polling: Polling) -> None:
+def switchover(p: Placement, aws: Aws, *, up: Callable[[], int], yes: bool, polling: Polling) -> None:
     """Planned move of the writer and the traffic to the other site; ``up`` runs ``./deploy up <stack>``."""
-    s = read_standby(stack, clis)
-    refuse(reading(lambda: switchover_problems(s, clis)))
-    asg, arn = s.asg_names[s.target], s.cluster_arns[s.target]
-    # `pulumi up` leaves an Auto Scaling group's size alone (compute.py ignores it): say the command.
-    idle = "1" if s.mode == "warm" else "0"
-    scale_back = (
-        "scale it back with `"
-        + shown(
-            s.target,
-            "autoscaling",
-            "update-auto-scaling-group",
-            "--auto-scaling-group-name",
-            asg,
-            "--min-size",
-            idle,
-            "--desired-capacity",
-            idle,
-        )
-        + "`"
-    )
-    record = shlex.join(s.config_command)
+    r = reading(lambda: read_record(aws, p, [p.primary, p.target]))
+    m = Move(p, r, aws, polling, again=p.command("switchover"))
+    found = reading(lambda: global_cluster(aws, m.source, r.global_cluster_id))
+    resuming = members(found).get(m.target_arn, False) or bool(move_under_way(found))
+    if not resuming:
+        refuse(reading(lambda: switchover_problems(m, found)))
+    asg, idle = r.asg_names[m.target], 1 if r.standby_mode == "warm" else 0
+    # `up` leaves an Auto Scaling group's size alone (compute.py ignores it): say what to set.
+    scale_back = f"or scale {asg} in {m.target} back to min {idle}, desired {idle}"
     steps = [
+        m.scale_app(),
+        m.wait_app_ready(f"the writer has not moved: see why {asg} is not ready, run `{m.again}` again {scale_back}"),
         Step(
-            f"scale {asg} in {s.target} to {s.capacity}",
-            lambda: clis.aws_json(s.target, *s.scale_args(), echo=True),
-            "Nothing was changed: fix the cause and run the switchover again.",
-        ),
-        Step(
-            f"wait until {s.capacity.desired} instances of {asg} are InService",
-            lambda: wait_in_service(s, clis, polling),
-            f"The writer has not moved; {asg} is scaled up but not serving: see why (`aws autoscaling "
-            f"describe-scaling-activities --auto-scaling-group-name {asg} --region {s.target} --output json`), "
-            f"then switch over again, or {scale_back}.",
-        ),
-        Step(
-            f"switch the Aurora writer of {s.global_cluster_id} from {s.source} to {s.target} (no data loss; the "
+            f"switch the Aurora writer of {r.global_cluster_id} from {m.source} to {m.target} (no data loss; the "
             "database is unavailable for a short time)",
-            lambda: clis.aws_json(
-                s.source,
+            lambda: aws.call(
                 "rds",
-                "switchover-global-cluster",
-                "--global-cluster-identifier",
-                s.global_cluster_id,
-                "--target-db-cluster-identifier",
-                arn,
-                echo=True,
+                m.source,
+                "switchover_global_cluster",
+                GlobalClusterIdentifier=r.global_cluster_id,
+                TargetDbClusterIdentifier=m.target_arn,
             ),
-            f"The writer has not moved; {asg} is scaled up: fix the cause and switch over again, or {scale_back}.",
+            f"the writer has not moved: fix the cause and run `{m.again}` again, {scale_back}",
+            done=lambda: bool(
+                (g := global_cluster(aws, m.source, r.global_cluster_id))
+                and (members(g).get(m.target_arn) or move_under_way(g))
+            ),
         ),
+        m.wait_for_writer(m.source, settled=True),
+        m.traffic_follows(),
+        m.record_primary(),
         Step(
-            f"wait until {s.target} holds the writer and {s.global_cluster_id} is available",
-            lambda: wait_for_writer(s, clis, polling, region=s.source, available=True),
-            f"The switchover was requested and has not finished: watch it (`{s.watch_global_cluster(s.source)}`); "
-            f"once {s.target} holds the writer, run `{record}` and `./deploy up {stack}`; if it was cancelled, "
-            f"{scale_back}.",
-        ),
-        Step(
-            f"record it: `{record}` (edits Pulumi.{stack}.yaml)",
-            lambda: clis.pulumi_text(*s.config_command[1:]),
-            f"{s.target} holds the writer now: run `{record}` and `./deploy up {stack}`, and commit "
-            f"Pulumi.{stack}.yaml.",
-        ),
-        Step(
-            f"./deploy up {stack}: Route 53 roles and app capacities follow the writer (no database is replaced)",
-            lambda: run_up(up, stack),
-            f"{s.target} holds the writer and Pulumi.{stack}.yaml says so: fix what Pulumi reported, run "
-            f"`./deploy up {stack}` and commit Pulumi.{stack}.yaml.",
+            f"./deploy up {p.stack}: Route 53 roles, capacities and the failover record follow the writer "
+            "(no database is replaced)",
+            lambda: run_up(up, p.stack),
+            f"{m.target} holds the writer and takes the traffic, Pulumi.{p.stack}.yaml says so: fix what Pulumi "
+            f"reported, run `./deploy up {p.stack}` and commit Pulumi.{p.stack}.yaml",
+            resume=f"./deploy up {p.stack}",
         ),
     ]
-    confirm(f"switchover {stack}: {s.source} -> {s.target}, planned, no data loss", steps, yes=yes)
-    run_steps(steps)
+    state = " (resuming: the writer has moved or is moving)" if resuming else ""
+    confirm(f"switchover {p.stack}: {m.source} -> {m.target}, planned, no data loss{state}", steps, yes=yes)
+    run_steps(steps, m.again)
     print(
-        f"done: {s.target} holds {stack}'s writer and takes its traffic. Pulumi.{stack}.yaml now says "
-        f"primaryRegion: {s.target}: commit it."
+        f"done: {m.target} holds {p.stack}'s writer and takes its traffic; Pulumi.{p.stack}.yaml says "
+        f"primaryRegion: {m.target}: commit it."
     )
 
 
-def failover(stack: str, clis: Clis, *, yes: bool, polling: Polling) -> None:
+def failover(p: Placement, aws: Aws, *, yes: bool, polling: Polling) -> None:
     """Unplanned: promote the other site while the primary's region is lost, asking only the target region."""
-    s = read_standby(stack, clis)
-    target, problems = reading(lambda: failover_problems(s, clis))
-    refuse(problems)
-    cluster_id, arn, asg = s.cluster_ids[s.target], s.cluster_arns[s.target], s.asg_names[s.target]
-    temporary = None if target.get("DBClusterMembers") else temporary_instance_id(cluster_id)
-    scale, record = shown(s.target, *s.scale_args()), shlex.join(s.config_command)
+    r = reading(lambda: read_record(aws, p, [p.target]))
+    m = Move(p, r, aws, polling, again=p.command("failover"))
+    cluster_id, gid = r.db_cluster_ids[m.target], r.global_cluster_id
+    found = reading(lambda: global_cluster(aws, m.target, gid))
+    target = reading(lambda: db_cluster(aws, m.target, cluster_id))
+    roles, temporary_id = members(found), temporary_instance_id(cluster_id)
+    resuming = roles.get(m.target_arn, False) or bool(move_under_way(found))
+    if not resuming:
+        problems = []
+        if m.target_arn not in roles:
+            problems.append(
+                f"{m.target}'s cluster {m.target_arn} is not a member of global cluster {gid} as seen from "
+                f"{m.target}: there is nothing to fail over to."
+            )
+        if not target:
+            problems.append(f"{m.target} has no cluster {cluster_id}: there is nothing to fail over to.")
+        refuse(problems)
+    names = [str(i.get("DBInstanceIdentifier")) for i in target.get("DBClusterMembers") or []]
+    temporary = temporary_id if (not names or temporary_id in names) else None
     steps = []
     if temporary:
         steps += [
             Step(
-                f"create a temporary DB instance {temporary} ({s.instance_class}) in {cluster_id}: pilot-light, "
-                "it has none to take the writer",
-                lambda: clis.aws_json(
-                    s.target,
-                    "rds",
-                    "create-db-instance",
-                    "--db-instance-identifier",
-                    temporary,
-                    "--db-cluster-identifier",
-                    cluster_id,
-                    "--db-instance-class",
-                    s.instance_class,
-                    # the cluster's own engine (aurora-mysql): an instance must match it
-                    "--engine",
-                    str(target.get("Engine") or "aurora-mysql"),
-                    "--no-publicly-accessible",
-                    echo=True,
-                ),
-                "Nothing was changed: fix the cause and run the failover again.",
+                f"create a temporary DB instance {temporary} ({r.db_instance_class}) in {cluster_id} with the managed "
+                "instances' parameter group, CA and monitoring: pilot-light has none to take the writer",
+                lambda: create_temporary(m, temporary, str(target.get("Engine") or "aurora-mysql")),
+                f"the writer has not moved: fix the cause and run `{m.again}` again",
+                done=lambda: db_instance(aws, m.target, temporary) is not None,
             ),
             Step(
-                f"wait until {temporary} is available (the CLI's waiter: up to 30 min)",
-                lambda: clis.aws_json(
-                    s.target, "rds", "wait", "db-instance-available", "--db-instance-identifier", temporary
-                ),
-                f"{temporary} exists but is not available: see why (`aws rds describe-db-instances "
-                f"--db-instance-identifier {temporary} --region {s.target} --output json`), then run the failover "
-                "again (it creates no second instance).",
+                f"wait until {temporary} is available (RDS waiter db_instance_available)",
+                lambda: aws.wait("rds", m.target, "db_instance_available", polling, DBInstanceIdentifier=temporary),
+                f"{temporary} exists but is not available: see its events in the RDS console, then run "
+                f"`{m.again}` again (it creates no second instance)",
+                done=lambda: m.writer_in_target(m.target),
             ),
         ]
     steps += [
         Step(
-            f"fail the Aurora writer of {s.global_cluster_id} over to {s.target}, allowing data loss",
-            lambda: clis.aws_json(
-                s.target,
+            f"fail the Aurora writer of {gid} over to {m.target}, allowing data loss",
+            lambda: aws.call(
                 "rds",
-                "failover-global-cluster",
-                "--global-cluster-identifier",
-                s.global_cluster_id,
-                "--target-db-cluster-identifier",
-                arn,
-                "--allow-data-loss",
-                echo=True,
+                m.target,
+                "failover_global_cluster",
+                GlobalClusterIdentifier=gid,
+                TargetDbClusterIdentifier=m.target_arn,
+                AllowDataLoss=True,
             ),
-            "The writer has not moved: fix the cause and run the failover again.",
+            f"the writer has not moved: fix the cause and run `{m.again}` again",
+            done=lambda: bool(
+                (g := global_cluster(aws, m.target, gid)) and (members(g).get(m.target_arn) or move_under_way(g))
+            ),
         ),
-        Step(
-            f"wait until {s.target} holds the writer",
-            lambda: wait_for_writer(s, clis, polling, region=s.target, available=False),
-            f"The failover was requested and has not finished: watch it (`{s.watch_global_cluster(s.target)}`); "
-            f"once {s.target} holds the writer, run `{scale}` and `{record}`.",
-        ),
-        Step(
-            f"scale {asg} in {s.target} to {s.capacity}",
-            lambda: clis.aws_json(s.target, *s.scale_args(), echo=True),
-            f"{s.target} holds the writer now: scale its app (`{scale}`) and run `{record}`.",
-        ),
+        m.wait_for_writer(m.target, settled=False),
+        m.scale_app(),
+        m.wait_app_ready(f"{m.target} holds the writer: see why its app is not ready, then run `{m.again}` again"),
+        m.traffic_follows(),
+        m.record_primary(),
     ]
+    state = " (resuming: the writer has moved or is moving)" if resuming else ""
     confirm(
-        f"failover {stack}: to {s.target} without asking {s.source}; writes not yet replicated from {s.source} "
-        "are lost",
+        f"failover {p.stack}: to {m.target} without asking {m.source}; writes not yet replicated from {m.source} "
+        f"are lost{state}",
         steps,
         yes=yes,
     )
-    run_steps(steps)
-    follow_up(s, clis, temporary=temporary, yes=yes)
+    run_steps(steps, m.again)
+    follow_up(m, temporary)
 
 
-def follow_up(s: Standby, clis: Clis, *, temporary: str | None, yes: bool) -> None:
-    """What a failover leaves to do: record primaryRegion (offered), commit, `up` once the old region is back."""
-    check = s.health_check_ids.get(s.target)
-    how = f" (`aws route53 get-health-check-status --health-check-id {check} --region {ROUTE53_REGION} --output json`)"
-    print(
-        f"done: {s.target} holds {s.stack}'s writer and its app is scaled to {s.capacity}. Route 53 answers "
-        f"{s.origin_name} with {s.target} once its health check passes{how if check else ''}."
+def create_temporary(m: Move, instance_id: str, engine: str) -> None:
+    settings = m.r.db_instance_settings[m.target]
+    monitoring = {"MonitoringRoleArn": settings.monitoring_role_arn} if settings.monitoring_interval else {}
+    m.aws.call(
+        "rds",
+        m.target,
+        "create_db_instance",
+        DBInstanceIdentifier=instance_id,
+        DBClusterIdentifier=m.r.db_cluster_ids[m.target],
+        DBInstanceClass=m.r.db_instance_class,
+        Engine=engine,  # the cluster's own (aurora-mysql): an instance must match it
+        DBParameterGroupName=settings.db_instance_parameter_group,
+        CACertificateIdentifier=settings.ca_certificate_identifier,
+        MonitoringInterval=settings.monitoring_interval,
+        **monitoring,
+        PubliclyAccessible=False,
+        AutoMinorVersionUpgrade=False,  # as the managed instances (LTS)
+        PromotionTier=TEMPORARY_PROMOTION_TIER,
     )
-    record = shlex.join(s.config_command)
-    failed = None
-    if yes or offered(f"Run `{record}` now? Type yes: "):
-        try:
-            clis.pulumi_text(*s.config_command[1:])
-            recorded = f"done: `{record}`"
-        except CommandError as exc:
-            failed, recorded = exc, f"run `{record}` (it failed: see below)"
-    else:
-        recorded = f"run `{record}`"
+
+
+def follow_up(m: Move, temporary: str | None) -> None:
+    """What a failover leaves to do, once the old region is back."""
+    stack = m.p.stack
+    print(
+        f"done: {m.target} holds {stack}'s writer, its app runs at {m.r.app_capacity}, Route 53 answers "
+        f"{m.r.origin_name} with {m.target}, and Pulumi.{stack}.yaml says primaryRegion: {m.target}."
+    )
     todo = [
-        recorded,
-        f"commit Pulumi.{s.stack}.yaml (primaryRegion: {s.target}): every later deploy must keep {s.target} primary",
-        f"leave `./deploy up {s.stack}` until {s.source} answers again: it would have to reach {s.source}. Aurora "
-        f"then rejoins the old primary as a secondary (`{s.watch_global_cluster(s.target)}`: both members, "
-        f"available); run `./deploy up {s.stack}` after that",
+        f"commit Pulumi.{stack}.yaml (primaryRegion: {m.target}): every later deploy must keep {m.target} primary",
+        f"leave `./deploy up {stack}` until {m.source} answers again: it would have to reach {m.source}. Aurora "
+        f"then rejoins the old primary as a secondary; run `./deploy up {stack}` after that (both sites, the DNS "
+        "roles and the failover record follow the writer)",
     ]
     if temporary:
         todo.append(
-            f"once that up has created the managed DB instance in {s.target}, delete the temporary one: "
-            f"`{shown(s.target, 'rds', 'delete-db-instance', '--db-instance-identifier', temporary)}`"
+            f"once that up has created the managed DB instance in {m.target}, run `{m.p.command('remove-temporary')}`"
+            f": it moves the writer to the managed instance, then deletes {temporary} (deleting it first would "
+            "fail the production writer over unplanned)"
         )
     print("next:")
     for number, item in enumerate(todo, 1):
         print(f"  {number}. {item}")
-    if failed:
-        raise StepError(EXIT_STEP_FAILED, f"{failed}. The failover is done: run `{record}` yourself.")
 
 
-def offered(question: str) -> bool:
-    try:
-        return input(question).strip().lower() == "yes"
-    except EOFError:
-        return False
+def remove_temporary(p: Placement, aws: Aws, *, yes: bool, polling: Polling) -> None:
+    """After a pilot-light failover and the `up` after it: writer to a managed instance, then delete the temporary."""
+    r = reading(lambda: read_record(aws, p, [p.primary, p.target]))
+    m = Move(p, r, aws, polling, again=p.command("remove-temporary"))
+    region, cluster_id = p.primary, r.db_cluster_ids[p.primary]
+    temporary = temporary_instance_id(cluster_id)
+    if reading(lambda: db_instance(aws, region, temporary)) is None:
+        print(f"done: {cluster_id} in {region} has no temporary instance {temporary}: nothing to remove.")
+        return
+    cluster = reading(lambda: db_cluster(aws, region, cluster_id))
+    managed = [i for i in cluster.get("DBClusterMembers") or [] if i.get("DBInstanceIdentifier") != temporary]
+    if not managed:
+        raise RefusedError(
+            f"{cluster_id} in {region} has no DB instance but {temporary} yet: run `./deploy up {p.stack}` first "
+            f"(it creates the managed one), then `{m.again}`. Nothing was changed."
+        )
+    chosen = str(
+        min(managed, key=lambda i: (i.get("PromotionTier", 15), str(i.get("DBInstanceIdentifier"))))[
+            "DBInstanceIdentifier"
+        ]
+    )
+
+    def writer() -> str:
+        found = db_cluster(aws, region, cluster_id)
+        return next(
+            (str(i["DBInstanceIdentifier"]) for i in found.get("DBClusterMembers") or [] if i.get("IsClusterWriter")),
+            "",
+        )
+
+    def moved() -> str | None:
+        found, current = db_cluster(aws, region, cluster_id), writer()
+        if current and current != temporary and found.get("Status") == "available":
+            return None
+        return f"{cluster_id}: {found.get('Status')}, writer {current or 'none'}"
+
+    steps = [
+        Step(
+            f"wait until {chosen} is available (RDS waiter db_instance_available)",
+            lambda: aws.wait("rds", region, "db_instance_available", polling, DBInstanceIdentifier=chosen),
+            f"nothing was changed: see why {chosen} is not available, then run `{m.again}` again",
+        ),
+        Step(
+            f"fail {cluster_id} over in-cluster to {chosen} (writes pause for well under a minute)",
+            lambda: aws.call(
+                "rds", region, "failover_db_cluster", DBClusterIdentifier=cluster_id, TargetDBInstanceIdentifier=chosen
+            ),
+            f"{temporary} is still the writer: fix the cause and run `{m.again}` again",
+            done=lambda: writer() not in ("", temporary),
+        ),
+        Step(
+            f"wait until the writer of {cluster_id} is a managed instance and the cluster is available",
+            lambda: polling.until(f"the writer of {cluster_id} to leave {temporary}", moved),
+            f"the in-cluster failover was requested: run `{m.again}` again, it waits for it",
+        ),
+        Step(
+            f"delete {temporary}, no longer the writer",
+            lambda: aws.call("rds", region, "delete_db_instance", DBInstanceIdentifier=temporary),
+            f"the writer is on {chosen}: fix the cause and run `{m.again}` again",
+            done=lambda: (
+                (db_instance(aws, region, temporary) or {"DBInstanceStatus": "deleting"}).get("DBInstanceStatus")
+                == "deleting"
+            ),
+        ),
+        Step(
+            f"wait until {temporary} is deleted (RDS waiter db_instance_deleted)",
+            lambda: aws.wait("rds", region, "db_instance_deleted", polling, DBInstanceIdentifier=temporary),
+            f"{temporary} is being deleted: run `{m.again}` again to wait for it",
+        ),
+    ]
+    confirm(f"remove the temporary writer {temporary} of {cluster_id} in {region}", steps, yes=yes)
+    run_steps(steps, m.again)
+    print(f"done: {chosen} is the writer of {cluster_id} and {temporary} is gone.")
+
+
+# The stack file
+
+
+def stack_file_primary(stack_file: Path, project: str) -> str:
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    return str(config.get(f"{project}:primaryRegion") or "")
+
+
+def record_primary_region(stack_file: Path, project: str, region: str) -> None:
+    """Set ``<project>:primaryRegion`` in the stack file, every other line and comment kept byte for byte.
+
+    The line is edited in place (a comment after the value stays); a file without it gets it after
+    ``standbyRegion``, else first under ``config:``. No Pulumi call: the backend may be the lost region."""
+    key = f"{project}:primaryRegion"
+    text = stack_file.read_text()
+    lines = text.splitlines(keepends=True)
+    line_end = "\r\n" if text.endswith("\r\n") or "\r\n" in text else "\n"
+    pattern = re.compile(
+        rf"^(?P<indent>[ \t]+){re.escape(key)}:[ \t]*[^#\r\n]*?(?P<comment>[ \t]+#[^\r\n]*)?(?P<eol>\r?\n?)$"
+    )
+    for n, line in enumerate(lines):
+        if found := pattern.match(line):
+            lines[n] = f"{found['indent']}{key}: {region}{found['comment'] or ''}{found['eol']}"
+            break
+    else:
+        after = next((n for n, line in enumerate(lines) if line.lstrip().startswith(f"{project}:standbyRegion:")), None)
+        config = next((n for n, line in enumerate(lines) if re.match(r"^config:[ \t]*(#.*)?\r?\n?$", line)), None)
+        if after is None and config is None:
+            ending = "" if not text or text.endswith(("\n", "\r")) else line_end
+            lines.append(f"{ending}config:{line_end}  {key}: {region}{line_end}")
+        else:
+            anchor = after if after is not None else config
+            assert anchor is not None
+            indent = re.match(r"^[ \t]*", lines[after])[0] if after is not None else "  "  # type: ignore[index]
+            if not lines[anchor].endswith("\n"):
+                lines[anchor] += line_end
+            lines.insert(anchor + 1, f"{indent}{key}: {region}{line_end}")
+    updated = "".join(lines)
+    if str(((yaml.safe_load(updated) or {}).get("config") or {}).get(key)) != region:
+        raise ActionError(f"could not set {key} in {stack_file.name}: the edited file does not read back")
+    temporary = stack_file.with_name(f".{stack_file.name}.tmp")
+    temporary.write_text(updated)
+    os.replace(temporary, stack_file)

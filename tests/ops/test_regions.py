@@ -1,4 +1,12 @@
-"""switchover and failover, offline: fake `aws` and `pulumi` on PATH log their argv and answer from a scenario."""
+"""switchover and failover, offline: boto3 clients answered by a simulated pair of regions.
+
+The simulation hooks botocore's own events as botocore's Stubber does (``before-parameter-build`` sees the
+call, ``before-call`` answers it): every request still goes through the client's validation against the
+service model, and every answer is checked against the operation's output shape
+(``botocore.validate.validate_parameters``, Stubber's check), so a wrong API name, parameter or field
+fails here. Unlike Stubber's queue the answers follow a state (where the writer is, what is creating),
+so a command can be interrupted at any step and run again. A lost region's endpoint raises
+``EndpointConnectionError``, as an unreachable one does."""
 
 from __future__ import annotations
 
@@ -8,171 +16,340 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.exceptions
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+from botocore.validate import validate_parameters
 
-from ops import deploy, regions
-from tests.ops.test_deploy import S3_BACKEND, install, offline_machine, use_real_prod_values
-
-# One script for both tools: it logs `<tool> <argv>` and answers the command keyed by its leading words
-# and region ("aws rds describe-global-clusters@eu-west-1", "pulumi stack output") from the answers
-# Cloud.on wrote for that key, in order, the last one repeating; an unknown command prints nothing.
-FAKE_CLI = """#!/usr/bin/env bash
-tool=${0##*/}
-printf '%s\\n' "$tool $*" >> "$FAKE_CLI_LOG"
-key=$tool region= words=1 prev=
-for arg in "$@"; do
-  case $arg in --*) words= ;; esac
-  if [ -n "$words" ]; then key="$key $arg"; fi
-  if [ "$prev" = --region ]; then region=$arg; fi
-  prev=$arg
-done
-if [ -n "$region" ]; then key="$key@$region"; fi
-dir=$FAKE_CLI_ANSWERS/$key
-[ -d "$dir" ] || exit 0
-seen=$(cat "$dir/seen" 2>/dev/null || echo 0)
-echo $((seen + 1)) > "$dir/seen"
-last=$(($(cat "$dir/count") - 1))
-n=$((seen < last ? seen : last))
-cat "$dir/$n.out"
-cat "$dir/$n.err" >&2
-exit "$(cat "$dir/$n.code")"
-"""
+from components.failover_record import AppCapacity, DbInstanceSettings, FailoverRecord, parameter_name
+from offline import harness
+from ops import deploy, leftovers, regions
+from tests.ops.test_deploy import install, lambda_quota, offline_machine  # noqa: F401 (lambda_quota: autouse)
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
 GLOBAL = "fintech-prod-global"
 IDS = {PRIMARY: "fintech-prod-aurora", STANDBY: "fintech-prod-standby-aurora"}
 ARNS = {region: f"arn:aws:rds:{region}:123456789012:cluster:{IDS[region]}" for region in IDS}
 ASGS = {PRIMARY: "fintech-prod-app", STANDBY: "fintech-prod-standby-app"}
+GROUPS = {r: f"arn:aws:elasticloadbalancing:{r}:123456789012:targetgroup/app/0123456789abcdef" for r in IDS}
+CHECKS = {PRIMARY: "hc-primary", STANDBY: "hc-standby"}
+ZONE, ORIGIN = "Z04811223ABCDEFGHIJK", "origin.payments.acme-pay.co.uk"
 VERSION = "8.0.mysql_aurora.3.10.1"
 TEMPORARY = "fintech-prod-standby-aurora-failover"
+CAPACITY = AppCapacity(min=2, max=10, desired=3)
 MUTATING = (
-    "update-auto-scaling-group",
-    "switchover-global-cluster",
-    "failover-global-cluster",
-    "create-db-instance",
-    "pulumi config set",
-    "pulumi up",
+    "update_auto_scaling_group",
+    "switchover_global_cluster",
+    "failover_global_cluster",
+    "create_db_instance",
+    "failover_db_cluster",
+    "delete_db_instance",
 )
+CHECKERS = ("us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2", "sa-east-1")
 
 
-def outputs(mode: str = "warm") -> dict[str, Any]:
-    """What `pulumi stack output --json` prints for prod with its standby (the contract's outputs)."""
-    return {
-        "primary_region": PRIMARY,
-        "standby_region": STANDBY,
-        "standby_mode": mode,
-        "global_cluster_id": GLOBAL,
-        "db_cluster_arns": ARNS,
-        "db_cluster_ids": IDS,
-        "asg_names": ASGS,
-        "app_capacity": {"min": 2, "max": 10, "desired": 3},
-        "db_instance_class": "db.r6g.large",
-        "origin_name": "origin.payments.acme-pay.co.uk",
-        "origin_health_check_ids": {PRIMARY: "hc-primary", STANDBY: "hc-standby"},
-        "vpc_id": "vpc-0abc",
-    }
+def record(mode: str = "warm", primary: str = PRIMARY) -> FailoverRecord:
+    """What prod's `up` writes (the program side's resource): the same in both regions."""
+    return FailoverRecord(
+        stack="prod",
+        primary_region=primary,
+        standby_region=STANDBY if primary == PRIMARY else PRIMARY,
+        standby_mode=mode,
+        global_cluster_id=GLOBAL,
+        db_cluster_arns=ARNS,
+        db_cluster_ids=IDS,
+        asg_names=ASGS,
+        target_group_arns=GROUPS,
+        app_capacity=CAPACITY,
+        db_instance_class="db.r6g.large",
+        db_instance_settings={
+            r: DbInstanceSettings(
+                f"{IDS[r]}-instance-params", "rds-ca-rsa2048-g1", 15, f"arn:aws:iam::123456789012:role/mon-{r}"
+            )
+            for r in IDS
+        },
+        origin_name=ORIGIN,
+        origin_health_check_ids=CHECKS,
+        hosted_zone_id=ZONE,
+    )
 
 
-def global_cluster(
-    writer: str | None,
-    status: str = "available",
-    underway: str | None = None,
-    members: tuple[str, ...] = (PRIMARY, STANDBY),
-) -> dict[str, Any]:
-    """describe-global-clusters (awscli/examples/rds/failover-global-cluster.rst shapes)."""
-    cluster: dict[str, Any] = {
-        "GlobalClusterIdentifier": GLOBAL,
-        "Status": status,
-        "Engine": "aurora-mysql",
-        "EngineVersion": VERSION,
-        "GlobalClusterMembers": [
-            {"DBClusterArn": ARNS[region], "IsWriter": region == writer, "SynchronizationStatus": "connected"}
-            for region in members
-        ],
-    }
-    if underway:
-        cluster["FailoverState"] = {"Status": underway, "FromDbClusterArn": ARNS[PRIMARY], "IsDataLossAllowed": True}
-    return {"GlobalClusters": [cluster]}
+class Region:
+    """One site as AWS would answer about it."""
 
-
-def db_cluster(region: str, instances: int, version: str = VERSION) -> dict[str, Any]:
-    """describe-db-clusters (awscli/examples/rds/describe-db-clusters.rst shape)."""
-    return {
-        "DBClusters": [
-            {
-                "DBClusterIdentifier": IDS[region],
-                "DBClusterArn": ARNS[region],
-                "Status": "available",
-                "Engine": "aurora-mysql",
-                "EngineVersion": version,
-                "DBClusterMembers": [
-                    {"DBInstanceIdentifier": f"{IDS[region]}-{n}", "IsClusterWriter": n == 0} for n in range(instances)
-                ],
-            }
-        ]
-    }
-
-
-def asg(in_service: int, pending: int = 0) -> dict[str, Any]:
-    states = ["InService"] * in_service + ["Pending"] * pending
-    instances = [
-        {"InstanceId": f"i-{n:08x}", "LifecycleState": s, "HealthStatus": "Healthy"} for n, s in enumerate(states)
-    ]
-    return {
-        "AutoScalingGroups": [{"AutoScalingGroupName": ASGS[STANDBY], "DesiredCapacity": 3, "Instances": instances}]
-    }
-
-
-def ok(out: Any) -> dict[str, Any]:
-    return {"out": out}
-
-
-def fails(code: int, err: str) -> dict[str, Any]:
-    return {"code": code, "err": err}
+    def __init__(self, region: str, instances: int, app: int) -> None:
+        self.instances: dict[str, dict[str, Any]] = {
+            f"{IDS[region]}-{n}": {"status": "available", "tier": n, "polls": 0} for n in range(instances)
+        }
+        self.cluster_writer = f"{IDS[region]}-0" if instances else ""
+        self.cluster_status, self.cluster_polls = "available", 0
+        self.sizes = (1, 1, app) if app else (0, 0, 0)
+        self.in_service = app
+        self.engine_version = VERSION
 
 
 class Cloud:
-    """The scenario the fakes answer from, and what they were asked."""
+    """Two regions, the global cluster between them, Route 53 and the SSM records."""
 
-    def __init__(self, answers: Path, log: Path) -> None:
-        self.answers, self.log = answers, log
+    def __init__(self, mode: str = "warm", lost: tuple[str, ...] = ()) -> None:
+        warm = mode == "warm"
+        self.sites = {PRIMARY: Region(PRIMARY, 2, 3), STANDBY: Region(STANDBY, 1 if warm else 0, 1 if warm else 0)}
+        self.lost = set(lost)
+        self.writer, self.status, self.members = PRIMARY, "available", [PRIMARY, STANDBY]
+        self.moving: list[str] = []  # FailoverState statuses the next describes show
+        self.move_to: str | None = None
+        self.parameters = {r: record(mode).to_json() for r in IDS}
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.failures: dict[str, tuple[str, str]] = {}  # operation -> (code, message), every time
 
-    def on(self, key: str, *replies: dict[str, Any]) -> None:
-        """The fakes answer ``key`` with these replies in order, the last one repeating."""
-        folder = self.answers / key
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        (folder / "count").write_text(str(len(replies)))
-        for n, reply in enumerate(replies):
-            (folder / f"{n}.out").write_text(json.dumps(reply["out"]) + "\n" if "out" in reply else "")
-            (folder / f"{n}.err").write_text(reply.get("err", "") + "\n" if "err" in reply else "")
-            (folder / f"{n}.code").write_text(str(reply.get("code", 0)))
+    # what the commands asked
 
-    def calls(self) -> list[str]:
-        return self.log.read_text().splitlines() if self.log.exists() else []
+    def asked(self, operation: str) -> list[dict[str, Any]]:
+        return [params for _, _, op, params in self.calls if op == operation]
 
     def mutations(self) -> list[str]:
-        return [call for call in self.calls() if any(word in call for word in MUTATING)]
+        return [op for _, _, op, _ in self.calls if op in MUTATING]
 
-    def switchover_ready(self) -> None:
-        """A warm standby: both regions healthy, the writer in the primary, its roles swap when asked."""
-        self.on("pulumi stack output", ok(outputs("warm")))
-        # The writer moves before the global cluster is available again: both are awaited.
-        self.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(PRIMARY)),
-                ok(global_cluster(STANDBY, "switching-over")), ok(global_cluster(STANDBY)))  # fmt: skip
-        self.on(f"aws rds describe-db-clusters@{PRIMARY}", ok(db_cluster(PRIMARY, 2)))
-        self.on(f"aws rds describe-db-clusters@{STANDBY}", ok(db_cluster(STANDBY, 1)))
-        self.on(f"aws autoscaling describe-auto-scaling-groups@{STANDBY}", ok(asg(1, 2)), ok(asg(3)))
+    def regions_asked(self) -> set[str]:
+        return {region for _, region, _, _ in self.calls}
 
-    def failover_ready(self, mode: str) -> None:
-        """The primary region does not answer; the standby (headless when pilot-light) does."""
-        self.on("pulumi stack output", ok(outputs(mode)))
-        failing_over = global_cluster(PRIMARY, "failing-over", "failing-over")
-        self.on(f"aws rds describe-global-clusters@{STANDBY}", ok(global_cluster(PRIMARY)), ok(failing_over),
-                ok(global_cluster(STANDBY, "modifying")))  # fmt: skip
-        self.on(f"aws rds describe-db-clusters@{STANDBY}", ok(db_cluster(STANDBY, 0 if mode == "pilot-light" else 1)))
-        for key in ("describe-global-clusters", "describe-db-clusters"):
-            self.on(f"aws rds {key}@{PRIMARY}", fails(255, f"Could not connect to the endpoint URL: rds.{PRIMARY}"))
+    # the session the commands get
+
+    def session(self) -> boto3.Session:
+        session = boto3.Session(aws_access_key_id="AKIAOFFLINE", aws_secret_access_key="offline")
+        session.events.register("before-parameter-build", self._remember)
+        session.events.register("before-call", self._answer)
+        return session
+
+    def _remember(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        # Route 53's client reports its partition endpoint (aws-global), which signs in us-east-1.
+        region = "us-east-1" if context["client_region"] == "aws-global" else context["client_region"]
+        context["fake_call"] = (model.service_model.endpoint_prefix, region, model.name, dict(params))
+        self.calls.append((model.service_model.endpoint_prefix, region, botocore.xform_name(model.name), dict(params)))
+        if region in self.lost:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=f"https://{region}.amazonaws.com/")
+
+    def _answer(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        _, region, operation, params = context["fake_call"]
+        snake = botocore.xform_name(operation)
+        try:
+            if snake in self.failures:
+                raise FaultError(*self.failures[snake])
+            answer = getattr(self, snake)(region, **params)
+        except FaultError as fault:
+            error = {"Error": {"Code": fault.code, "Message": fault.message, "Type": "Sender"}}
+            return AWSResponse(None, 400, {}, None), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        if model.output_shape is not None:
+            validate_parameters(answer, model.output_shape)  # what Stubber checks of a response
+        return AWSResponse(None, 200, {}, None), {**answer, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    # SSM
+
+    def get_parameter(self, region: str, **params: Any) -> dict[str, Any]:
+        if params["Name"] != parameter_name("prod") or region not in self.parameters:
+            raise FaultError("ParameterNotFound", "")
+        return {"Parameter": {"Name": params["Name"], "Type": "String", "Value": self.parameters[region], "Version": 3}}
+
+    # RDS
+
+    def _global(self) -> dict[str, Any]:
+        if self.move_to and not self.moving:
+            self.writer, self.move_to, self.status = self.move_to, None, "available"
+        cluster: dict[str, Any] = {
+            "GlobalClusterIdentifier": GLOBAL,
+            "Status": self.status,
+            "Engine": "aurora-mysql",
+            "GlobalClusterMembers": [
+                {"DBClusterArn": ARNS[r], "IsWriter": r == self.writer, "SynchronizationStatus": "connected"}
+                for r in self.members
+            ],
+        }
+        if self.moving:
+            state = self.moving.pop(0)
+            cluster["FailoverState"] = {"Status": state, "FromDbClusterArn": ARNS[self.writer]}
+            cluster["Status"] = "failing-over"
+        return cluster
+
+    def describe_global_clusters(self, region: str, **params: Any) -> dict[str, Any]:
+        return {"GlobalClusters": [self._global()]}
+
+    def _begin_move(self, target_arn: str) -> None:
+        self.move_to = next(r for r, arn in ARNS.items() if arn == target_arn)
+        self.moving = ["pending", "failing-over"]
+
+    def switchover_global_cluster(self, region: str, **params: Any) -> dict[str, Any]:
+        assert region == self.writer, "SwitchoverGlobalCluster runs in the current primary's region"
+        self._begin_move(params["TargetDbClusterIdentifier"])
+        return {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL}}
+
+    def failover_global_cluster(self, region: str, **params: Any) -> dict[str, Any]:
+        assert params["TargetDbClusterIdentifier"] == ARNS[region], "FailoverGlobalCluster runs in the target's"
+        assert params.get("AllowDataLoss") is True
+        assert any(i["status"] == "available" for i in self.sites[region].instances.values()), "no instance"
+        self._begin_move(params["TargetDbClusterIdentifier"])
+        return {"GlobalCluster": {"GlobalClusterIdentifier": GLOBAL}}
+
+    def describe_db_clusters(self, region: str, **params: Any) -> dict[str, Any]:
+        site = self.sites[region]
+        if site.cluster_polls:
+            site.cluster_polls -= 1
+            if not site.cluster_polls:
+                site.cluster_writer, site.cluster_status = site.failing_to, "available"  # type: ignore[attr-defined]
+        return {
+            "DBClusters": [
+                {
+                    "DBClusterIdentifier": IDS[region],
+                    "DBClusterArn": ARNS[region],
+                    "Status": site.cluster_status,
+                    "Engine": "aurora-mysql",
+                    "EngineVersion": site.engine_version,
+                    "DBClusterMembers": [
+                        {
+                            "DBInstanceIdentifier": i,
+                            "IsClusterWriter": i == site.cluster_writer,
+                            "PromotionTier": v["tier"],
+                        }
+                        for i, v in site.instances.items()
+                    ],
+                }
+            ]
+        }
+
+    def describe_db_instances(self, region: str, **params: Any) -> dict[str, Any]:
+        site = self.sites[region]
+        name = params["DBInstanceIdentifier"]
+        instance = site.instances.get(name)
+        if instance is None:
+            raise FaultError("DBInstanceNotFound", f"DBInstance {name} not found.")
+        if instance["polls"]:
+            instance["polls"] -= 1
+        elif instance["status"] == "creating":
+            instance["status"] = "available"
+        elif instance["status"] == "deleting":
+            del site.instances[name]
+            raise FaultError("DBInstanceNotFound", f"DBInstance {name} not found.")
+        return {"DBInstances": [{"DBInstanceIdentifier": name, "DBInstanceStatus": instance["status"]}]}
+
+    def create_db_instance(self, region: str, **params: Any) -> dict[str, Any]:
+        site, name = self.sites[region], params["DBInstanceIdentifier"]
+        if name in site.instances:
+            raise FaultError("DBInstanceAlreadyExists", "DB instance already exists")
+        site.instances[name] = {"status": "creating", "tier": params.get("PromotionTier", 1), "polls": 1}
+        if not site.cluster_writer:
+            site.cluster_writer = name
+        return {"DBInstance": {"DBInstanceIdentifier": name, "DBInstanceStatus": "creating"}}
+
+    def failover_db_cluster(self, region: str, **params: Any) -> dict[str, Any]:
+        site = self.sites[region]
+        site.cluster_status, site.cluster_polls = "failing-over", 2
+        site.failing_to = params["TargetDBInstanceIdentifier"]  # type: ignore[attr-defined]
+        return {"DBCluster": {"DBClusterIdentifier": IDS[region], "Status": "failing-over"}}
+
+    def delete_db_instance(self, region: str, **params: Any) -> dict[str, Any]:
+        site, name = self.sites[region], params["DBInstanceIdentifier"]
+        assert site.cluster_writer != name, "deleting the cluster's writer: an unplanned failover"
+        site.instances[name].update(status="deleting", polls=1)
+        return {"DBInstance": {"DBInstanceIdentifier": name, "DBInstanceStatus": "deleting"}}
+
+    # Auto Scaling, ELB
+
+    def describe_auto_scaling_groups(self, region: str, **params: Any) -> dict[str, Any]:
+        site = self.sites[region]
+        low, high, desired = site.sizes
+        states = ["InService"] * site.in_service + ["Pending"] * max(0, desired - site.in_service)
+        if site.in_service < desired:
+            site.in_service += 1  # one more instance passes its checks before the next look
+        return {
+            "AutoScalingGroups": [
+                {
+                    "AutoScalingGroupName": ASGS[region],
+                    "MinSize": low,
+                    "MaxSize": high,
+                    "DesiredCapacity": desired,
+                    "DefaultCooldown": 300,
+                    "AvailabilityZones": [f"{region}a"],
+                    "HealthCheckType": "ELB",
+                    "CreatedTime": "2026-01-01T00:00:00Z",
+                    "Instances": [
+                        {
+                            "InstanceId": f"i-{n:08x}",
+                            "AvailabilityZone": f"{region}a",
+                            "LifecycleState": state,
+                            "HealthStatus": "Healthy",
+                            "ProtectedFromScaleIn": False,
+                        }
+                        for n, state in enumerate(states)
+                    ],
+                }
+            ]
+        }
+
+    def update_auto_scaling_group(self, region: str, **params: Any) -> dict[str, Any]:
+        assert params["AutoScalingGroupName"] == ASGS[region]
+        self.sites[region].sizes = (params["MinSize"], params["MaxSize"], params["DesiredCapacity"])
+        return {}
+
+    def describe_target_health(self, region: str, **params: Any) -> dict[str, Any]:
+        assert params["TargetGroupArn"] == GROUPS[region]
+        healthy = self.sites[region].in_service
+        return {
+            "TargetHealthDescriptions": [
+                {"Target": {"Id": f"i-{n:08x}", "Port": 8080}, "TargetHealth": {"State": "healthy"}}
+                for n in range(healthy)
+            ]
+        }
+
+    # Route 53: a site passes its readiness check when its region answers, it reaches the writer (it is
+    # the writer's site) and it runs an app instance.
+
+    def ready(self, region: str) -> bool:
+        return region not in self.lost and region == self.writer and self.sites[region].in_service > 0
+
+    def get_health_check_status(self, region: str, **params: Any) -> dict[str, Any]:
+        assert region == regions.ROUTE53_REGION
+        site = next(r for r, check in CHECKS.items() if check == params["HealthCheckId"])
+        status = "Success: HTTP Status Code 200, OK" if self.ready(site) else "Failure: HTTP Status Code 503"
+        return {
+            "HealthCheckObservations": [
+                {"Region": checker, "IPAddress": "15.177.0.1", "StatusReport": {"Status": status}}
+                for checker in CHECKERS
+            ]
+        }
+
+    def list_resource_record_sets(self, region: str, **params: Any) -> dict[str, Any]:
+        assert (params["HostedZoneId"], params["StartRecordName"], params["StartRecordType"]) == (ZONE, ORIGIN, "A")
+        primary = json.loads(self.parameters[STANDBY])["primary_region"]  # the roles the last up set
+        roles = {"PRIMARY": primary, "SECONDARY": PRIMARY if primary == STANDBY else STANDBY}
+        return {
+            "ResourceRecordSets": [
+                {
+                    "Name": f"{ORIGIN}.",
+                    "Type": "A",
+                    "SetIdentifier": role.lower(),
+                    "Failover": role,
+                    "HealthCheckId": CHECKS[site],
+                    "AliasTarget": {
+                        "HostedZoneId": "Z32O12XQLNTSW2",
+                        "DNSName": f"app-{site}.elb.amazonaws.com.",
+                        "EvaluateTargetHealth": False,
+                    },
+                }
+                for role, site in roles.items()
+            ],
+            "IsTruncated": False,
+            "MaxItems": "100",
+        }
+
+
+class FaultError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code, self.message = code, message
+
+
+# The machine
 
 
 class FakeClock:
@@ -190,26 +367,76 @@ class FakeClock:
         self.now += seconds
 
 
+ALWAYS_FAILS = """#!/usr/bin/env bash
+printf '%s\\n' "pulumi $*" >> "$FAKE_PULUMI_LOG"
+echo "error: failed to load checkpoint: could not reach s3://payments-pulumi-state (eu-west-1)" >&2
+exit 255
+"""
+
+FAKE_PULUMI = """#!/usr/bin/env bash
+printf '%s\\n' "pulumi $*" >> "$FAKE_PULUMI_LOG"
+if [ "$1" = up ]; then exit "${FAKE_PULUMI_EXIT:-0}"; fi
+"""
+
+REAL = {
+    "payments-platform:domainName": "payments.acme-pay.co.uk",
+    "payments-platform:hostedZoneId": ZONE,
+    "payments-platform:alarmEmails": '["payments-oncall@acme-pay.co.uk"]',
+}
+
+
+class Machine:
+    """The operator's machine: a stack file copy, a pulumi on PATH, and the cloud the session reaches."""
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> None:
+        self.project = tmp_path / "project"
+        self.project.mkdir()
+        for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml"):
+            shutil.copy(deploy.PROJECT_DIR / name, self.project / name)
+        self.bin = offline_machine(tmp_path, monkeypatch)
+        install(self.bin, "pulumi", FAKE_PULUMI)
+        self.log = tmp_path / "pulumi.log"
+        monkeypatch.setenv("FAKE_PULUMI_LOG", str(self.log))
+        monkeypatch.setenv("PULUMI_BACKEND_URL", "s3://payments-pulumi-state")
+        project = self.project
+
+        def config(stack: str, **kwargs: Any) -> dict[str, str]:
+            kwargs["project_dir"] = project
+            return harness.stack_config(stack, **kwargs) | (REAL if stack == "prod" else {})
+
+        shipped = deploy.stack_file_config
+        monkeypatch.setattr(deploy, "stack_config", config)
+        monkeypatch.setattr(deploy, "stack_file_config", lambda s: shipped(s) | (REAL if s == "prod" else {}))
+        monkeypatch.setattr(deploy, "stack_file", lambda stack: project / f"Pulumi.{stack}.yaml")
+        monkeypatch.setattr(deploy, "aws_session", lambda env: (cloud.session(), None))
+        monkeypatch.setattr(leftovers, "check", lambda *args, **kwargs: [])  # tested in test_leftovers.py
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / "Pulumi.prod.yaml"
+
+    def pulumi_calls(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(regions, "POLLING", regions.Polling(interval=15, timeout=60, sleep=fake.sleep, clock=fake.time))
+    polling = regions.Polling(
+        interval=15, timeout=60, sleep=fake.sleep, clock=fake.time, waiter_delay=0, dns_timeout=60
+    )
+    monkeypatch.setattr(regions, "POLLING", polling)
     return fake
 
 
 @pytest.fixture
-def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Cloud:
-    """prod as deployed (S3 backend, real values) on a machine whose `aws` and `pulumi` are the fakes."""
-    bin_dir = offline_machine(tmp_path, monkeypatch)
-    install(bin_dir, "aws", FAKE_CLI)
-    install(bin_dir, "pulumi", FAKE_CLI)
-    monkeypatch.setenv("FAKE_CLI_LOG", str(tmp_path / "calls.log"))
-    monkeypatch.setenv("FAKE_CLI_ANSWERS", str(tmp_path / "answers"))
-    monkeypatch.setenv("PULUMI_BACKEND_URL", S3_BACKEND)
-    use_real_prod_values(monkeypatch)
-    fake = Cloud(tmp_path / "answers", tmp_path / "calls.log")
-    fake.on("pulumi stack output", ok({}))
-    return fake
+def cloud() -> Cloud:
+    return Cloud("warm")
+
+
+@pytest.fixture
+def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloud: Cloud, clock: FakeClock) -> Machine:
+    return Machine(tmp_path, monkeypatch, cloud)
 
 
 def answer(monkeypatch: pytest.MonkeyPatch, *lines: str) -> None:
@@ -224,122 +451,539 @@ def one_error(err: str) -> str:
     return err
 
 
-def aws(region: str, *args: str) -> str:
-    return " ".join(regions.aws_command(region, *args))
+def steps_of(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("step ")]
 
 
+SWITCHOVER = ["switchover", "prod", "--yes"]
+FAILOVER = ["failover", "prod", "--allow-data-loss", "--yes"]
+REMOVE = ["failover", "prod", "--remove-temporary", "--yes"]
 PACK = deploy.PROJECT_DIR / "policypack"
-POLICY = f"--policy-pack {PACK} --policy-pack-config {PACK / 'prod.json'}"
-SCALE_STANDBY = aws(STANDBY, "autoscaling", "update-auto-scaling-group", "--auto-scaling-group-name", ASGS[STANDBY],
-                    "--min-size", "2", "--max-size", "10", "--desired-capacity", "3")  # fmt: skip
-DESCRIBE_ASG = aws(STANDBY, "autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", ASGS[STANDBY])
-OUTPUTS_READ = "pulumi stack output --json --show-secrets=false --stack prod"
-
-
-def describe_global(region: str) -> str:
-    return aws(region, "rds", "describe-global-clusters", "--global-cluster-identifier", GLOBAL)
-
-
-def describe_cluster(region: str) -> str:
-    return aws(region, "rds", "describe-db-clusters", "--db-cluster-identifier", IDS[region])
+UP = f"pulumi up --stack prod --policy-pack {PACK} --policy-pack-config {PACK / 'prod.json'} --yes"
 
 
 # switchover
 
 
-def test_switchover_runs_the_documented_steps_in_order(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.switchover_ready()
-    assert deploy.main(["switchover", "prod", "--yes"]) == 0
-    assert cloud.calls() == [
-        OUTPUTS_READ,
-        describe_global(PRIMARY),
-        describe_cluster(PRIMARY),
-        describe_cluster(STANDBY),
-        SCALE_STANDBY,
-        DESCRIBE_ASG,
-        DESCRIBE_ASG,
-        aws(PRIMARY, "rds", "switchover-global-cluster", "--global-cluster-identifier", GLOBAL,
-            "--target-db-cluster-identifier", ARNS[STANDBY]),
-        describe_global(PRIMARY),
-        describe_global(PRIMARY),
-        "pulumi config set primaryRegion eu-central-1 --stack prod",
-        "pulumi stack select prod --non-interactive",
-        f"pulumi up --stack prod {POLICY} --yes",
-    ]  # fmt: skip
+def test_switchover_moves_the_writer_then_verifies_dns_records_and_runs_up(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main(SWITCHOVER) == 0
     out = capsys.readouterr().out
-    steps = [line for line in out.splitlines() if line.startswith("step ")]
-    assert [line.split(":")[0] for line in steps] == [f"step {n}/6" for n in range(1, 7)]
-    assert "switch the Aurora writer" in steps[2]
+    assert [s.split(":")[0] for s in steps_of(out)] == [f"step {n}/7" for n in range(1, 8)]
+    assert cloud.mutations() == ["update_auto_scaling_group", "switchover_global_cluster"]
+    assert cloud.asked("update_auto_scaling_group") == [
+        {"AutoScalingGroupName": ASGS[STANDBY], "MinSize": 2, "MaxSize": 10, "DesiredCapacity": 3}
+    ]
+    assert cloud.asked("switchover_global_cluster") == [
+        {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": ARNS[STANDBY]}
+    ]
+    assert cloud.writer == STANDBY
+    assert machine.pulumi_calls()[-1] == UP
+    assert "payments-platform:primaryRegion: eu-central-1\n" in machine.stack_file.read_text()
     assert "commit it" in out.splitlines()[-1]
-    assert "Pulumi.prod.yaml" in out.splitlines()[-1]
+
+
+def test_switchover_checks_the_targets_before_it_moves_the_writer(machine: Machine, cloud: Cloud) -> None:
+    """Item 3: the target's app at capacity and its load balancer's targets healthy, before the switchover."""
+    assert deploy.main(SWITCHOVER) == 0
+    operations = [op for _, region, op, _ in cloud.calls]
+    moved = operations.index("switchover_global_cluster")
+    assert "describe_target_health" in operations[:moved]
+    last_look = max(i for i, op in enumerate(operations[:moved]) if op == "describe_target_health")
+    healthy = cloud.calls[last_look]
+    assert (healthy[1], healthy[3]) == (STANDBY, {"TargetGroupArn": GROUPS[STANDBY]})
+
+
+def test_switchover_waits_until_route53_answers_with_the_target(machine: Machine, cloud: Cloud) -> None:
+    """Item 2: traffic follows the writer, verified before the move is recorded and up runs."""
+    assert deploy.main(SWITCHOVER) == 0
+    operations = [op for _, _, op, _ in cloud.calls]
+    assert "list_resource_record_sets" in operations
+    assert operations.index("list_resource_record_sets") > operations.index("switchover_global_cluster")
+    checks = {params["HealthCheckId"] for params in cloud.asked("get_health_check_status")}
+    assert checks == set(CHECKS.values())
+
+
+def test_traffic_that_does_not_follow_stops_before_recording_with_one_line(
+    machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old site still passes its check (say it still reaches the writer): Route 53 keeps answering with it."""
+    monkeypatch.setattr(cloud, "ready", lambda region: region == PRIMARY)
+    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith("deploy: step 5/7 failed: timed out after 1 min waiting for Route 53 to answer")
+    assert f"Route 53 answers {ORIGIN} with eu-west-1 (its PRIMARY record; eu-west-1's check healthy" in err
+    assert "clients resolving origin.payments.acme-pay.co.uk still reach the other site" in err
+    assert err.rstrip().endswith("run `./deploy switchover prod` again")
+    assert "primaryRegion" not in machine.stack_file.read_text()
+    assert not any(call.startswith("pulumi up") for call in machine.pulumi_calls())
 
 
 SWITCHOVER_REFUSALS = {
-    "global cluster busy": (
-        lambda c: c.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(PRIMARY, "modifying"))),
-        ["global cluster fintech-prod-global is modifying in eu-west-1, not available"],
-    ),
+    "global cluster busy": (lambda c: setattr(c, "status", "modifying"), ["is modifying in eu-west-1, not available"]),
     "headless target": (
-        lambda c: c.on(f"aws rds describe-db-clusters@{STANDBY}", ok(db_cluster(STANDBY, 0))),
+        lambda c: c.sites[STANDBY].instances.clear(),
         ["has no DB instance", "standbyMode: warm", "./deploy up prod"],
     ),
     "engine versions differ": (
-        lambda c: c.on(
-            f"aws rds describe-db-clusters@{STANDBY}", ok(db_cluster(STANDBY, 1, "8.0.mysql_aurora.3.09.0"))
-        ),
+        lambda c: setattr(c.sites[STANDBY], "engine_version", "8.0.mysql_aurora.3.09.0"),
         ["engine versions differ", "eu-west-1 8.0.mysql_aurora.3.10.1", "eu-central-1 8.0.mysql_aurora.3.09.0"],
     ),
-    "standby not a member": (
-        lambda c: c.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(PRIMARY, members=(PRIMARY,)))),
-        ["has no member in eu-central-1"],
-    ),
-    "writer already moved": (
-        lambda c: c.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(STANDBY))),
-        ["eu-central-1 already holds the writer", "pulumi config set primaryRegion eu-central-1 --stack prod"],
-    ),
+    "standby not a member": (lambda c: setattr(c, "members", [PRIMARY]), ["has no member in eu-central-1"]),
     "global cluster unreadable": (
-        lambda c: c.on(
-            f"aws rds describe-global-clusters@{PRIMARY}",
-            fails(254, "An error occurred (AccessDenied) when calling the DescribeGlobalClusters operation: denied"),
-        ),
-        ["exited 254: An error occurred (AccessDenied)", "nothing was changed"],
+        lambda c: c.failures.update(describe_global_clusters=("AccessDenied", "not authorized")),
+        ["rds DescribeGlobalClusters in eu-west-1: AccessDenied: not authorized; nothing was changed."],
+    ),
+    "no record in either region": (
+        lambda c: c.parameters.clear(),
+        ["eu-west-1 has no failover record /fintech/prod/failover-record (`./deploy up prod` writes it)"],
     ),
 }
 
 
 @pytest.mark.parametrize(("change", "expected"), SWITCHOVER_REFUSALS.values(), ids=SWITCHOVER_REFUSALS.keys())
 def test_switchover_refuses_with_nothing_changed(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str], change: Any, expected: list[str]
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str], change: Any, expected: list[str]
 ) -> None:
-    cloud.switchover_ready()
     change(cloud)
-    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
+    assert deploy.main(SWITCHOVER) == deploy.EXIT_SETUP
     err = one_error(capsys.readouterr().err)
     for words in expected:
         assert words in err
     assert cloud.mutations() == []
 
 
-def test_switchover_lists_every_problem_at_once(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.switchover_ready()
-    cloud.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(PRIMARY, "upgrading")))
-    cloud.on(f"aws rds describe-db-clusters@{STANDBY}", ok(db_cluster(STANDBY, 0, "8.0.mysql_aurora.3.09.0")))
-    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
+def test_switchover_lists_every_problem_at_once(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloud.status = "upgrading"
+    cloud.sites[STANDBY].instances.clear()
+    cloud.sites[STANDBY].engine_version = "8.0.mysql_aurora.3.09.0"
+    assert deploy.main(SWITCHOVER) == deploy.EXIT_SETUP
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3
-    assert all(line.startswith("deploy: ") for line in lines)
     assert ["upgrading" in lines[0], "no DB instance" in lines[1], "versions differ" in lines[2]] == [True] * 3
     assert cloud.mutations() == []
 
 
+def test_a_failing_step_stops_there_with_one_line(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloud.failures["switchover_global_cluster"] = ("InvalidGlobalClusterStateFault", "is not available")
+    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith(
+        "deploy: step 3/7 failed: rds SwitchoverGlobalCluster in eu-west-1: InvalidGlobalClusterStateFault: "
+        "is not available. the writer has not moved: fix the cause and run `./deploy switchover prod` again, "
+        "or scale fintech-prod-standby-app in eu-central-1 back to min 1, desired 1"
+    )
+    assert cloud.calls[-1][2] == "switchover_global_cluster", "nothing after the failing step"
+
+
+def test_a_failing_up_names_what_is_done(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_PULUMI_EXIT", "255")
+    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith("deploy: step 7/7 failed: `./deploy up prod` exited 255")
+    assert "eu-central-1 holds the writer and takes the traffic, Pulumi.prod.yaml says so" in err
+
+
+def test_waiting_for_instances_times_out_cleanly(
+    machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cloud, "describe_target_health", lambda region, **_: {"TargetHealthDescriptions": []})
+    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith("deploy: step 2/7 failed: timed out after 1 min waiting for 3 InService, healthy instances")
+    assert "last seen: fintech-prod-standby-app: 3/3 instances InService, 0/3 targets healthy" in err
+    assert "the writer has not moved" in err
+    assert "switchover_global_cluster" not in cloud.mutations()
+
+
+def test_ctrl_c_during_a_wait_is_one_line_naming_the_command_to_resume(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(regions, "POLLING", regions.Polling(interval=15, timeout=60, sleep=interrupted, waiter_delay=0))
+    assert deploy.main(SWITCHOVER) == regions.EXIT_INTERRUPTED
+    err = one_error(capsys.readouterr().err)
+    assert err == "deploy: interrupted during step 2/7; run `./deploy switchover prod` again: it goes on from there.\n"
+    assert "switchover_global_cluster" not in cloud.mutations()
+
+
+# confirmation
+
+
+def test_nothing_happens_unless_the_operator_says_yes(
+    machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer(monkeypatch, "y")
+    assert deploy.main(["switchover", "prod"]) == deploy.EXIT_SETUP
+    captured = capsys.readouterr()
+    assert "  7. ./deploy up prod" in captured.out, "the plan is shown before the question"
+    assert "Type yes to go ahead" in captured.out
+    assert one_error(captured.err) == "deploy: stopped at the confirmation: nothing was changed.\n"
+    assert cloud.mutations() == []
+
+
+def test_yes_at_the_prompt_goes_ahead_and_up_asks_again(machine: Machine, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer(monkeypatch, "yes")
+    assert deploy.main(["switchover", "prod"]) == 0
+    assert machine.pulumi_calls()[-1] == UP.removesuffix(" --yes"), "without --yes, pulumi shows its diff and asks"
+
+
+def test_no_terminal_and_no_yes_is_refused(
+    machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer(monkeypatch)
+    assert deploy.main(["failover", "prod", "--allow-data-loss"]) == deploy.EXIT_SETUP
+    assert "pass --yes" in one_error(capsys.readouterr().err)
+    assert cloud.mutations() == []
+
+
+# failover: nothing from the lost region (item 1)
+
+
+@pytest.fixture
+def region_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> tuple[Machine, Cloud]:
+    """eu-west-1 is gone: its endpoints do not answer, and neither does the state backend in it."""
+    lost = Cloud("pilot-light", lost=(PRIMARY,))
+    machine = Machine(tmp_path, monkeypatch, lost)
+    install(machine.bin, "pulumi", ALWAYS_FAILS)
+    return machine, lost
+
+
+def test_failover_needs_nothing_from_the_lost_region(
+    region_lost: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    machine, cloud = region_lost
+    assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
+    assert cloud.regions_asked() == {STANDBY, regions.ROUTE53_REGION}, "not one call to eu-west-1"
+    assert cloud.writer == STANDBY, "the database failed over"
+    assert cloud.sites[STANDBY].sizes == (2, 10, 3), "the app scaled"
+    assert "  payments-platform:primaryRegion: eu-central-1\n" in machine.stack_file.read_text()
+    assert machine.pulumi_calls() == [], "pulumi (the state backend) is never asked"
+
+
+def test_failover_reads_the_record_from_the_target_region_only(
+    region_lost: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cloud = region_lost
+    del cloud.parameters[STANDBY]
+    assert deploy.main(FAILOVER) == deploy.EXIT_SETUP
+    err = one_error(capsys.readouterr().err)
+    assert "eu-central-1 has no failover record /fintech/prod/failover-record" in err
+    assert [region for _, region, _, _ in cloud.calls] == [STANDBY]
+
+
+def test_pilot_light_failover_creates_the_temporary_writer_like_the_managed_ones(
+    region_lost: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cloud = region_lost
+    assert deploy.main(FAILOVER) == 0
+    assert cloud.mutations() == ["create_db_instance", "failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.asked("create_db_instance") == [
+        {
+            "DBInstanceIdentifier": TEMPORARY,
+            "DBClusterIdentifier": IDS[STANDBY],
+            "DBInstanceClass": "db.r6g.large",
+            "Engine": "aurora-mysql",
+            "DBParameterGroupName": f"{IDS[STANDBY]}-instance-params",
+            "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+            "MonitoringInterval": 15,
+            "MonitoringRoleArn": f"arn:aws:iam::123456789012:role/mon-{STANDBY}",
+            "PubliclyAccessible": False,
+            "AutoMinorVersionUpgrade": False,
+            "PromotionTier": 15,
+        }
+    ]
+    assert cloud.asked("failover_global_cluster") == [
+        {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": ARNS[STANDBY], "AllowDataLoss": True}
+    ]
+    out = capsys.readouterr().out
+    assert [s.split(":")[0] for s in steps_of(out)] == [f"step {n}/8" for n in range(1, 9)]
+    follow_up = out[out.index("next:") :]
+    for words in (
+        "1. commit Pulumi.prod.yaml (primaryRegion: eu-central-1)",
+        "2. leave `./deploy up prod` until eu-west-1 answers again",
+        "3. once that up has created the managed DB instance in eu-central-1, run "
+        "`./deploy failover prod --remove-temporary`: it moves the writer to the managed instance, then deletes "
+        f"{TEMPORARY}",
+    ):
+        assert words in follow_up
+    assert "delete-db-instance" not in out
+
+
+def test_warm_failover_promotes_the_running_instance(machine: Machine, cloud: Cloud) -> None:
+    cloud.lost.add(PRIMARY)
+    assert deploy.main(FAILOVER) == 0
+    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group"]
+
+
+FAILOVER_REFUSALS = {
+    "target not a member": (lambda c: setattr(c, "members", [PRIMARY]), "is not a member of global cluster"),
+    "standby region unreachable too": (
+        lambda c: c.lost.add(STANDBY),
+        "cannot read the failover record: ssm GetParameter in eu-central-1: EndpointConnectionError",
+    ),
+    "record malformed": (
+        lambda c: c.parameters.update({STANDBY: '{"format": 1}'}),
+        "/fintech/prod/failover-record in eu-central-1: failover record: stack is missing",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "expected"), FAILOVER_REFUSALS.values(), ids=FAILOVER_REFUSALS.keys())
+def test_failover_refuses_with_nothing_changed(
+    region_lost: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str], change: Any, expected: str
+) -> None:
+    _, cloud = region_lost
+    change(cloud)
+    assert deploy.main(FAILOVER) == deploy.EXIT_SETUP
+    assert expected in one_error(capsys.readouterr().err)
+    assert cloud.mutations() == []
+
+
+def test_a_failed_failover_call_leaves_the_app_alone(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloud.lost.add(PRIMARY)
+    cloud.failures["failover_global_cluster"] = ("GlobalClusterNotFoundFault", "not found")
+    assert deploy.main(FAILOVER) == regions.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith(
+        "deploy: step 1/6 failed: rds FailoverGlobalCluster in eu-central-1: GlobalClusterNotFoundFault"
+    )
+    assert "the writer has not moved: fix the cause and run `./deploy failover prod --allow-data-loss` again" in err
+    assert cloud.mutations() == ["failover_global_cluster"]
+
+
+def test_failover_refuses_without_allow_data_loss(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main(["failover", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = one_error(capsys.readouterr().err)
+    assert err.startswith("deploy: Refusing to fail over without --allow-data-loss")
+    for words in ("are lost", "RPO lag", "AuroraGlobalDBRPOLag", "./deploy switchover prod"):
+        assert words in err
+    assert cloud.calls == [], "not even the record is read"
+
+
+def test_a_recorded_move_without_up_is_refused_naming_it(
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a failover recorded primaryRegion, running a move again must not go back: the record says why."""
+    regions.record_primary_region(machine.stack_file, "payments-platform", STANDBY)
+    assert deploy.main(SWITCHOVER) == deploy.EXIT_SETUP
+    err = one_error(capsys.readouterr().err)
+    assert (
+        "Pulumi.prod.yaml says primaryRegion eu-central-1, the failover record in eu-central-1 (written by the " in err
+    )
+    assert "run it once both regions answer" in err
+    assert cloud.mutations() == []
+
+
+# resume (item 4): interrupted after each step, the same command goes on
+
+
+def interrupt_at(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """Ctrl-C (a lost terminal) just as step ``number`` begins: every step before it is done."""
+    begin = regions.starting
+
+    def starting(n: int, total: int, step: regions.Step, already: bool) -> None:
+        if n == number:
+            monkeypatch.setattr(regions, "starting", begin)
+            raise KeyboardInterrupt
+        begin(n, total, step, already)
+
+    monkeypatch.setattr(regions, "starting", starting)
+
+
+@pytest.mark.parametrize("boundary", range(2, 8))
+def test_switchover_resumes_after_every_step(
+    machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], boundary: int
+) -> None:
+    interrupt_at(monkeypatch, boundary)
+    assert deploy.main(SWITCHOVER) == regions.EXIT_INTERRUPTED
+    err = one_error(capsys.readouterr().err)
+    # Once primaryRegion is recorded (step 6), what is left is the up (a switchover would now go back).
+    if boundary == 7:
+        assert err.endswith("run `./deploy up prod`: it goes on from there.\n")
+        assert deploy.main(["up", "prod", "--yes"]) == 0, capsys.readouterr().err
+    else:
+        assert err.endswith("run `./deploy switchover prod` again: it goes on from there.\n")
+        assert deploy.main(SWITCHOVER) == 0, capsys.readouterr().err
+    assert cloud.mutations() == ["update_auto_scaling_group", "switchover_global_cluster"], "nothing done twice"
+    assert cloud.writer == STANDBY
+    assert machine.pulumi_calls()[-1] == UP
+    if boundary < 7:
+        assert "already done" in capsys.readouterr().out, "the re-run says what it skips"
+
+
+@pytest.mark.parametrize("boundary", range(2, 9))
+def test_failover_resumes_after_every_step(
+    region_lost: tuple[Machine, Cloud],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    boundary: int,
+) -> None:
+    machine, cloud = region_lost
+    interrupt_at(monkeypatch, boundary)
+    assert deploy.main(FAILOVER) == regions.EXIT_INTERRUPTED
+    assert one_error(capsys.readouterr().err).endswith(
+        "run `./deploy failover prod --allow-data-loss` again: it goes on from there.\n"
+    )
+    assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
+    assert cloud.mutations() == ["create_db_instance", "failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.writer == STANDBY
+    assert "primaryRegion: eu-central-1" in machine.stack_file.read_text()
+    assert "next:" in capsys.readouterr().out, "the follow-up is printed on the run that finishes"
+
+
+def test_a_failover_already_under_way_is_waited_for(
+    region_lost: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone (or an earlier run) started it: no second FailoverGlobalCluster."""
+    _, cloud = region_lost
+    cloud.sites[STANDBY].instances[TEMPORARY] = {"status": "available", "tier": 15, "polls": 0}
+    cloud._begin_move(ARNS[STANDBY])
+    cloud.moving = ["pending"] + ["failing-over"] * 5  # it takes a while
+    assert deploy.main(FAILOVER) == 0
+    assert "failover_global_cluster" not in cloud.mutations()
+    assert "create_db_instance" not in cloud.mutations()
+    assert "(resuming: the writer has moved or is moving)" in capsys.readouterr().out
+
+
+def test_a_temporary_instance_still_creating_is_waited_for(region_lost: tuple[Machine, Cloud]) -> None:
+    _, cloud = region_lost
+    cloud.sites[STANDBY].instances[TEMPORARY] = {"status": "creating", "tier": 15, "polls": 2}
+    cloud.sites[STANDBY].cluster_writer = TEMPORARY
+    assert deploy.main(FAILOVER) == 0
+    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group"]
+    waited = [p for p in cloud.asked("describe_db_instances") if p["DBInstanceIdentifier"] == TEMPORARY]
+    assert len(waited) >= 3, "the waiter polled until available"
+
+
+def test_an_app_group_at_capacity_is_not_scaled_again(region_lost: tuple[Machine, Cloud]) -> None:
+    _, cloud = region_lost
+    cloud.sites[STANDBY].sizes = (2, 10, 3)
+    assert deploy.main(FAILOVER) == 0
+    assert "update_auto_scaling_group" not in cloud.mutations()
+
+
+# item 8: the temporary writer goes only after the writer left it
+
+
+@pytest.fixture
+def after_pilot_light_failover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> tuple[Machine, Cloud]:
+    """eu-central-1 holds the writer on the temporary instance; the `up` since recorded it and added a managed one."""
+    cloud = Cloud("pilot-light")
+    machine = Machine(tmp_path, monkeypatch, cloud)
+    cloud.writer = STANDBY
+    cloud.parameters = {r: record("pilot-light", primary=STANDBY).to_json() for r in IDS}
+    standby = cloud.sites[STANDBY]
+    standby.instances = {
+        TEMPORARY: {"status": "available", "tier": 15, "polls": 0},
+        "fintech-prod-standby-aurora-instance-0-ab12cd3": {"status": "available", "tier": 0, "polls": 0},
+    }
+    standby.cluster_writer = TEMPORARY
+    regions.record_primary_region(machine.stack_file, "payments-platform", STANDBY)
+    return machine, cloud
+
+
+def test_remove_temporary_fails_over_to_the_managed_instance_before_deleting(
+    after_pilot_light_failover: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cloud = after_pilot_light_failover
+    assert deploy.main(REMOVE) == 0, capsys.readouterr().err
+    assert cloud.mutations() == ["failover_db_cluster", "delete_db_instance"]
+    assert cloud.asked("failover_db_cluster") == [
+        {
+            "DBClusterIdentifier": IDS[STANDBY],
+            "TargetDBInstanceIdentifier": "fintech-prod-standby-aurora-instance-0-ab12cd3",
+        }
+    ]
+    assert cloud.asked("delete_db_instance") == [{"DBInstanceIdentifier": TEMPORARY}]
+    assert TEMPORARY not in cloud.sites[STANDBY].instances
+    assert capsys.readouterr().out.splitlines()[-1].startswith("done: fintech-prod-standby-aurora-instance-0-ab12cd3")
+
+
+@pytest.mark.parametrize("boundary", range(2, 6))
+def test_remove_temporary_resumes_after_every_step(
+    after_pilot_light_failover: tuple[Machine, Cloud],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    boundary: int,
+) -> None:
+    _, cloud = after_pilot_light_failover
+    interrupt_at(monkeypatch, boundary)
+    assert deploy.main(REMOVE) == regions.EXIT_INTERRUPTED
+    assert one_error(capsys.readouterr().err).endswith(
+        "run `./deploy failover prod --remove-temporary` again: it goes on from there.\n"
+    )
+    assert deploy.main(REMOVE) == 0, capsys.readouterr().err
+    assert cloud.mutations() == ["failover_db_cluster", "delete_db_instance"]
+    assert TEMPORARY not in cloud.sites[STANDBY].instances
+
+
+def test_remove_temporary_before_up_created_the_managed_instance_is_refused(
+    after_pilot_light_failover: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cloud = after_pilot_light_failover
+    del cloud.sites[STANDBY].instances["fintech-prod-standby-aurora-instance-0-ab12cd3"]
+    assert deploy.main(REMOVE) == deploy.EXIT_SETUP
+    assert "has no DB instance but fintech-prod-standby-aurora-failover yet: run `./deploy up prod` first" in one_error(
+        capsys.readouterr().err
+    )
+    assert cloud.mutations() == []
+
+
+def test_the_in_cluster_failover_call_checks_against_the_model_with_stubber() -> None:
+    """botocore's Stubber: FailoverDBCluster's and DeleteDBInstance's parameters as the service model has them."""
+    client = boto3.Session(aws_access_key_id="A", aws_secret_access_key="s").client("rds", region_name=STANDBY)
+    with Stubber(client) as stub:
+        stub.add_response("failover_db_cluster", {}, {"DBClusterIdentifier": "c", "TargetDBInstanceIdentifier": "i"})
+        stub.add_client_error("delete_db_instance", "InvalidDBInstanceState", http_status_code=400)
+        client.failover_db_cluster(DBClusterIdentifier="c", TargetDBInstanceIdentifier="i")
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            client.delete_db_instance(DBInstanceIdentifier="i")
+    assert error.value.response["Error"]["Code"] == "InvalidDBInstanceState"
+
+
+# the machine and the stack file
+
+
+def test_no_aws_cli_is_needed(machine: Machine, cloud: Cloud) -> None:
+    assert shutil.which("aws", path=str(machine.bin)) is None
+    assert deploy.main(SWITCHOVER) == 0
+
+
+def test_the_clients_have_timeouts_and_standard_retries() -> None:
+    config = regions.CLIENT_CONFIG
+    assert (config.connect_timeout, config.read_timeout) == (5, 30)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+    session = boto3.Session(aws_access_key_id="A", aws_secret_access_key="s")
+    aws = regions.Aws(session)
+    assert aws.client("rds", STANDBY).meta.config.retries["mode"] == "standard"
+    assert aws.client("rds", STANDBY) is aws.client("rds", STANDBY), "one client per service and region"
+
+
 @pytest.mark.parametrize("argv", [["switchover", "dev", "--yes"], ["failover", "dev", "--yes", "--allow-data-loss"]])
 def test_a_stack_without_a_standby_region_is_refused_before_anything_is_asked(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str], argv: list[str]
+    machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     assert deploy.main(argv) == deploy.EXIT_SETUP
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: dev has no standbyRegion in Pulumi.dev.yaml: it runs in eu-west-1 alone")
-    assert cloud.calls() == [], "neither pulumi nor aws is asked"
+    assert cloud.calls == []
+    assert machine.pulumi_calls() == []
 
 
 @pytest.mark.parametrize(
@@ -349,259 +993,33 @@ def test_on_a_bare_machine_a_stack_without_a_standby_region_says_that_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], verb: str
 ) -> None:
     """Issue 21: `./deploy switchover dev` listed missing tools and credentials, never that dev has one region."""
-    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no aws
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    assert deploy.main(argv) == deploy.EXIT_SETUP == 2
-    assert one_error(capsys.readouterr().err) == (
-        f"deploy: dev has no standbyRegion in Pulumi.dev.yaml: it runs in eu-west-1 alone, so there is no other "
+    assert deploy.main(argv) == deploy.EXIT_SETUP
+    assert capsys.readouterr().err == (
+        "deploy: dev has no standbyRegion in Pulumi.dev.yaml: it runs in eu-west-1 alone, so there is no other "
         f"region to {verb} to (switchover and failover apply to a stack with a standby region).\n"
     )
 
 
-def test_a_stack_whose_outputs_have_no_standby_yet_is_refused(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    """standbyRegion set but never deployed: the outputs say so."""
-    cloud.on("pulumi stack output", ok({"vpc_id": "vpc-0abc", "alb_dns_name": "prod-alb.example"}))
-    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
-    err = one_error(capsys.readouterr().err)
-    assert "prod has no standby region (its outputs have no standby_region)" in err
-    assert cloud.calls() == [OUTPUTS_READ], "no aws call"
-
-
-def test_unreadable_outputs_are_one_line(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.on("pulumi stack output", fails(255, "error: failed to load checkpoint: AccessDenied"))
-    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
-    err = one_error(capsys.readouterr().err)
-    assert "cannot read prod's outputs" in err
-    assert "AccessDenied" in err
-    assert cloud.calls() == [OUTPUTS_READ]
-
-
-def test_a_failing_step_stops_there_with_one_line(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.switchover_ready()
-    denied = "An error occurred (InvalidGlobalClusterStateFault) when calling the SwitchoverGlobalCluster operation"
-    cloud.on(f"aws rds switchover-global-cluster@{PRIMARY}", fails(254, f"\n{denied}\n"))  # as the CLI prints it
-    assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_STEP_FAILED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: step 3/6 failed: `aws rds switchover-global-cluster")
-    assert f"exited 254: {denied}" in err
-    assert "The writer has not moved" in err
-    # `up` never resizes a group (compute.py ignores its size): the exact command to scale it back.
-    assert (
-        "scale it back with `aws autoscaling update-auto-scaling-group "
-        "--auto-scaling-group-name fintech-prod-standby-app "
-        "--min-size 1 --desired-capacity 1 --region eu-central-1 --output json`" in err
-    )
-    assert cloud.calls()[-1].startswith("aws rds switchover-global-cluster"), "nothing after the failing step"
-
-
-def test_a_failing_up_names_what_is_done(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.switchover_ready()
-    cloud.on("pulumi up", fails(255, "error: update failed"))
-    assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_STEP_FAILED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: step 6/6 failed: `./deploy up prod` exited 255")
-    assert "eu-central-1 holds the writer and Pulumi.prod.yaml says so" in err
-
-
-def test_waiting_for_instances_times_out_cleanly(
-    cloud: Cloud, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+def test_failover_without_credentials_is_one_line(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cloud.switchover_ready()
-    cloud.on(f"aws autoscaling describe-auto-scaling-groups@{STANDBY}", ok(asg(1, 2)))
-    assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_STEP_FAILED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: step 2/6 failed: timed out after 1 min waiting for 3 InService instances")
-    assert "last seen: fintech-prod-standby-app: 1/3 instances InService" in err
-    assert "The writer has not moved" in err
-    assert cloud.calls().count(DESCRIBE_ASG) == 60 / 15 + 1, "every 15 s for a minute"
-    assert "switchover-global-cluster" not in " ".join(cloud.calls())
+    monkeypatch.setattr(deploy, "aws_session", lambda env: (None, "No AWS credentials found. Log in first."))
+    assert deploy.main(FAILOVER) == deploy.EXIT_SETUP
+    assert one_error(capsys.readouterr().err) == "deploy: No AWS credentials found. Log in first.\n"
 
 
-def test_waiting_for_the_writer_times_out_cleanly(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.switchover_ready()
-    cloud.on(f"aws rds describe-global-clusters@{PRIMARY}", ok(global_cluster(PRIMARY)),
-             ok(global_cluster(PRIMARY, "switching-over")))  # fmt: skip
-    assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_STEP_FAILED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: step 4/6 failed: timed out after 1 min waiting for eu-central-1 to hold the writer")
-    assert "pulumi config set primaryRegion eu-central-1 --stack prod" in err
-    assert not any(call.startswith(("pulumi config", "pulumi up")) for call in cloud.calls())
-
-
-# confirmation
-
-
-def test_nothing_happens_unless_the_operator_says_yes(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cloud.switchover_ready()
-    answer(monkeypatch, "y")
-    assert deploy.main(["switchover", "prod"]) == deploy.EXIT_SETUP
-    captured = capsys.readouterr()
-    assert "  6. ./deploy up prod" in captured.out, "the plan is shown before the question"
-    assert "Type yes to go ahead" in captured.out
-    assert one_error(captured.err) == "deploy: stopped at the confirmation: nothing was changed.\n"
-    assert cloud.mutations() == []
-
-
-def test_yes_at_the_prompt_goes_ahead_and_up_asks_again(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
-    cloud.switchover_ready()
-    answer(monkeypatch, "yes")
-    assert deploy.main(["switchover", "prod"]) == 0
-    assert cloud.calls()[-1] == f"pulumi up --stack prod {POLICY}", "without --yes, pulumi shows its diff and asks"
-
-
-def test_no_terminal_and_no_yes_is_refused(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cloud.failover_ready("warm")
-    answer(monkeypatch)
-    assert deploy.main(["failover", "prod", "--allow-data-loss"]) == deploy.EXIT_SETUP
-    assert "pass --yes" in one_error(capsys.readouterr().err)
-    assert cloud.mutations() == []
-
-
-# failover
-
-
-def test_failover_refuses_without_allow_data_loss(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.failover_ready("warm")
-    assert deploy.main(["failover", "prod", "--yes"]) == deploy.EXIT_SETUP
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: Refusing to fail over without --allow-data-loss")
-    for words in ("are lost", "RPO lag", "AuroraGlobalDBRPOLag", "./deploy switchover prod"):
-        assert words in err
-    assert cloud.calls() == [], "not even the outputs are read"
-
-
-def test_allow_data_loss_belongs_to_failover(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        deploy.main(["switchover", "prod", "--allow-data-loss"])
-    assert exit_.value.code == deploy.EXIT_SETUP
-    assert "--allow-data-loss goes with failover only" in capsys.readouterr().err
-
-
-def test_pilot_light_failover_creates_a_writer_first_and_never_runs_up(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cloud.failover_ready("pilot-light")
-    assert deploy.main(["failover", "prod", "--allow-data-loss", "--yes"]) == 0
-    assert cloud.calls() == [
-        OUTPUTS_READ,
-        describe_global(STANDBY),
-        describe_cluster(STANDBY),
-        aws(STANDBY, "rds", "create-db-instance", "--db-instance-identifier", TEMPORARY,
-            "--db-cluster-identifier", IDS[STANDBY], "--db-instance-class", "db.r6g.large", "--engine", "aurora-mysql",
-            "--no-publicly-accessible"),
-        aws(STANDBY, "rds", "wait", "db-instance-available", "--db-instance-identifier", TEMPORARY),
-        aws(STANDBY, "rds", "failover-global-cluster", "--global-cluster-identifier", GLOBAL,
-            "--target-db-cluster-identifier", ARNS[STANDBY], "--allow-data-loss"),
-        describe_global(STANDBY),
-        describe_global(STANDBY),
-        SCALE_STANDBY,
-        "pulumi config set primaryRegion eu-central-1 --stack prod",
-    ]  # fmt: skip
-    out = capsys.readouterr().out
-    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("step ")] == [
-        f"step {n}/5" for n in range(1, 6)
-    ]
-    follow_up = out[out.index("next:") :]
-    for words in (
-        "1. done: `pulumi config set primaryRegion eu-central-1 --stack prod`",
-        "2. commit Pulumi.prod.yaml (primaryRegion: eu-central-1)",
-        "3. leave `./deploy up prod` until eu-west-1 answers again",
-        "rejoins the old primary as a secondary",
-        f"4. once that up has created the managed DB instance in eu-central-1, delete the temporary one: "
-        f"`aws rds delete-db-instance --db-instance-identifier {TEMPORARY} --region eu-central-1 --output json`",
+def test_allow_data_loss_and_remove_temporary_belong_to_failover(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, message in (
+        (["switchover", "prod", "--allow-data-loss"], "--allow-data-loss goes with failover only"),
+        (["failover", "prod", "--allow-data-loss", "--remove-temporary"], "--remove-temporary goes with failover"),
     ):
-        assert words in follow_up
-    assert "hc-standby" in out, "how to see whether Route 53 sends the traffic"
-
-
-def test_warm_failover_promotes_the_running_instance(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.failover_ready("warm")
-    assert deploy.main(["failover", "prod", "--allow-data-loss", "--yes"]) == 0
-    calls = cloud.calls()
-    assert not any("create-db-instance" in call or " wait " in call for call in calls)
-    assert calls[3].startswith("aws rds failover-global-cluster")
-    assert "delete-db-instance" not in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("mode", ["pilot-light", "warm"])
-def test_failover_asks_only_the_target_region(cloud: Cloud, mode: str) -> None:
-    cloud.failover_ready(mode)
-    assert deploy.main(["failover", "prod", "--allow-data-loss", "--yes"]) == 0
-    aws_calls = [call for call in cloud.calls() if call.startswith("aws ")]
-    assert aws_calls
-    assert all(call.endswith(f"--region {STANDBY} --output json") for call in aws_calls)
-    assert not any(call.startswith(("pulumi up", "pulumi stack select")) for call in cloud.calls())
-
-
-def test_recording_the_new_primary_is_offered(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cloud.failover_ready("warm")
-    answer(monkeypatch, "yes", "no")
-    assert deploy.main(["failover", "prod", "--allow-data-loss"]) == 0
-    out = capsys.readouterr().out
-    assert "Run `pulumi config set primaryRegion eu-central-1 --stack prod` now?" in out
-    assert "1. run `pulumi config set primaryRegion eu-central-1 --stack prod`" in out
-    assert not any(call.startswith("pulumi config") for call in cloud.calls())
-    assert cloud.calls()[-1] == SCALE_STANDBY
-
-
-FAILOVER_REFUSALS = {
-    "target already the writer": (
-        lambda c: c.on(f"aws rds describe-global-clusters@{STANDBY}", ok(global_cluster(STANDBY))),
-        "eu-central-1 already holds the writer",
-    ),
-    "another move underway": (
-        lambda c: c.on(
-            f"aws rds describe-global-clusters@{STANDBY}", ok(global_cluster(PRIMARY, "failing-over", "pending"))
-        ),
-        "is already pending",
-    ),
-    "standby region unreachable too": (
-        lambda c: c.on(
-            f"aws rds describe-global-clusters@{STANDBY}", fails(255, "Could not connect to the endpoint URL")
-        ),
-        "exited 255: Could not connect",
-    ),
-}
-
-
-@pytest.mark.parametrize(("change", "expected"), FAILOVER_REFUSALS.values(), ids=FAILOVER_REFUSALS.keys())
-def test_failover_refuses_with_nothing_changed(
-    cloud: Cloud, capsys: pytest.CaptureFixture[str], change: Any, expected: str
-) -> None:
-    cloud.failover_ready("pilot-light")
-    change(cloud)
-    assert deploy.main(["failover", "prod", "--allow-data-loss", "--yes"]) == deploy.EXIT_SETUP
-    assert expected in one_error(capsys.readouterr().err)
-    assert cloud.mutations() == []
-
-
-def test_a_failed_failover_call_leaves_the_app_alone(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
-    cloud.failover_ready("warm")
-    cloud.on(f"aws rds failover-global-cluster@{STANDBY}", fails(254, "An error occurred (GlobalClusterNotFoundFault)"))
-    assert deploy.main(["failover", "prod", "--allow-data-loss", "--yes"]) == regions.EXIT_STEP_FAILED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: step 1/3 failed: `aws rds failover-global-cluster")
-    assert "The writer has not moved" in err
-    assert cloud.calls()[-1].startswith("aws rds failover-global-cluster")
-
-
-# the machine
-
-
-def test_no_aws_cli_is_one_more_setup_line(cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "bin" / "aws").unlink()
-    assert deploy.main(["switchover", "prod", "--yes"]) == deploy.EXIT_SETUP
-    assert one_error(capsys.readouterr().err).startswith("deploy: The AWS CLI is not on PATH")
-    assert cloud.calls() == []
+        with pytest.raises(SystemExit) as exit_:
+            deploy.main(argv)
+        assert exit_.value.code == deploy.EXIT_SETUP
+        assert message in capsys.readouterr().err
 
 
 def test_usage_documents_the_moves_and_their_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -611,16 +1029,15 @@ def test_usage_documents_the_moves_and_their_exit_codes(capsys: pytest.CaptureFi
     for words in (
         "./deploy switchover prod",
         "./deploy failover prod --allow-data-loss",
+        "./deploy failover prod --remove-temporary",
         "2 the machine, the stack file or the request is not ready, a switchover or failover precondition fails",
         "(first of all: the stack has a standbyRegion)",
         "3 a switchover or failover step failed or timed out after changes began",
         "130 interrupted",
+        "no AWS CLI",
     ):
         assert words in usage
     assert (deploy.EXIT_SETUP, regions.EXIT_STEP_FAILED, regions.EXIT_INTERRUPTED) == (2, 3, 130)
-    wrapper = (deploy.PROJECT_DIR / "deploy").read_text().splitlines()[1]
-    assert "switchover|failover" in wrapper
-    assert "--allow-data-loss" in wrapper
 
 
 def test_temporary_instance_identifiers_fit_rds_limits() -> None:
@@ -632,31 +1049,34 @@ def test_temporary_instance_identifiers_fit_rds_limits() -> None:
     assert "--" not in long
 
 
-def test_ctrl_c_during_a_wait_is_one_line(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(regions, "POLLING", regions.Polling(interval=15, timeout=60, sleep=interrupted))
-    cloud.switchover_ready()
-    assert deploy.main(["switchover", "prod", "--yes"]) == regions.EXIT_INTERRUPTED
-    err = one_error(capsys.readouterr().err)
-    assert err.startswith("deploy: interrupted during step 2/6. The writer has not moved")
-    assert "switchover-global-cluster" not in " ".join(cloud.calls())
+# recording primaryRegion in the stack file
 
 
-MALFORMED = {
-    "a third region": {"db_cluster_arns": {**ARNS, "us-east-1": "arn:aws:rds:us-east-1:1:cluster:x"}},
-    "primary not a site": {"primary_region": "us-east-1"},
-    "maps as strings": {"asg_names": "fintech-prod-app"},
-    "no app group in the target": {"asg_names": {PRIMARY: ASGS[PRIMARY]}},
-    "capacity without desired": {"app_capacity": {"min": 2, "max": 10}},
-    "some outputs missing": {"global_cluster_id": "", "db_instance_class": None},
-}
+def test_recording_the_primary_region_keeps_every_other_byte(tmp_path: Path) -> None:
+    shipped = (deploy.PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(shipped)
+    regions.record_primary_region(stack_file, "payments-platform", STANDBY)
+    first = stack_file.read_text()
+    standby_line = "  payments-platform:standbyRegion: eu-central-1\n"
+    assert first == shipped.replace(standby_line, standby_line + "  payments-platform:primaryRegion: eu-central-1\n")
+    regions.record_primary_region(stack_file, "payments-platform", PRIMARY)
+    assert stack_file.read_text() == first.replace("primaryRegion: eu-central-1", "primaryRegion: eu-west-1")
+    assert regions.stack_file_primary(stack_file, "payments-platform") == PRIMARY
 
 
-@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
-def test_outputs_that_do_not_describe_two_sites_are_refused(change: dict[str, Any]) -> None:
-    with pytest.raises(regions.RefusedError, match=r"^prod's .*\./deploy up prod"):
-        regions.standby_from_outputs("prod", {**outputs(), **change})
+def test_recording_keeps_a_comment_on_the_line_and_adds_config_when_absent(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.x.yaml"
+    stack_file.write_text("config:\n  # who\n  p:primaryRegion: eu-west-1  # set by ./deploy\n  p:other: 1\n")
+    regions.record_primary_region(stack_file, "p", STANDBY)
+    assert (
+        stack_file.read_text() == "config:\n  # who\n  p:primaryRegion: eu-central-1  # set by ./deploy\n  p:other: 1\n"
+    )
+    bare = tmp_path / "Pulumi.y.yaml"
+    bare.write_text("# nothing yet\n")
+    regions.record_primary_region(bare, "p", STANDBY)
+    assert bare.read_text() == "# nothing yet\nconfig:\n  p:primaryRegion: eu-central-1\n"
+    top = tmp_path / "Pulumi.z.yaml"
+    top.write_text("config:\n  aws:region: eu-west-1\n")
+    regions.record_primary_region(top, "p", STANDBY)
+    assert top.read_text() == "config:\n  p:primaryRegion: eu-central-1\n  aws:region: eu-west-1\n"
