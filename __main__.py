@@ -10,12 +10,14 @@ import pulumi_aws as aws
 
 from components.between.backup import Backup, BackupArgs, Retention, VaultLock, Window
 from components.between.edge import Edge, EdgeArgs
+from components.between.failover_records import FailoverRecords, FailoverRecordsArgs
 from components.between.origin_dns import OriginFailover, OriginFailoverArgs, OriginTarget
 from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, SiteArchives
 from components.between.secrets import SecretReplica, Secrets, SecretsArgs
 from components.naming import app_secret_prefix, log_group_name
 from components.settings import load_settings
-from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting, origin_secret_accepted_by
+from components.site.across_sites import failover_record, origin_secret_accepted_by
+from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -83,7 +85,7 @@ with connecting(sites):
         home.connect(Links(peer_secrets_key_arn=standby.keys.key_arns["secrets"]))
         secret_replica = SecretReplica(region=standby.region, key_arn=standby.keys.key_arns["secrets"])
         # One origin name for CloudFront; Route 53 answers with the active site's load balancer while
-        # its /health passes, else the other's (CloudFront origin groups would not fail over POSTs).
+        # it is ready (reaches the writer), else the other's (CloudFront origin groups would not fail over POSTs).
         origin_failover = OriginFailover(
             f"{prefix}-origin",
             OriginFailoverArgs(
@@ -94,19 +96,15 @@ with connecting(sites):
             ),
             in_home_region,
         )
-        # What ./deploy switchover/failover reads (ops/regions.py).
+        # What ./deploy switchover/failover read, kept in each site's region (components/failover_record.py).
+        record = failover_record(settings, sites, origin_failover.origin_name, origin_failover.health_check_ids)
+        FailoverRecords(f"{prefix}-failover-record", FailoverRecordsArgs.of(settings, record), in_home_region)
         pulumi.export("primary_region", settings.active_region)
         pulumi.export("standby_region", standby.region)
-        pulumi.export("standby_mode", settings.standby_mode)
         pulumi.export("global_cluster_id", home.database.global_cluster_id)
         pulumi.export("db_global_writer_endpoint", home.database.writer_endpoint)
         pulumi.export("db_cluster_arns", {s.region: s.database.cluster_arn for s in sites})
-        pulumi.export("db_cluster_ids", {s.region: s.database.cluster_identifier for s in sites})
-        pulumi.export("asg_names", {s.region: s.app.asg_name for s in sites})
-        pulumi.export("app_capacity", settings.app_capacity)
-        pulumi.export("db_instance_class", settings.db_instance_class)
         pulumi.export("origin_name", origin_failover.origin_name)
-        pulumi.export("origin_health_check_ids", origin_failover.health_check_ids)
         pulumi.export("standby_alb_dns_name", standby.load_balancer.dns_name)
         pulumi.export("standby_alert_topic_arn", standby.monitoring.topic_arn)
         pulumi.export("app_db_secret_replica_arn", standby.app_secret_arn)

@@ -567,6 +567,15 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             note="no hyphens: pulumi-aws's autoname (<logical>-<hex>) is always invalid here, use namePrefix <= 38",
         ),
     ),
+    "aws:ssm/parameter:Parameter": (
+        NameRule(
+            "name",
+            2048,
+            f"{_API}/systems-manager/latest/APIReference/API_PutParameter.html",
+            pattern=r"/?[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*",
+            autoname=True,
+        ),
+    ),
     "aws:sns/topic:Topic": (
         NameRule(
             "name",

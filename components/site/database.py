@@ -13,10 +13,13 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import policies
+from components.failover_record import DbInstanceSettings
 
 ENGINE = "aurora-mysql"
 PARAMETER_FAMILY = "aurora-mysql8.0"
 LOG_EXPORTS = ("audit", "error", "slowquery")
+# The CA that signs the instances' server certificates (RDS rotates them before they expire).
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 # Master passwords: 8-41 printable characters for Aurora MySQL (CreateDBCluster MasterUserPassword).
 MASTER_PASSWORD_LENGTH = 32
 MASTER_PASSWORD_SPECIALS = "!#$^&*()-_=+[]{}<>?,."
@@ -136,6 +139,8 @@ class Database(pulumi.ComponentResource):
     instance_ids: list[pulumi.Output[str]]
     instance_identifiers: list[pulumi.Output[str]]
     log_group_names: list[pulumi.Output[str]]
+    instance_settings: pulumi.Output[DbInstanceSettings]
+    """What another instance of the cluster is created with: its parameter group, CA and monitoring."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Database", name, None, opts)
@@ -180,6 +185,17 @@ class Database(pulumi.ComponentResource):
             else None
         )
         self.global_cluster_identifier_or_none = founder.identifier if founder else None
+        # What another instance of this cluster is created with (a pilot-light failover's temporary one).
+        self.instance_settings = pulumi.Output.all(
+            instance_parameters.name, monitoring[0].arn if monitoring else ""
+        ).apply(
+            lambda values: DbInstanceSettings(
+                db_instance_parameter_group=str(values[0]),
+                ca_certificate_identifier=CA_CERTIFICATE,
+                monitoring_interval=args.monitoring_interval_seconds,
+                monitoring_role_arn=str(values[1]),
+            )
+        )
         self.instance_ids = [i.id for i in instances]
         self.instance_identifiers = [i.identifier for i in instances]
         self.log_group_names = [g.name for g in log_groups]
@@ -434,7 +450,7 @@ class Database(pulumi.ComponentResource):
                     publicly_accessible=False,
                     # LTS releases: AWS advises against automatic minor upgrades, which may leave LTS.
                     auto_minor_version_upgrade=False,
-                    ca_cert_identifier="rds-ca-rsa2048-g1",
+                    ca_cert_identifier=CA_CERTIFICATE,
                     monitoring_interval=args.monitoring_interval_seconds,
                     monitoring_role_arn=monitoring[0].arn if monitoring else None,
                     performance_insights_enabled=insights,

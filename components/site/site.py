@@ -490,14 +490,6 @@ def _quiet_echoes_of(exc: BaseException) -> None:
     loop.set_exception_handler(handler)
 
 
-def origin_secret_accepted_by(sites: Sequence[Site]) -> pulumi.Output[str]:
-    """The secret CloudFront is to send, once every site's load balancer accepts it: a rotation
-    (``originVerifyGeneration``) changes each site's edge rule before the distribution."""
-    return pulumi.Output.all(*(site.load_balancer.origin_verify_secret for site in sites)).apply(
-        lambda accepted: str(accepted[0])
-    )
-
-
 @contextlib.contextmanager
 def connecting(sites: Sequence[Site]) -> Iterator[None]:
     """Build what stands between the sites in this block. If it fails, what the sites wait for

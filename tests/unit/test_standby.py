@@ -333,3 +333,36 @@ def test_cloudfront_sends_a_new_origin_secret_only_once_every_site_accepts_it(pr
     assert not missing, f"CloudFront may send the new secret before {sorted(missing)} accepts it"
     (origin,) = distribution.inputs["origins"]
     assert origin["customHeaders"][0]["value"] == accepted[0][0]
+
+
+def test_the_failover_record_is_in_both_regions_and_names_both_sites(prod: StackRun) -> None:
+    """A failover reads the record from the region it moves to (ops/regions.py): each site's region
+    holds the same record, which parses and names each site's own cluster, group and target group."""
+    from components.failover_record import FailoverRecord, parameter_name
+
+    parameters = prod.of_type("aws:ssm/parameter:Parameter")
+    assert sorted(p.inputs["region"] for p in parameters) == sorted(["eu-west-1", "eu-central-1"])
+    assert {p.inputs["name"] for p in parameters} == {parameter_name("prod")}
+    assert {(p.inputs["type"], p.inputs["tier"]) for p in parameters} == {("String", "Standard")}
+    (value,) = {p.inputs["value"] for p in parameters}
+    record = FailoverRecord.from_json(value)
+    assert (record.primary_region, record.standby_region) == ("eu-west-1", "eu-central-1")
+    clusters = {c.region: c for c in prod.of_type(CLUSTER)}
+    assert record.db_cluster_ids == {r: c.inputs["clusterIdentifier"] for r, c in clusters.items()}
+    assert record.db_cluster_arns == {r: c.state["arn"] for r, c in clusters.items()}
+    groups = {g.region: g.state["name"] for g in prod.of_type("aws:autoscaling/group:Group")}
+    assert record.asg_names == groups
+    target_groups = {t.region: t.state["arn"] for t in prod.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert record.target_group_arns == target_groups
+    checks = {c.name.rsplit("-origin-", 1)[1]: c.id for c in prod.of_type("aws:route53/healthCheck:HealthCheck")}
+    assert record.origin_health_check_ids == checks
+    for region, settings in record.db_instance_settings.items():
+        # What the managed instances were created with, so a temporary one matches them.
+        (managed,) = {
+            (i.inputs["dbParameterGroupName"], i.inputs["caCertIdentifier"], int(i.inputs["monitoringInterval"]))
+            for i in prod.of_type(INSTANCE)
+            if i.region == region
+        }
+        assert (settings.db_instance_parameter_group, settings.ca_certificate_identifier) == managed[:2]
+        assert settings.monitoring_interval == managed[2]
+    assert len(value) < 4096, "the Standard tier holds at most 4 KB"
