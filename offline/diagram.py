@@ -193,6 +193,9 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     for asg in site.of_type("aws:autoscaling/group:Group"):
         text = _label("Auto Scaling group", f"min {int(asg.inputs['minSize'])}, max {int(asg.inputs['maxSize'])}")
         drawing.node(box, "standby-asg", text, [asg], fillcolor="#e8f0fe")
+    for stream in site.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"):
+        text = "Kinesis Data Firehose\n(audit-log archive, KMS)"
+        drawing.node(box, "standby-firehose", text, [stream], fillcolor="#f5f5f5")
     _topic_node(site, drawing, box, region)
     return box
 

@@ -251,6 +251,15 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             prefix_prop="namePrefix",
         ),
     ),
+    "aws:cloudwatch/logStream:LogStream": (
+        NameRule(
+            "name",
+            512,
+            f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogStream.html",
+            pattern=r"[^:*]+",
+            autoname=True,
+        ),
+    ),
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": (
         NameRule(
             "name",

@@ -135,6 +135,19 @@ class Watched:
 
 
 @dataclass(frozen=True)
+class ArchiveErrors:
+    """The log group the archive's Firehose stream logs its delivery errors to."""
+
+    log_group_name: str
+    """In the stack's naming scheme (``naming.log_group_name``)."""
+    key_arn: pulumi.Input[str]
+    """The site's CloudWatch Logs CMK."""
+    retention_days: int
+    retain: bool = False
+    """Keep the log group when the stack is deleted (prod: every log group outlives the platform)."""
+
+
+@dataclass(frozen=True)
 class MonitoringArgs:
     alerts_key_arn: pulumi.Input[str]
     edge_alerts_key_arn: pulumi.Input[str] | None
@@ -148,8 +161,16 @@ class MonitoringArgs:
     """CMK of the archive bucket; the Firehose stream is encrypted with it too."""
     archived_log_groups: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     """Log groups (names) copied to the audit-log archive through Firehose for long-term retention."""
+    archive_errors: ArchiveErrors | None = None
+    """Where the archive's Firehose stream logs what it cannot deliver; required with
+    ``archived_log_groups``."""
 
     def __post_init__(self) -> None:
+        if self.archived_log_groups and self.archive_errors is None:
+            raise ValueError(
+                "archive_errors must be given with archived_log_groups: a stream that cannot write to the "
+                "audit archive says why only in its error log, and discards the records after 24 hours"
+            )
         edge = self.watched.web_acl_metric_name is not None or self.watched.distribution_id is not None
         if edge != (self.edge_alerts_key_arn is not None):
             raise ValueError(
@@ -495,6 +516,85 @@ def delivery_alarms(rule_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSp
     ]
 
 
+# Firehose's S3 delivery ("Amazon Data Firehose": "Implement best practices with CloudWatch Alarms",
+# https://docs.aws.amazon.com/firehose/latest/dev/firehose-cloudwatch-metrics-best-practices.html):
+# alarm when DeliveryToS3.DataFreshness exceeds the buffering limit, "a maximum of 15 minutes".
+ARCHIVE_FRESHNESS_LIMIT_SECONDS = 15 * 60
+ARCHIVE_BUFFERING_SECONDS = 300
+ARCHIVE_ERROR_STREAM = "S3Delivery"
+_ARCHIVE_FED = (
+    "The site's VPC flow logs feed the stream every minute (its load balancer is probed and its "
+    "endpoints and NAT carry traffic even with no app instance): silence is a broken subscription or "
+    "delivery, and undelivered audit records are dropped after 24 hours"
+)
+
+
+def archive_alarms(stream_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSpec]:
+    """Per audit-archive delivery stream: records waiting longer than the buffering limit, and S3
+    puts that fail (AWS/Firehose, dimension DeliveryStreamName: "Monitoring Amazon Data Firehose with
+    CloudWatch metrics", https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html).
+    Firehose retries a failed S3 delivery for up to 24 hours, then discards the data: these page
+    within minutes, well inside that window."""
+    specs: list[AlarmSpec] = []
+    for key, stream_name in stream_names.items():
+        stream = {"DeliveryStreamName": stream_name}
+        specs += [
+            AlarmSpec(
+                f"{key}-delivery-freshness",
+                f"Audit logs wait in the {key} Firehose stream longer than {ARCHIVE_FRESHNESS_LIMIT_SECONDS // 60} "
+                "minutes: S3 or KMS refuses its writes (its error log says why); Firehose drops them after 24 hours",
+                "GreaterThanThreshold",
+                ARCHIVE_FRESHNESS_LIMIT_SECONDS,
+                "breaching",
+                _ARCHIVE_FED,
+                metric=Metric("AWS/Firehose", "DeliveryToS3.DataFreshness", stream, "Maximum"),
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                tier="Audit trail",
+            ),
+            AlarmSpec(
+                f"{key}-delivery-success",
+                f"The {key} Firehose stream's S3 puts fail into the audit archive (its error log says why: "
+                "Object Lock, bucket policy, KMS)",
+                "LessThanThreshold",
+                1,
+                "breaching",
+                _ARCHIVE_FED,
+                # Success is the share of S3 puts that succeeded: one delivery per buffering interval.
+                metric=Metric(
+                    "AWS/Firehose", "DeliveryToS3.Success", stream, "Minimum", period=3 * ARCHIVE_BUFFERING_SECONDS
+                ),
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                tier="Audit trail",
+            ),
+        ]
+    return specs
+
+
+def firehose_error_logging_policy(log_group_arn: str) -> dict[str, Any]:
+    """What Firehose needs to log its delivery errors into one log group ("Grant Firehose access to
+    an Amazon S3 destination": logs:PutLogEvents on the group's streams)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LogDeliveryErrors",
+                "Effect": "Allow",
+                "Action": ["logs:PutLogEvents"],
+                "Resource": f"{log_group_arn}:log-stream:*",
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class _ErrorLog:
+    log_group_name: pulumi.Output[str]
+    log_stream_name: pulumi.Output[str]
+    policy: aws.iam.RolePolicy
+
+
 # S3 RTC "replicates ... 99.99 percent of those objects within 15 minutes" (S3 User Guide,
 # "Meeting compliance requirements with S3 Replication Time Control").
 RTC_THRESHOLD_SECONDS = 15 * 60
@@ -582,12 +682,11 @@ class Monitoring(pulumi.ComponentResource):
 
         topics = self._topics(name, args, region, partition, account_id)
         rules = self._backup_failures(name, topics["stack"]) if args.watched.backup_vault_name is not None else {}
-        specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules)]
+        streams = self._archive(name, args, region, account_id) if args.archived_log_groups else {}
+        specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules), *archive_alarms(streams)]
         check_watched(specs)
         self.alarm_names = self._alarms(name, specs, topics)
         dashboard = self._dashboard(name, specs, region)
-        if args.archived_log_groups:
-            self._archive(name, args, region, account_id)
 
         self.topic_arn = topics["stack"]
         self.edge_topic_arn = topics.get("edge")
@@ -722,12 +821,39 @@ class Monitoring(pulumi.ComponentResource):
 
     def _archive(
         self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
-    ) -> None:
-        """Copies log groups to the audit-log archive: hot in CloudWatch, kept for a year or more in S3."""
+    ) -> dict[str, pulumi.Output[str]]:
+        """Copies log groups to the audit-log archive: hot in CloudWatch, kept for a year or more in S3.
+
+        Returns each delivery stream's name by key, for the alarms on its deliveries."""
+        assert args.archive_errors is not None  # MonitoringArgs requires it with archived log groups
         firehose_role, firehose_policy = self._firehose_role(name, args, region, account_id)
-        stream = self._archive_stream(name, args, firehose_role, firehose_policy)
+        errors = self._archive_error_log(name, args.archive_errors, firehose_role)
+        stream = self._archive_stream(name, args, firehose_role, [firehose_policy, errors.policy], errors)
         logs_role, logs_policy = self._logs_role(name, stream, region, account_id)
         self._subscriptions(name, args.archived_log_groups, stream, logs_role, logs_policy)
+        return {"archive": stream.name}
+
+    def _archive_error_log(self, name: str, errors: ArchiveErrors, role: aws.iam.Role) -> _ErrorLog:
+        """The log group and stream the archive's Firehose stream logs delivery errors to (an S3
+        refusal, a KMS denial), and the role's right to write there."""
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-archive-errors",
+            name=errors.log_group_name,
+            retention_in_days=errors.retention_days,
+            kms_key_id=errors.key_arn,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=errors.retain),
+        )
+        stream = aws.cloudwatch.LogStream(
+            f"{name}-archive-errors-s3", name=ARCHIVE_ERROR_STREAM, log_group_name=group.name, opts=child
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-archive-firehose-errors-policy",
+            role=role.name,
+            policy=group.arn.apply(lambda arn: json.dumps(firehose_error_logging_policy(arn))),
+            opts=child,
+        )
+        return _ErrorLog(group.name, stream.name, policy)
 
     def _firehose_role(
         self, name: str, args: MonitoringArgs, region: pulumi.Output[str], account_id: pulumi.Output[str]
@@ -755,7 +881,12 @@ class Monitoring(pulumi.ComponentResource):
         return role, policy
 
     def _archive_stream(
-        self, name: str, args: MonitoringArgs, role: aws.iam.Role, role_policy: aws.iam.RolePolicy
+        self,
+        name: str,
+        args: MonitoringArgs,
+        role: aws.iam.Role,
+        role_policies: Sequence[aws.iam.RolePolicy],
+        errors: _ErrorLog,
     ) -> aws.kinesis.FirehoseDeliveryStream:
         return aws.kinesis.FirehoseDeliveryStream(
             f"{name}-archive",
@@ -771,11 +902,15 @@ class Monitoring(pulumi.ComponentResource):
                 prefix=f"{ARCHIVE_PREFIX}!{{timestamp:yyyy/MM/dd}}/",
                 error_output_prefix=f"{ARCHIVE_PREFIX}errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
                 buffering_size=5,
-                buffering_interval=300,
+                buffering_interval=ARCHIVE_BUFFERING_SECONDS,
                 # Subscription records arrive gzip-compressed already.
                 compression_format="UNCOMPRESSED",
+                # What S3 or KMS refuses is said here (Firehose retries for 24 hours, then drops it).
+                cloudwatch_logging_options=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationCloudwatchLoggingOptionsArgs(
+                    enabled=True, log_group_name=errors.log_group_name, log_stream_name=errors.log_stream_name
+                ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(role_policies)),
         )
 
     def _logs_role(
@@ -915,6 +1050,8 @@ _S3_REPLICATION = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/metrics
 _LOAD_BALANCER = {"LoadBalancer": From("aws:lb/loadBalancer:LoadBalancer", "arnSuffix")}
 _DB_INSTANCE = {"DBInstanceIdentifier": From("aws:rds/clusterInstance:ClusterInstance", "identifier")}
 _DB_CLUSTER = {"DBClusterIdentifier": From("aws:rds/cluster:Cluster", "clusterIdentifier")}
+_FIREHOSE = "https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html"
+_DELIVERY_STREAM = {"DeliveryStreamName": From("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "name")}
 _BACKUP_VAULT = {"BackupVaultName": From("aws:backup/vault:Vault", "name")}
 _REPLICATION_RULE = {
     "SourceBucket": From("aws:s3/bucket:Bucket", "bucket"),
@@ -984,6 +1121,8 @@ WATCHES: tuple[Watch, ...] = (
         {"RuleName": From("aws:cloudwatch/eventRule:EventRule", "name")},
         "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html",
     ),
+    Watch("AWS/Firehose", "DeliveryToS3.DataFreshness", _DELIVERY_STREAM, _FIREHOSE),
+    Watch("AWS/Firehose", "DeliveryToS3.Success", _DELIVERY_STREAM, _FIREHOSE),
     Watch("AWS/S3", "OperationsFailedReplication", _REPLICATION_RULE, _S3_REPLICATION),
     Watch("AWS/S3", "ReplicationLatency", _REPLICATION_RULE, _S3_REPLICATION),
 )
@@ -1045,6 +1184,7 @@ TIER_OF = {
     # EventBridge rules notifying failed AWS Backup jobs (their failed deliveries).
     "AWS/Events": "Backup",
     "AWS/S3": "Replication",
+    "AWS/Firehose": "Audit trail",
 }
 
 
@@ -1055,7 +1195,17 @@ def dashboard_body(stack_region: str, resolved: Sequence[dict[str, Any]]) -> dic
     for item in resolved:
         by_tier.setdefault(item["tier"], []).append(item)
     y = 0
-    for tier in ("Edge", "Load balancer", "App", "Database", "Global database", "Replication", "Secrets", "Backup"):
+    for tier in (
+        "Edge",
+        "Load balancer",
+        "App",
+        "Database",
+        "Global database",
+        "Replication",
+        "Secrets",
+        "Backup",
+        "Audit trail",
+    ):
         items = by_tier.get(tier, [])
         if not items:
             continue

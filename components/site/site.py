@@ -29,7 +29,14 @@ from components.settings import Settings
 from components.site.compute import Compute, ComputeArgs, Schedule
 from components.site.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
 from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.site.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
+from components.site.monitoring import (
+    ArchiveErrors,
+    Monitoring,
+    MonitoringArgs,
+    Thresholds,
+    Watched,
+    WatchedReplicationRule,
+)
 from components.site.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
 from components.site.security import Security, SecurityArgs
 from components.site.security_groups import SecurityGroups, SecurityGroupsArgs
@@ -414,6 +421,12 @@ class Site(pulumi.ComponentResource):
                     *rotation_log_group,
                     self.app.log_group_name,
                 ],
+                archive_errors=ArchiveErrors(
+                    log_group_name=log_group_name(settings, "audit-archive-delivery"),
+                    key_arn=self.keys.key_arns["logs"],
+                    retention_days=settings.log_retention_days,
+                    retain=settings.protect_data,
+                ),
             ),
             self._child(),
         )

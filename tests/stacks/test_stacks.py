@@ -170,7 +170,7 @@ def test_no_deprecated_argument_is_used(stack_run: StackRun) -> None:
 def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun) -> None:
     """PCI DSS 10.5: the audit trail outlives the platform; dev's logs go with the stack."""
     groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(prod.home().of_type("aws:cloudwatch/logGroup:LogGroup")) == 7, [g.name for g in groups]
+    assert len(prod.home().of_type("aws:cloudwatch/logGroup:LogGroup")) == 8, [g.name for g in groups]
     assert prod.standby().of_type("aws:cloudwatch/logGroup:LogGroup")
     for group in groups:
         assert group.retain_on_delete or group.protect, f"{group.name} is deleted with the stack"
@@ -184,7 +184,12 @@ def test_log_groups_follow_one_naming_scheme(stack_run: StackRun) -> None:
     home = stack_run.home()
     names = sorted(g.inputs["name"] for g in home.of_type("aws:cloudwatch/logGroup:LogGroup"))
     ours = [n for n in names if not n.startswith(("/aws/rds/cluster/", "aws-waf-logs-"))]
-    assert ours == [f"/fintech/{suffix}/app", f"/fintech/{suffix}/secret-rotation", f"/fintech/{suffix}/vpc-flow-logs"]
+    assert ours == [
+        f"/fintech/{suffix}/app",
+        f"/fintech/{suffix}/audit-archive-delivery",
+        f"/fintech/{suffix}/secret-rotation",
+        f"/fintech/{suffix}/vpc-flow-logs",
+    ]
     assert len(names) - len(ours) == 4, "three RDS exports and the WAF log group"
     # The standby site's: the same names in its own region (no rotation function, no edge there).
     standby = sorted(g.inputs["name"] for g in stack_run.standby().of_type("aws:cloudwatch/logGroup:LogGroup"))

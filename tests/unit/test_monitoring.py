@@ -63,6 +63,9 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/S3", "ReplicationLatency"): {"SourceBucket", "DestinationBucket", "RuleId"},
     # EventBridge, per rule ("Monitoring Amazon EventBridge": FailedInvocations, dimension RuleName).
     ("AWS/Events", "FailedInvocations"): {"RuleName"},
+    # Firehose, per delivery stream ("Monitoring Amazon Data Firehose with CloudWatch metrics").
+    ("AWS/Firehose", "DeliveryToS3.DataFreshness"): {"DeliveryStreamName"},
+    ("AWS/Firehose", "DeliveryToS3.Success"): {"DeliveryStreamName"},
 }
 EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
 
@@ -124,6 +127,8 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
         "waf-blocked-spike",
         "cloudfront-5xx-rate",
         "app-dependencies",
+        "archive-delivery-freshness",
+        "archive-delivery-success",
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
@@ -242,6 +247,9 @@ MISSING_DATA = {
     # EventBridge publishes FailedInvocations only when a delivery fails: silence is success.
     "backup-job-failures-undelivered": "notBreaching",
     "restore-job-failures-undelivered": "notBreaching",
+    # Flow logs feed the audit archive's stream every minute: silence is a broken delivery.
+    "archive-delivery-freshness": "breaching",
+    "archive-delivery-success": "breaching",
     # Aurora publishes the lag only while this site's cluster is the secondary: at the primary
     # site silence is normal, and the alarms must follow a switchover without a deploy.
     "db-global-rpo-lag": "notBreaching",
@@ -609,7 +617,7 @@ def test_dashboard_shows_every_alarmed_metric_per_tier(stack_run: StackRun) -> N
         ["## Global database", "## Replication"] if stack_run.of_type("aws:rds/globalCluster:GlobalCluster") else []
     )
     assert sorted(headers) == sorted(
-        ["## Edge", "## Load balancer", "## App", "## Database", *standby, "## Secrets", *backup]
+        ["## Edge", "## Load balancer", "## App", "## Database", *standby, "## Secrets", *backup, "## Audit trail"]
     )
 
 
@@ -639,8 +647,62 @@ def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack
         for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup")
         if g.region == stack_run.config["aws:region"]
     }
-    assert archived == regional_groups, "every log group in the stack's region is archived"
+    # The stream's own error log is not fed back into it: it says why the stream cannot deliver.
+    errors = s3["cloudwatchLoggingOptions"]["logGroupName"]
+    assert archived == regional_groups - {errors}, "every other log group in the stack's region is archived"
     assert all(f.inputs["destinationArn"] == stream.state["arn"] for f in filters)
+
+
+def test_a_failed_audit_delivery_is_logged_and_pages_within_minutes(any_site: StackRun) -> None:
+    """Firehose retries a refused S3 delivery for 24 hours, then discards it: the stream logs its
+    errors into a log group of the stack's naming scheme, and per stream two alarms (AWS/Firehose,
+    DeliveryStreamName) page on DeliveryToS3.DataFreshness above the 15-minute buffering limit (the
+    Firehose guide's "Implement best practices with CloudWatch Alarms") and on DeliveryToS3.Success
+    below 1 (a failed S3 put), silence breaching: the site's flow logs feed the stream every minute."""
+    (stream,) = any_site.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    logging = stream.inputs["extendedS3Configuration"]["cloudwatchLoggingOptions"]
+    assert logging["enabled"] is True
+    (group,) = [
+        g for g in any_site.of_type("aws:cloudwatch/logGroup:LogGroup") if g.state["name"] == logging["logGroupName"]
+    ]
+    suffix = "prod" if any_site.stack == "prod" else any_site.config["payments-platform:envSuffix"]
+    assert group.inputs["name"].startswith(f"/fintech/{suffix}/"), "the stack's log group naming scheme"
+    assert group.inputs["kmsKeyId"], "encrypted like every log group"
+    assert group.region == stream.region
+    (log_stream,) = [
+        s
+        for s in any_site.of_type("aws:cloudwatch/logStream:LogStream")
+        if s.inputs["logGroupName"] == group.state["name"]
+    ]
+    assert logging["logStreamName"] == log_stream.state["name"]
+    role = record_by_output(any_site, stream.inputs["extendedS3Configuration"]["roleArn"])
+    grants = [
+        statement
+        for policy in any_site.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy.inputs["role"] == role.state["name"]
+        for statement in doc(policy)["Statement"]
+        if "logs:PutLogEvents" in statement["Action"]
+    ]
+    assert [g["Resource"] for g in grants] == [f"{group.state['arn']}:log-stream:*"]
+    assert {d for d in stream.dependencies} >= {
+        p.urn for p in any_site.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.state["name"]
+    }, "the stream starts only once its role may write and log"
+
+    watching = {
+        a.inputs["metricName"]: a for a in any_site.of_type(ALARM) if a.inputs.get("namespace") == "AWS/Firehose"
+    }
+    assert set(watching) == {"DeliveryToS3.DataFreshness", "DeliveryToS3.Success"}
+    for alarm in watching.values():
+        assert alarm.inputs["dimensions"] == {"DeliveryStreamName": stream.state["name"]}
+        assert alarm.inputs["treatMissingData"] == "breaching"
+        assert alarm.inputs["alarmActions"] == [any_site.outputs["alert_topic_arn"]]
+        # Pages within minutes, far inside the 24 hours Firehose keeps retrying.
+        assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] <= 30 * 60
+    freshness = watching["DeliveryToS3.DataFreshness"].inputs
+    assert (freshness["comparisonOperator"], freshness["statistic"]) == ("GreaterThanThreshold", "Maximum")
+    assert freshness["threshold"] <= 15 * 60
+    success = watching["DeliveryToS3.Success"].inputs
+    assert (success["comparisonOperator"], success["threshold"]) == ("LessThanThreshold", 1)
 
 
 def test_archive_roles_are_scoped(stack_run: StackRun) -> None:
@@ -707,6 +769,8 @@ def test_a_second_site_watches_only_what_runs_there(second_site: StackRun) -> No
         "replication-audit-failures",
         "replication-data-latency",
         "replication-audit-latency",
+        "archive-delivery-freshness",
+        "archive-delivery-success",
     }, "no edge (WAF, CloudFront) and no rotation function at this site: none of their alarms"
     assert {r.region for r in second_site.resources if r.custom} == {SECOND_SITE_REGION}, "nothing in us-east-1"
     assert all(
@@ -814,7 +878,14 @@ def test_replication_is_watched_where_s3_publishes_it(second_site: StackRun) -> 
 def test_a_second_site_dashboard_has_its_rows_in_its_region(second_site: StackRun) -> None:
     body = json.loads(second_site.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert headers == ["## Load balancer", "## App", "## Database", "## Global database", "## Replication"]
+    assert headers == [
+        "## Load balancer",
+        "## App",
+        "## Database",
+        "## Global database",
+        "## Replication",
+        "## Audit trail",
+    ]
     metric_widgets = [w for w in body["widgets"] if w["type"] == "metric"]
     assert {w["properties"]["title"] for w in metric_widgets} == set(alarms(second_site))
     assert {w["properties"]["region"] for w in metric_widgets} == {SECOND_SITE_REGION}

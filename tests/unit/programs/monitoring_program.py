@@ -8,7 +8,14 @@ what the standby site's other tiers would hand over.
 import pulumi
 import pulumi_aws as aws
 
-from components.site.monitoring import Monitoring, MonitoringArgs, Thresholds, Watched, WatchedReplicationRule
+from components.site.monitoring import (
+    ArchiveErrors,
+    Monitoring,
+    MonitoringArgs,
+    Thresholds,
+    Watched,
+    WatchedReplicationRule,
+)
 
 SITE = "fintech-prod-standby"
 
@@ -42,6 +49,9 @@ monitoring = Monitoring(
         archive_bucket_arn="arn:aws:s3:::fintech-prod-standby-audit",
         archive_key_arn="arn:aws:kms:eu-central-1:123456789012:key/standby-audit",
         archived_log_groups=["/fintech/prod-standby/vpc-flow", "/fintech/prod-standby/app"],
+        archive_errors=ArchiveErrors(
+            "/fintech/prod/audit-archive-delivery", "arn:aws:kms:eu-central-1:123456789012:key/standby-logs", 365
+        ),
     ),
     pulumi.ResourceOptions(providers=[provider]),
 )
