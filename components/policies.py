@@ -72,16 +72,26 @@ def kms_key_policy(
     if purpose in _PURPOSE_STATEMENTS:
         statements += _PURPOSE_STATEMENTS[purpose](partition=partition, account_id=account_id, region=region)
     if purpose == "alerts" and eventbridge:
-        statements.append(_eventbridge_publishes(partition=partition, account_id=account_id, region=region))
+        statements.append(_eventbridge_publishes())
     return _document(*statements)
 
 
-def _eventbridge_publishes(*, partition: str, account_id: str, region: str) -> dict[str, Any]:
-    # EventBridge rules (failed backup, copy and restore-test jobs) publish to the alert topic:
-    # like CloudWatch, they need these two actions on its CMK, for this account's rules only.
-    return _publishes(
-        "EventBridgeRulesPublish", _TOPIC_KEY_ACTIONS, "*", partition=partition, account_id=account_id, region=region
-    )
+def _eventbridge_publishes() -> dict[str, Any]:
+    """The alert key's statement for EventBridge rules (failed backup, copy and restore-test jobs)
+    publishing to the encrypted alert topic.
+
+    Without ``aws:SourceAccount``/``aws:SourceArn``: the Amazon SNS Developer Guide ("Key management",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html) says these conditions are not
+    supported in the key policy for EventBridge deliveries to an encrypted topic, so a key policy
+    with them drops every notification. Who may publish stays guarded where the conditions do work:
+    the topic policy (``alert_topic_policy``) admits this account's rules only."""
+    return {
+        "Sid": "EventBridgeRulesPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": list(_TOPIC_KEY_ACTIONS),
+        "Resource": "*",
+    }
 
 
 class _KeyStatements(Protocol):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -59,30 +58,13 @@ class SecurityArgs:
     """Pulumi ``protect`` on the keys: data encrypted with them is lost with them."""
 
 
-def eventbridge_publishes_with_the_alert_key() -> dict[str, Any]:
-    """The alert key's statement for EventBridge rules (failed backup, copy and restore-test jobs)
-    publishing to the encrypted alert topic.
-
-    Without ``aws:SourceAccount``/``aws:SourceArn``: the Amazon SNS Developer Guide ("Key management",
-    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html) says these conditions are not
-    supported in the key policy for EventBridge deliveries to an encrypted topic, so a key policy
-    with them drops every notification. Who may publish stays guarded where the conditions do work:
-    the topic policy (``policies.alert_topic_policy``) admits this account's rules only."""
-    return {
-        "Sid": "EventBridgeRulesPublish",
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-        "Resource": "*",
-    }
-
-
 def _key_policy_json(purpose: KeyPurpose, eventbridge: bool, context: list[str]) -> str:
     partition, account_id, region = context
-    document = policies.kms_key_policy(purpose, partition=partition, account_id=account_id, region=region)
-    if purpose == "alerts" and eventbridge:
-        document["Statement"].append(eventbridge_publishes_with_the_alert_key())
-    return json.dumps(document)
+    return json.dumps(
+        policies.kms_key_policy(
+            purpose, partition=partition, account_id=account_id, region=region, eventbridge=eventbridge
+        )
+    )
 
 
 def _flow_logs_trust_json(context: list[str]) -> str:
