@@ -36,6 +36,9 @@ from components import policies
 from components.site.database import PERMANENT_STAGE
 from components.site.storage import _bucket, _secure
 
+# Days an overwritten artifact (and an unfinished upload) is kept: the bucket is versioned for Signer.
+ARTIFACT_VERSION_DAYS = 7
+
 ROTATION_SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "rotation"
 # AWS's RDS CA certificates, next to the handler, which trusts them by default (the Lambda base
 # images lack the rds-ca-*-g1 roots). Refreshed by scripts/refresh-rds-ca-bundle.sh.
@@ -468,6 +471,27 @@ class Secrets(pulumi.ComponentResource):
         )
         versioning, public_access, encryption = _secure(
             self, f"{name}-artifacts", bucket, sse=("aws:kms", args.lambda_key_arn)
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    # An overwritten upload matters only while Signer reads it (minutes). Current objects
+                    # stay: each signed zip is what its function's code, or a replacement of it, reads.
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=ARTIFACT_VERSION_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=ARTIFACT_VERSION_DAYS
+                    ),
+                )
+            ],
+            # Rules on noncurrent versions need versioning on first (the provider's own advice).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         aws.s3.BucketPolicy(
             f"{name}-artifacts-policy",

@@ -206,3 +206,23 @@ def test_every_certificate_validation_fails_fast_instead_of_waiting_an_hour(prod
     assert len(validations) == 3  # the edge's (us-east-1) and each site's origin certificate
     for validation in validations:
         assert validation.custom_timeouts == {"create": "20m"}, validation.name
+
+
+def test_every_versioned_bucket_lets_its_old_versions_go(stack_run: StackRun) -> None:
+    """Versioning keeps every overwritten or deleted object for ever unless a lifecycle rule expires
+    noncurrent versions: each versioned bucket has one (the Lambda artifacts bucket included)."""
+    versioned = {
+        v.inputs["bucket"]
+        for v in stack_run.of_type("aws:s3/bucketVersioning:BucketVersioning")
+        if v.inputs["versioningConfiguration"]["status"] == "Enabled"
+    }
+    expiring = {
+        lifecycle.inputs["bucket"]
+        for lifecycle in stack_run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if any(
+            rule.get("status") == "Enabled" and (rule.get("noncurrentVersionExpiration") or {}).get("noncurrentDays")
+            for rule in lifecycle.inputs["rules"]
+        )
+    }
+    assert versioned, "the stack versions its archives"
+    assert sorted(versioned - expiring) == []
