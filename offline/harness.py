@@ -587,7 +587,8 @@ class PlatformMocks(pulumi_mocks.Mocks):
         if typ == "aws:route53/record:Record":
             return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
         if typ == "aws:s3/bucket:Bucket":
-            return {"bucket": physical, "bucketDomainName": f"{physical}.s3.amazonaws.com"}
+            # A bucket's id is its name (what bucket.id hands a lifecycle rule or a policy is the name).
+            return {"id": physical, "bucket": physical, "bucketDomainName": f"{physical}.s3.amazonaws.com"}
         if typ == "aws:rds/clusterInstance:ClusterInstance":
             return {"identifier": physical}
         if typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":

@@ -217,14 +217,17 @@ def _abort_multipart() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncomplete
 
 
 def _archive_transactions(noncurrent_days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
-    """Infrequent access after a month, Glacier after three; old versions go after ``noncurrent_days``."""
+    """Infrequent access after a month, Glacier Instant Retrieval after three; old versions go after
+    ``noncurrent_days``. Never Glacier Flexible Retrieval or Deep Archive: AWS Backup does not back up
+    objects in those classes ("Amazon S3 backups", AWS Backup Developer Guide), so a backup would hold
+    only the last 90 days and end "Completed with issues"."""
     return aws.s3.BucketLifecycleConfigurationRuleArgs(
         id="archive-transactions",
         status="Enabled",
         filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
         transitions=[
             aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA"),
-            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER"),
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=90, storage_class="GLACIER_IR"),
         ],
         noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
             noncurrent_days=noncurrent_days

@@ -226,3 +226,28 @@ def test_every_versioned_bucket_lets_its_old_versions_go(stack_run: StackRun) ->
     }
     assert versioned, "the stack versions its archives"
     assert sorted(versioned - expiring) == []
+
+
+# Storage classes whose objects AWS Backup skips ("Amazon S3 backups", AWS Backup Developer Guide:
+# archived objects in S3 Glacier Flexible Retrieval and S3 Glacier Deep Archive are not backed up).
+UNREADABLE_BY_AWS_BACKUP = ("GLACIER", "DEEP_ARCHIVE")
+
+
+def test_no_backed_up_bucket_moves_objects_where_aws_backup_cannot_read_them(stack_run: StackRun) -> None:
+    selected = {
+        arn
+        for selection in stack_run.of_type("aws:backup/selection:Selection")
+        for arn in selection.inputs.get("resources") or []
+        if ":s3:::" in arn
+    }
+    names = {arn.rpartition(":")[2] for arn in selected}
+    moves = {
+        (lifecycle.inputs["bucket"], transition["storageClass"])
+        for lifecycle in stack_run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if lifecycle.inputs["bucket"] in names
+        for rule in lifecycle.inputs["rules"]
+        for transition in rule.get("transitions") or []
+    }
+    if stack_run.stack == "prod":
+        assert names, "prod backs up its archives"
+    assert [move for move in moves if move[1] in UNREADABLE_BY_AWS_BACKUP] == []

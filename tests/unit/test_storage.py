@@ -61,11 +61,12 @@ def test_archive_is_encrypted_with_the_storage_key_and_refuses_other_keys(stack_
     }
 
 
-def test_archive_tiers_to_infrequent_access_then_glacier(stack_run: StackRun) -> None:
+def test_archive_tiers_to_infrequent_access_then_glacier_instant_retrieval(stack_run: StackRun) -> None:
+    """Glacier Instant Retrieval, not Flexible Retrieval: AWS Backup skips objects in the latter."""
     data = bucket_named(stack_run, "data_bucket_name")
     (rule,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", data).inputs["rules"]
     assert rule["status"] == "Enabled"
-    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER")]
+    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (90, "GLACIER_IR")]
     # An overwritten or deleted transaction record stays recoverable for a year.
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 365}
     assert "expiration" not in rule, "current transaction records never expire"
