@@ -30,6 +30,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/Events": "backup-vault",  # a backup notification rule's failed deliveries
     "AWS/S3": "s3-",  # an archive's replication: the archive's own node
     "AWS/Firehose": "firehose",  # the audit-log archive's delivery stream
+    "AWS/Route53": "origin-failover",  # the origin's health checks (the primary site's)
 }
 
 

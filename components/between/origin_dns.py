@@ -24,6 +24,10 @@ back after a failover stays out of DNS until its site holds the writer again. Wh
 unhealthy (mid-move, a few checks) Route 53 answers with the primary; a pilot-light secondary takes
 traffic only once it has ready instances.
 
+Watched: the primary site's check alarms (HealthCheckStatus, in us-east-1, where Route 53 publishes
+it) to the edge alert topic; the secondary's fails by design while it is passive and is not alarmed
+(``monitoring.origin_health_alarm``).
+
 Adopting an existing name: Route 53 refuses a failover record while a simple record of the same
 name and type exists, so switching a live ``origin.<domain>`` from ``LoadBalancer``'s simple alias
 to these records takes the old record's removal first, or an alias from it to the primary record.
@@ -39,6 +43,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.site.load_balancer import READY_PATH
+from components.site.monitoring import EDGE_REGION, check_watched, metric_alarm, origin_health_alarm
 
 FailoverRole = Literal["primary", "secondary"]
 ROLES: tuple[FailoverRole, ...] = ("primary", "secondary")
@@ -118,6 +123,10 @@ class OriginFailoverArgs:
     primary_region: str
     """The site that takes traffic while healthy; the other one is the secondary."""
     health_check: OriginHealthCheck = field(default_factory=OriginHealthCheck)
+    alert_topic_arn: pulumi.Input[str] | None = None
+    """The us-east-1 alert topic (the home site's ``Monitoring.edge_topic_arn``): the primary site's
+    check alarms there, since Route 53 publishes health-check metrics in us-east-1 only and an alarm
+    notifies only a topic of its own region. None: the checks are not watched."""
 
     def __post_init__(self) -> None:
         if len(self.sites) != len(ROLES):
@@ -142,6 +151,8 @@ class OriginFailover(pulumi.ComponentResource):
         super().__init__("fintech:edge:OriginFailover", name, None, opts)
         checks = self._health_checks(name, args)
         self._records(name, args, checks)
+        if args.alert_topic_arn is not None:
+            self._primary_alarm(name, args, checks[args.primary_region], args.alert_topic_arn)
 
         self.health_check_ids = {region: check.id for region, check in checks.items()}
         self.origin_name = args.origin_name
@@ -179,6 +190,16 @@ class OriginFailover(pulumi.ComponentResource):
             for region, site in args.sites.items()
         }
 
+    def _primary_alarm(
+        self, name: str, args: OriginFailoverArgs, check: aws.route53.HealthCheck, topic_arn: pulumi.Input[str]
+    ) -> None:
+        """Pages when the primary site's check fails (``monitoring.origin_health_alarm`` says why the
+        secondary's is not alarmed). Named by role, like the records: moving the primary changes only
+        the alarm's health check and description, in place."""
+        spec = origin_health_alarm(args.primary_region, check.id)
+        check_watched([spec])
+        metric_alarm(f"{name}-primary-unhealthy", spec, pulumi.Output.from_input(topic_arn).apply(_edge_topic), self)
+
     def _records(self, name: str, args: OriginFailoverArgs, checks: Mapping[str, aws.route53.HealthCheck]) -> None:
         """The origin name, twice: PRIMARY and SECONDARY, each aliasing a site and carrying its check."""
         for role, region in args.regions_by_role().items():
@@ -203,3 +224,16 @@ class OriginFailover(pulumi.ComponentResource):
                 ],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+
+def _edge_topic(topic_arn: str) -> str:
+    """``topic_arn``, if the topic is in us-east-1, where the health checks' metrics and so their
+    alarms are: CloudWatch notifies only a topic of the alarm's own region."""
+    parts = topic_arn.split(":")
+    if len(parts) < 6 or parts[2] != "sns" or parts[3] != EDGE_REGION:
+        raise ValueError(
+            f"the origin's health-check alarm lives in {EDGE_REGION} (Route 53 publishes health-check metrics "
+            f"there only) and can notify only an SNS topic of {EDGE_REGION}, not {topic_arn!r}: give the edge "
+            "alert topic (Monitoring.edge_topic_arn)"
+        )
+    return topic_arn

@@ -364,6 +364,38 @@ def _waf_dimensions(web_acl_metric_name: pulumi.Input[str]) -> dict[str, pulumi.
     return {"WebACL": web_acl_metric_name, "Rule": "ALL"}
 
 
+# Route 53 publishes its health checks' metrics (AWS/Route53, dimension HealthCheckId) in us-east-1
+# only, once a minute, HealthCheckStatus 1 healthy and 0 unhealthy (Route 53 Developer Guide,
+# "Monitoring health checks using CloudWatch"): the alarm lives there and notifies the edge topic.
+ROUTE53_HEALTH_CHECKS = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html"
+
+
+def origin_health_alarm(region: str, health_check_id: pulumi.Input[str]) -> AlarmSpec:
+    """The primary site's Route 53 health check fails: the site that holds the writer does not serve.
+
+    Only the primary's: each site's check probes ``/ready``, which passes only where the app reaches
+    the current writer, so the passive site's check fails by design, always; an alarm on it would
+    stay in ALARM and say nothing. What tells that a standby is broken is its own site's alarms on
+    what it runs: its app group's CPU (silence pages where the floor runs an instance), its target
+    group's unhealthy hosts; a pilot-light standby runs nothing and is paged for nothing."""
+    return AlarmSpec(
+        "origin-primary-unhealthy",
+        f"Route 53's health check of the primary site ({region}) fails: that site does not serve payments "
+        "(load balancer, certificate, listener rule, targets, or its reach to the writer). Route 53 then answers "
+        "with the other site only if that one is ready: see docs/standby-region.md",
+        "LessThanThreshold",
+        1,
+        "breaching",
+        "Route 53 reports every health check's status every minute for as long as the check exists: silence is "
+        "a check that is gone, and an origin no one watches",
+        metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": health_check_id}, "Minimum", period=60),
+        evaluation_periods=3,
+        datapoints_to_alarm=2,
+        where="edge",
+        tier="Edge",
+    )
+
+
 def _app_dependency_alarms(w: Watched) -> list[AlarmSpec]:
     if w.app_dependency_metric is None:
         return []
@@ -771,26 +803,7 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, specs: Sequence[AlarmSpec], topics: Mapping[Where, pulumi.Output[str]]
     ) -> dict[str, pulumi.Output[str]]:
         """One alarm per spec, notifying (on alarm and back to OK) the topic of its region; names by key."""
-        names: dict[str, pulumi.Output[str]] = {}
-        for spec in specs:
-            topic = topics[spec.where]
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-{spec.key}",
-                alarm_description=spec.description,
-                comparison_operator=spec.comparison,
-                threshold=spec.threshold,
-                evaluation_periods=spec.evaluation_periods,
-                datapoints_to_alarm=spec.datapoints_to_alarm,
-                treat_missing_data=spec.treat_missing_data,
-                actions_enabled=True,
-                alarm_actions=[topic],
-                ok_actions=[topic],
-                region=EDGE_REGION if spec.where == "edge" else None,
-                **_metric_arguments(spec),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            names[spec.key] = alarm.name
-        return names
+        return {spec.key: metric_alarm(f"{name}-{spec.key}", spec, topics[spec.where], self).name for spec in specs}
 
     def _backup_failures(self, name: str, topic_arn: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
         """Every failed AWS Backup job (backup, copy, restore test) reaches the alert topic as it happens.
@@ -963,6 +976,28 @@ class Monitoring(pulumi.ComponentResource):
             )
 
 
+def metric_alarm(
+    resource_name: str, spec: AlarmSpec, topic_arn: pulumi.Input[str], parent: pulumi.Resource
+) -> aws.cloudwatch.MetricAlarm:
+    """The alarm of ``spec``, notifying ``topic_arn`` (on alarm and back to OK): a topic of the alarm's
+    own region, us-east-1 for an edge alarm (CloudWatch notifies only a topic in its region)."""
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        alarm_description=spec.description,
+        comparison_operator=spec.comparison,
+        threshold=spec.threshold,
+        evaluation_periods=spec.evaluation_periods,
+        datapoints_to_alarm=spec.datapoints_to_alarm,
+        treat_missing_data=spec.treat_missing_data,
+        actions_enabled=True,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        region=EDGE_REGION if spec.where == "edge" else None,
+        **_metric_arguments(spec),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def _metric_arguments(spec: AlarmSpec) -> dict[str, Any]:
     if spec.expression is not None:
         queries = [
@@ -1023,7 +1058,8 @@ def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
 class From:
     """Where a dimension's value comes from: an attribute of a resource the stack declares (its type
     token and the attribute's path, ``visibilityConfig.metricName``; ``rules[].id`` for any element
-    of a list; ``(name)`` for a component's own name), or, without a type, the literal value."""
+    of a list; ``(name)`` for a component's own name, ``(id)`` for a resource's id), or, without a
+    type, the literal value."""
 
     resource_type: str | None
     attribute: str
@@ -1101,6 +1137,12 @@ WATCHES: tuple[Watch, ...] = (
         "https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html",
     ),
     Watch(
+        "AWS/Route53",
+        "HealthCheckStatus",
+        {"HealthCheckId": From("aws:route53/healthCheck:HealthCheck", "(id)")},
+        ROUTE53_HEALTH_CHECKS,
+    ),
+    Watch(
         "AWS/CloudFront",
         "5xxErrorRate",
         {"DistributionId": From("aws:cloudfront/distribution:Distribution", "id"), "Region": From(None, "Global")},
@@ -1174,6 +1216,8 @@ BACKUP_FAILURE_PATTERNS: dict[str, dict[str, Any]] = {
 TIER_OF = {
     "AWS/CloudFront": "Edge",
     "AWS/WAFV2": "Edge",
+    # The origin's Route 53 health checks (components/between/origin_dns.py), in us-east-1.
+    "AWS/Route53": "Edge",
     "AWS/ApplicationELB": "Load balancer",
     "AWS/EC2": "App",
     # Published by the app instances (components/site/compute.py DEPENDENCY_METRIC_NAMESPACE).

@@ -14,19 +14,26 @@ from components.between.origin_dns import (
     OriginTarget,
 )
 from components.site.security_groups import CLOUDFRONT_PREFIX_LIST, rule_plan
-from offline.harness import ResourceRecord, StackRun, run_stack
+from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 
 PROGRAM = Path(__file__).parent / "programs" / "failover_program.py"
 HOME, STANDBY = "eu-west-1", "eu-central-1"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+# What failover_program.py gives as the home site's edge alert topic.
+EDGE_TOPIC = "arn:aws:sns:us-east-1:123456789012:pay-edge-alerts"
 RECORD = "aws:route53/record:Record"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 PREFIX_LIST_LOOKUP = "aws:ec2/getManagedPrefixList:getManagedPrefixList"
 ROLES = ("primary", "secondary")
 # What a move of the primary may change, and nothing else: the records' targets.
-FLIP_CHANGES = {(f"pay-origin-{role}", key) for role in ROLES for key in ("aliases", "healthCheckId")}
+FLIP_CHANGES = {(f"pay-origin-{role}", key) for role in ROLES for key in ("aliases", "healthCheckId")} | {
+    # The primary's health-check alarm, named by role: it watches the other check, updated in place.
+    ("pay-origin-primary-unhealthy", key)
+    for key in ("dimensions", "alarmDescription")
+}
 # aws_route53_record: name and zone_id force a replacement, type does in the provider's v6 line,
 # a new set_identifier deletes and recreates the record set; the routing policy type goes with the role.
 RECORD_IDENTITY = ("name", "zoneId", "type", "setIdentifier", "failoverRoutingPolicies")
@@ -90,6 +97,37 @@ def test_one_https_health_check_per_site_against_its_load_balancer(run: StackRun
         assert "measureLatency" not in check.inputs, "an extra cost, and it forces a new check"
     assert run.outputs["origin_health_check_ids"] == {r: check_of(run, r).id for r in (HOME, STANDBY)}
     assert run.outputs["origin_name"] == f"origin.{run.config['payments-platform:domainName']}"
+
+
+def test_the_primary_sites_check_pages_the_edge_topic_in_us_east_1(run: StackRun) -> None:
+    """Route 53 publishes HealthCheckStatus (AWS/Route53, dimension HealthCheckId; 1 healthy, 0
+    unhealthy, every minute) in us-east-1 only (Route 53 Developer Guide, "Monitoring health checks
+    using CloudWatch"), and an alarm notifies only a topic of its own region. The passive site's
+    /ready fails by design (it cannot reach the writer): only the primary's check is alarmed."""
+    primary = primary_of(run)
+    (secondary,) = {HOME, STANDBY} - {primary}
+    (alarm,) = run.of_type(ALARM)
+    assert alarm.inputs["region"] == "us-east-1"
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/Route53", "HealthCheckStatus")
+    assert alarm.inputs["dimensions"] == {"HealthCheckId": check_of(run, primary).id}
+    assert check_of(run, secondary).id not in str(alarm.inputs), "the passive site's check fails by design"
+    assert (alarm.inputs["statistic"], alarm.inputs["period"]) == ("Minimum", 60)
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("LessThanThreshold", 1)
+    assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [EDGE_TOPIC]
+    assert alarm.inputs["actionsEnabled"] is True
+    # Route 53 reports a check's status every minute while the check exists: silence is no check.
+    assert alarm.inputs["treatMissingData"] == "breaching"
+    assert primary in alarm.inputs["alarmDescription"]
+
+
+def test_a_health_check_alarm_cannot_notify_a_topic_outside_us_east_1() -> None:
+    with pytest.raises(ProgramError) as raised:
+        run_stack(
+            "prod",
+            {"standbyRegion": STANDBY, "edgeAlertTopicArn": "arn:aws:sns:eu-west-1:123456789012:pay-alerts"},
+            program=PROGRAM,
+        )
+    assert "can notify only an SNS topic of us-east-1" in str(raised.value)
 
 
 def test_fast_interval_is_the_one_pinned_default() -> None:

@@ -2,6 +2,7 @@
 archives and secrets, and a primaryRegion flip that never replaces a database resource."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from components.settings import PROJECT, SettingsError, parse_settings
 from components.site.database import GLOBAL_MEMBER_IGNORED
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import record_by_output
+from tests.unit.test_monitoring import assert_every_alarm_matches_a_row
 
 HOME, STANDBY = "eu-west-1", "eu-central-1"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -368,3 +370,57 @@ def test_the_failover_record_is_in_both_regions_and_names_both_sites(prod: Stack
         assert (settings.db_instance_parameter_group, settings.ca_certificate_identifier) == managed[:2]
         assert settings.monitoring_interval == managed[2]
     assert len(value) < 4096, "the Standard tier holds at most 4 KB"
+
+
+# --------------------------------------------------------------------------- what __main__.py hands over
+
+REPO = Path(__file__).resolve().parents[2]
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+# The lines #24 item 7 needs in __main__.py (others edit it: until they are there, the
+# tests on the program as shipped are expected to fail, and these tests run a copy that has them).
+WIRING = {
+    "7": (
+        "                primary_region=settings.active_region,\n",
+        "                alert_topic_arn=home.monitoring.edge_topic_arn,\n",
+    ),
+}
+
+
+def wired(tmp_path: Path, item: str) -> Path:
+    """__main__.py with the line ``item`` needs (as it is, once that line is in)."""
+    source = (REPO / "__main__.py").read_text()
+    after, line = WIRING[item]
+    if line not in source:
+        assert after in source, f"__main__.py no longer has {after.strip()!r}"
+        source = source.replace(after, after + line, 1)
+    program = tmp_path / "__main__.py"
+    program.write_text(source)
+    return program
+
+
+def assert_the_primary_check_pages_the_edge_topic(run: StackRun) -> None:
+    """The primary site's Route 53 check alarms in us-east-1 to the home site's edge topic; the
+    passive site's check, failing by design, is not alarmed (between/origin_dns.py)."""
+    checks = {c.name.rsplit("-origin-", 1)[1]: c for c in run.of_type(HEALTH_CHECK)}
+    assert sorted(checks) == sorted([HOME, STANDBY])
+    primary = run.setting("primaryRegion") or HOME
+    origin_alarms = [a for a in run.of_type(ALARM) if a.inputs.get("namespace") == "AWS/Route53"]
+    assert [a.inputs["dimensions"] for a in origin_alarms] == [{"HealthCheckId": checks[primary].id}]
+    (alarm,) = origin_alarms
+    assert alarm.inputs["region"] == "us-east-1"
+    edge_topic = run.outputs["edge_alert_topic_arn"]
+    assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [edge_topic]
+    assert record_by_output(run, edge_topic).inputs["region"] == "us-east-1"
+
+
+@pytest.mark.xfail(strict=True, reason="#24 item 7: __main__.py must give OriginFailoverArgs alert_topic_arn")
+def test_prod_as_shipped_pages_when_the_primary_sites_health_check_fails(prod: StackRun) -> None:
+    assert_the_primary_check_pages_the_edge_topic(prod)
+
+
+@pytest.mark.parametrize("primary", [HOME, STANDBY])
+def test_with_its_line_prod_pages_when_the_primary_sites_health_check_fails(tmp_path: Path, primary: str) -> None:
+    run = run_stack("prod", {"primaryRegion": primary}, program=wired(tmp_path, "7"))
+    assert_the_primary_check_pages_the_edge_topic(run)
+    assert_every_alarm_matches_a_row(run, values=True)

@@ -2,8 +2,8 @@
 
 Each site (the stack's region and ``standbyRegion``, default eu-central-1) has its own provider,
 security groups admitting Route 53's health checkers, and a load balancer answering them; the
-standby's load balancer requires the home one's origin secret. ``primaryRegion`` (default: the
-stack's region) picks the site Route 53 prefers.
+standby's load balancer requires the home one's origin secret. ``primaryRegion`` (default: the stack's region) picks the
+site Route 53 prefers; ``edgeAlertTopicArn`` is the topic its check alarms.
 """
 
 from collections.abc import Sequence
@@ -21,6 +21,8 @@ zone_id = config.require("hostedZoneId")
 home_region = pulumi.Config("aws").require("region")
 standby_region = config.get("standbyRegion") or "eu-central-1"
 primary_region = config.get("primaryRegion") or home_region
+# The home site's edge alert topic (us-east-1), as Monitoring.edge_topic_arn gives it.
+edge_alert_topic_arn = config.get("edgeAlertTopicArn") or "arn:aws:sns:us-east-1:123456789012:pay-edge-alerts"
 
 # The stack disables the default provider: every resource names its site's.
 providers = {
@@ -70,7 +72,13 @@ for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
 
 failover = OriginFailover(
     "pay-origin",
-    OriginFailoverArgs(zone_id=zone_id, origin_name=f"origin.{domain}", sites=sites, primary_region=primary_region),
+    OriginFailoverArgs(
+        zone_id=zone_id,
+        origin_name=f"origin.{domain}",
+        sites=sites,
+        primary_region=primary_region,
+        alert_topic_arn=edge_alert_topic_arn,
+    ),
     pulumi.ResourceOptions(providers=[providers[home_region]]),
 )
 pulumi.export("origin_name", failover.origin_name)
