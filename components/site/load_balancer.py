@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.certificates import dns_validated_certificate
+from components.certificates import issue_certificate
 
 # TLS 1.3 with TLS 1.2 fallback, forward-secret ciphers only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -88,8 +88,15 @@ class LoadBalancerArgs:
     extra_security_group_ids: Sequence[pulumi.Input[str]] = ()
     """Further security groups for the load balancer, e.g. the Route 53 health checkers' group
     (``SecurityGroups.ids["alb-health-checks"]``), which cannot share CloudFront's group."""
+    validation_record_fqdn: pulumi.Input[str] | None = None
+    """With a domain: the ACM validation record of ``origin.<domain>`` that another site's load
+    balancer declares (its ``validation_record_fqdn``). ACM gives every certificate of a name in one
+    account the same record (``components.certificates``): this one validates against it and
+    declares none, so the record has one owner. None: declare it here."""
 
     def __post_init__(self) -> None:
+        if self.validation_record_fqdn is not None and self.domain_name is None:
+            raise ValueError("validation_record_fqdn needs domain_name: without a domain there is no certificate")
         if not self.require_origin_header and self.origin_verify_secrets:
             raise ValueError("origin_verify_secrets needs require_origin_header: nothing would check it")
         if len(self.origin_verify_secrets) > MAX_HEADER_VALUES:
@@ -140,6 +147,9 @@ class LoadBalancer(pulumi.ComponentResource):
     origin_verify_values: Sequence[pulumi.Output[str]]
     """Every secret this load balancer accepts, the one to send first (a rotation keeps the
     previous one); another site's load balancer is given these."""
+    validation_record_fqdn: pulumi.Output[str] | None
+    """The ACM validation record of ``origin.<domain>`` this load balancer's certificate is validated
+    with (declared here unless it was given); another site's load balancer is given it. None: HTTP only."""
 
     @property
     def origin_verify_secret(self) -> pulumi.Output[str]:
@@ -158,9 +168,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.origin_verify_values = self._origin_verification(name, args)
         app_default = _app_default_action(target_group.arn, edge_only=bool(self.origin_verify_values))
         if args.domain_name and args.hosted_zone_id:
-            app_listener = self._https_listeners(
-                name, alb, args.domain_name, args.hosted_zone_id, app_default, args.origin_record
-            )
+            app_listener = self._https_listeners(name, alb, args, args.domain_name, args.hosted_zone_id, app_default)
         else:
             app_listener = self._http_listener(name, alb, app_default)
         self.origin_verify_value = None
@@ -262,15 +270,19 @@ class LoadBalancer(pulumi.ComponentResource):
         self,
         name: str,
         alb: aws.lb.LoadBalancer,
+        args: LoadBalancerArgs,
         domain_name: str,
         zone_id: str,
         app_default: aws.lb.ListenerDefaultActionArgs,
-        origin_record: bool,
     ) -> aws.lb.Listener:
         """HTTPS on 443 for ``origin.<domain>``, HTTP redirecting to it, and (``origin_record``) the
-        name aliased to this load balancer; sets the listener and origin outputs."""
+        name aliased to this load balancer; sets the listener, certificate and origin outputs."""
         origin_name = f"origin.{domain_name}"
-        certificate_arn = dns_validated_certificate(self, name, origin_name, zone_id)
+        certificate = issue_certificate(
+            self, name, origin_name, zone_id, validation_record_fqdn=args.validation_record_fqdn
+        )
+        self.validation_record_fqdn = certificate.validation_record_fqdn
+        certificate_arn = certificate.arn
         app_listener = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=alb.arn,
@@ -289,7 +301,7 @@ class LoadBalancer(pulumi.ComponentResource):
             default_actions=[_redirect_to_https()],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if origin_record:
+        if args.origin_record:
             aws.route53.Record(
                 f"{name}-origin-alias",
                 zone_id=zone_id,
@@ -319,6 +331,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.listener_arns = {"http": app_listener.arn}
+        self.validation_record_fqdn = None
         self.origin_domain_name = alb.dns_name
         self.origin_protocol = "http"
         self.tls = "HTTP only: no domainName/hostedZoneId configured, so no certificate for the load balancer"

@@ -84,6 +84,10 @@ class SiteArgs:
     origin_verify_secrets: Sequence[pulumi.Input[str]] = ()
     """What CloudFront may send every origin: a standby accepts the home site's
     (``load_balancer.origin_verify_values``)."""
+    origin_validation_record_fqdn: pulumi.Input[str] | None = None
+    """A standby's certificate for ``origin.<domain>`` validates against the home site's ACM
+    validation record (``load_balancer.validation_record_fqdn``): one owner of one record. None: the
+    site declares its own (the home site always does)."""
 
     @classmethod
     def in_region(
@@ -96,6 +100,7 @@ class SiteArgs:
         peer_region: str | None,
         global_cluster_id: pulumi.Input[str] | None = None,
         origin_verify_secrets: Sequence[pulumi.Input[str]] = (),
+        origin_validation_record_fqdn: pulumi.Input[str] | None = None,
     ) -> SiteArgs:
         """The site in ``region``: active where the writer is (``primaryRegion``), passive elsewhere."""
         role: Role = "active" if region == settings.active_region else "passive"
@@ -109,11 +114,17 @@ class SiteArgs:
             peer_region=peer_region,
             global_cluster_id=global_cluster_id,
             origin_verify_secrets=origin_verify_secrets,
+            origin_validation_record_fqdn=origin_validation_record_fqdn,
         )
 
     def __post_init__(self) -> None:
         if self.home == (self.global_cluster_id is not None):
             raise ValueError("a standby site joins the home site's global database: global_cluster_id is for it alone")
+        if self.home and self.origin_validation_record_fqdn is not None:
+            raise ValueError(
+                "the home site declares the origin's ACM validation record: origin_validation_record_fqdn is for a "
+                "standby"
+            )
         if not self.home and self.peer_region is None:
             raise ValueError("a standby site needs peer_region, the home site's region")
 
@@ -351,6 +362,8 @@ class Site(pulumi.ComponentResource):
                 health_checkers=two_sites,
                 origin_record=not two_sites,
                 extra_security_group_ids=[self.groups.ids["alb-health-checks"]] if two_sites else [],
+                # One owner of the origin certificate's validation record: the home site (certificates.py).
+                validation_record_fqdn=args.origin_validation_record_fqdn if settings.domain_name else None,
             ),
             self._child(),
         )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.site.load_balancer import TLS_POLICY, HealthCheck, LoadBalancerArgs, load_balancer_name
-from offline.harness import ResourceRecord, StackRun, run_stack
+from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import named, record_by_output
 from tests.unit.test_compute import upstream
 
@@ -442,3 +442,57 @@ def test_generation_three_forgets_generation_one(tmp_path: Path) -> None:
         "edge-lb-origin-verify-2",
         "edge-lb-origin-verify-3",
     ]
+
+
+# ---------------------------------------------------------------- one owner of the validation record
+
+CERTIFICATE = "aws:acm/certificate:Certificate"
+VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+
+
+def test_the_origin_certificates_validation_record_has_one_owner_the_home_site() -> None:
+    """ACM gives every certificate of a name in one account the same validation CNAME ("DNS
+    validation": each record is "created specifically for your domain and your account"; more
+    certificates of the name, in any Region, need nothing more "for as long as the CNAME record
+    remains in place"): the home site declares it, the standby's certificate validates against it.
+    Two owners would each delete it with themselves, and ACM renews only while it is in place."""
+    run = run_stack("prod", {"standbyRegion": "eu-central-1"}, program=TWO_SITES)
+    certificates = run.of_type(CERTIFICATE)
+    assert sorted(c.region for c in certificates) == ["eu-central-1", "eu-west-1"]
+    (asked,) = {c.state["domainValidationOptions"][0]["resourceRecordName"] for c in certificates}
+    (record,) = [r for r in run.of_type(RECORD) if r.inputs["name"] == asked]
+    assert record.name == "pay-lb-certificate-validation", "declared once, by the home site's load balancer"
+    assert record.region == run.config["aws:region"]
+    validations = run.of_type(VALIDATION)
+    assert len(validations) == 2
+    for validation in validations:
+        assert validation.inputs["validationRecordFqdns"] == [record.state["fqdn"]], validation.name
+        assert record.urn in upstream(run, validation), f"{validation.name} waits for the record it names"
+
+
+def test_a_validation_record_acm_does_not_ask_for_fails_the_apply() -> None:
+    with pytest.raises(ProgramError) as raised:
+        run_stack(
+            "prod",
+            {"standbyRegion": "eu-central-1", "standbyValidationRecord": "_0123456789ab.api.example.com"},
+            program=TWO_SITES,
+        )
+    assert "is validated by ACM's record" in str(raised.value)
+    assert "not by '_0123456789ab.api.example.com'" in str(raised.value)
+
+
+def test_a_validation_record_without_a_certificate_is_refused() -> None:
+    with pytest.raises(ValueError, match="validation_record_fqdn needs domain_name"):
+        LoadBalancerArgs(
+            vpc_id="vpc-1",
+            public_subnet_ids=["subnet-a"],
+            security_group_id="sg-1",
+            logs_bucket_name="logs",
+            logs_prefix="alb",
+            app_port=8443,
+            health_check=HealthCheck(),
+            deregistration_delay_seconds=60,
+            idle_timeout_seconds=60,
+            deletion_protection=False,
+            validation_record_fqdn="_abc.origin.example.com",
+        )

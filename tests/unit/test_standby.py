@@ -9,6 +9,7 @@ import pytest
 
 from components.settings import PROJECT, SettingsError, parse_settings
 from components.site.database import GLOBAL_MEMBER_IGNORED
+from components.site.site import SiteArgs
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import record_by_output
 from tests.unit.test_monitoring import assert_every_alarm_matches_a_row
@@ -377,12 +378,16 @@ def test_the_failover_record_is_in_both_regions_and_names_both_sites(prod: Stack
 REPO = Path(__file__).resolve().parents[2]
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
-# The lines #24 item 7 needs in __main__.py (others edit it: until they are there, the
+# The lines #24 items 7 and 9b need in __main__.py (others edit it: until they are there, the
 # tests on the program as shipped are expected to fail, and these tests run a copy that has them).
 WIRING = {
     "7": (
         "                primary_region=settings.active_region,\n",
         "                alert_topic_arn=home.monitoring.edge_topic_arn,\n",
+    ),
+    "9b": (
+        "                origin_verify_secrets=home.load_balancer.origin_verify_values,\n",
+        "                origin_validation_record_fqdn=home.load_balancer.validation_record_fqdn,\n",
     ),
 }
 
@@ -424,3 +429,44 @@ def test_with_its_line_prod_pages_when_the_primary_sites_health_check_fails(tmp_
     run = run_stack("prod", {"primaryRegion": primary}, program=wired(tmp_path, "7"))
     assert_the_primary_check_pages_the_edge_topic(run)
     assert_every_alarm_matches_a_row(run, values=True)
+
+
+def assert_one_owner_of_the_origin_validation_record(run: StackRun) -> None:
+    """ACM gives both sites' certificates of origin.<domain> the same validation record (ACM User
+    Guide, "DNS validation"): the home site declares it, both validations name it."""
+    origin = f"origin.{run.setting('domainName')}"
+    certificates = [c for c in run.of_type("aws:acm/certificate:Certificate") if c.inputs["domainName"] == origin]
+    assert sorted(c.region for c in certificates) == sorted([HOME, STANDBY])
+    (asked,) = {c.state["domainValidationOptions"][0]["resourceRecordName"] for c in certificates}
+    records = [r for r in run.of_type("aws:route53/record:Record") if r.inputs["name"] == asked]
+    assert [r.region for r in records] == [HOME], "one owner: the home site"
+    validations = [
+        v
+        for v in run.of_type("aws:acm/certificateValidation:CertificateValidation")
+        if v.inputs["certificateArn"] in {c.state["arn"] for c in certificates}
+    ]
+    assert [v.inputs["validationRecordFqdns"] for v in validations] == [[records[0].state["fqdn"]]] * 2
+
+
+@pytest.mark.xfail(
+    strict=True, reason="#24 item 9b: __main__.py must give the standby's SiteArgs origin_validation_record_fqdn"
+)
+def test_prod_as_shipped_declares_the_origin_validation_record_once(prod: StackRun) -> None:
+    assert_one_owner_of_the_origin_validation_record(prod)
+
+
+def test_with_its_line_prod_declares_the_origin_validation_record_once(tmp_path: Path) -> None:
+    assert_one_owner_of_the_origin_validation_record(run_stack("prod", program=wired(tmp_path, "9b")))
+
+
+def test_only_a_standby_is_given_the_home_sites_validation_record() -> None:
+    settings = parse_settings(stack_config("prod", omit_secure=True), stack="prod")
+    with pytest.raises(ValueError, match="the home site declares the origin's ACM validation record"):
+        SiteArgs.in_region(
+            settings,
+            settings.region,
+            settings.vpc_cidr,
+            home=True,
+            peer_region=settings.standby_region,
+            origin_validation_record_fqdn="_abc.origin.example.com",
+        )

@@ -2,7 +2,8 @@
 
 Each site (the stack's region and ``standbyRegion``, default eu-central-1) has its own provider,
 security groups admitting Route 53's health checkers, and a load balancer answering them; the
-standby's load balancer requires the home one's origin secret. ``primaryRegion`` (default: the stack's region) picks the
+standby's load balancer requires the home one's origin secret and validates its certificate against
+the home one's ACM validation record. ``primaryRegion`` (default: the stack's region) picks the
 site Route 53 prefers; ``edgeAlertTopicArn`` is the topic its check alarms.
 """
 
@@ -30,6 +31,9 @@ providers = {
     for prefix, region in (("pay", home_region), ("pay-standby", standby_region))
 }
 origin_secrets: Sequence[pulumi.Output[str]] = ()
+# The standby validates its certificate against the home site's record (or, to test the refusal,
+# against ``standbyValidationRecord``).
+validation_record: pulumi.Input[str] | None = None
 sites: dict[str, OriginTarget] = {}
 for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
     opts = pulumi.ResourceOptions(providers=[providers[region]])
@@ -64,10 +68,12 @@ for prefix, region in (("pay", home_region), ("pay-standby", standby_region)):
             origin_verify_secrets=origin_secrets,
             health_checkers=True,
             origin_record=False,
+            validation_record_fqdn=validation_record,
         ),
         opts,
     )
     origin_secrets = load_balancer.origin_verify_values
+    validation_record = config.get("standbyValidationRecord") or load_balancer.validation_record_fqdn
     sites[region] = OriginTarget(alb_dns_name=load_balancer.dns_name, alb_zone_id=load_balancer.zone_id)
 
 failover = OriginFailover(
