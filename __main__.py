@@ -16,7 +16,7 @@ from components.between.replication import ReplicatedBucket, Replication, Replic
 from components.between.secrets import SecretReplica, Secrets, SecretsArgs
 from components.naming import app_secret_prefix, log_group_name
 from components.settings import load_settings
-from components.site.across_sites import failover_record, origin_secret_accepted_by
+from components.site.across_sites import backed_up, failover_record, origin_secret_accepted_by
 from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting
 
 # Validates everything first: a bad config declares nothing.
@@ -167,16 +167,13 @@ with connecting(sites):
 
     backup = None
     if settings.backup_enabled:
+        # Each site's stores into a locked vault in its region, copied to the other's (between/backup.py).
+        vault_keys, backed_up_sites = backed_up(settings, sites)
         backup = Backup(
             f"{prefix}-backup",
             BackupArgs(
-                vault_key_arn=home.keys.key_arns["backup"],
-                copy_region=settings.backup_copy_region,
-                copy_vault_key_arn=home.keys.backup_copy_key_arn,
-                cluster_arn=home.database.cluster_arn,
-                bucket_arns=[home.archives.data_bucket_arn, home.archives.audit_bucket_arn],
-                db_subnet_group_name=home.database.subnet_group_name,
-                db_security_group_id=home.groups.ids["database"],
+                vault_key_arns=vault_keys,
+                sites=backed_up_sites,
                 retention=Retention(
                     daily_days=settings.backup_daily_retention_days,
                     monthly_days=settings.backup_monthly_retention_days,

@@ -443,14 +443,24 @@ def _vault_lock(resources: Sequence[PolicyResource], vault: PolicyResource) -> s
     return "governance" if locks else "unlocked"
 
 
-def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -> list[tuple[str, bool]]:
-    """Each selection -> plan -> vault that backs ``store`` up, and whether that vault is compliance-locked.
+def _region(resource: PolicyResource) -> str | None:
+    """Where AWS puts ``resource``: its own ``region``, else its provider's (None: the default provider's)."""
+    provider = getattr(resource, "provider", None)
+    return resource.props.get("region") or (provider.props.get("region") if provider is not None else None)
 
-    Property dependencies are per top-level property: a plan's ``rules`` depending on a vault is all
-    that says the plan writes to it.
+
+def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -> list[tuple[str, bool]]:
+    """Each selection -> plan -> vault that backs ``store`` up, and whether that route protects it: the
+    selection, its plan and the vault the plan's rules target are in the store's region (AWS Backup
+    backs up a resource only through a plan of its region) and that vault is compliance-locked.
+
+    Property dependencies are per top-level property: a plan's ``rules`` depend on its target vault
+    and on its copy vaults alike, so the target is the one in the plan's region, named by a rule's
+    ``targetVaultName``.
     """
     plans = _of_type(resources, "aws:backup/plan:Plan")
     vaults = _of_type(resources, "aws:backup/vault:Vault")
+    here = _region(store)
     routes: list[tuple[str, bool]] = []
     for selection in _of_type(resources, "aws:backup/selection:Selection"):
         if not _depends_on(selection, "resources", store):
@@ -459,56 +469,45 @@ def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -
         if not mine:
             routes.append((f"{selection.name} -> no plan of this stack", False))
         for plan in mine:
-            targets = [v for v in vaults if _depends_on(plan, "rules", v)]
+            named = {rule.get("targetVaultName") for rule in _as_list(plan.props.get("rules"))}
+            targets = [
+                v
+                for v in vaults
+                if _depends_on(plan, "rules", v) and _region(v) == _region(plan) and v.props.get("name") in named
+            ]
             if not targets:
                 routes.append((f"{selection.name} -> {plan.name} -> no vault of this stack", False))
             for vault in targets:
                 lock = _vault_lock(resources, vault)
-                routes.append((f"{selection.name} -> {plan.name} -> {vault.name} ({lock})", lock == "compliance"))
+                regions = {_region(selection), _region(plan), _region(vault)}
+                where = "" if regions == {here} else f", in {sorted(map(str, regions))} not the store's {here}"
+                routes.append(
+                    (
+                        f"{selection.name} -> {plan.name} -> {vault.name} ({lock}{where})",
+                        lock == "compliance" and not where,
+                    )
+                )
     return routes
-
-
-def _replicated_from(resources: Sequence[PolicyResource], store: PolicyResource) -> list[PolicyResource]:
-    """The stores ``store`` is a replica of: the founder of the global database it is a secondary
-    of, the buckets whose S3 replication writes into it. Their backups hold its data."""
-    founders = [
-        source
-        for global_cluster in _of_type(resources, "aws:rds/globalCluster:GlobalCluster")
-        if _depends_on(store, "globalClusterIdentifier", global_cluster)
-        for source in _of_type(resources, "aws:rds/cluster:Cluster")
-        if _depends_on(global_cluster, "sourceDbClusterIdentifier", source)
-    ]
-    sources = [
-        source
-        for config in _of_type(resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
-        if _depends_on(config, "rules", store)
-        for source in _of_type(resources, "aws:s3/bucket:Bucket")
-        if _depends_on(config, "bucket", source) and source.urn != store.urn
-    ]
-    return founders + sources
 
 
 def _prod_backups_locked(
     resources: Sequence[PolicyResource], config: Mapping[str, Any]
 ) -> Iterator[tuple[PolicyResource, Finding]]:
+    """Every store itself, replicas included: a global database's secondary and a replicated archive
+    become the live writer and archive after a switchover or failover, so their source's backups
+    are no exemption (the region holding them may be the one left)."""
     if not config.get("protectData"):
         return
     for store in _data_stores(resources):
         routes = _backup_routes(resources, store)
-        # A replica (the standby's secondary cluster and archive copies) is covered by its source's backups.
-        routes += [
-            (f"replica of {source.name}: {route}", locked)
-            for source in _replicated_from(resources, store)
-            for route, locked in _backup_routes(resources, source)
-        ]
         if not any(locked for _, locked in routes):
             yield (
                 store,
                 (
                     "AWS Backup",
                     [route for route, _ in routes],
-                    "select it by ARN in an AWS Backup plan whose vault is locked in compliance mode "
-                    "(components/between/backup.py)",
+                    "select it by ARN in an AWS Backup plan of its own region whose vault there is locked in "
+                    "compliance mode (components/between/backup.py)",
                 ),
             )
 
@@ -658,8 +657,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     configured_stack_policy(
         "prod-backups-locked",
-        "With protectData, every data store (the Aurora cluster, the archive buckets) is in an AWS Backup selection "
-        "whose plan writes to a vault locked in compliance mode",
+        "With protectData, every data store (each Aurora cluster, each archive bucket, replicas included) is in an "
+        "AWS Backup selection of its own region whose plan writes to a vault there locked in compliance mode",
         ("aws:rds/cluster:Cluster", "aws:s3/bucket:Bucket"),
         _prod_backups_locked,
         severity=Severity.CRITICAL,

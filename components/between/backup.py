@@ -1,18 +1,60 @@
-"""Backup tier: AWS Backup of the data stores into locked vaults, copied to a second region, restore-tested.
+"""Backup tier: each site's data stores backed up into a locked vault in its own region, copied to
+the other site's region, and restore-tested there too.
 
 Prod's data already survives a mistaken ``pulumi destroy`` (protect, deletion protection, final
 snapshot, Object Lock); this tier makes it survive someone with admin rights in the account and a
 region outage: recovery points live in vaults whose lock (compliance mode) nobody in the account,
-root included, can lift once its grace period is over, and every point is copied to a vault in
-another region. A restore testing plan restores the latest points on a schedule to prove them.
+root included, can lift once its grace period is over, and every point is copied to another region.
+
+**Vault layout: one locked vault per region, serving both roles.** The vault in a site's region
+holds that site's own recovery points and the copies of the other site's. Separate "home" and
+"copy" vaults per region would double the locks, policies and lock dates to keep in step for no
+gain: the lock's retention bounds are the same for both, and AWS Backup keeps a copy apart from a
+backup by its source anyway (``list-recovery-points-by-backup-vault --by-resource-arn``). It also
+keeps every existing resource as it was: the stack region's vault (``<name>-vault``) and the
+copy region's (``<name>-vault-<region>``, the standby's region in prod) keep their logical names,
+inputs and options, so no locked vault or lock is replaced (tests/unit/test_backup.py pins them).
+Each site has its own plan (the same two rules) and selection in its region, so a switchover or
+failover changes nothing here: the writer and the archives that take the writes are already in a
+locked vault's selection in their own region, whichever site holds them.
+
+**What AWS allows, and what that means here** (AWS Backup Developer Guide):
+- Continuous backup (point-in-time recovery) is at most 35 days; a copy of a continuous backup to
+  another region is a snapshot ("Copying continuous backups",
+  https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery-copying.html), and
+  an S3 copy has no point-in-time restore ("Amazon S3 backups",
+  https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html). So the region-loss
+  restore is from a daily snapshot copy, or from the surviving site's own continuous backups.
+- A resource should be in one continuous rule: with several plans AWS Backup makes a continuous
+  backup for the first it evaluates and snapshots for the others ("Overlapping continuous backups
+  on the same resource", .../point-in-time-recovery-overlapping.html). Each store is in exactly one
+  selection here (its site's).
+- S3: versioning is required, and a bucket's continuous and periodic backups must be in the same
+  vault (s3-backups.html): both rules of a site's plan target its region's vault. A replica
+  bucket is an ordinary versioned bucket to AWS Backup; the guide sets no condition on replication.
+- Aurora global database secondary cluster: no page of the AWS Backup guide or of the Aurora User
+  Guide's global database pages found says AWS Backup does or does not back one up. The standby's
+  cluster is selected anyway: when it holds the writer it is the global database's primary, an
+  ordinary cluster, and that is when its own backups matter; while it is a secondary its data is
+  the writer's (storage-level replication), backed up in the writer's region and copied into this
+  region's vault. If AWS Backup cannot make a continuous backup it falls back to a snapshot
+  ("Continuous backups and point-in-time recovery", .../point-in-time-recovery.html); whether a
+  secondary's jobs succeed is confirmed at the first deploy (docs/backups.md).
+
+**Restore testing follows the region-loss path.** Each region's restore testing plan restores its
+own site's newest points (same-region restore) and, from the same vault, the newest copy of the
+other site's cluster into this site's network (its DB subnet group and database security group):
+the restore an operator runs when the other region is gone. A restore testing plan chooses points
+from vaults of its own region (``include_vaults``; "RestoreTestingRecoveryPointSelection",
+.../API_RestoreTestingRecoveryPointSelection.html), so each lives in its region (``region``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -29,6 +71,8 @@ START_WINDOW_MINUTES = 60
 RESTORE_SELECTION_WINDOW_DAYS = 7
 RESTORE_VALIDATION_HOURS = 1
 RESTORE_START_WINDOW_HOURS = 24
+# Restore testing names: letters, digits and underscores, at most 50 ("RestoreTestingPlanForCreate").
+RESTORE_NAME_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -62,85 +106,137 @@ class Window:
         return cls(start=text.partition("-")[0], minutes=end - start)
 
 
+class BackedUpSite(Protocol):
+    """One site's data stores, and where a restore lands in its region (``across_sites.SiteStores``)."""
+
+    @property
+    def region(self) -> str: ...
+    @property
+    def cluster_arn(self) -> pulumi.Input[str]: ...
+    @property
+    def bucket_arns(self) -> Sequence[pulumi.Input[str]]:
+        """Versioned buckets (S3 backup requires versioning)."""
+        ...
+
+    @property
+    def db_subnet_group_name(self) -> pulumi.Input[str]:
+        """Where an Aurora restore test in this region puts the restored cluster (not in a default VPC)."""
+        ...
+
+    @property
+    def db_security_group_id(self) -> pulumi.Input[str]: ...
+    @property
+    def copies_to(self) -> str | None:
+        """The region every recovery point of this site is copied to (the other site's); None: no copy."""
+        ...
+
+
 @dataclass(frozen=True)
 class BackupArgs:
-    vault_key_arn: pulumi.Input[str]
-    """CMK of the vault in the stack's region."""
-    cluster_arn: pulumi.Input[str]
-    bucket_arns: Sequence[pulumi.Input[str]]
-    """Versioned buckets (S3 backup requires versioning)."""
-    db_subnet_group_name: pulumi.Input[str]
-    """Where an Aurora restore test puts the restored cluster (not in a default VPC)."""
-    db_security_group_id: pulumi.Input[str]
+    vault_key_arns: Mapping[str, pulumi.Input[str]]
+    """One vault per region, each encrypted with the CMK given here, in that region."""
+    sites: Sequence[BackedUpSite]
+    """The first is the stack's region: its resources take the provider's region."""
     retention: Retention
     window: Window
     restore_test_schedule: str
     """AWS cron expression, UTC."""
     lock: VaultLock | None = None
-    copy_region: str | None = None
-    copy_vault_key_arn: pulumi.Input[str] | None = None
-    """CMK of the copy vault, in ``copy_region``."""
     protect: bool = False
     """Pulumi protect, no force-destroy, and a vault policy no one can delete points past."""
 
+    def __post_init__(self) -> None:
+        regions = [site.region for site in self.sites]
+        if not regions or len(set(regions)) != len(regions):
+            raise ValueError(f"Backup needs one entry per site, each in its own region; got {regions}")
+        for site in self.sites:
+            if site.copies_to == site.region:
+                raise ValueError(f"site {site.region} copies to its own region: a copy must survive the region")
+            for role, region in (("its vault", site.region), ("its copies", site.copies_to)):
+                if region is not None and region not in self.vault_key_arns:
+                    raise ValueError(
+                        f"site {site.region}: no backup vault key in {region} for {role} "
+                        f"(keys in {sorted(self.vault_key_arns)}; with a standby, backupCopyRegion is its region)"
+                    )
+
+    @property
+    def region(self) -> str:
+        """The stack's region."""
+        return self.sites[0].region
+
 
 class Backup(pulumi.ComponentResource):
-    """Locked vaults (stack region and copy region), a daily-continuous and a monthly rule, a
-    selection of the data stores by ARN, and restore testing."""
+    """A locked vault per region; per site, a daily-continuous and a monthly rule copied to the
+    other site's region and a selection of its data stores by ARN; restore testing per region."""
 
     vault_name: pulumi.Output[str]
+    """The same in every region."""
     vault_arn: pulumi.Output[str]
+    """The stack region's vault."""
+    vault_arns: dict[str, pulumi.Output[str]]
     copy_vault_arn: pulumi.Output[str] | None
+    """Where the stack region's site copies to; None: no copies."""
     plan_id: pulumi.Output[str]
+    """The stack region's site's plan."""
     role_arn: pulumi.Output[str]
     restore_testing_plan_name: pulumi.Output[str]
+    """The stack region's restore testing plan."""
+    restore_testing_plan_names: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:backup:Backup", name, None, opts)
-        if (args.copy_region is None) != (args.copy_vault_key_arn is None):
-            raise ValueError("copy_region and copy_vault_key_arn are given together, or neither")
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        vault = self._vault(name, args, args.vault_key_arn, region=None)
-        copy_vault = None
-        if args.copy_region:
-            copy_vault = self._vault(name, args, args.copy_vault_key_arn, region=args.copy_region)
+        vaults = {region: self._vault(name, args, key, region) for region, key in args.vault_key_arns.items()}
         role_arn = self._role(name, account_id)
-        plan = self._plan(name, args, vault, copy_vault)
-        self._selection(name, args, plan, role_arn)
-        restore_plan = self._restore_testing(name, args, vault, role_arn)
+        plans = {site.region: self._plan(name, args, site, vaults) for site in args.sites}
+        for site in args.sites:
+            self._selection(name, args, site, plans[site.region], role_arn)
+        restore_plans = {
+            site.region: self._restore_testing(name, args, site, vaults[site.region], role_arn) for site in args.sites
+        }
 
-        self.vault_name = vault.name
-        self.vault_arn = vault.arn
-        self.copy_vault_arn = copy_vault.arn if copy_vault else None
-        self.plan_id = plan.id
+        home = args.sites[0]
+        self.vault_name = vaults[home.region].name
+        self.vault_arn = vaults[home.region].arn
+        self.vault_arns = {region: vault.arn for region, vault in vaults.items()}
+        self.copy_vault_arn = vaults[home.copies_to].arn if home.copies_to else None
+        self.plan_id = plans[home.region].id
         self.role_arn = role_arn
-        self.restore_testing_plan_name = restore_plan.name
+        self.restore_testing_plan_names = {region: plan.name for region, plan in restore_plans.items()}
+        self.restore_testing_plan_name = self.restore_testing_plan_names[home.region]
         self.register_outputs(
             {
                 "vault_name": self.vault_name,
                 "vault_arn": self.vault_arn,
+                "vault_arns": self.vault_arns,
                 "copy_vault_arn": self.copy_vault_arn,
                 "plan_id": self.plan_id,
                 "role_arn": self.role_arn,
                 "restore_testing_plan_name": self.restore_testing_plan_name,
+                "restore_testing_plan_names": self.restore_testing_plan_names,
             }
         )
 
-    def _vault(
-        self, name: str, args: BackupArgs, key_arn: pulumi.Input[str] | None, *, region: str | None
-    ) -> aws.backup.Vault:
+    @staticmethod
+    def _where(args: BackupArgs, region: str) -> tuple[str | None, str]:
+        """The ``region`` input (None in the stack's region, as the resources there were first
+        declared: their inputs must not change) and the logical-name suffix for ``region``."""
+        return (None, "") if region == args.region else (region, f"-{region}")
+
+    def _vault(self, name: str, args: BackupArgs, key_arn: pulumi.Input[str], region: str) -> aws.backup.Vault:
         """A vault encrypted with its region's CMK, locked, and (protected stacks) guarded by policy.
 
-        Returns the vault; ``region`` None is the stack's region."""
-        suffix = "" if region is None else f"-{region}"
+        Returns the vault. Its logical names never change: a replaced locked vault loses the lock's
+        guarantee and cannot be deleted (tests/unit/test_backup.py)."""
+        region_input, suffix = self._where(args, region)
         vault = aws.backup.Vault(
             f"{name}-vault{suffix}",
             name=f"{name}-vault",
             kms_key_arn=key_arn,
             # Unprotected stacks must destroy cleanly; a protected vault keeps its points.
             force_destroy=not args.protect,
-            region=region,
+            region=region_input,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         if args.lock is not None:
@@ -151,7 +247,7 @@ class Backup(pulumi.ComponentResource):
                 max_retention_days=args.lock.max_days,
                 # Set, the lock is in compliance mode: permanent once these days have passed.
                 changeable_for_days=args.lock.changeable_days if args.lock.mode == "compliance" else None,
-                region=region,
+                region=region_input,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
         if args.protect:
@@ -159,13 +255,14 @@ class Backup(pulumi.ComponentResource):
                 f"{name}-vault-policy{suffix}",
                 backup_vault_name=vault.name,
                 policy=vault.arn.apply(lambda arn: json.dumps(policies.backup_vault_policy(arn))),
-                region=region,
+                region=region_input,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return vault
 
     def _role(self, name: str, account_id: pulumi.Output[str]) -> pulumi.Output[str]:
-        """The role AWS Backup backs up, copies and restores with; its ARN resolves once it holds its policies."""
+        """The role AWS Backup backs up, copies and restores with, in every region (IAM is global);
+        its ARN resolves once it holds its policies."""
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
@@ -186,9 +283,13 @@ class Backup(pulumi.ComponentResource):
         return pulumi.Output.all(role.arn, *[a.id for a in attachments]).apply(lambda v: str(v[0]))
 
     def _plan(
-        self, name: str, args: BackupArgs, vault: aws.backup.Vault, copy_vault: aws.backup.Vault | None
+        self, name: str, args: BackupArgs, site: BackedUpSite, vaults: Mapping[str, aws.backup.Vault]
     ) -> aws.backup.Plan:
+        """The site's plan, in its region: both rules into its region's vault (S3 needs a bucket's
+        continuous and periodic points in one vault), each copied to ``site.copies_to``."""
         hour, minute = (int(part) for part in args.window.start.split(":"))
+        region_input, suffix = self._where(args, site.region)
+        copy_vault = vaults[site.copies_to] if site.copies_to else None
 
         def rule(rule_name: str, days: int, day_of_month: str, continuous: bool) -> aws.backup.PlanRuleArgs:
             # Cold storage is left out on purpose: AWS Backup supports it for neither Aurora nor S3.
@@ -201,7 +302,7 @@ class Backup(pulumi.ComponentResource):
             ]
             return aws.backup.PlanRuleArgs(
                 rule_name=rule_name,
-                target_vault_name=vault.name,
+                target_vault_name=vaults[site.region].name,
                 schedule=f"cron({minute} {hour} {day_of_month} * ? *)",
                 schedule_expression_timezone="Etc/UTC",
                 start_window=START_WINDOW_MINUTES,
@@ -212,7 +313,7 @@ class Backup(pulumi.ComponentResource):
             )
 
         return aws.backup.Plan(
-            f"{name}-plan",
+            f"{name}-plan{suffix}",
             name=f"{name}-plan",
             rules=[
                 # Continuous backup: point-in-time recovery for Aurora and S3, kept up to 35 days.
@@ -220,30 +321,42 @@ class Backup(pulumi.ComponentResource):
                 rule(DAILY_RULE, args.retention.daily_days, "*", continuous=True),
                 rule(MONTHLY_RULE, args.retention.monthly_days, "1", continuous=False),
             ],
+            region=region_input,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _selection(self, name: str, args: BackupArgs, plan: aws.backup.Plan, role_arn: pulumi.Output[str]) -> None:
+    def _selection(
+        self, name: str, args: BackupArgs, site: BackedUpSite, plan: aws.backup.Plan, role_arn: pulumi.Output[str]
+    ) -> None:
+        region_input, suffix = self._where(args, site.region)
         # By ARN: a tag-based selection would let anyone who can tag a resource take it out.
         aws.backup.Selection(
-            f"{name}-selection",
+            f"{name}-selection{suffix}",
             name=f"{name}-data-stores",
             plan_id=plan.id,
             iam_role_arn=role_arn,
-            resources=[args.cluster_arn, *args.bucket_arns],
+            resources=[site.cluster_arn, *site.bucket_arns],
+            region=region_input,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _restore_testing(
-        self, name: str, args: BackupArgs, vault: aws.backup.Vault, role_arn: pulumi.Output[str]
+        self, name: str, args: BackupArgs, site: BackedUpSite, vault: aws.backup.Vault, role_arn: pulumi.Output[str]
     ) -> aws.backup.RestoreTestingPlan:
-        """Restores the newest Aurora and S3 points on a schedule; AWS Backup deletes each restored
-        copy after the validation window. Failures reach the alert topic (monitoring tier)."""
+        """Restores, in the site's region, the newest Aurora and S3 points of the site and the
+        newest copy of each other site's cluster (the region-loss restore) into the site's network;
+        AWS Backup deletes each restored copy after the validation window. Failures reach the alert
+        topic (monitoring tier)."""
+        region_input, suffix = self._where(args, site.region)
         child = pulumi.ResourceOptions(parent=self)
         # Restore testing names allow letters, digits and underscores only.
+        plan_name = f"{name}_restore_tests" + (f"_{site.region}" if region_input else "")
+        plan_name = plan_name.replace("-", "_")
+        if len(plan_name) > RESTORE_NAME_MAX:
+            raise ValueError(f"restore testing plan name {plan_name!r} is longer than {RESTORE_NAME_MAX} characters")
         plan = aws.backup.RestoreTestingPlan(
-            f"{name}-restore-tests",
-            name=f"{name.replace('-', '_')}_restore_tests",
+            f"{name}-restore-tests{suffix}",
+            name=plan_name,
             schedule_expression=args.restore_test_schedule,
             schedule_expression_timezone="Etc/UTC",
             start_window_hours=RESTORE_START_WINDOW_HOURS,
@@ -253,34 +366,41 @@ class Backup(pulumi.ComponentResource):
                 recovery_point_types=["CONTINUOUS", "SNAPSHOT"],
                 selection_window_days=RESTORE_SELECTION_WINDOW_DAYS,
             ),
+            region=region_input,
             opts=child,
         )
+        copied_from = [other for other in args.sites if other.copies_to == site.region]
+        aurora = [("aurora", "", site.cluster_arn)]
+        aurora += [("aurora_copy", "-copy", other.cluster_arn) for other in copied_from]
+        for selection_name, role, cluster_arn in aurora:
+            aws.backup.RestoreTestingSelection(
+                f"{name}-restore-aurora{role}{suffix}",
+                name=selection_name,
+                restore_testing_plan_name=plan.name,
+                protected_resource_type="Aurora",
+                protected_resource_arns=[cluster_arn],
+                iam_role_arn=role_arn,
+                # The restored cluster goes to this site's database subnets, behind its database
+                # security group: there is no default VPC for AWS Backup's inferred placement to use.
+                restore_metadata_overrides={
+                    "dbsubnetgroupname": site.db_subnet_group_name,
+                    "vpcsecuritygroupids": pulumi.Output.from_input(site.db_security_group_id).apply(
+                        lambda sg: json.dumps([sg])
+                    ),
+                },
+                validation_window_hours=RESTORE_VALIDATION_HOURS,
+                region=region_input,
+                opts=child,
+            )
         aws.backup.RestoreTestingSelection(
-            f"{name}-restore-aurora",
-            name="aurora",
-            restore_testing_plan_name=plan.name,
-            protected_resource_type="Aurora",
-            protected_resource_arns=[args.cluster_arn],
-            iam_role_arn=role_arn,
-            # The restored cluster goes to the database subnets, behind the database's security
-            # group: there is no default VPC for AWS Backup's inferred placement to use.
-            restore_metadata_overrides={
-                "dbsubnetgroupname": args.db_subnet_group_name,
-                "vpcsecuritygroupids": pulumi.Output.from_input(args.db_security_group_id).apply(
-                    lambda sg: json.dumps([sg])
-                ),
-            },
-            validation_window_hours=RESTORE_VALIDATION_HOURS,
-            opts=child,
-        )
-        aws.backup.RestoreTestingSelection(
-            f"{name}-restore-s3",
+            f"{name}-restore-s3{suffix}",
             name="s3",
             restore_testing_plan_name=plan.name,
             protected_resource_type="S3",
-            protected_resource_arns=list(args.bucket_arns),
+            protected_resource_arns=list(site.bucket_arns),
             iam_role_arn=role_arn,
             validation_window_hours=RESTORE_VALIDATION_HOURS,
+            region=region_input,
             opts=child,
         )
         return plan

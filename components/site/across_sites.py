@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 
@@ -50,3 +51,38 @@ def origin_secret_accepted_by(sites: Sequence[Site]) -> pulumi.Output[str]:
     return pulumi.Output.all(*(site.load_balancer.origin_verify_secret for site in sites)).apply(
         lambda accepted: str(accepted[0])
     )
+
+
+@dataclass(frozen=True)
+class SiteStores:
+    """One site's data stores as the Backup tier takes them (``between.backup.BackedUpSite``)."""
+
+    region: str
+    cluster_arn: pulumi.Input[str]
+    bucket_arns: Sequence[pulumi.Input[str]]
+    db_subnet_group_name: pulumi.Input[str]
+    db_security_group_id: pulumi.Input[str]
+    copies_to: str | None
+
+
+def backed_up(settings: Settings, sites: Sequence[Site]) -> tuple[dict[str, pulumi.Output[str]], list[SiteStores]]:
+    """What the Backup tier takes: the backup key of each vault region (the home site made them: one
+    in the stack's region, one in ``backupCopyRegion``), and each site's data stores, copied to the
+    other site's region (a single site: to ``backupCopyRegion``, if any)."""
+    home = sites[0]
+    keys = {home.region: home.keys.key_arns["backup"]}
+    if settings.backup_copy_region and home.keys.backup_copy_key_arn is not None:
+        keys[settings.backup_copy_region] = home.keys.backup_copy_key_arn
+    regions = [s.region for s in sites]
+    stores = [
+        SiteStores(
+            region=s.region,
+            cluster_arn=s.database.cluster_arn,
+            bucket_arns=(s.archives.data_bucket_arn, s.archives.audit_bucket_arn),
+            db_subnet_group_name=s.database.subnet_group_name,
+            db_security_group_id=s.groups.ids["database"],
+            copies_to=next((r for r in regions if r != s.region), settings.backup_copy_region or None),
+        )
+        for s in sites
+    ]
+    return keys, stores

@@ -278,26 +278,51 @@ def test_backups_are_only_enforced_when_configured(tmp_path: Path) -> None:
     assert _reported(_backup_violations(tmp_path, source)) == ["store-archive", "store-cluster"]
 
 
-def test_the_standbys_copies_are_covered_only_through_their_replication() -> None:
-    """The secondary cluster and the standby's archives hold no backup of their own: they pass
-    because they replicate a backed-up store, and fail as soon as that link is gone."""
-    run = run_stack("prod")
-    policy = [POLICY_BY_NAME["prod-backups-locked"]]
-    config = {"prod-backups-locked": {"protectData": True}}
-    assert evaluate(run, policy, config) == []
-    standby_stores = {
+def _standby_stores(run: StackRun) -> set[str]:
+    return {
         r.name
         for r in run.standby().resources
         if r.type == "aws:rds/cluster:Cluster"
         or (r.type == "aws:s3/bucket:Bucket" and (r.inputs.get("tags") or {}).get("Purpose", "").endswith("archive"))
     }
+
+
+def test_an_unprotected_standby_store_is_reported_replica_or_not() -> None:
+    """The standby's global secondary and replicated archives hold the writer and the live archives
+    after a switchover or failover: each needs its own selection in its region; replicating a
+    backed-up store is no exemption."""
+    run = run_stack("prod")
+    policy = [POLICY_BY_NAME["prod-backups-locked"]]
+    config = {"prod-backups-locked": {"protectData": True}}
+    assert evaluate(run, policy, config) == []
+    standby_stores = _standby_stores(run)
     assert len(standby_stores) == 3
     cut = copy.deepcopy(run)
     cut.resources = [
         r
         for r in cut.resources
-        if r.type
-        not in ("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "aws:rds/globalCluster:GlobalCluster")
+        if not (r.type == "aws:backup/selection:Selection" and r.inputs.get("region") == run.setting("standbyRegion"))
     ]
+    assert len(cut.resources) == len(run.resources) - 1
+    # The global database and the replication rules are still there: they cover nothing.
+    assert [r for r in cut.resources if r.type == "aws:rds/globalCluster:GlobalCluster"]
+    assert [r for r in cut.resources if r.type == "aws:s3/bucketReplicationConfig:BucketReplicationConfig"]
     flagged = {str(v.urn).rsplit("::", 1)[-1] for v in evaluate(cut, policy, config)}
-    assert standby_stores <= flagged
+    assert flagged == standby_stores
+
+
+def test_a_store_selected_by_a_plan_of_another_region_is_reported(tmp_path: Path) -> None:
+    """AWS Backup backs a resource up only through a plan of its region: a store in eu-central-1 in
+    an eu-west-1 selection, or an eu-central-1 plan writing to a locked vault elsewhere, is unprotected."""
+    elsewhere = (
+        'q = aws.Provider("q", region="eu-central-1", default_tags=aws.ProviderDefaultTagsArgs(tags=tags))\n'
+        "oq = pulumi.ResourceOptions(provider=q)\n"
+    )
+    source = _backed_up().replace(
+        'cluster = aws.rds.Cluster("store-cluster", engine="aurora-mysql", opts=o)',
+        elsewhere + 'cluster = aws.rds.Cluster("store-cluster", engine="aurora-mysql", opts=oq)',
+    )
+    violations = _backup_violations(tmp_path, source)
+    assert _reported(violations) == ["store-cluster"]
+    assert "not the store's eu-central-1" in violations[0].message
+    assert "its own region" in violations[0].message

@@ -1,6 +1,8 @@
-"""Backup tier: locked vaults in two regions, rules copied with their retention, exactly the data
-stores selected by ARN, a role AWS Backup alone assumes, restore tests, and settings that refuse
-a backup design AWS would reject or that would not survive a region or an admin."""
+"""Backup tier: a locked vault in each site's region, each site's stores selected by ARN in its own
+region and copied to the other site's, rules copied with their retention, a role AWS Backup alone
+assumes, restore tests (the region-loss restore included), the existing vaults never replaced,
+and settings that refuse a backup design AWS would reject or that would not survive a region or an
+admin."""
 
 import json
 import re
@@ -8,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from components.between.backup import BackupArgs, Retention, Window
 from components.settings import PROJECT, SettingsError, parse_settings
+from components.site.across_sites import SiteStores
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import doc, record_by_output
 
@@ -16,8 +20,19 @@ VAULT = "aws:backup/vault:Vault"
 LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
+RESTORE_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+CLUSTER = "aws:rds/cluster:Cluster"
+BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
 STACK_REGION, COPY_REGION = "eu-west-1", "eu-central-1"
+ARCHIVES = ("transaction-archive", "audit-log-archive")
+
+
+@pytest.fixture(scope="module")
+def both_sites() -> StackRun:
+    """Prod with both sites (the module's ``prod`` is the stack region's site alone)."""
+    return run_stack("prod")
 
 
 def region_of(record: ResourceRecord) -> str:
@@ -28,9 +43,19 @@ def vaults(run: StackRun) -> dict[str, ResourceRecord]:
     return {region_of(v): v for v in run.of_type(VAULT)}
 
 
-def rules(run: StackRun) -> dict[str, dict[str, Any]]:
-    (plan,) = run.of_type(PLAN)
-    return {r["ruleName"]: r for r in plan.inputs["rules"]}
+def by_region(run: StackRun, type_: str) -> dict[str, ResourceRecord]:
+    found = run.of_type(type_)
+    assert len({region_of(r) for r in found}) == len(found), f"one {type_} per region"
+    return {region_of(r): r for r in found}
+
+
+def rules(run: StackRun, region: str = STACK_REGION) -> dict[str, dict[str, Any]]:
+    return {r["ruleName"]: r for r in by_region(run, PLAN)[region].inputs["rules"]}
+
+
+def data_stores(run: StackRun) -> list[ResourceRecord]:
+    archives = [b for b in run.of_type(BUCKET) if (b.inputs.get("tags") or {}).get("Purpose") in ARCHIVES]
+    return [*run.of_type(CLUSTER), *archives]
 
 
 def test_dev_has_no_backup_tier_and_no_backup_key(dev: StackRun) -> None:
@@ -81,51 +106,74 @@ def test_no_principal_may_delete_or_shorten_a_recovery_point(prod: StackRun) -> 
         assert "Condition" not in statement
 
 
-def test_daily_continuous_and_monthly_rules_copy_to_the_other_region_with_the_same_retention(prod: StackRun) -> None:
-    found = rules(prod)
-    assert set(found) == {"daily-continuous", "monthly"}
-    daily, monthly = found["daily-continuous"], found["monthly"]
-    assert daily["enableContinuousBackup"] is True, "point-in-time recovery for Aurora and S3"
-    assert daily["lifecycle"] == {"deleteAfter": 35}, "continuous backups keep at most 35 days, no cold storage"
-    assert monthly.get("enableContinuousBackup") in (False, None)
-    assert monthly["lifecycle"] == {"deleteAfter": 365}
-    copy_vault_arn = vaults(prod)[COPY_REGION].state["arn"]
-    assert f":{COPY_REGION}:" in copy_vault_arn
-    for rule in found.values():
-        assert rule["targetVaultName"] == vaults(prod)[STACK_REGION].inputs["name"]
-        (copy,) = rule["copyActions"]
-        assert copy["destinationVaultArn"] == copy_vault_arn
-        assert copy["lifecycle"] == rule["lifecycle"]
+def test_each_sites_rules_are_daily_continuous_and_monthly_into_its_regions_vault(prod: StackRun) -> None:
+    plans = by_region(prod, PLAN)
+    assert set(plans) == {STACK_REGION, COPY_REGION}, "a plan per site, in the site's region"
+    for region in plans:
+        found = rules(prod, region)
+        assert set(found) == {"daily-continuous", "monthly"}
+        daily, monthly = found["daily-continuous"], found["monthly"]
+        assert daily["enableContinuousBackup"] is True, "point-in-time recovery for Aurora and S3"
+        assert daily["lifecycle"] == {"deleteAfter": 35}, "continuous backups keep at most 35 days, no cold storage"
+        assert monthly.get("enableContinuousBackup") in (False, None)
+        assert monthly["lifecycle"] == {"deleteAfter": 365}
+        for rule in found.values():
+            # S3: a bucket's continuous and periodic points must be in one vault (AWS Backup, "Amazon S3 backups").
+            assert rule["targetVaultName"] == vaults(prod)[region].inputs["name"]
+
+
+def test_each_sites_points_are_copied_to_the_other_sites_region_with_the_same_retention(prod: StackRun) -> None:
+    other = {STACK_REGION: COPY_REGION, COPY_REGION: STACK_REGION}
+    for region, destination in other.items():
+        destination_arn = vaults(prod)[destination].state["arn"]
+        assert f":{destination}:" in destination_arn
+        for rule in rules(prod, region).values():
+            (copy,) = rule["copyActions"]
+            assert copy["destinationVaultArn"] == destination_arn, f"{region} copies to {destination}"
+            assert copy["lifecycle"] == rule["lifecycle"]
 
 
 def test_jobs_start_and_finish_inside_the_backup_window(prod: StackRun) -> None:
     # backupWindow 22:00-01:00 UTC: start at 22:00 within the hour, complete within 3 hours.
-    for name, rule in rules(prod).items():
-        assert rule["scheduleExpressionTimezone"] == "Etc/UTC"
-        assert rule["startWindow"] == 60
-        assert rule["completionWindow"] == 180
-        day = "1" if name == "monthly" else "*"
-        assert rule["schedule"] == f"cron(0 22 {day} * ? *)"
+    for region in (STACK_REGION, COPY_REGION):
+        for name, rule in rules(prod, region).items():
+            assert rule["scheduleExpressionTimezone"] == "Etc/UTC"
+            assert rule["startWindow"] == 60
+            assert rule["completionWindow"] == 180
+            day = "1" if name == "monthly" else "*"
+            assert rule["schedule"] == f"cron(0 22 {day} * ? *)"
 
 
-def test_the_selection_is_exactly_the_data_stores_by_arn(prod: StackRun) -> None:
-    (selection,) = prod.of_type(SELECTION)
-    cluster = prod.one("aws:rds/cluster:Cluster")
-    archives = [
-        b
-        for b in prod.of_type("aws:s3/bucket:Bucket")
-        if b.inputs["tags"]["Purpose"] in ("transaction-archive", "audit-log-archive")
-    ]
-    assert len(archives) == 2
-    assert sorted(selection.inputs["resources"]) == sorted([cluster.state["arn"], *(b.state["arn"] for b in archives)])
-    # Not by tag: anyone able to tag a resource could take it out of the backups.
-    assert not selection.inputs.get("selectionTags")
-    assert not selection.inputs.get("conditions")
-    (plan,) = prod.of_type(PLAN)
-    assert selection.inputs["planId"] == plan.id
-    for bucket in archives:
+def test_every_prod_store_is_selected_by_arn_in_its_own_region_into_a_locked_vault(both_sites: StackRun) -> None:
+    """Each cluster (the standby's global secondary too) and each archive of either site: exactly one
+    selection, in the store's region, of a plan in that region writing to that region's
+    compliance-locked vault; so a switchover or failover leaves the writer and its archives backed up."""
+    stores = data_stores(both_sites)
+    assert len(stores) == 6, [s.name for s in stores]
+    selections, plans = both_sites.of_type(SELECTION), both_sites.of_type(PLAN)
+    locked = {region_of(lock) for lock in both_sites.of_type(LOCK) if lock.inputs.get("changeableForDays")}
+    for store in stores:
+        arn = store.state["arn"]
+        mine = [s for s in selections if arn in s.inputs["resources"]]
+        assert len(mine) == 1, f"{store.name} is in {len(mine)} selections (one continuous backup per resource)"
+        (selection,) = mine
+        (plan,) = [p for p in plans if p.id == selection.inputs["planId"]]
+        assert region_of(selection) == region_of(plan) == store.region, f"{store.name}: selected in another region"
+        assert {r["targetVaultName"] for r in plan.inputs["rules"]} == {vaults(both_sites)[store.region].inputs["name"]}
+        assert store.region in locked, f"{store.name}: its region's vault is not compliance-locked"
+
+
+def test_each_selection_is_exactly_its_sites_stores_by_arn(both_sites: StackRun) -> None:
+    for selection in both_sites.of_type(SELECTION):
+        region = region_of(selection)
+        mine = [s for s in data_stores(both_sites) if s.region == region]
+        assert sorted(selection.inputs["resources"]) == sorted(s.state["arn"] for s in mine)
+        # Not by tag: anyone able to tag a resource could take it out of the backups.
+        assert not selection.inputs.get("selectionTags")
+        assert not selection.inputs.get("conditions")
+    for bucket in [s for s in data_stores(both_sites) if s.type == BUCKET]:
         versioning = [
-            v for v in prod.of_type("aws:s3/bucketVersioning:BucketVersioning") if v.inputs["bucket"] == bucket.id
+            v for v in both_sites.of_type("aws:s3/bucketVersioning:BucketVersioning") if v.inputs["bucket"] == bucket.id
         ]
         assert versioning[0].inputs["versioningConfiguration"]["status"] == "Enabled", "S3 backup needs versioning"
 
@@ -133,7 +181,9 @@ def test_the_selection_is_exactly_the_data_stores_by_arn(prod: StackRun) -> None
 def test_the_backup_role_is_assumed_by_aws_backup_of_this_account_with_exactly_the_managed_policies(
     prod: StackRun,
 ) -> None:
-    (selection,) = prod.of_type(SELECTION)
+    selections = prod.of_type(SELECTION)
+    assert len({s.inputs["iamRoleArn"] for s in selections}) == 1, "one role (IAM is global) for every region"
+    selection = selections[0]
     role = record_by_output(prod, selection.inputs["iamRoleArn"])
     (statement,) = doc(role, "assumeRolePolicy")["Statement"]
     assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
@@ -151,43 +201,148 @@ def test_the_backup_role_is_assumed_by_aws_backup_of_this_account_with_exactly_t
         "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
     ]
     assert not [p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.state["name"]]
-    # The selection is created only once the role holds its policies.
+    # Each selection is created only once the role holds its policies.
     role_attachments = {
         a.urn
         for a in prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if a.inputs["role"] == role.state["name"]
     }
-    assert role_attachments <= set(selection.property_dependencies["iamRoleArn"])
+    for each in selections:
+        assert role_attachments <= set(each.property_dependencies["iamRoleArn"])
 
 
-def test_restore_tests_restore_the_latest_aurora_and_s3_points_on_schedule(prod: StackRun) -> None:
-    (plan,) = prod.of_type("aws:backup/restoreTestingPlan:RestoreTestingPlan")
-    assert re.fullmatch(r"\w{1,50}", plan.inputs["name"]), "restore testing names take letters, digits and _ only"
-    assert plan.inputs["scheduleExpression"] == "cron(0 9 8 * ? *)"
-    selection = plan.inputs["recoveryPointSelection"]
-    assert selection["algorithm"] == "LATEST_WITHIN_WINDOW"
-    assert selection["includeVaults"] == [vaults(prod)[STACK_REGION].state["arn"]]
-    assert set(selection["recoveryPointTypes"]) == {"CONTINUOUS", "SNAPSHOT"}
-    by_type = {
-        s.inputs["protectedResourceType"]: s
-        for s in prod.of_type("aws:backup/restoreTestingSelection:RestoreTestingSelection")
+def restore_selections(run: StackRun, plan: ResourceRecord) -> dict[str, ResourceRecord]:
+    return {
+        s.inputs["name"]: s
+        for s in run.of_type(RESTORE_SELECTION)
+        if s.inputs["restoreTestingPlanName"] == plan.inputs["name"] and region_of(s) == region_of(plan)
     }
-    assert set(by_type) == {"Aurora", "S3"}
-    cluster = prod.one("aws:rds/cluster:Cluster")
-    aurora = by_type["Aurora"]
-    assert aurora.inputs["protectedResourceArns"] == [cluster.state["arn"]]
-    overrides = aurora.inputs["restoreMetadataOverrides"]
-    assert overrides["dbsubnetgroupname"] == cluster.inputs["dbSubnetGroupName"]
-    assert json.loads(overrides["vpcsecuritygroupids"]) == [prod.outputs["security_group_ids"]["database"]]
-    (backup_selection,) = prod.of_type(SELECTION)
-    assert sorted(by_type["S3"].inputs["protectedResourceArns"]) == sorted(
-        arn for arn in backup_selection.inputs["resources"] if arn.startswith("arn:aws:s3:::")
-    )
-    for selection_record in by_type.values():
-        assert re.fullmatch(r"\w{1,50}", selection_record.inputs["name"])
-        assert selection_record.inputs["restoreTestingPlanName"] == plan.inputs["name"]
-        assert selection_record.inputs["iamRoleArn"] == backup_selection.inputs["iamRoleArn"]
-        assert 1 <= selection_record.inputs["validationWindowHours"] <= 168
+
+
+def test_restore_tests_restore_each_sites_latest_aurora_and_s3_points_in_its_region(both_sites: StackRun) -> None:
+    plans = by_region(both_sites, RESTORE_PLAN)
+    assert set(plans) == {STACK_REGION, COPY_REGION}, "a restore testing plan in each site's region"
+    for region, plan in plans.items():
+        assert re.fullmatch(r"\w{1,50}", plan.inputs["name"]), "restore testing names take letters, digits and _ only"
+        assert plan.inputs["scheduleExpression"] == "cron(0 9 8 * ? *)"
+        points = plan.inputs["recoveryPointSelection"]
+        assert points["algorithm"] == "LATEST_WITHIN_WINDOW"
+        assert points["includeVaults"] == [vaults(both_sites)[region].state["arn"]], "its own region's vault"
+        assert set(points["recoveryPointTypes"]) == {"CONTINUOUS", "SNAPSHOT"}
+        found = restore_selections(both_sites, plan)
+        assert set(found) == {"aurora", "aurora_copy", "s3"}
+        (cluster,) = [c for c in both_sites.of_type(CLUSTER) if c.region == region]
+        aurora = found["aurora"]
+        assert aurora.inputs["protectedResourceType"] == "Aurora"
+        assert aurora.inputs["protectedResourceArns"] == [cluster.state["arn"]]
+        overrides = aurora.inputs["restoreMetadataOverrides"]
+        assert overrides["dbsubnetgroupname"] == cluster.inputs["dbSubnetGroupName"]
+        assert json.loads(overrides["vpcsecuritygroupids"]) == cluster.inputs["vpcSecurityGroupIds"]
+        (backup_selection,) = [s for s in both_sites.of_type(SELECTION) if region_of(s) == region]
+        assert found["s3"].inputs["protectedResourceType"] == "S3"
+        assert sorted(found["s3"].inputs["protectedResourceArns"]) == sorted(
+            arn for arn in backup_selection.inputs["resources"] if arn.startswith("arn:aws:s3:::")
+        )
+        for selection_record in found.values():
+            assert re.fullmatch(r"\w{1,50}", selection_record.inputs["name"])
+            assert selection_record.inputs["iamRoleArn"] == backup_selection.inputs["iamRoleArn"]
+            assert 1 <= selection_record.inputs["validationWindowHours"] <= 168
+
+
+def test_a_copied_point_of_the_other_site_is_restore_tested_into_this_sites_network(both_sites: StackRun) -> None:
+    """The region-loss restore: in each region, the newest copy of the OTHER site's cluster (in this
+    region's vault, where the other site's plan copies it) restored into this site's database
+    subnets behind this site's database security group."""
+    clusters = {c.region: c for c in both_sites.of_type(CLUSTER)}
+    other = {STACK_REGION: COPY_REGION, COPY_REGION: STACK_REGION}
+    for region, plan in by_region(both_sites, RESTORE_PLAN).items():
+        copied = restore_selections(both_sites, plan)["aurora_copy"]
+        source, here = clusters[other[region]], clusters[region]
+        assert copied.inputs["protectedResourceType"] == "Aurora"
+        assert copied.inputs["protectedResourceArns"] == [source.state["arn"]], "the other site's cluster"
+        # Its copies are in this region's vault, the one the plan picks points from.
+        copy_targets = {
+            c["destinationVaultArn"] for r in rules(both_sites, other[region]).values() for c in r["copyActions"]
+        }
+        assert copy_targets == set(plan.inputs["recoveryPointSelection"]["includeVaults"])
+        overrides = copied.inputs["restoreMetadataOverrides"]
+        assert overrides["dbsubnetgroupname"] == here.inputs["dbSubnetGroupName"], "into this site's subnets"
+        assert json.loads(overrides["vpcsecuritygroupids"]) == here.inputs["vpcSecurityGroupIds"]
+        (group,) = json.loads(overrides["vpcsecuritygroupids"])
+        assert both_sites.by_id(group).region == region
+        assert [
+            g.region
+            for g in both_sites.of_type("aws:rds/subnetGroup:SubnetGroup")
+            if g.state.get("name") == overrides["dbsubnetgroupname"]
+        ] == [region]
+
+
+# What prod's first `up` made, as committed before each site had its own backups (#24 item 6): the
+# logical name and the component types above it are the resource's URN; these inputs force a
+# replacement (terraform-provider-aws: a vault's name, key and region, every lock argument). A
+# replaced locked vault is a disaster: the old one cannot be deleted and its lock date restarts.
+# (logical name): (type, region input, inputs with their committed values)
+_KEY = "arn:aws:kms:{region}:123456789012:key/fintech-prod-sec-backup{suffix}-key-"
+PINNED: dict[str, tuple[str, str | None, dict[str, Any]]] = {
+    "fintech-prod-backup-vault": (VAULT, None, {"name": "fintech-prod-backup-vault", "forceDestroy": False}),
+    "fintech-prod-backup-vault-eu-central-1": (
+        VAULT,
+        COPY_REGION,
+        {"name": "fintech-prod-backup-vault", "forceDestroy": False},
+    ),
+    **{
+        f"fintech-prod-backup-vault-lock{suffix}": (
+            LOCK,
+            region,
+            {
+                "backupVaultName": "fintech-prod-backup-vault",
+                "minRetentionDays": 35,
+                "maxRetentionDays": 3650,
+                "changeableForDays": 3,
+            },
+        )
+        for suffix, region in (("", None), ("-eu-central-1", COPY_REGION))
+    },
+    **{
+        f"fintech-prod-backup-vault-policy{suffix}": (
+            "aws:backup/vaultPolicy:VaultPolicy",
+            region,
+            {"backupVaultName": "fintech-prod-backup-vault"},
+        )
+        for suffix, region in (("", None), ("-eu-central-1", COPY_REGION))
+    },
+    "fintech-prod-backup-plan": (PLAN, None, {"name": "fintech-prod-backup-plan"}),
+    "fintech-prod-backup-selection": (SELECTION, None, {"name": "fintech-prod-backup-data-stores"}),
+    "fintech-prod-backup-restore-tests": (RESTORE_PLAN, None, {"name": "fintech_prod_backup_restore_tests"}),
+}
+
+
+def type_chain(run: StackRun, record: ResourceRecord) -> list[str]:
+    """The types from the top-level component down to ``record``: with its logical name, its URN."""
+    by_urn = {r.urn: r for r in run.resources}
+    chain = [record.type]
+    while record.parent in by_urn:
+        record = by_urn[record.parent]
+        chain.insert(0, record.type)
+    return chain
+
+
+@pytest.mark.parametrize("logical_name", sorted(PINNED))
+def test_the_existing_vaults_locks_and_home_plan_keep_their_identity(prod: StackRun, logical_name: str) -> None:
+    type_, region, inputs = PINNED[logical_name]
+    found = [r for r in prod.resources if r.name == logical_name]
+    assert len(found) == 1, f"{logical_name} is gone or renamed: the engine would replace it (add an alias)"
+    (record,) = found
+    assert type_chain(prod, record) == ["fintech:backup:Backup", type_], "a new parent type changes the URN"
+    assert record.inputs.get("region") == region, "a region input given or dropped may replace it"
+    for key, value in inputs.items():
+        assert record.inputs[key] == value, f"{logical_name}.{key} changed: a replacement"
+    if type_ in (VAULT, LOCK):
+        assert record.protect, "a prod vault and its lock stay Pulumi-protected"
+    if type_ == VAULT:
+        suffix = "" if region is None else f"-{region}"
+        assert record.inputs["kmsKeyArn"].startswith(_KEY.format(region=region or STACK_REGION, suffix=suffix))
+        assert record.provider.rsplit("::", 1)[0].endswith("fintech-prod-aws"), "the stack region's provider"
 
 
 def test_a_disposable_stack_with_backups_destroys_cleanly() -> None:
@@ -203,6 +358,30 @@ def test_a_disposable_stack_with_backups_destroys_cleanly() -> None:
     assert not run.of_type("aws:backup/vaultPolicy:VaultPolicy"), "nothing blocks deleting its points"
     (plan,) = run.of_type(PLAN)
     assert all(not r.get("copyActions") for r in plan.inputs["rules"]), "no copy region, no copies"
+
+
+def _site(region: str, copies_to: str | None) -> SiteStores:
+    return SiteStores(region, "cluster", ("bucket",), "subnets", "sg", copies_to)
+
+
+@pytest.mark.parametrize(
+    ("keys", "sites", "says"),
+    [
+        ({STACK_REGION: "k"}, [_site(STACK_REGION, STACK_REGION)], "copies to its own region"),
+        ({STACK_REGION: "k"}, [_site(STACK_REGION, COPY_REGION)], f"no backup vault key in {COPY_REGION}"),
+        (
+            {STACK_REGION: "k", "us-east-1": "k"},
+            [_site(STACK_REGION, COPY_REGION), _site(COPY_REGION, STACK_REGION)],
+            "backupCopyRegion is its region",
+        ),
+        ({STACK_REGION: "k"}, [_site(STACK_REGION, None), _site(STACK_REGION, None)], "each in its own region"),
+    ],
+)
+def test_backup_args_refuse_a_site_without_a_vault_or_a_copy_that_survives_no_region(
+    keys: dict[str, str], sites: list[SiteStores], says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        BackupArgs(keys, sites, Retention(35, 365), Window("22:00", 180), "cron(0 9 8 * ? *)")
 
 
 def problems(stack: str, **overrides: Any) -> list[str]:
