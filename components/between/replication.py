@@ -113,6 +113,9 @@ class ReplicationRule:
     purpose: str
     destination_region: str
     """Where AWS says some replication metrics are published (see the module docstring)."""
+    ready: pulumi.Output[str]
+    """Resolves (to the configuration's id) once the rule's replication configuration is on its source
+    bucket: S3 replicates only objects written after that, so the first writer waits for it."""
 
 
 class Replication(pulumi.ComponentResource):
@@ -210,7 +213,7 @@ class Replication(pulumi.ComponentResource):
         for purpose, bucket in sorted(source.buckets.items()):
             target = destination.buckets[purpose]
             rule_id = f"{purpose}-to-{destination.region}"
-            aws.s3.BucketReplicationConfig(
+            configuration = aws.s3.BucketReplicationConfig(
                 f"{name}-{purpose}-{source.region}",
                 region=source.region,
                 bucket=bucket_name(bucket.arn),
@@ -226,18 +229,22 @@ class Replication(pulumi.ComponentResource):
                     rule_id=rule_id,
                     purpose=purpose,
                     destination_region=destination.region,
+                    ready=configuration.id,
                 )
             )
         return rules
 
     def watched(self, region: str, *, leaving: bool) -> list[WatchedReplicationRule]:
-        """The rules a site's monitoring watches: failures where they leave, latency where they land."""
+        """The rules a site's monitoring watches: failures where they leave, latency where they land.
+        A rule leaving the site also says when it is in place (``ready``): the site's own writes into
+        the source bucket (the audit archive's delivery stream) wait for it."""
         return [
             WatchedReplicationRule(
                 key=rule.purpose,
                 source_bucket_name=bucket_name(rule.source_bucket_arn),
                 destination_bucket_name=bucket_name(rule.destination_bucket_arn),
                 rule_id=rule.rule_id,
+                ready=rule.ready if leaving else None,
             )
             for rule in self.rules
             if (rule.source_region if leaving else rule.destination_region) == region

@@ -87,6 +87,9 @@ class WatchedReplicationRule:
     destination_bucket_name: pulumi.Input[str]
     rule_id: pulumi.Input[str]
     """The rule's ``id`` in the source bucket's replication configuration."""
+    ready: pulumi.Input[str] | None = None
+    """Resolves once the rule's replication configuration is on its source bucket (a rule leaving
+    this site): S3 never replicates what was written before, so what writes there waits for it."""
 
     def __post_init__(self) -> None:
         for bucket in (self.source_bucket_name, self.destination_bucket_name):
@@ -164,6 +167,11 @@ class MonitoringArgs:
     archive_errors: ArchiveErrors | None = None
     """Where the archive's Firehose stream logs what it cannot deliver; required with
     ``archived_log_groups``."""
+    archive_replication_ready: Sequence[pulumi.Input[str]] = ()
+    """With a replicated archive: outputs that resolve once its replication configuration is in
+    place (``WatchedReplicationRule.ready``). The stream writes its first object only after: "Objects
+    that existed before you set up replication aren't replicated automatically" (S3 User Guide,
+    "Setting up live replication overview"), and those would stay at this site only."""
 
     def __post_init__(self) -> None:
         if self.archived_log_groups and self.archive_errors is None:
@@ -909,7 +917,10 @@ class Monitoring(pulumi.ComponentResource):
             ),
             extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
                 role_arn=role.arn,
-                bucket_arn=args.archive_bucket_arn,
+                # Known once the bucket replicates (archive_replication_ready): no object before that.
+                bucket_arn=pulumi.Output.all(args.archive_bucket_arn, *args.archive_replication_ready).apply(
+                    lambda values: str(values[0])
+                ),
                 # Objects are written with the archive's key, which its bucket policy insists on.
                 kms_key_arn=args.archive_key_arn,
                 prefix=f"{ARCHIVE_PREFIX}!{{timestamp:yyyy/MM/dd}}/",

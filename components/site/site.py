@@ -400,6 +400,7 @@ class Site(pulumi.ComponentResource):
         must page when the stack's region is the one that is down."""
         settings, home, later = args.settings, args.home, self._later
         rotation_log_group = [later("rotation.log_group_name")] if home else []
+        outgoing = self._replication_rules("outgoing", args.peer_region)
         return Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
@@ -422,12 +423,14 @@ class Site(pulumi.ComponentResource):
                     backup_vault_name=later("backup_vault_name") if home and settings.backup_enabled else None,
                     # A member's lag exists only while it is the secondary.
                     global_db=args.peer_region is not None,
-                    outgoing_replication=self._replication_rules("outgoing", args.peer_region),
+                    outgoing_replication=outgoing,
                     incoming_replication=self._replication_rules("incoming", args.peer_region),
                 ),
                 thresholds=Thresholds(**dataclasses.asdict(settings.alarms)),
                 archive_bucket_arn=self.archives.audit_bucket_arn,
                 archive_key_arn=self.keys.key_arns["audit"],
+                # Two sites: the audit archive's stream starts once that archive replicates.
+                archive_replication_ready=[r.ready for r in outgoing if r.key == "audit" and r.ready is not None],
                 archived_log_groups=[
                     self.network.flow_log_group_name,
                     *self.database.log_group_names,
@@ -455,6 +458,8 @@ class Site(pulumi.ComponentResource):
                 source_bucket_name=self._later(f"{direction}_replication.{purpose}.source_bucket_name"),
                 destination_bucket_name=self._later(f"{direction}_replication.{purpose}.destination_bucket_name"),
                 rule_id=self._later(f"{direction}_replication.{purpose}.rule_id"),
+                # A rule leaving this site is in place once its configuration is on this site's bucket.
+                ready=self._later(f"{direction}_replication.{purpose}.ready") if direction == "outgoing" else None,
             )
             for purpose in sorted(self.archive_arns)
         ]
@@ -539,8 +544,9 @@ def _leaves(links: Links) -> Iterator[tuple[str, pulumi.Input[Any]]]:
             continue
         if f.name.endswith("_replication"):
             for rule in value:
-                for attr in ("source_bucket_name", "destination_bucket_name", "rule_id"):
-                    yield f"{f.name}.{rule.key}.{attr}", getattr(rule, attr)
+                for attr in ("source_bucket_name", "destination_bucket_name", "rule_id", "ready"):
+                    if getattr(rule, attr) is not None:
+                        yield f"{f.name}.{rule.key}.{attr}", getattr(rule, attr)
         elif dataclasses.is_dataclass(value):
             for inner in dataclasses.fields(value):
                 yield f"{f.name}.{inner.name}", getattr(value, inner.name)

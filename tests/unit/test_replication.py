@@ -12,6 +12,7 @@ import pytest
 from components.between.replication import ReplicatedBucket, ReplicationArgs, SiteArchives
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import as_list, doc, record_by_output
+from tests.unit.test_compute import upstream
 
 PROGRAM = Path(__file__).parent / "programs" / "replication_program.py"
 CONFIG = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
@@ -276,3 +277,30 @@ def test_batch_replication_has_the_role_the_s3_guide_asks_for(run: StackRun) -> 
 def named_role(run: StackRun, suffix: str) -> ResourceRecord:
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith(suffix)]
     return role
+
+
+# ---------------------------------------------------------------- the first audit object waits for replication
+
+STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+SUBSCRIPTION = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
+
+
+def test_each_sites_audit_stream_starts_once_its_archive_replicates() -> None:
+    """ "Objects that existed before you set up replication aren't replicated automatically" (S3 User
+    Guide, "Setting up live replication overview"): each site's log-archive stream, and the log
+    subscriptions that feed it, wait for the replication configuration of the bucket it writes to."""
+    run = run_stack("prod")
+    configurations = {c.inputs["bucket"]: c for c in run.of_type(CONFIG)}
+    streams = run.of_type(STREAM)
+    assert sorted(s.region for s in streams) == sorted([HOME, STANDBY])
+    for stream in streams:
+        bucket = stream.inputs["extendedS3Configuration"]["bucketArn"].rsplit(":", 1)[1]
+        own = configurations[bucket]
+        assert own.region == stream.region
+        assert own.urn in upstream(run, stream), f"{stream.name} writes into {bucket} before it replicates"
+        others = {c.urn for c in configurations.values()} - {own.urn}
+        assert not others & upstream(run, stream), "only its own archive's replication"
+        feeds = [s for s in run.of_type(SUBSCRIPTION) if s.inputs["destinationArn"] == stream.state["arn"]]
+        assert feeds
+        for feed in feeds:
+            assert own.urn in upstream(run, feed), feed.name
