@@ -66,6 +66,7 @@ with connecting(sites):
                 peer_region=settings.region,
                 global_cluster_id=home.database.global_cluster_id,
                 origin_verify_secrets=home.load_balancer.origin_verify_values,
+                origin_validation_record_fqdn=home.load_balancer.validation_record_fqdn,
             ),
             through_provider(standby_name, settings.standby_region),
         )
@@ -93,6 +94,7 @@ with connecting(sites):
                 origin_name=f"origin.{settings.domain_name}",
                 sites={s.region: OriginTarget(s.load_balancer.dns_name, s.load_balancer.zone_id) for s in sites},
                 primary_region=settings.active_region,
+                alert_topic_arn=home.monitoring.edge_topic_arn,
             ),
             in_home_region,
         )
@@ -206,7 +208,9 @@ with connecting(sites):
     )
     for other in sites[1:]:
         # The app secret's replica in that region (same name, read-only, kept current by rotation).
-        other.connect(Links(app_secret_arn=secrets.replica_secret_arn))
+        other.connect(
+            Links(app_secret_arn=secrets.replica_secret_arn, backup_vault_name=backup.vault_name if backup else None)
+        )
 
 # ----------------------------------------------------------------------------- exports
 

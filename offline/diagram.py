@@ -159,7 +159,7 @@ def build(full: StackRun) -> graphviz.Digraph:
         _topic_node(run, drawing, reg, region)
 
     standby = _standby_site(full, drawing, dot)
-    _backup_copies(run, drawing, dot, region, standby)
+    _backup_copies(full, drawing, dot, region, standby)
     _align_zones(dot, zones, drawing.stands_for)
     _flows(run, drawing, dot)
     _replication_flows(full, drawing, dot)
@@ -223,7 +223,8 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
             color="#d9534f",
         )
     records = [r for r in full.of_type("aws:route53/record:Record") if r.inputs.get("failoverRoutingPolicies")]
-    if records and "alb" in drawn and "standby-alb" in drawn:
+    # Drawn with the home site alone too: its health check's alarm lists it.
+    if records and "alb" in drawn:
         name = records[0].inputs["name"]
         checks = full.of_type("aws:route53/healthCheck:HealthCheck")
         paths = ", ".join(sorted({str(c.inputs.get("resourcePath")) for c in checks}))
@@ -239,7 +240,7 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
         for record in records:
             (alias,) = record.inputs.get("aliases") or [{}]
             role = record.inputs["failoverRoutingPolicies"][0]["type"]
-            if alias.get("name") in node_of:
+            if node_of.get(alias.get("name")) in drawn:
                 dot.edge("origin-failover", node_of[alias["name"]], label=role, style="dashed", color="#d9534f")
 
 
@@ -400,18 +401,35 @@ def _lock_label(run: StackRun, vault: ResourceRecord) -> str:
 
 
 def _backup_copies(
-    run: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str, standby: graphviz.Digraph | None
+    full: StackRun, drawing: _Drawing, dot: graphviz.Digraph, region: str, standby: graphviz.Digraph | None
 ) -> None:
-    """Each vault backups are copied to, in its own region's box (the standby's, when it is there)."""
+    """Each vault backups are copied to, in its own region's box. The standby's also holds the standby
+    site's own backups (each site backs up in its region): drawn in its box, with its plan, selection
+    and the rules that report its jobs."""
+    run = full.home()
     standby_region = run.setting("standbyRegion")
     for vault in run.of_type(VAULT):
         where = _region(run, vault)
         if where == region:
             continue
-        text = _label("AWS Backup vault (copies)", _lock_label(run, vault))
         if standby is not None and where == standby_region:
-            drawing.node(standby, f"backup-copy-{where}", text, [vault], shape="cylinder", fillcolor="#e8f5e9")
+            own = [
+                r
+                for kind in ("aws:backup/plan:Plan", "aws:backup/selection:Selection")
+                for r in run.of_type(kind)
+                if _region(run, r) == where
+            ]
+            notices = [
+                r
+                for r in full.standby().of_type("aws:cloudwatch/eventRule:EventRule")
+                if '"aws.backup"' in str(r.inputs.get("eventPattern"))
+            ]
+            text = _label("AWS Backup vault", _lock_label(run, vault), "the standby's backups + copies")
+            drawing.node(
+                standby, "standby-backup-vault", text, [vault, *own, *notices], shape="cylinder", fillcolor="#e8f5e9"
+            )
             continue
+        text = _label("AWS Backup vault (copies)", _lock_label(run, vault))
         with dot.subgraph(name=f"cluster_backup_{where}") as copy:
             copy.attr(label=f"AWS region {where} (backup copies)", style="dashed")
             drawing.node(copy, f"backup-copy-{where}", text, [vault], shape="cylinder", fillcolor="#e8f5e9")
@@ -434,6 +452,13 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
     alarms watch its own site's boxes, the standby's its own (``standby-``): a replication alarm names
     both ends' buckets."""
     known = drawing.identifiers()
+    # A name two regions share (each site's vault) is the node of the alarm's own region first.
+    regional = {
+        (_region(full, record), value): node_id
+        for node_id, records in drawing.stands_for.items()
+        for record in records
+        for value in _identifiers(record)
+    }
     home, standby_region = full.config.get("aws:region", "?"), full.setting("standbyRegion")
     boxes = {home: "cluster_region", EDGE_REGION: "cluster_edge" if home != EDGE_REGION else "cluster_region"}
     sites = [(full.home(), False, boxes)]
@@ -447,11 +472,8 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         for region, alarms in sorted(by_region.items()):
             watched: Counter[str] = Counter()
             for alarm in alarms:
-                targets = {
-                    known[v]
-                    for v in _dimension_values(alarm)
-                    if v in known and known[v].startswith("standby-") == standby
-                }
+                found = (regional.get((region, v)) or known.get(v) for v in _dimension_values(alarm))
+                targets = {node for node in found if node is not None and node.startswith("standby-") == standby}
                 watched.update(targets or {""})
             rows = sorted(watched.items(), key=lambda item: order.get(item[0], len(order)))
             with dot.subgraph(name=regions.get(region, "cluster_region")) as box:
@@ -521,13 +543,21 @@ def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         bucket_arn = str((stream.inputs.get("extendedS3Configuration") or {}).get("bucketArn", ""))
         if bucket_arn in known:
             dot.edge("firehose", known[bucket_arn], label="delivers")
-    # Backups: the selected data stores (by ARN) into the vault, and its copies to the other region.
+    # Backups: the selected data stores (by ARN) into their region's vault, and the copies between vaults.
+    home_region = run.config.get("aws:region")
     for selection in run.of_type("aws:backup/selection:Selection"):
+        vault = "backup-vault" if _region(run, selection) == home_region else "standby-backup-vault"
         for arn in selection.inputs.get("resources") or []:
-            if str(arn) in known and "backup-vault" in drawn:
-                dot.edge(known[str(arn)], "backup-vault", label="AWS Backup", style="dashed")
-    for node_id in [n for n in drawn if n.startswith("backup-copy-")]:
-        dot.edge("backup-vault", node_id, label="copies (same retention)", style="dashed")
+            if str(arn) in known and vault in drawn:
+                dot.edge(known[str(arn)], vault, label="AWS Backup", style="dashed")
+    for node_id in [n for n in drawn if n.startswith("backup-copy-") or n == "standby-backup-vault"]:
+        dot.edge(
+            "backup-vault",
+            node_id,
+            label="copies (same retention)",
+            style="dashed",
+            dir="both" if node_id == "standby-backup-vault" else "forward",
+        )
 
 
 def _uses(records: Iterable[ResourceRecord], arn: str) -> bool:

@@ -50,6 +50,9 @@ class SecurityArgs:
     """A ``backup`` key for the backup vault in the stack's region (``key_arns["backup"]``)."""
     backup_copy_region: str | None = None
     """With ``backup``: a ``backup`` key in this region too, for the vault backups are copied to."""
+    backup_notifications: bool = False
+    """AWS Backup job events of this region reach the site's encrypted alert topic through EventBridge:
+    the alerts key admits EventBridge (every site whose vault region is its own, with backups on)."""
     edge: bool = True
     """Keys in us-east-1 for the edge's logs and alarms; the standby site shares the stack's edge."""
     key_deletion_window_days: int = 30
@@ -181,8 +184,8 @@ class Security(pulumi.ComponentResource):
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.key_deletion_window_days,
                 policy=pulumi.Output.all(where.partition, where.account_id, policy_region).apply(
-                    # Failed backup jobs reach the stack region's alert topic through EventBridge.
-                    partial(_key_policy_json, purpose, args.backup and key_region is None)
+                    # Failed backup jobs reach the site's alert topic through EventBridge.
+                    partial(_key_policy_json, purpose, args.backup_notifications and key_region is None)
                 ),
                 region=key_region,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),

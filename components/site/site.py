@@ -238,6 +238,8 @@ class Site(pulumi.ComponentResource):
                 flow_log_group_name=log_group_name(settings, "vpc-flow-logs"),
                 app_secret_name_prefix=app_secret_prefix(settings),
                 backup=args.home and settings.backup_enabled,
+                # Each site backs up into its own region's vault (between/backup.py): each hears of its jobs.
+                backup_notifications=settings.backup_enabled,
                 backup_copy_region=settings.backup_copy_region if args.home else None,
                 # The edge and its alarms' keys live in us-east-1, once per stack.
                 edge=args.home,
@@ -420,7 +422,7 @@ class Site(pulumi.ComponentResource):
                     # The passive site's app cannot reach the writer in the other region (the VPCs are
                     # not connected): it is watched only where it is the active one.
                     app_dependency_metric=self.app.dependency_metric if args.role == "active" else None,
-                    backup_vault_name=later("backup_vault_name") if home and settings.backup_enabled else None,
+                    backup_vault_name=later("backup_vault_name") if settings.backup_enabled else None,
                     # A member's lag exists only while it is the secondary.
                     global_db=args.peer_region is not None,
                     outgoing_replication=outgoing,

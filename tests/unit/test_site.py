@@ -140,10 +140,11 @@ def test_a_site_never_given_what_it_waits_for_is_named_not_hung(tmp_path: Path) 
 def test_a_site_given_what_it_was_not_built_for_is_refused(tmp_path: Path) -> None:
     program = _main_with(
         tmp_path,
-        "other.connect(Links(app_secret_arn=secrets.replica_secret_arn))",
-        "other.connect(Links(app_secret_arn=secrets.replica_secret_arn, backup_vault_name='v'))",
+        "Links(app_secret_arn=secrets.replica_secret_arn, backup_vault_name=backup.vault_name if backup else None)",
+        "Links(app_secret_arn=secrets.replica_secret_arn, backup_vault_name=backup.vault_name if backup else None,"
+        " peer_secrets_key_arn='k')",
     )
-    with pytest.raises(ProgramError, match=r"site eu-central-1 does not wait for backup_vault_name"):
+    with pytest.raises(ProgramError, match=r"site eu-central-1 does not wait for peer_secrets_key_arn"):
         run_stack("prod", program=program)
 
 
