@@ -712,18 +712,30 @@ def logs_to_firehose_policy(stream_arn: str) -> PolicyDocument:
 # What nobody, whatever their IAM rights, may do to a recovery point in a protected vault. AWS
 # Backup's own lifecycle still expires points ("Vault access policies"); Vault Lock adds what a
 # policy cannot: the vault's retention bounds, and (compliance) that the policy's owner cannot lift it.
-RECOVERY_POINT_GUARDED_ACTIONS = ("backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle")
+# What the vault access policy denies everyone. DeleteRecoveryPoint and UpdateRecoveryPointLifecycle
+# are authorised against the recovery point's ARN, not the vault's, so the statement names "*" (in a
+# vault access policy, this vault's points); PutBackupVaultAccessPolicy keeps the policy from being
+# rewritten: the three actions, Principal and Resource "*", are what AWS Config's
+# backup-recovery-point-manual-deletion-disabled checks for. DeleteBackupVaultAccessPolicy keeps it
+# from being removed (otherwise the first step of anyone deleting points).
+RECOVERY_POINT_GUARDED_ACTIONS = (
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultAccessPolicy",
+)
 
 
-def backup_vault_policy(vault_arn: str) -> PolicyDocument:
-    """Vault access policy: no principal deletes a recovery point or shortens its life."""
+def backup_vault_policy() -> PolicyDocument:
+    """Vault access policy: no principal deletes a recovery point, shortens its life, or changes or
+    removes this policy. Permanent by design: a later change to it cannot be applied."""
     return _document(
         {
             "Sid": "NobodyDeletesRecoveryPoints",
             "Effect": "Deny",
             "Principal": {"AWS": "*"},
             "Action": list(RECOVERY_POINT_GUARDED_ACTIONS),
-            "Resource": vault_arn,
+            "Resource": "*",
         }
     )
 

@@ -248,15 +248,18 @@ class Backup(pulumi.ComponentResource):
                 # Set, the lock is in compliance mode: permanent once these days have passed.
                 changeable_for_days=args.lock.changeable_days if args.lock.mode == "compliance" else None,
                 region=region_input,
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+                # Every argument forces a replacement, and the new lock and the old are one vault's:
+                # created first, the old one's deletion would leave the vault unlocked.
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True),
             )
         if args.protect:
             aws.backup.VaultPolicy(
                 f"{name}-vault-policy{suffix}",
                 backup_vault_name=vault.name,
-                policy=vault.arn.apply(lambda arn: json.dumps(policies.backup_vault_policy(arn))),
+                policy=json.dumps(policies.backup_vault_policy()),
                 region=region_input,
-                opts=pulumi.ResourceOptions(parent=self),
+                # One policy per vault: a replacement must not delete the new one's (same object).
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
         return vault
 

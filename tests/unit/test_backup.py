@@ -93,17 +93,34 @@ def test_prod_vaults_are_locked_in_compliance_mode_with_the_retention_bounds(pro
         assert lock.protect
 
 
-def test_no_principal_may_delete_or_shorten_a_recovery_point(prod: StackRun) -> None:
+def test_no_principal_may_delete_or_shorten_a_recovery_point_or_touch_the_policy(prod: StackRun) -> None:
+    """AWS Config's backup-recovery-point-manual-deletion-disabled: a Deny of DeleteRecoveryPoint,
+    UpdateRecoveryPointLifecycle and PutBackupVaultAccessPolicy with Principal and Resource "*" (the
+    recovery-point actions are authorised against the points' ARNs, never the vault's); and the policy
+    cannot be deleted either. Each is one object per vault: replaced delete-first."""
+    required = {
+        "backup:DeleteRecoveryPoint",
+        "backup:UpdateRecoveryPointLifecycle",
+        "backup:PutBackupVaultAccessPolicy",
+    }
     policies = prod.of_type("aws:backup/vaultPolicy:VaultPolicy")
     assert {region_of(p) for p in policies} == {STACK_REGION, COPY_REGION}
     for policy in policies:
-        vault = vaults(prod)[region_of(policy)]
+        assert policy.delete_before_replace
         (statement,) = doc(policy)["Statement"]
         assert statement["Effect"] == "Deny"
-        assert statement["Principal"] == {"AWS": "*"}
-        assert statement["Action"] == ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"]
-        assert statement["Resource"] == vault.state["arn"]
+        assert statement["Principal"] in ("*", {"AWS": "*"})
+        assert statement["Resource"] == "*"
+        assert required | {"backup:DeleteBackupVaultAccessPolicy"} <= set(statement["Action"])
         assert "Condition" not in statement
+
+
+def test_a_replaced_vault_lock_never_leaves_the_vault_unlocked(prod: StackRun) -> None:
+    """Every VaultLockConfiguration argument forces a replacement; created before the old one is
+    deleted, the deletion would unlock the vault the new one just locked (one lock per vault)."""
+    locks = prod.of_type(LOCK)
+    assert locks
+    assert all(lock.delete_before_replace for lock in locks)
 
 
 def test_each_sites_rules_are_daily_continuous_and_monthly_into_its_regions_vault(prod: StackRun) -> None:
