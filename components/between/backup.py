@@ -372,6 +372,12 @@ class Backup(pulumi.ComponentResource):
             region=region_input,
             opts=child,
         )
+        # The provider's update never sends a changed protected_resource_arns (hashicorp/terraform-
+        # provider-aws#48316: the apply "succeeds", AWS keeps the old ARNs, the diff comes back):
+        # such a change replaces the selection, deleting first (its name is fixed within the plan).
+        selection_options = pulumi.ResourceOptions(
+            parent=self, replace_on_changes=["protectedResourceArns"], delete_before_replace=True
+        )
         copied_from = [other for other in args.sites if other.copies_to == site.region]
         aurora = [("aurora", "", site.cluster_arn)]
         aurora += [("aurora_copy", "-copy", other.cluster_arn) for other in copied_from]
@@ -393,7 +399,7 @@ class Backup(pulumi.ComponentResource):
                 },
                 validation_window_hours=RESTORE_VALIDATION_HOURS,
                 region=region_input,
-                opts=child,
+                opts=selection_options,
             )
         aws.backup.RestoreTestingSelection(
             f"{name}-restore-s3{suffix}",
@@ -404,6 +410,6 @@ class Backup(pulumi.ComponentResource):
             iam_role_arn=role_arn,
             validation_window_hours=RESTORE_VALIDATION_HOURS,
             region=region_input,
-            opts=child,
+            opts=selection_options,
         )
         return plan

@@ -104,6 +104,10 @@ class DatabaseArgs:
     insights_retention_days: int
     protect: bool
     """Deletion protection, a final snapshot and Pulumi ``protect``; False makes the cluster disposable."""
+    retention_owned_by_aws_backup: bool = False
+    """AWS Backup runs the cluster's continuous backup (between/backup.py): it sets the cluster's
+    retention to its recovery point's, and RDS refuses a different value until the next backup ran, so
+    the program sets the retention at creation and leaves it alone after."""
     global_role: GlobalPrimary | GlobalSecondary | None = None
     """None: a regional cluster with an RDS-managed master secret. GlobalPrimary: the cluster
     founds a global database and its master secret is this tier's own (RDS-managed secrets are
@@ -343,7 +347,11 @@ class Database(pulumi.ComponentResource):
                 parent=self,
                 protect=args.protect,
                 depends_on=list(log_groups),
-                ignore_changes=list(GLOBAL_MEMBER_IGNORED) if args.global_role else None,
+                ignore_changes=[
+                    *(GLOBAL_MEMBER_IGNORED if args.global_role else ()),
+                    *(("backupRetentionPeriod",) if args.retention_owned_by_aws_backup else ()),
+                ]
+                or None,
             ),
         )
 

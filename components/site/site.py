@@ -307,6 +307,7 @@ class Site(pulumi.ComponentResource):
                 instance_class=settings.db_instance_class,
                 instance_count=args.capacity.db_instances,
                 backup_retention_days=settings.db_backup_retention_days,
+                retention_owned_by_aws_backup=settings.backup_enabled,
                 backup_window=settings.db_backup_window,
                 maintenance_window=settings.db_maintenance_window,
                 monitoring_interval_seconds=settings.db_monitoring_interval_seconds,

@@ -471,3 +471,23 @@ def test_a_window_meeting_the_weekly_maintenance_on_one_day_is_refused() -> None
         stack="prod",
     )
     assert settings.backup_window == "03:30-06:00"
+
+
+def test_a_restore_test_selection_whose_resources_change_is_replaced_delete_first(prod: StackRun) -> None:
+    """terraform-provider-aws#48316: an update of protected_resource_arns never reaches AWS. A change
+    must replace the selection instead, deleting the old one first: its name is fixed in its plan."""
+    selections = prod.of_type("aws:backup/restoreTestingSelection:RestoreTestingSelection")
+    assert selections
+    for selection in selections:
+        assert "protectedResourceArns" in selection.replace_on_changes, selection.name
+        assert selection.delete_before_replace, selection.name
+
+
+def test_aws_backup_owns_the_clusters_retention_once_it_backs_them_up(prod: StackRun, dev: StackRun) -> None:
+    """With continuous backup by AWS Backup, the cluster's retention follows the recovery point's and
+    RDS refuses another value: the program sets it at creation and never changes it after. dev (no
+    AWS Backup) keeps managing it."""
+    for cluster in prod.of_type("aws:rds/cluster:Cluster"):
+        assert "backupRetentionPeriod" in cluster.ignore_changes, cluster.name
+    for cluster in dev.of_type("aws:rds/cluster:Cluster"):
+        assert "backupRetentionPeriod" not in cluster.ignore_changes
