@@ -71,6 +71,9 @@ START_WINDOW_MINUTES = 60
 RESTORE_SELECTION_WINDOW_DAYS = 7
 RESTORE_VALIDATION_HOURS = 1
 RESTORE_START_WINDOW_HOURS = 24
+# A restored S3 test bucket is encrypted with SSE-KMS under the archive's key (the S3 restore
+# metadata's EncryptionType and KMSKey; override keys are not case sensitive).
+S3_RESTORE_ENCRYPTION = "SSE-KMS"
 # Restore testing names: letters, digits and underscores, at most 50 ("RestoreTestingPlanForCreate").
 RESTORE_NAME_MAX = 50
 
@@ -106,6 +109,20 @@ class Window:
         return cls(start=text.partition("-")[0], minutes=end - start)
 
 
+class BackedUpArchive(Protocol):
+    """One archive bucket and the key its objects are encrypted with (``across_sites.ArchiveStore``)."""
+
+    @property
+    def role(self) -> str:
+        """A stable short name (``data``, ``audit``): the restore test selection is named by it."""
+        ...
+
+    @property
+    def bucket_arn(self) -> pulumi.Input[str]: ...
+    @property
+    def key_arn(self) -> pulumi.Input[str]: ...
+
+
 class BackedUpSite(Protocol):
     """One site's data stores, and where a restore lands in its region (``across_sites.SiteStores``)."""
 
@@ -114,8 +131,8 @@ class BackedUpSite(Protocol):
     @property
     def cluster_arn(self) -> pulumi.Input[str]: ...
     @property
-    def bucket_arns(self) -> Sequence[pulumi.Input[str]]:
-        """Versioned buckets (S3 backup requires versioning)."""
+    def archives(self) -> Sequence[BackedUpArchive]:
+        """Versioned buckets (S3 backup requires versioning), each with its key."""
         ...
 
     @property
@@ -338,7 +355,7 @@ class Backup(pulumi.ComponentResource):
             name=f"{name}-data-stores",
             plan_id=plan.id,
             iam_role_arn=role_arn,
-            resources=[site.cluster_arn, *site.bucket_arns],
+            resources=[site.cluster_arn, *(archive.bucket_arn for archive in site.archives)],
             region=region_input,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -401,15 +418,24 @@ class Backup(pulumi.ComponentResource):
                 region=region_input,
                 opts=selection_options,
             )
-        aws.backup.RestoreTestingSelection(
-            f"{name}-restore-s3{suffix}",
-            name="s3",
-            restore_testing_plan_name=plan.name,
-            protected_resource_type="S3",
-            protected_resource_arns=list(site.bucket_arns),
-            iam_role_arn=role_arn,
-            validation_window_hours=RESTORE_VALIDATION_HOURS,
-            region=region_input,
-            opts=selection_options,
-        )
+        for archive in site.archives:
+            # One selection per archive: overrides apply to every resource of a selection, and each
+            # archive has its own key. Without them AWS Backup infers the restored bucket's
+            # encryption ("Restore testing inferred metadata"); with them the full copy restored
+            # into this account is encrypted with the archive's own key, as the archive is.
+            aws.backup.RestoreTestingSelection(
+                f"{name}-restore-s3-{archive.role}{suffix}",
+                name=f"s3_{archive.role}",
+                restore_testing_plan_name=plan.name,
+                protected_resource_type="S3",
+                protected_resource_arns=[archive.bucket_arn],
+                iam_role_arn=role_arn,
+                restore_metadata_overrides={
+                    "encryptiontype": S3_RESTORE_ENCRYPTION,
+                    "kmskey": archive.key_arn,
+                },
+                validation_window_hours=RESTORE_VALIDATION_HOURS,
+                region=region_input,
+                opts=selection_options,
+            )
         return plan

@@ -54,12 +54,21 @@ def origin_secret_accepted_by(sites: Sequence[Site]) -> pulumi.Output[str]:
 
 
 @dataclass(frozen=True)
+class ArchiveStore:
+    """One archive as the Backup tier takes it (``between.backup.BackedUpArchive``)."""
+
+    role: str
+    bucket_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class SiteStores:
     """One site's data stores as the Backup tier takes them (``between.backup.BackedUpSite``)."""
 
     region: str
     cluster_arn: pulumi.Input[str]
-    bucket_arns: Sequence[pulumi.Input[str]]
+    archives: Sequence[ArchiveStore]
     db_subnet_group_name: pulumi.Input[str]
     db_security_group_id: pulumi.Input[str]
     copies_to: str | None
@@ -78,7 +87,7 @@ def backed_up(settings: Settings, sites: Sequence[Site]) -> tuple[dict[str, pulu
         SiteStores(
             region=s.region,
             cluster_arn=s.database.cluster_arn,
-            bucket_arns=(s.archives.data_bucket_arn, s.archives.audit_bucket_arn),
+            archives=tuple(ArchiveStore(role, arn, s.archive_key_arns[role]) for role, arn in s.archive_arns.items()),
             db_subnet_group_name=s.database.subnet_group_name,
             db_security_group_id=s.groups.ids["database"],
             copies_to=next((r for r in regions if r != s.region), settings.backup_copy_region or None),

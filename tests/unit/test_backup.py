@@ -12,7 +12,7 @@ import pytest
 
 from components.between.backup import BackupArgs, Retention, Window
 from components.settings import PROJECT, SettingsError, parse_settings
-from components.site.across_sites import SiteStores
+from components.site.across_sites import ArchiveStore, SiteStores
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
 from tests.helpers import doc, record_by_output
 
@@ -247,7 +247,7 @@ def test_restore_tests_restore_each_sites_latest_aurora_and_s3_points_in_its_reg
         assert points["includeVaults"] == [vaults(both_sites)[region].state["arn"]], "its own region's vault"
         assert set(points["recoveryPointTypes"]) == {"CONTINUOUS", "SNAPSHOT"}
         found = restore_selections(both_sites, plan)
-        assert set(found) == {"aurora", "aurora_copy", "s3"}
+        assert set(found) == {"aurora", "aurora_copy", "s3_data", "s3_audit"}
         (cluster,) = [c for c in both_sites.of_type(CLUSTER) if c.region == region]
         aurora = found["aurora"]
         assert aurora.inputs["protectedResourceType"] == "Aurora"
@@ -256,8 +256,9 @@ def test_restore_tests_restore_each_sites_latest_aurora_and_s3_points_in_its_reg
         assert overrides["dbsubnetgroupname"] == cluster.inputs["dbSubnetGroupName"]
         assert json.loads(overrides["vpcsecuritygroupids"]) == cluster.inputs["vpcSecurityGroupIds"]
         (backup_selection,) = [s for s in both_sites.of_type(SELECTION) if region_of(s) == region]
-        assert found["s3"].inputs["protectedResourceType"] == "S3"
-        assert sorted(found["s3"].inputs["protectedResourceArns"]) == sorted(
+        s3 = [found["s3_data"], found["s3_audit"]]
+        assert {s.inputs["protectedResourceType"] for s in s3} == {"S3"}
+        assert sorted(a for s in s3 for a in s.inputs["protectedResourceArns"]) == sorted(
             arn for arn in backup_selection.inputs["resources"] if arn.startswith("arn:aws:s3:::")
         )
         for selection_record in found.values():
@@ -378,7 +379,7 @@ def test_a_disposable_stack_with_backups_destroys_cleanly() -> None:
 
 
 def _site(region: str, copies_to: str | None) -> SiteStores:
-    return SiteStores(region, "cluster", ("bucket",), "subnets", "sg", copies_to)
+    return SiteStores(region, "cluster", (ArchiveStore("data", "bucket", "key"),), "subnets", "sg", copies_to)
 
 
 @pytest.mark.parametrize(
@@ -491,3 +492,28 @@ def test_aws_backup_owns_the_clusters_retention_once_it_backs_them_up(prod: Stac
         assert "backupRetentionPeriod" in cluster.ignore_changes, cluster.name
     for cluster in dev.of_type("aws:rds/cluster:Cluster"):
         assert "backupRetentionPeriod" not in cluster.ignore_changes
+
+
+# --------------------------------------------------------------------------- #25 item 9: restored archives' key
+
+
+def test_each_archives_restore_test_restores_it_encrypted_with_the_archives_own_key(both_sites: StackRun) -> None:
+    """AWS Backup, "Restore testing inferred metadata": without overrides the restored bucket's
+    encryption is inferred; the S3 restore metadata's EncryptionType and KMSKey set it. One selection
+    per archive (the overrides apply to all of a selection's resources), with that archive's key."""
+    sse = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    archives = {s.state["arn"]: s for s in data_stores(both_sites) if s.type == BUCKET}
+    seen = set()
+    for selection in both_sites.of_type(RESTORE_SELECTION):
+        if selection.inputs["protectedResourceType"] != "S3":
+            continue
+        (arn,) = selection.inputs["protectedResourceArns"]
+        bucket = archives[arn]
+        (config,) = [c for c in both_sites.of_type(sse) if c.inputs["bucket"] == bucket.id]
+        (rule,) = config.inputs["rules"]
+        archive_key = rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
+        overrides = {k.lower(): v for k, v in selection.inputs["restoreMetadataOverrides"].items()}
+        assert overrides == {"encryptiontype": "SSE-KMS", "kmskey": archive_key}, selection.name
+        assert region_of(selection) == bucket.region
+        seen.add(arn)
+    assert seen == set(archives), "every archive is restore-tested"
