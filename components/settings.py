@@ -536,6 +536,11 @@ class Settings(BaseModel):
         _holds(_is_backup_cron),
         Allowed("an AWS cron expression cron(min hour day-of-month month day-of-week year), e.g. cron(0 9 8 * ? *)"),
     ] = Field("cron(0 9 8 * ? *)", description="When AWS Backup restore-tests the latest recovery points (UTC).")
+    backup_audit_framework: Bool = Field(
+        False,
+        description="An AWS Backup Audit Manager framework per site (plan, frequency, retention, manual deletion, "
+        "cross-region copy); needs backupEnabled and AWS Config recording each site's region.",
+    )
     standby_region: Annotated[
         OptionalText,
         _OPTIONAL_REGION,
@@ -837,6 +842,8 @@ def _standby_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _backup_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """AWS Backup against the stack's region, the database's own windows and the vault lock."""
+    if v.get("backup_audit_framework") and not v.get("backup_enabled"):
+        yield "backup_audit_framework", "needs backupEnabled true: the framework audits the stack's backups"
     if not v.get("backup_enabled"):
         return
     if v.get("backup_copy_region") and v["backup_copy_region"] == v.get("region"):

@@ -378,14 +378,20 @@ def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: s
             for r in p.inputs.get("rules") or []
         ]
         text = _label("AWS Backup vault", _lock_label(run, vaults[0]), *rules, "restore-tested")
-        # The rules that carry failed backup, copy and restore jobs to the alert topic belong to the vault.
-        notices = [
-            rule
-            for rule in run.of_type("aws:cloudwatch/eventRule:EventRule")
-            if '"aws.backup"' in str(rule.inputs.get("eventPattern"))
-        ]
+        # The rules that carry failed backup, copy and restore jobs, plan, vault and lock changes and
+        # the changes of the keys the points depend on to the alert topic belong to the vault.
+        notices = _backup_notices(run)
         others = [*plans, *run.of_type("aws:backup/selection:Selection"), *notices]
         drawing.node(reg, "backup-vault", text, [*vaults, *others], shape="cylinder", fillcolor="#e8f5e9")
+
+
+def _backup_notices(run: StackRun) -> list[ResourceRecord]:
+    """The EventBridge rules of a site that notify AWS Backup's and its keys' events (they exist with backups)."""
+    return [
+        rule
+        for rule in run.of_type("aws:cloudwatch/eventRule:EventRule")
+        if any(f'"{source}"' in str(rule.inputs.get("eventPattern")) for source in ("aws.backup", "aws.kms"))
+    ]
 
 
 def _lock_label(run: StackRun, vault: ResourceRecord) -> str:
@@ -419,11 +425,7 @@ def _backup_copies(
                 for r in run.of_type(kind)
                 if _region(run, r) == where
             ]
-            notices = [
-                r
-                for r in full.standby().of_type("aws:cloudwatch/eventRule:EventRule")
-                if '"aws.backup"' in str(r.inputs.get("eventPattern"))
-            ]
+            notices = _backup_notices(full.standby())
             text = _label("AWS Backup vault", _lock_label(run, vault), "the standby's backups + copies")
             drawing.node(
                 standby, "standby-backup-vault", text, [vault, *own, *notices], shape="cylinder", fillcolor="#e8f5e9"

@@ -414,7 +414,7 @@ def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: Sta
     assert costs["Secrets (monthly): 2 + 2 replicas + 0 RDS-managed master secret"] == pytest.approx(1.60)
     # One HTTPS, fast-interval (10 s) check per site: $0.50 + 2 x $1.00 each.
     assert costs["Route 53 health checks (monthly): 2 with 4 options"] == pytest.approx(5.00)
-    assert sum(costs.values()) == pytest.approx(798.18, abs=0.01)
+    assert sum(costs.values()) == pytest.approx(798.58, abs=0.01)
     assert sum(amount for _, amount in monthly_costs(dev)) == pytest.approx(163.59, abs=0.01)
 
 
@@ -428,8 +428,8 @@ def test_the_standby_is_priced_in_each_mode(prod: StackRun) -> None:
     assert modes["warm"] - modes["pilot-light"] == pytest.approx(0.26 * 730 + 0.0672 * 730 + 7 * 0.30)
     report = "\n".join(plan.cost_drivers(prod))
     assert "Standby site (eu-central-1, warm):" in report
-    assert "Standby by mode: pilot-light $243.62/month, warm $484.57/month (this stack: warm)" in report
-    assert "Total (both sites): $1,282.75/month" in report
+    assert "Standby by mode: pilot-light $244.01/month, warm $484.97/month (this stack: warm)" in report
+    assert "Total (both sites): $1,283.55/month" in report
 
 
 def test_a_type_without_a_price_is_reported_unpriced_not_zero() -> None:

@@ -115,6 +115,9 @@ class Watched:
     """The CloudFront distribution (metrics in us-east-1); None: this site watches no edge."""
     backup_vault_name: pulumi.Input[str] | None = None
     """The AWS Backup vault in the stack's region; None: no backup tier to watch."""
+    key_arns: Sequence[pulumi.Input[str]] = ()
+    """The site's KMS keys in its region (data and, at the home site, backup): with a backup vault
+    watched, scheduling their deletion, disabling them or changing their policy pages."""
     app_dependency_metric: tuple[str, str, Mapping[str, pulumi.Input[str]]] | None = None
     """(namespace, metric name, dimensions) the app instances publish 1 (secret readable and
     database reachable) or 0 to (``Compute.dependency_metric``); None: no such alarm."""
@@ -151,6 +154,16 @@ class ArchiveErrors:
 
 
 @dataclass(frozen=True)
+class BackupAudit:
+    """What the site's AWS Backup Audit Manager framework checks (``backup_audit_controls``)."""
+
+    min_retention_days: int
+    """The daily rule's retention: a plan must keep a daily point at least this long."""
+    copy_region: str
+    """Where the site's recovery points are copied (the other site's region)."""
+
+
+@dataclass(frozen=True)
 class MonitoringArgs:
     alerts_key_arn: pulumi.Input[str]
     edge_alerts_key_arn: pulumi.Input[str] | None
@@ -173,7 +186,13 @@ class MonitoringArgs:
     that existed before you set up replication aren't replicated automatically" (S3 User Guide,
     "Setting up live replication overview"), and those would stay at this site only."""
 
+    backup_audit: BackupAudit | None = None
+    """An AWS Backup Audit Manager framework in the site's region; None: none (it needs AWS Config
+    recording the region)."""
+
     def __post_init__(self) -> None:
+        if self.backup_audit is not None and self.watched.backup_vault_name is None:
+            raise ValueError("backup_audit audits the backups of a watched vault: give backup_vault_name too")
         if self.archived_log_groups and self.archive_errors is None:
             raise ValueError(
                 "archive_errors must be given with archived_log_groups: a stream that cannot write to the "
@@ -290,6 +309,37 @@ def _backup_alarms(w: Watched) -> list[AlarmSpec]:
     # Jobs run a few times a day: no data is no job, not a failure. EventBridge rules (below)
     # notify each failed job as it happens; these alarms and their graphs give the history.
     return [
+        *_backup_failure_alarms(w.backup_vault_name),
+        # A plan or selection deleted or edited, the role gone, the lock removed: no job runs, so
+        # none fails. Each site's plan backs up its cluster and archives every day into this vault.
+        AlarmSpec(
+            "backup-jobs-missing",
+            "No AWS Backup job completed for the vault in a day: the plan, its selection or the backup role may be "
+            "gone or changed (AWS Backup then runs no job, and no job fails)",
+            "LessThanThreshold",
+            1,
+            "breaching",
+            "The site's plan runs a backup job a day for each selected store, and AWS Backup publishes completed "
+            "jobs per vault: a day without the metric is a day without a backup",
+            metric=Metric(
+                "AWS/Backup",
+                "NumberOfBackupJobsCompleted",
+                {"BackupVaultName": w.backup_vault_name},
+                "Sum",
+                period=BACKUP_SILENCE_SECONDS,
+            ),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+    ]
+
+
+# A daily plan: a whole day without a completed backup job is a backup that stopped.
+BACKUP_SILENCE_SECONDS = 24 * 60 * 60
+
+
+def _backup_failure_alarms(vault_name: pulumi.Input[str]) -> list[AlarmSpec]:
+    return [
         AlarmSpec(
             f"{kind}-jobs-failed",
             f"AWS Backup {kind} job failed for the vault: {consequence}",
@@ -298,7 +348,7 @@ def _backup_alarms(w: Watched) -> list[AlarmSpec]:
             "notBreaching",
             "Jobs run a few times a day: no data is no job, not a failure (EventBridge notifies each failure)",
             metric=Metric(
-                "AWS/Backup", f"NumberOf{kind.capitalize()}JobsFailed", {"BackupVaultName": w.backup_vault_name}, "Sum"
+                "AWS/Backup", f"NumberOf{kind.capitalize()}JobsFailed", {"BackupVaultName": vault_name}, "Sum"
             ),
             evaluation_periods=1,
             datapoints_to_alarm=1,
@@ -541,7 +591,7 @@ def delivery_alarms(rule_names: Mapping[str, pulumi.Input[str]]) -> list[AlarmSp
     return [
         AlarmSpec(
             f"{key}-undelivered",
-            f"EventBridge could not deliver {key.replace('-', ' ')} to the alert topic: a failed AWS Backup job "
+            f"EventBridge could not deliver {key.replace('-', ' ')} to the alert topic: an AWS Backup or KMS event "
             "went unnotified (check the alert key's and the topic's policies for events.amazonaws.com)",
             "GreaterThanThreshold",
             0,
@@ -721,7 +771,14 @@ class Monitoring(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
 
         topics = self._topics(name, args, region, partition, account_id)
-        rules = self._backup_failures(name, topics["stack"]) if args.watched.backup_vault_name is not None else {}
+        watched = args.watched
+        rules = (
+            self._backup_failures(name, topics["stack"], watched.key_arns)
+            if watched.backup_vault_name is not None
+            else {}
+        )
+        if args.backup_audit is not None:
+            self._backup_audit(name, args.backup_audit)
         streams = self._archive(name, args, region, account_id) if args.archived_log_groups else {}
         specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules), *archive_alarms(streams)]
         check_watched(specs)
@@ -813,22 +870,53 @@ class Monitoring(pulumi.ComponentResource):
         """One alarm per spec, notifying (on alarm and back to OK) the topic of its region; names by key."""
         return {spec.key: metric_alarm(f"{name}-{spec.key}", spec, topics[spec.where], self).name for spec in specs}
 
-    def _backup_failures(self, name: str, topic_arn: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
-        """Every failed AWS Backup job (backup, copy, restore test) reaches the alert topic as it happens.
+    def _backup_failures(
+        self, name: str, topic_arn: pulumi.Output[str], key_arns: Sequence[pulumi.Input[str]]
+    ) -> dict[str, pulumi.Output[str]]:
+        """Every failed or completed-with-issues AWS Backup job (backup, copy, restore test), every
+        change or deletion of a plan, selection, vault or lock, and every deletion, disabling or
+        policy change of the site's keys reaches the alert topic as it happens.
 
         Returns each EventBridge rule's name by key, for the alarm on its failed deliveries."""
+        patterns: dict[str, pulumi.Input[str]] = {k: json.dumps(p) for k, p in BACKUP_FAILURE_PATTERNS.items()}
+        if key_arns:
+            patterns["key-changes"] = pulumi.Output.all(*key_arns).apply(
+                lambda arns: json.dumps(key_change_pattern([str(a) for a in arns]))
+            )
         child = pulumi.ResourceOptions(parent=self)
         names: dict[str, pulumi.Output[str]] = {}
-        for key, pattern in BACKUP_FAILURE_PATTERNS.items():
+        for key, pattern in patterns.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{key}",
-                description=f"AWS Backup: {key.replace('-', ' ')}",
-                event_pattern=json.dumps(pattern),
+                description=f"{'KMS' if key == 'key-changes' else 'AWS Backup'}: {key.replace('-', ' ')}",
+                event_pattern=pattern,
                 opts=child,
             )
             aws.cloudwatch.EventTarget(f"{name}-{key}-alert", rule=rule.name, arn=topic_arn, opts=child)
             names[key] = rule.name
         return names
+
+    def _backup_audit(self, name: str, audit: BackupAudit) -> None:
+        """The site's AWS Backup Audit Manager framework (AWS Config evaluates its controls)."""
+        aws.backup.Framework(
+            f"{name}-backup-audit",
+            name=f"{name}-backup-audit".replace("-", "_"),
+            description="Every cluster in a daily plan copied to the other region; locked vaults; retention",
+            controls=[
+                aws.backup.FrameworkControlArgs(
+                    name=control,
+                    input_parameters=[
+                        aws.backup.FrameworkControlInputParameterArgs(name=k, value=v) for k, v in parameters.items()
+                    ]
+                    or None,
+                    scope=aws.backup.FrameworkControlScopeArgs(compliance_resource_types=list(types))
+                    if types
+                    else None,
+                )
+                for control, parameters, types in backup_audit_controls(audit)
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _dashboard(self, name: str, specs: Sequence[AlarmSpec], region: pulumi.Output[str]) -> aws.cloudwatch.Dashboard:
         return aws.cloudwatch.Dashboard(
@@ -1168,6 +1256,7 @@ WATCHES: tuple[Watch, ...] = (
     Watch("AWS/Backup", "NumberOfBackupJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
     Watch("AWS/Backup", "NumberOfCopyJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
     Watch("AWS/Backup", "NumberOfRestoreJobsFailed", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
+    Watch("AWS/Backup", "NumberOfBackupJobsCompleted", _BACKUP_VAULT, _BACKUP, confirm=_BACKUP_OPEN),
     Watch(
         "AWS/Events",
         "FailedInvocations",
@@ -1209,20 +1298,102 @@ def check_watched(specs: Sequence[AlarmSpec]) -> None:
         raise ValueError("alarms on unlisted metrics: " + "; ".join(problems))
 
 
-# EventBridge patterns of failed AWS Backup jobs ("AWS Backup events"): backup and copy jobs
-# report ``state``, restore jobs (restore tests included) ``status``.
+# What reaches the alert topic through EventBridge, by rule key. AWS Backup's own events ("Monitoring
+# AWS Backup events using Amazon EventBridge", BACKUP_EVENTS): backup and copy jobs report ``state``,
+# restore jobs (restore tests included) ``status``; "Completed with issues" (an S3 backup that skipped
+# objects) is "COMPLETED jobs that have a status message", backup jobs only, and a job without issues
+# has none (PENDING ones carry an empty one). Plans and vaults report CREATED, MODIFIED or DELETED
+# (a vault's MODIFIED carries ``isLocked``). A deleted selection or lock has no event of its own: its
+# API call does, "AWS API Call via CloudTrail", which EventBridge receives only where a CloudTrail
+# trail records management events (CLOUDTRAIL_EVENTS); CloudTrail records refused calls too.
+BACKUP_EVENTS = "https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html"
+CLOUDTRAIL_EVENTS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html"
+JOB_FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+BACKUP_DELETIONS = (
+    "DeleteBackupVaultLockConfiguration",
+    "DeleteBackupPlan",
+    "DeleteBackupSelection",
+    "DeleteBackupVault",
+)
+# A key's deletion, disabling or new policy makes every point encrypted with it unreadable or at risk
+# (KMS CloudTrail entries name the key's ARN in ``resources[].ARN``: "ScheduleKeyDeletion", KMS guide).
+KEY_CHANGES = ("ScheduleKeyDeletion", "DisableKey", "PutKeyPolicy")
+_API_CALL = "AWS API Call via CloudTrail"
+
 BACKUP_FAILURE_PATTERNS: dict[str, dict[str, Any]] = {
     "backup-job-failures": {
         "source": ["aws.backup"],
-        "detail-type": ["Backup Job State Change", "Copy Job State Change"],
-        "detail": {"state": ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]},
+        "$or": [
+            {
+                "detail-type": ["Backup Job State Change", "Copy Job State Change"],
+                "detail": {"state": list(JOB_FAILED_STATES)},
+            },
+            {
+                "detail-type": ["Backup Job State Change"],
+                "detail": {"state": ["COMPLETED"], "statusMessage": [{"anything-but": [""]}]},
+            },
+        ],
     },
     "restore-job-failures": {
         "source": ["aws.backup"],
         "detail-type": ["Restore Job State Change"],
         "detail": {"status": ["FAILED", "ABORTED"]},
     },
+    "backup-changes": {
+        "source": ["aws.backup"],
+        "detail-type": ["Backup Plan State Change", "Backup Vault State Change"],
+        "detail": {"state": ["MODIFIED", "DELETED"]},
+    },
+    "backup-deletions": {
+        "source": ["aws.backup"],
+        "detail-type": [_API_CALL],
+        "detail": {"eventSource": ["backup.amazonaws.com"], "eventName": list(BACKUP_DELETIONS)},
+    },
 }
+
+
+def key_change_pattern(key_arns: Sequence[str]) -> dict[str, Any]:
+    """KMS API calls that take the keys of ``key_arns`` away: deletion, disabling, a new key policy."""
+    return {
+        "source": ["aws.kms"],
+        "detail-type": [_API_CALL],
+        "detail": {
+            "eventSource": ["kms.amazonaws.com"],
+            "eventName": list(KEY_CHANGES),
+            "resources": {"ARN": sorted(key_arns)},
+        },
+    }
+
+
+# AWS Backup Audit Manager controls ("Choosing your controls", BACKUP_CONTROLS; parameter names as the
+# AWS Config rules behind them take them: backup-plan-min-frequency-and-min-retention-check,
+# aurora-resources-protected-by-backup-plan's crossRegionList, a comma-separated list of regions).
+# Scoped to Aurora where a scope applies: every Aurora cluster of a site's region is its payments
+# cluster, while S3 there also holds buckets not backed up by design (logs, Lambda artifacts), which
+# would stay non-compliant and teach everyone to ignore the report; the archives' coverage is the
+# policy pack's (prod-backups-locked) and the daily-jobs alarm's.
+BACKUP_CONTROLS = "https://docs.aws.amazon.com/aws-backup/latest/devguide/choosing-controls.html"
+AUDITED_RESOURCE_TYPES = ("Aurora",)
+
+
+def backup_audit_controls(audit: BackupAudit) -> list[tuple[str, dict[str, str], tuple[str, ...]]]:
+    """(control name, input parameters, scope's resource types) of each control of the framework."""
+    return [
+        ("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", {}, AUDITED_RESOURCE_TYPES),
+        (
+            "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+            {
+                "requiredFrequencyUnit": "days",
+                "requiredFrequencyValue": "1",
+                "requiredRetentionDays": str(audit.min_retention_days),
+            },
+            (),
+        ),
+        # No role may delete points manually (no exception roles: the vault policy denies everyone).
+        ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", {}, ()),
+        ("BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION", {"crossRegionList": audit.copy_region}, AUDITED_RESOURCE_TYPES),
+    ]
+
 
 TIER_OF = {
     "AWS/CloudFront": "Edge",

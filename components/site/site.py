@@ -31,6 +31,7 @@ from components.site.database import Database, DatabaseArgs, GlobalPrimary, Glob
 from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.site.monitoring import (
     ArchiveErrors,
+    BackupAudit,
     Monitoring,
     MonitoringArgs,
     Thresholds,
@@ -424,12 +425,15 @@ class Site(pulumi.ComponentResource):
                     # not connected): it is watched only where it is the active one.
                     app_dependency_metric=self.app.dependency_metric if args.role == "active" else None,
                     backup_vault_name=later("backup_vault_name") if settings.backup_enabled else None,
+                    # The keys of this region the site's data and (home) recovery points are encrypted with.
+                    key_arns=list(self.keys.key_arns.values()) if settings.backup_enabled else (),
                     # A member's lag exists only while it is the secondary.
                     global_db=args.peer_region is not None,
                     outgoing_replication=outgoing,
                     incoming_replication=self._replication_rules("incoming", args.peer_region),
                 ),
                 thresholds=Thresholds(**dataclasses.asdict(settings.alarms)),
+                backup_audit=self._backup_audit(args),
                 archive_bucket_arn=self.archives.audit_bucket_arn,
                 archive_key_arn=self.keys.key_arns["audit"],
                 # Two sites: the audit archive's stream starts once that archive replicates.
@@ -449,6 +453,16 @@ class Site(pulumi.ComponentResource):
             ),
             self._child(),
         )
+
+    @staticmethod
+    def _backup_audit(args: SiteArgs) -> BackupAudit | None:
+        """The site's AWS Backup Audit Manager framework (``backupAuditFramework``: once AWS Config
+        records the region): its points are copied to the other site's region (or the copy region)."""
+        settings = args.settings
+        copy_region = args.peer_region or settings.backup_copy_region
+        if not (settings.backup_audit_framework and settings.backup_enabled and copy_region):
+            return None
+        return BackupAudit(min_retention_days=settings.backup_daily_retention_days, copy_region=copy_region)
 
     def _replication_rules(self, direction: str, peer_region: str | None) -> list[WatchedReplicationRule]:
         """With a peer, each archive replicates both ways: failures are watched where a rule leaves,

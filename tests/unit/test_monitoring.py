@@ -3,6 +3,7 @@
 import json
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/Backup", "NumberOfBackupJobsFailed"): {"BackupVaultName"},
     ("AWS/Backup", "NumberOfCopyJobsFailed"): {"BackupVaultName"},
     ("AWS/Backup", "NumberOfRestoreJobsFailed"): {"BackupVaultName"},
+    ("AWS/Backup", "NumberOfBackupJobsCompleted"): {"BackupVaultName"},
     ("AWS/CloudFront", "5xxErrorRate"): {"DistributionId", "Region"},
     # Published by the app instances' health service (components/site/templates/health_server.py).
     ("Fintech/App", "DependencyHealthy"): {"Service"},
@@ -135,9 +137,15 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
-    backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed"} | {
-        "backup-job-failures-undelivered",
-        "restore-job-failures-undelivered",
+    backup = {"backup-jobs-failed", "copy-jobs-failed", "restore-jobs-failed", "backup-jobs-missing"} | {
+        f"{rule}-undelivered"
+        for rule in (
+            "backup-job-failures",
+            "restore-job-failures",
+            "backup-changes",
+            "backup-deletions",
+            "key-changes",
+        )
     }
     # prod's cluster is in a global database (its lag, once it is the secondary) and its archives
     # replicate both ways (failures of what leaves, latency of what arrives).
@@ -250,6 +258,11 @@ MISSING_DATA = {
     # EventBridge publishes FailedInvocations only when a delivery fails: silence is success.
     "backup-job-failures-undelivered": "notBreaching",
     "restore-job-failures-undelivered": "notBreaching",
+    "backup-changes-undelivered": "notBreaching",
+    "backup-deletions-undelivered": "notBreaching",
+    "key-changes-undelivered": "notBreaching",
+    # The plan runs a backup job a day per store: a day without a completed job is a stopped backup.
+    "backup-jobs-missing": "breaching",
     # Flow logs feed the audit archive's stream every minute: silence is a broken delivery.
     "archive-delivery-freshness": "breaching",
     "archive-delivery-success": "breaching",
@@ -389,6 +402,7 @@ def test_what_the_documentation_leaves_open_the_first_deploy_confirms() -> None:
         ("AWS/Backup", "NumberOfBackupJobsFailed"),
         ("AWS/Backup", "NumberOfCopyJobsFailed"),
         ("AWS/Backup", "NumberOfRestoreJobsFailed"),
+        ("AWS/Backup", "NumberOfBackupJobsCompleted"),
     }
     for watch in open_rows:
         assert "aws cloudwatch list-metrics --region <" in section
@@ -554,30 +568,207 @@ def test_only_this_accounts_alarms_and_backup_rules_may_publish(stack_run: Stack
             assert publishers[service]["Condition"]["ArnLike"]["aws:SourceArn"] == source_arn
 
 
-def test_failed_backup_copy_and_restore_jobs_reach_the_alert_topic(stack_run: StackRun) -> None:
-    rules = stack_run.of_type("aws:cloudwatch/eventRule:EventRule")
+_MISSING = object()
+
+
+def pattern_matches(pattern: dict[str, Any], event: Any) -> bool:
+    """EventBridge's matching, as far as the rules use it ("Creating event patterns", "Comparison
+    operators"): every field of the pattern must match (AND), ``$or`` any of its patterns, a list
+    any of its values or operators (``anything-but``, ``exists``), an array in the event any of its
+    elements; a field the event lacks matches only ``exists: false``."""
+    for key, condition in pattern.items():
+        if key == "$or":
+            if not any(pattern_matches(branch, event) for branch in condition):
+                return False
+            continue
+        value = event.get(key, _MISSING) if isinstance(event, dict) else _MISSING
+        if isinstance(condition, dict):
+            items = value if isinstance(value, list) else [value]
+            if not any(isinstance(item, dict) and pattern_matches(condition, item) for item in items):
+                return False
+            continue
+        values = value if isinstance(value, list) else [value]
+        if not any(_value_matches(m, v) for m in condition for v in values):
+            return False
+    return True
+
+
+def _value_matches(matcher: Any, value: Any) -> bool:
+    if isinstance(matcher, dict) and "exists" in matcher:
+        return (value is not _MISSING) == bool(matcher["exists"])
+    if value is _MISSING:
+        return False
+    if isinstance(matcher, dict) and "anything-but" in matcher:
+        excluded = matcher["anything-but"]
+        return value not in (excluded if isinstance(excluded, list) else [excluded])
+    assert not isinstance(matcher, dict), f"operator not modelled: {matcher}"
+    return bool(matcher == value)
+
+
+def backup_event(detail_type: str, **detail: Any) -> dict[str, Any]:
+    """An AWS Backup event as "Monitoring AWS Backup events using Amazon EventBridge" shows them."""
+    return {"source": "aws.backup", "detail-type": detail_type, "resources": [], "detail": detail}
+
+
+def api_call(source: str, event_source: str, event_name: str, **detail: Any) -> dict[str, Any]:
+    """An "AWS API Call via CloudTrail" event: its detail is the CloudTrail record."""
+    record = {"eventSource": event_source, "eventName": event_name, "eventType": "AwsApiCall", **detail}
+    return {"source": source, "detail-type": "AWS API Call via CloudTrail", "resources": [], "detail": record}
+
+
+JOB = "Backup Job State Change"
+COPY = "Copy Job State Change"
+RESTORE = "Restore Job State Change"
+# The AWS Backup guide's examples (state, statusMessage) and what must page.
+BACKUP_EVENTS: list[tuple[str, dict[str, Any], bool]] = [
+    ("backup failed", backup_event(JOB, state="FAILED", statusMessage='"Backup job failed because ..."'), True),
+    ("backup aborted", backup_event(JOB, state="ABORTED", statusMessage='"Backup job was stopped by user."'), True),
+    ("backup expired", backup_event(JOB, state="EXPIRED", statusMessage='"... a running job ..."'), True),
+    ("backup partial", backup_event(JOB, state="PARTIAL"), True),
+    # "Completed with issues" is "COMPLETED jobs that have a status message" (backup jobs only).
+    (
+        "backup completed with issues",
+        backup_event(JOB, state="COMPLETED", statusMessage="Some objects were skipped: archived storage class"),
+        True,
+    ),
+    ("backup completed", backup_event(JOB, state="COMPLETED", percentDone=100), False),
+    ("backup pending", backup_event(JOB, state="PENDING", statusMessage=""), False),
+    ("backup running", backup_event(JOB, state="RUNNING"), False),
+    ("copy failed", backup_event(COPY, state="FAILED", statusMessage="Access denied exception ..."), True),
+    ("copy completed", backup_event(COPY, state="COMPLETED"), False),
+    ("restore failed", backup_event(RESTORE, status="FAILED"), True),
+    ("restore aborted", backup_event(RESTORE, status="ABORTED"), True),
+    ("restore completed", backup_event(RESTORE, status="COMPLETED"), False),
+    # A plan or vault edited or deleted; created is the deploy's own doing.
+    ("plan modified", backup_event("Backup Plan State Change", backupPlanId="p", state="MODIFIED"), True),
+    ("plan deleted", backup_event("Backup Plan State Change", backupPlanId="p", state="DELETED"), True),
+    ("plan created", backup_event("Backup Plan State Change", backupPlanId="p", state="CREATED"), False),
+    ("vault modified", backup_event("Backup Vault State Change", backupVaultName="v", state="MODIFIED"), True),
+    ("vault deleted", backup_event("Backup Vault State Change", backupVaultName="v", state="DELETED"), True),
+    ("vault created", backup_event("Backup Vault State Change", backupVaultName="v", state="CREATED"), False),
+    # No state-change event says a selection or a lock is gone: their API calls, through CloudTrail.
+    *[
+        (f"api {name}", api_call("aws.backup", "backup.amazonaws.com", name), True)
+        for name in (
+            "DeleteBackupVaultLockConfiguration",
+            "DeleteBackupPlan",
+            "DeleteBackupSelection",
+            "DeleteBackupVault",
+        )
+    ],
+    ("api StartBackupJob", api_call("aws.backup", "backup.amazonaws.com", "StartBackupJob"), False),
+]
+
+
+def notification_rules(run: StackRun) -> dict[str, ResourceRecord]:
+    """The monitoring tiers' EventBridge rules by key."""
+    rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    return {r.name.split("-monitoring-", 1)[1]: r for r in rules}
+
+
+def test_failed_stopped_and_tampered_backups_reach_the_alert_topic(stack_run: StackRun) -> None:
+    """Every event of the AWS Backup guide's examples that means a missing or endangered recovery point
+    matches exactly one of the site's rules, and nothing else does; each rule targets the site's topic."""
+    rules = notification_rules(stack_run)
     if not stack_run.of_type("aws:backup/vault:Vault"):
         assert not rules, "no backups, no backup rules"
         return
-    patterns = [json.loads(r.inputs["eventPattern"]) for r in rules]
-    assert {t for p in patterns for t in p["detail-type"]} == {
-        "Backup Job State Change",
-        "Copy Job State Change",
-        "Restore Job State Change",
-    }
-    assert all(p["source"] == ["aws.backup"] for p in patterns)
-    failed = {
-        t: set(p["detail"].get("state", p["detail"].get("status", []))) for p in patterns for t in p["detail-type"]
-    }
-    assert failed["Backup Job State Change"] >= {"FAILED", "ABORTED", "EXPIRED"}
-    assert failed["Copy Job State Change"] >= {"FAILED", "ABORTED"}
-    assert "status" in next(p["detail"] for p in patterns if "Restore Job State Change" in p["detail-type"])
-    assert failed["Restore Job State Change"] >= {"FAILED", "ABORTED"}
-    for rule in rules:
+    patterns = {key: json.loads(rule.inputs["eventPattern"]) for key, rule in rules.items()}
+    for what, event, pages in BACKUP_EVENTS:
+        matched = [key for key, pattern in patterns.items() if pattern_matches(pattern, event)]
+        assert len(matched) == (1 if pages else 0), f"{what}: matched by {matched}"
+    for rule in rules.values():
         (target,) = [
             t for t in stack_run.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name.startswith(rule.name)
         ]
         assert target.inputs["arn"] == stack_run.outputs["alert_topic_arn"]
+
+
+def site_keys(run: StackRun, site: str, region: str) -> set[str]:
+    """ARNs of the keys a site's Security holds in its own region."""
+    return {
+        k.state["arn"]
+        for k in run.of_type("aws:kms/key:Key")
+        if re.fullmatch(rf"{site}-sec-[a-z]+-key", k.name) and k.region == region
+    }
+
+
+def key_event(event_name: str, key_arn: str) -> dict[str, Any]:
+    """A KMS call as the KMS guide's CloudTrail examples record it ("ScheduleKeyDeletion": the key's
+    ARN in resources[].ARN, the caller's key id in requestParameters)."""
+    return api_call(
+        "aws.kms",
+        "kms.amazonaws.com",
+        event_name,
+        requestParameters={"keyId": key_arn.rsplit("/", 1)[1]},
+        resources=[{"accountId": "123456789012", "type": "AWS::KMS::Key", "ARN": key_arn}],
+    )
+
+
+@pytest.fixture(scope="module")
+def both_sites() -> StackRun:
+    """prod as shipped, both sites."""
+    return run_stack("prod")
+
+
+def test_deleting_disabling_or_reopening_a_sites_key_pages(both_sites: StackRun) -> None:
+    """Vault Lock does not stop an admin from deleting the keys the points are encrypted with: each
+    site's rule hears ScheduleKeyDeletion, DisableKey and PutKeyPolicy on every key of its region
+    (the home site's backup key among them), not on other keys, nor other calls."""
+    prod = both_sites
+    for site, region in (("fintech-prod", "eu-west-1"), ("fintech-prod-standby", "eu-central-1")):
+        rules = prod.of_type("aws:cloudwatch/eventRule:EventRule")
+        (rule,) = [r for r in rules if r.name == f"{site}-monitoring-key-changes"]
+        assert rule.region == region
+        pattern = json.loads(rule.inputs["eventPattern"])
+        keys = site_keys(prod, site, region)
+        assert len(keys) >= 8
+        for key in keys:
+            for name in ("ScheduleKeyDeletion", "DisableKey", "PutKeyPolicy"):
+                assert pattern_matches(pattern, key_event(name, key)), (site, name, key)
+            assert not pattern_matches(pattern, key_event("Decrypt", key))
+        assert not pattern_matches(pattern, key_event("ScheduleKeyDeletion", "arn:aws:kms:eu-west-1:1:key/other"))
+    home_backup = next(k for k in prod.of_type("aws:kms/key:Key") if k.name == "fintech-prod-sec-backup-key")
+    assert home_backup.state["arn"] in site_keys(prod, "fintech-prod", "eu-west-1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the copy region's backup key is the home site's (Security), in the standby's region: __main__.py "
+    "must hand it to the standby site (Links) for its region's rule to watch it",
+)
+def test_every_backup_key_is_watched_in_its_region(both_sites: StackRun) -> None:
+    prod = both_sites
+    rules = prod.of_type("aws:cloudwatch/eventRule:EventRule")
+    for key in [k for k in prod.of_type("aws:kms/key:Key") if "-sec-backup" in k.name]:
+        watching = [r for r in rules if r.region == key.region and key.state["arn"] in r.inputs["eventPattern"]]
+        assert watching, key.name
+
+
+def test_a_vault_without_a_completed_backup_for_a_day_pages(any_site: StackRun) -> None:
+    """AWS/Backup NumberOfBackupJobsCompleted of the site's vault (dimension BackupVaultName, as the
+    failed-job alarms: the open dimension set is confirmed at the first deploy), summed over a day,
+    below 1, silence breaching: a deleted or edited plan or selection, a removed role or lock runs
+    no job, so none fails."""
+    by_key = alarms(any_site)
+    if "backup-jobs-failed" not in by_key:
+        assert "backup-jobs-missing" not in by_key
+        return
+    alarm = by_key["backup-jobs-missing"]
+    vault = metrics_of(by_key["backup-jobs-failed"])[0]["dimensions"]
+    assert metric_alarm_of(alarm) == {
+        "namespace": "AWS/Backup",
+        "metricName": "NumberOfBackupJobsCompleted",
+        "dimensions": vault,
+        "statistic": "Sum",
+        "period": 86400,
+        "comparisonOperator": "LessThanThreshold",
+        "threshold": 1,
+        "evaluationPeriods": 1,
+        "datapointsToAlarm": 1,
+        "treatMissingData": "breaching",
+    }
+    assert alarm.inputs["alarmActions"] == [any_site.outputs["alert_topic_arn"]]
 
 
 def test_every_backup_notification_rule_pages_when_it_cannot_deliver(stack_run: StackRun) -> None:

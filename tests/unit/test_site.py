@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,52 @@ def test_a_failure_between_the_sites_fails_the_run_at_once_and_says_so_once(tmp_
     )
     assert "the program failed: broken between the sites" in done.stdout
     assert "never retrieved" not in done.stderr, f"{done.stderr.count('never retrieved')} echoes of one failure"
+
+
+# AWS Backup Audit Manager ("Choosing your controls"; parameters as the AWS Config rules take them).
+FRAMEWORK = "aws:backup/framework:Framework"
+
+
+def test_prod_audits_its_backups_per_site_once_config_records() -> None:
+    """backupAuditFramework (off until AWS Config records the account, docs/backups.md) gives each
+    site a framework in its region: its cluster in a plan, a daily rule kept backupDailyRetentionDays,
+    no manual deletion of points, a copy scheduled to the other site's region."""
+    prod = run_stack("prod", {"backupAuditFramework": "true"})
+    frameworks = {f.name: f for f in prod.of_type(FRAMEWORK)}
+    assert {f: r.region for f, r in frameworks.items()} == {
+        "fintech-prod-monitoring-backup-audit": "eu-west-1",
+        "fintech-prod-standby-monitoring-backup-audit": "eu-central-1",
+    }
+    for name, copy_region in (
+        ("fintech-prod-monitoring-backup-audit", "eu-central-1"),
+        ("fintech-prod-standby-monitoring-backup-audit", "eu-west-1"),
+    ):
+        framework = frameworks[name]
+        assert re.fullmatch(r"[A-Za-z]\w{0,255}", framework.inputs["name"]), "letters, digits, underscores"
+        controls = {c["name"]: c for c in framework.inputs["controls"]}
+        assert set(controls) == {
+            "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+            "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+            "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+            "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION",
+        }
+
+        def parameters(control: str, controls: dict[str, Any] = controls) -> dict[str, str]:
+            return {p["name"]: p["value"] for p in controls[control].get("inputParameters") or []}
+
+        assert parameters("BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK") == {
+            "requiredFrequencyUnit": "days",
+            "requiredFrequencyValue": "1",
+            "requiredRetentionDays": prod.config.get("payments-platform:backupDailyRetentionDays", "35"),
+        }
+        assert parameters("BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION") == {"crossRegionList": copy_region}
+        assert parameters("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED") == {}, "no role may delete points"
+        for scoped in ("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION"):
+            assert controls[scoped]["scope"]["complianceResourceTypes"] == ["Aurora"], scoped
+
+
+def test_no_framework_until_asked_and_never_without_backups(dev: StackRun, prod: StackRun) -> None:
+    assert not prod.of_type(FRAMEWORK), "prod turns it on once AWS Config records (docs/backups.md)"
+    assert not dev.of_type(FRAMEWORK)
+    with pytest.raises(ProgramError, match="backupAuditFramework"):
+        run_stack("dev", {"backupAuditFramework": "true"})
