@@ -223,3 +223,43 @@ def test_cloudfront_logs_are_admitted_with_the_statements_cloudwatch_logs_docume
             "ArnLike": source["ArnLike"],
         },
     }
+
+
+def test_prod_archive_is_governance_locked_and_compliance_locked_in_the_vault() -> None:
+    """Decision (docs/backups.md, "What survives which attacker"): the transaction archive's Object Lock
+    stays in governance mode (an erasure the law requires stays possible, for a principal holding
+    s3:BypassGovernanceRetention, which the organization SCP denies to all but a break-glass role); what an
+    admin cannot destroy is its copy in AWS Backup: each site's archive is in its region's selection,
+    whose plan's rules all store into a compliance-locked vault (ChangeableForDays set)."""
+    from offline.harness import run_stack
+
+    prod = run_stack("prod")
+    assert prod.config["payments-platform:objectLockMode"] == "governance"
+    archives = [b for b in prod.of_type("aws:s3/bucket:Bucket") if b.inputs["tags"]["Purpose"] == "transaction-archive"]
+    assert len(archives) == 2, "one per site"
+    locks = {
+        (lock.region, lock.inputs["backupVaultName"]): lock
+        for lock in prod.of_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+    }
+    plans = {plan.state["id"]: plan for plan in prod.of_type("aws:backup/plan:Plan")}
+    for archive in archives:
+        (rule,) = [
+            r
+            for r in prod.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+            if r.inputs["bucket"] == archive.id
+        ]
+        assert rule.inputs["rule"]["defaultRetention"]["mode"] == "GOVERNANCE"
+        selections = [
+            s
+            for s in prod.of_type("aws:backup/selection:Selection")
+            if archive.state["arn"] in s.inputs["resources"] and s.region == archive.region
+        ]
+        assert selections, f"{archive.name} is in no backup selection of its region"
+        for selection in selections:
+            plan = plans[selection.inputs["planId"]]
+            for plan_rule in plan.inputs["rules"]:
+                lock = locks.get((plan.region, plan_rule["targetVaultName"]))
+                assert lock is not None, f"{plan_rule['ruleName']}: its vault is not locked"
+                assert lock.inputs.get("changeableForDays"), (
+                    f"{plan_rule['ruleName']}: vault lock not in compliance mode"
+                )
