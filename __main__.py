@@ -8,7 +8,7 @@ every stack has between its sites (the app credential and its rotation, the edge
 import pulumi
 import pulumi_aws as aws
 
-from components.between.backup import Backup, BackupArgs, Retention, VaultLock, Window
+from components.between.backup import AirGap, Backup, BackupArgs, Retention, VaultLock, Window
 from components.between.edge import Edge, EdgeArgs
 from components.between.failover_records import FailoverRecords, FailoverRecordsArgs
 from components.between.origin_dns import OriginFailover, OriginFailoverArgs, OriginTarget
@@ -189,6 +189,7 @@ with connecting(sites):
                     max_days=settings.backup_lock_max_retention_days,
                     changeable_days=settings.backup_lock_changeable_days,
                 ),
+                air_gap=AirGap(settings.backup_lock_max_retention_days) if settings.protect_data else None,
                 protect=settings.protect_data,
             ),
             in_home_region,

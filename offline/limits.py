@@ -576,6 +576,15 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             note="no hyphens: pulumi-aws's autoname (<logical>-<hex>) is always invalid here, use namePrefix <= 38",
         ),
     ),
+    "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": (
+        NameRule(
+            "name",
+            50,
+            f"{_API}/aws-backup/latest/devguide/API_CreateLogicallyAirGappedBackupVault.html",
+            pattern=r"[a-zA-Z0-9\-_]{2,50}",
+            autoname=True,
+        ),
+    ),
     "aws:ssm/parameter:Parameter": (
         NameRule(
             "name",

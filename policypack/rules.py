@@ -449,10 +449,30 @@ def _region(resource: PolicyResource) -> str | None:
     return resource.props.get("region") or (provider.props.get("region") if provider is not None else None)
 
 
+def _air_gapped_copies(resources: Sequence[PolicyResource], plan: PolicyResource) -> bool:
+    """Whether every rule of ``plan`` copies to a logically air-gapped vault of this stack: one its
+    ``rules`` depend on, named by the last part of a copy action's ``destinationVaultArn``."""
+    gapped = {
+        v.props.get("name")
+        for v in _of_type(resources, "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")
+        if _depends_on(plan, "rules", v)
+    }
+    rules = _as_list(plan.props.get("rules"))
+    return bool(gapped and rules) and all(
+        any(
+            str(copy.get("destinationVaultArn", "")).rsplit(":", 1)[-1].rsplit("/", 1)[-1] in gapped
+            for copy in _as_list(rule.get("copyActions"))
+        )
+        for rule in rules
+    )
+
+
 def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -> list[tuple[str, bool]]:
     """Each selection -> plan -> vault that backs ``store`` up, and whether that route protects it: the
     selection, its plan and the vault the plan's rules target are in the store's region (AWS Backup
-    backs up a resource only through a plan of its region) and that vault is compliance-locked.
+    backs up a resource only through a plan of its region), that vault is compliance-locked, and every
+    rule also copies to a logically air-gapped vault (AWS-owned key: deleting a key of the account
+    leaves that copy readable, which a compliance lock alone does not).
 
     Property dependencies are per top-level property: a plan's ``rules`` depend on its target vault
     and on its copy vaults alike, so the target is the one in the plan's region, named by a rule's
@@ -477,14 +497,16 @@ def _backup_routes(resources: Sequence[PolicyResource], store: PolicyResource) -
             ]
             if not targets:
                 routes.append((f"{selection.name} -> {plan.name} -> no vault of this stack", False))
+            gapped = _air_gapped_copies(resources, plan)
             for vault in targets:
                 lock = _vault_lock(resources, vault)
                 regions = {_region(selection), _region(plan), _region(vault)}
                 where = "" if regions == {here} else f", in {sorted(map(str, regions))} not the store's {here}"
+                gap = "" if gapped else ", no air-gapped copy"
                 routes.append(
                     (
-                        f"{selection.name} -> {plan.name} -> {vault.name} ({lock}{where})",
-                        lock == "compliance" and not where,
+                        f"{selection.name} -> {plan.name} -> {vault.name} ({lock}{where}{gap})",
+                        lock == "compliance" and not where and gapped,
                     )
                 )
     return routes
@@ -507,7 +529,8 @@ def _prod_backups_locked(
                     "AWS Backup",
                     [route for route, _ in routes],
                     "select it by ARN in an AWS Backup plan of its own region whose vault there is locked in "
-                    "compliance mode (components/between/backup.py)",
+                    "compliance mode and whose every rule copies to a logically air-gapped vault "
+                    "(components/between/backup.py)",
                 ),
             )
 
@@ -658,7 +681,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     configured_stack_policy(
         "prod-backups-locked",
         "With protectData, every data store (each Aurora cluster, each archive bucket, replicas included) is in an "
-        "AWS Backup selection of its own region whose plan writes to a vault there locked in compliance mode",
+        "AWS Backup selection of its own region whose plan writes to a vault there locked in compliance mode and "
+        "copies every rule to a logically air-gapped vault (AWS-owned key)",
         ("aws:rds/cluster:Cluster", "aws:s3/bucket:Bucket"),
         _prod_backups_locked,
         severity=Severity.CRITICAL,

@@ -76,6 +76,8 @@ RESTORE_START_WINDOW_HOURS = 24
 S3_RESTORE_ENCRYPTION = "SSE-KMS"
 # Restore testing names: letters, digits and underscores, at most 50 ("RestoreTestingPlanForCreate").
 RESTORE_NAME_MAX = 50
+# A logically air-gapped vault retains points at least this long ("CreateLogicallyAirGappedBackupVault").
+AIR_GAP_MIN_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,16 @@ class VaultLock:
     max_days: int
     """Longest retention the vault accepts; its shortest is the shortest rule's (a job kept less would be refused)."""
     changeable_days: int = 3
+
+
+@dataclass(frozen=True)
+class AirGap:
+    """A logically air-gapped vault in each site's region, which every rule of that site's plan also
+    copies to: locked in compliance mode by AWS and encrypted with an AWS-owned key, so no key, lock
+    or admin of this account can make its copies unreadable or delete them before they expire."""
+
+    max_days: int
+    """Longest retention it accepts; its shortest is the shortest rule's (at least 7: AWS's minimum)."""
 
 
 @dataclass(frozen=True)
@@ -159,10 +171,24 @@ class BackupArgs:
     restore_test_schedule: str
     """AWS cron expression, UTC."""
     lock: VaultLock | None = None
+    air_gap: AirGap | None = None
+    """None: no logically air-gapped copy."""
     protect: bool = False
     """Pulumi protect, no force-destroy, and a vault policy no one can delete points past."""
 
     def __post_init__(self) -> None:
+        if self.air_gap is not None:
+            shortest = min(self.retention.daily_days, self.retention.monthly_days)
+            longest = max(self.retention.daily_days, self.retention.monthly_days)
+            # CreateLogicallyAirGappedBackupVault: MinRetentionDays is at least 7.
+            if shortest < AIR_GAP_MIN_DAYS:
+                raise ValueError(
+                    f"an air-gapped vault keeps points at least {AIR_GAP_MIN_DAYS} days; a rule keeps {shortest}"
+                )
+            if self.air_gap.max_days < longest:
+                raise ValueError(
+                    f"air-gapped max_days {self.air_gap.max_days} is below the longest rule's {longest} days"
+                )
         regions = [site.region for site in self.sites]
         if not regions or len(set(regions)) != len(regions):
             raise ValueError(f"Backup needs one entry per site, each in its own region; got {regions}")
@@ -199,14 +225,21 @@ class Backup(pulumi.ComponentResource):
     restore_testing_plan_name: pulumi.Output[str]
     """The stack region's restore testing plan."""
     restore_testing_plan_names: dict[str, pulumi.Output[str]]
+    air_gapped_vault_arns: dict[str, pulumi.Output[str]]
+    """Per site region; empty without ``air_gap``."""
 
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:backup:Backup", name, None, opts)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         vaults = {region: self._vault(name, args, key, region) for region, key in args.vault_key_arns.items()}
+        air_gapped = (
+            {site.region: self._air_gapped_vault(name, args, args.air_gap, site.region) for site in args.sites}
+            if args.air_gap
+            else {}
+        )
         role_arn = self._role(name, account_id)
-        plans = {site.region: self._plan(name, args, site, vaults) for site in args.sites}
+        plans = {site.region: self._plan(name, args, site, vaults, air_gapped.get(site.region)) for site in args.sites}
         for site in args.sites:
             self._selection(name, args, site, plans[site.region], role_arn)
         restore_plans = {
@@ -222,6 +255,7 @@ class Backup(pulumi.ComponentResource):
         self.role_arn = role_arn
         self.restore_testing_plan_names = {region: plan.name for region, plan in restore_plans.items()}
         self.restore_testing_plan_name = self.restore_testing_plan_names[home.region]
+        self.air_gapped_vault_arns = {region: vault.arn for region, vault in air_gapped.items()}
         self.register_outputs(
             {
                 "vault_name": self.vault_name,
@@ -232,6 +266,7 @@ class Backup(pulumi.ComponentResource):
                 "role_arn": self.role_arn,
                 "restore_testing_plan_name": self.restore_testing_plan_name,
                 "restore_testing_plan_names": self.restore_testing_plan_names,
+                "air_gapped_vault_arns": self.air_gapped_vault_arns,
             }
         )
 
@@ -280,6 +315,23 @@ class Backup(pulumi.ComponentResource):
             )
         return vault
 
+    def _air_gapped_vault(
+        self, name: str, args: BackupArgs, air_gap: AirGap, region: str
+    ) -> aws.backup.LogicallyAirGappedVault:
+        """A logically air-gapped vault in ``region``: AWS locks it in compliance mode and encrypts it
+        with an AWS-owned key (no ``encryption_key_arn``: a key of this account would be the back
+        door again). Its retention bounds are the standard vaults' lock bounds."""
+        region_input, suffix = self._where(args, region)
+        return aws.backup.LogicallyAirGappedVault(
+            f"{name}-air-gapped-vault{suffix}",
+            name=f"{name}-air-gapped",
+            min_retention_days=min(args.retention.daily_days, args.retention.monthly_days),
+            max_retention_days=air_gap.max_days,
+            region=region_input,
+            # Its points cannot be deleted before they expire, nor the vault while it holds any.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
     def _role(self, name: str, account_id: pulumi.Output[str]) -> pulumi.Output[str]:
         """The role AWS Backup backs up, copies and restores with, in every region (IAM is global);
         its ARN resolves once it holds its policies."""
@@ -303,22 +355,30 @@ class Backup(pulumi.ComponentResource):
         return pulumi.Output.all(role.arn, *[a.id for a in attachments]).apply(lambda v: str(v[0]))
 
     def _plan(
-        self, name: str, args: BackupArgs, site: BackedUpSite, vaults: Mapping[str, aws.backup.Vault]
+        self,
+        name: str,
+        args: BackupArgs,
+        site: BackedUpSite,
+        vaults: Mapping[str, aws.backup.Vault],
+        air_gapped: aws.backup.LogicallyAirGappedVault | None,
     ) -> aws.backup.Plan:
         """The site's plan, in its region: both rules into its region's vault (S3 needs a bucket's
-        continuous and periodic points in one vault), each copied to ``site.copies_to``."""
+        continuous and periodic points in one vault), each copied to ``site.copies_to`` and to the
+        air-gapped vault of the site's region (a same-region copy), if any."""
         hour, minute = (int(part) for part in args.window.start.split(":"))
         region_input, suffix = self._where(args, site.region)
-        copy_vault = vaults[site.copies_to] if site.copies_to else None
+        destinations = [vaults[site.copies_to].arn] if site.copies_to else []
+        if air_gapped is not None:
+            destinations.append(air_gapped.arn)
 
         def rule(rule_name: str, days: int, day_of_month: str, continuous: bool) -> aws.backup.PlanRuleArgs:
             # Cold storage is left out on purpose: AWS Backup supports it for neither Aurora nor S3.
             copies = [
                 aws.backup.PlanRuleCopyActionArgs(
-                    destination_vault_arn=destination.arn,
+                    destination_vault_arn=destination,
                     lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=days),
                 )
-                for destination in ([copy_vault] if copy_vault else [])
+                for destination in destinations
             ]
             return aws.backup.PlanRuleArgs(
                 rule_name=rule_name,

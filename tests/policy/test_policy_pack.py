@@ -197,8 +197,15 @@ def _backed_up(
     lock: str | None = COMPLIANCE_LOCK,
     purpose: str = "transaction-archive",
     plan_vault: str = "vault",
+    air_gapped: bool = True,
 ) -> str:
-    """A cluster, an archive and a plain bucket; ``selected`` is backed up to ``plan_vault``, ``vault`` has ``lock``."""
+    """A cluster, an archive and a plain bucket; ``selected`` is backed up to ``plan_vault``, ``vault`` has
+    ``lock``; with ``air_gapped`` the rule also copies to a logically air-gapped vault."""
+    copy = (
+        ', "copy_actions": [{"destination_vault_arn": gapped.arn, "lifecycle": {"delete_after": 35}}]'
+        if air_gapped
+        else ""
+    )
     lines = [
         'cluster = aws.rds.Cluster("store-cluster", engine="aurora-mysql", opts=o)',
         f'archive = aws.s3.Bucket("store-archive", tags={{"Purpose": "{purpose}"}}, opts=o)',
@@ -206,8 +213,10 @@ def _backed_up(
         'vault = aws.backup.Vault("vault", name="payments-vault", opts=o)',
         'other_vault = aws.backup.Vault("other-vault", name="other-vault", opts=o)',
         'aws.backup.VaultLockConfiguration("other-lock", backup_vault_name=other_vault.name, changeable_for_days=3, opts=o)',
+        'gapped = aws.backup.LogicallyAirGappedVault("gapped", name="payments-air-gapped", min_retention_days=35, '
+        "max_retention_days=3650, opts=o)",
         f'plan = aws.backup.Plan("plan", name="payments", rules=[{{"rule_name": "daily", "target_vault_name": {plan_vault}.name, '
-        '"schedule": "cron(0 22 * * ? *)", "lifecycle": {"delete_after": 35}}], opts=o)',
+        f'"schedule": "cron(0 22 * * ? *)", "lifecycle": {{"delete_after": 35}}{copy}}}], opts=o)',
         f'aws.backup.Selection("selection", name="stores", plan_id=plan.id, iam_role_arn="arn:aws:iam::123456789012:role/backup", '
         f"resources=[{selected}], opts=o)",
     ]
@@ -242,6 +251,26 @@ def test_an_archive_left_out_of_the_selection_is_reported(tmp_path: Path, purpos
     assert str(violation.urn).endswith("::store-archive"), "reported on the bucket itself"
     assert violation.message.startswith("store-archive (aws:s3/bucket:Bucket): AWS Backup is []. Fix: ")
     assert "compliance mode" in violation.message
+
+
+def test_a_locked_vault_without_an_air_gapped_copy_covers_no_store(tmp_path: Path) -> None:
+    """#25 item 4: the compliance lock keeps points, not the keys they are encrypted with; a copy in a
+    logically air-gapped vault (AWS-owned key) is what survives an admin deleting the account's keys."""
+    violations = _backup_violations(tmp_path, _backed_up(air_gapped=False))
+    assert _reported(violations) == ["store-archive", "store-cluster"]
+    assert all('"selection -> plan -> vault (compliance, no air-gapped copy)"' in v.message for v in violations)
+    assert all("logically air-gapped vault" in v.message for v in violations)
+
+
+def test_prod_without_its_air_gapped_copies_fails() -> None:
+    run = run_stack("prod")
+    policy = [POLICY_BY_NAME["prod-backups-locked"]]
+    config = {"prod-backups-locked": {"protectData": True}}
+    assert evaluate(run, policy, config) == []
+    cut = copy.deepcopy(run)
+    cut.resources = [r for r in cut.resources if r.type != "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"]
+    assert len(cut.resources) == len(run.resources) - 2
+    assert len(evaluate(cut, policy, config)) == 6, "both sites' cluster and two archives"
 
 
 def test_a_governance_lock_covers_no_store(tmp_path: Path) -> None:

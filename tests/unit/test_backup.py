@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.between.backup import BackupArgs, Retention, Window
+from components.between.backup import AirGap, BackupArgs, Retention, Window
 from components.settings import PROJECT, SettingsError, parse_settings
 from components.site.across_sites import ArchiveStore, SiteStores
 from offline.harness import ResourceRecord, StackRun, run_stack, stack_config
@@ -22,6 +22,7 @@ PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
 RESTORE_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
 RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+AIR_GAPPED = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"
 CLUSTER = "aws:rds/cluster:Cluster"
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
@@ -51,6 +52,12 @@ def by_region(run: StackRun, type_: str) -> dict[str, ResourceRecord]:
 
 def rules(run: StackRun, region: str = STACK_REGION) -> dict[str, dict[str, Any]]:
     return {r["ruleName"]: r for r in by_region(run, PLAN)[region].inputs["rules"]}
+
+
+def standard_copies(run: StackRun, rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rule's copies to a standard vault (to another region), leaving out the air-gapped copy."""
+    arns = {v.state["arn"] for v in run.of_type(VAULT)}
+    return [c for c in rule.get("copyActions") or [] if c["destinationVaultArn"] in arns]
 
 
 def data_stores(run: StackRun) -> list[ResourceRecord]:
@@ -145,7 +152,7 @@ def test_each_sites_points_are_copied_to_the_other_sites_region_with_the_same_re
         destination_arn = vaults(prod)[destination].state["arn"]
         assert f":{destination}:" in destination_arn
         for rule in rules(prod, region).values():
-            (copy,) = rule["copyActions"]
+            (copy,) = standard_copies(prod, rule)
             assert copy["destinationVaultArn"] == destination_arn, f"{region} copies to {destination}"
             assert copy["lifecycle"] == rule["lifecycle"]
 
@@ -280,7 +287,9 @@ def test_a_copied_point_of_the_other_site_is_restore_tested_into_this_sites_netw
         assert copied.inputs["protectedResourceArns"] == [source.state["arn"]], "the other site's cluster"
         # Its copies are in this region's vault, the one the plan picks points from.
         copy_targets = {
-            c["destinationVaultArn"] for r in rules(both_sites, other[region]).values() for c in r["copyActions"]
+            c["destinationVaultArn"]
+            for r in rules(both_sites, other[region]).values()
+            for c in standard_copies(both_sites, r)
         }
         assert copy_targets == set(plan.inputs["recoveryPointSelection"]["includeVaults"])
         overrides = copied.inputs["restoreMetadataOverrides"]
@@ -376,6 +385,7 @@ def test_a_disposable_stack_with_backups_destroys_cleanly() -> None:
     assert not run.of_type("aws:backup/vaultPolicy:VaultPolicy"), "nothing blocks deleting its points"
     (plan,) = run.of_type(PLAN)
     assert all(not r.get("copyActions") for r in plan.inputs["rules"]), "no copy region, no copies"
+    assert not run.of_type(AIR_GAPPED), "governance: no air-gapped copy"
 
 
 def _site(region: str, copies_to: str | None) -> SiteStores:
@@ -492,6 +502,60 @@ def test_aws_backup_owns_the_clusters_retention_once_it_backs_them_up(prod: Stac
         assert "backupRetentionPeriod" in cluster.ignore_changes, cluster.name
     for cluster in dev.of_type("aws:rds/cluster:Cluster"):
         assert "backupRetentionPeriod" not in cluster.ignore_changes
+
+
+# --------------------------------------------------------------------------- #25 item 4: the air-gapped copy
+
+
+def test_prod_has_an_air_gapped_vault_in_each_site_region_with_an_aws_owned_key(both_sites: StackRun) -> None:
+    """AWS Backup, "Logically air-gapped vault": compliance-locked by AWS, encrypted with an AWS-owned
+    key by default (a customer-managed key is optional; ours would be the back door again).
+    CreateLogicallyAirGappedBackupVault: MinRetentionDays >= 7; the bounds are the standard lock's."""
+    found = by_region(both_sites, AIR_GAPPED)
+    assert set(found) == {STACK_REGION, COPY_REGION}, "one per site region, each site copying within its region"
+    for vault in found.values():
+        assert not vault.inputs.get("encryptionKeyArn"), "the AWS-owned key: no key of the account to delete"
+        assert vault.inputs["minRetentionDays"] == 35, "the shortest rule's; AWS's own minimum is 7"
+        assert vault.inputs["maxRetentionDays"] == 3650
+        assert vault.inputs["name"] == "fintech-prod-backup-air-gapped"
+        assert vault.protect
+    assert set(found) == {region_of(v) for v in both_sites.of_type(VAULT)}
+
+
+def test_every_rule_of_every_site_copies_to_its_regions_air_gapped_vault_with_the_rules_retention(
+    both_sites: StackRun,
+) -> None:
+    gapped = by_region(both_sites, AIR_GAPPED)
+    for region in (STACK_REGION, COPY_REGION):
+        for name, rule in rules(both_sites, region).items():
+            mine = [c for c in rule["copyActions"] if c["destinationVaultArn"] == gapped[region].state["arn"]]
+            assert len(mine) == 1, f"{region} {name}: no copy to the air-gapped vault of its region"
+            assert mine[0]["lifecycle"] == rule["lifecycle"]
+            lowest, highest = gapped[region].inputs["minRetentionDays"], gapped[region].inputs["maxRetentionDays"]
+            assert lowest <= mine[0]["lifecycle"]["deleteAfter"] <= highest, "a copy outside the bounds fails"
+
+
+def test_dev_has_no_air_gapped_vault(dev: StackRun) -> None:
+    assert not dev.of_type(AIR_GAPPED)
+
+
+@pytest.mark.parametrize(
+    ("retention", "air_gap", "says"),
+    [
+        (Retention(5, 365), AirGap(3650), "at least 7 days"),
+        (Retention(35, 365), AirGap(100), "below the longest rule"),
+    ],
+)
+def test_backup_args_refuse_an_air_gap_aws_would_refuse(retention: Retention, air_gap: AirGap, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        BackupArgs(
+            {STACK_REGION: "k"},
+            [_site(STACK_REGION, None)],
+            retention,
+            Window("22:00", 180),
+            "cron(0 9 8 * ? *)",
+            air_gap=air_gap,
+        )
 
 
 # --------------------------------------------------------------------------- #25 item 9: restored archives' key

@@ -34,6 +34,7 @@ ELSEWHERE_ON_PURPOSE = (
     "-backup-plan-eu-central-1",
     "-backup-selection-eu-central-1",
     "-backup-restore-",
+    "-backup-air-gapped-vault-eu-central-1",
 )
 
 
