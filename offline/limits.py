@@ -576,6 +576,15 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             note="no hyphens: pulumi-aws's autoname (<logical>-<hex>) is always invalid here, use namePrefix <= 38",
         ),
     ),
+    "aws:backup/framework:Framework": (
+        NameRule(
+            "name",
+            256,
+            f"{_API}/aws-backup/latest/devguide/API_CreateFramework.html",
+            pattern=r"[a-zA-Z][_a-zA-Z0-9]*",
+            autoname=True,
+        ),
+    ),
     "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": (
         NameRule(
             "name",
