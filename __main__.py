@@ -58,16 +58,7 @@ with connecting(sites):
         standby_name = f"{prefix}-standby"
         standby = Site(
             standby_name,
-            SiteArgs.in_region(
-                settings,
-                settings.standby_region,
-                settings.standby_vpc_cidr,
-                home=False,
-                peer_region=settings.region,
-                global_cluster_id=home.database.global_cluster_id,
-                origin_verify_secrets=home.load_balancer.origin_verify_values,
-                origin_validation_record_fqdn=home.load_balancer.validation_record_fqdn,
-            ),
+            SiteArgs.joining(settings, home),
             through_provider(standby_name, settings.standby_region),
         )
         sites.append(standby)

@@ -89,6 +89,32 @@ class SiteArgs:
     """A standby's certificate for ``origin.<domain>`` validates against the home site's ACM
     validation record (``load_balancer.validation_record_fqdn``): one owner of one record. None: the
     site declares its own (the home site always does)."""
+    peer_backup_key_arn: pulumi.Input[str] | None = None
+    """The home site's backup key in this site's region (the copies' key, ``keys.backup_copy_key_arn``):
+    this region's key-change rule watches it with the site's own keys."""
+
+    @classmethod
+    def joining(cls, settings: Settings, home: Site) -> SiteArgs:
+        """The standby site of ``standbyRegion``: it joins the home site's global database, accepts the
+        origin secrets CloudFront sends the home site, validates against the home site's ACM record and
+        watches the home site's backup key in its region."""
+        if not settings.standby_region or not settings.standby_vpc_cidr:
+            raise ValueError("a standby site needs standbyRegion and standbyVpcCidr")
+        return dataclasses.replace(
+            cls.in_region(
+                settings,
+                settings.standby_region,
+                settings.standby_vpc_cidr,
+                home=False,
+                peer_region=home.region,
+                global_cluster_id=home.database.global_cluster_id,
+                origin_verify_secrets=home.load_balancer.origin_verify_values,
+                origin_validation_record_fqdn=home.load_balancer.validation_record_fqdn,
+            ),
+            peer_backup_key_arn=home.keys.backup_copy_key_arn
+            if settings.backup_copy_region == settings.standby_region
+            else None,
+        )
 
     @classmethod
     def in_region(
@@ -126,6 +152,8 @@ class SiteArgs:
                 "the home site declares the origin's ACM validation record: origin_validation_record_fqdn is for a "
                 "standby"
             )
+        if self.home and self.peer_backup_key_arn is not None:
+            raise ValueError("the home site's backup keys are its own: peer_backup_key_arn is for a standby")
         if not self.home and self.peer_region is None:
             raise ValueError("a standby site needs peer_region, the home site's region")
 
@@ -426,7 +454,12 @@ class Site(pulumi.ComponentResource):
                     app_dependency_metric=self.app.dependency_metric if args.role == "active" else None,
                     backup_vault_name=later("backup_vault_name") if settings.backup_enabled else None,
                     # The keys of this region the site's data and (home) recovery points are encrypted with.
-                    key_arns=list(self.keys.key_arns.values()) if settings.backup_enabled else (),
+                    key_arns=[
+                        *self.keys.key_arns.values(),
+                        *([args.peer_backup_key_arn] if args.peer_backup_key_arn is not None else []),
+                    ]
+                    if settings.backup_enabled
+                    else (),
                     # A member's lag exists only while it is the secondary.
                     global_db=args.peer_region is not None,
                     outgoing_replication=outgoing,

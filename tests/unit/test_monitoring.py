@@ -732,11 +732,6 @@ def test_deleting_disabling_or_reopening_a_sites_key_pages(both_sites: StackRun)
     assert home_backup.state["arn"] in site_keys(prod, "fintech-prod", "eu-west-1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the copy region's backup key is the home site's (Security), in the standby's region: __main__.py "
-    "must hand it to the standby site (Links) for its region's rule to watch it",
-)
 def test_every_backup_key_is_watched_in_its_region(both_sites: StackRun) -> None:
     prod = both_sites
     rules = prod.of_type("aws:cloudwatch/eventRule:EventRule")
