@@ -305,14 +305,26 @@ def read_record(aws: Aws, p: Placement, regions: Sequence[str]) -> FailoverRecor
 # What AWS says
 
 
-def global_cluster(aws: Aws, region: str, global_cluster_id: str) -> dict[str, Any]:
+def _described(aws: Aws, region: str, operation: str, listed: str, not_found: str, **params: str) -> dict[str, Any]:
+    """The one item a Describe* call lists under ``listed``; empty when AWS answers ``not_found``."""
     try:
-        found = aws.call("rds", region, "describe_global_clusters", GlobalClusterIdentifier=global_cluster_id)
+        found = aws.call("rds", region, operation, **params)
     except AwsError as exc:
-        if exc.code == "GlobalClusterNotFoundFault":
+        if exc.code == not_found:
             return {}
         raise
-    return dict((found.get("GlobalClusters") or [{}])[0])
+    return dict((found.get(listed) or [{}])[0])
+
+
+def global_cluster(aws: Aws, region: str, global_cluster_id: str) -> dict[str, Any]:
+    return _described(
+        aws,
+        region,
+        "describe_global_clusters",
+        "GlobalClusters",
+        "GlobalClusterNotFoundFault",
+        GlobalClusterIdentifier=global_cluster_id,
+    )
 
 
 def members(cluster: Mapping[str, Any]) -> dict[str, bool]:
@@ -325,23 +337,16 @@ def move_under_way(cluster: Mapping[str, Any]) -> str:
 
 
 def db_cluster(aws: Aws, region: str, cluster_id: str) -> dict[str, Any]:
-    try:
-        found = aws.call("rds", region, "describe_db_clusters", DBClusterIdentifier=cluster_id)
-    except AwsError as exc:
-        if exc.code == "DBClusterNotFoundFault":
-            return {}
-        raise
-    return dict((found.get("DBClusters") or [{}])[0])
+    return _described(
+        aws, region, "describe_db_clusters", "DBClusters", "DBClusterNotFoundFault", DBClusterIdentifier=cluster_id
+    )
 
 
 def db_instance(aws: Aws, region: str, instance_id: str) -> dict[str, Any] | None:
-    try:
-        found = aws.call("rds", region, "describe_db_instances", DBInstanceIdentifier=instance_id)
-    except AwsError as exc:
-        if exc.code == "DBInstanceNotFound":
-            return None
-        raise
-    return dict((found.get("DBInstances") or [{}])[0])
+    described = _described(
+        aws, region, "describe_db_instances", "DBInstances", "DBInstanceNotFound", DBInstanceIdentifier=instance_id
+    )
+    return described or None
 
 
 def app_group(aws: Aws, region: str, name: str) -> dict[str, Any]:

@@ -483,16 +483,4 @@ def test_a_validation_record_acm_does_not_ask_for_fails_the_apply() -> None:
 
 def test_a_validation_record_without_a_certificate_is_refused() -> None:
     with pytest.raises(ValueError, match="validation_record_fqdn needs domain_name"):
-        LoadBalancerArgs(
-            vpc_id="vpc-1",
-            public_subnet_ids=["subnet-a"],
-            security_group_id="sg-1",
-            logs_bucket_name="logs",
-            logs_prefix="alb",
-            app_port=8443,
-            health_check=HealthCheck(),
-            deregistration_delay_seconds=60,
-            idle_timeout_seconds=60,
-            deletion_protection=False,
-            validation_record_fqdn="_abc.origin.example.com",
-        )
+        lb_args(validation_record_fqdn="_abc.origin.example.com")
