@@ -39,6 +39,35 @@ Where a secret names an Aurora global database's writer endpoint, the function c
 current writer cluster's endpoint instead, found through the RDS API (see `connect_host`): an
 Aurora instance's certificate names its cluster's endpoints and its own, and no AWS document says
 it names the global writer endpoint, which full verification would then refuse.
+
+Two regions (sites), one function each. The secrets' primaries live in the home region, replicated
+to the standby; the home function rotates the primaries. After a region-loss failover, ``./deploy
+failover`` promotes the standby's replicas to standalone secrets and attaches the standby's function
+to them; ``./deploy failover <stack> --rejoin-secrets`` later makes the home copies primary again.
+So where it runs matters:
+
+- The master secret is read in the function's own region (`master_secret_arn`): ``masterarn`` names
+  the home region's copy, and a copy in another region has the same ARN but for its region field.
+- Before every rotation step (never the bootstrap), a function that has a peer region
+  (``PEER_REGION``) checks that its copy is still the one that counts (`check_authority`): when the
+  home region comes back after a failover, its stale standalone copies are still scheduled to rotate,
+  and rotating them would give database users passwords the live copies in the standby do not know.
+
+Environment: ``AWS_REGION`` (set by Lambda), ``PEER_REGION`` (the other region of a two-region stack;
+absent in a one-region stack), and optionally ``SECRETS_MANAGER_ENDPOINT``, ``RDS_ENDPOINT``,
+``DB_TLS``, ``DB_CA_BUNDLE``, ``EXCLUDE_CHARACTERS``.
+
+What the function's role needs for this, besides rotating and reading its secrets in its own region
+and the RDS lookups (`connect_host`):
+- ``secretsmanager:DescribeSecret`` on the peer region's copy of every secret it rotates (the
+  rotated secret's ARN with the region field changed: ``arn:<partition>:secretsmanager:
+  <PEER_REGION>:<account>:secret:<name>-<suffix>``);
+- ``secretsmanager:DescribeSecret`` and ``secretsmanager:GetSecretValue`` on the master secret's
+  copy in the function's own region (``masterarn`` with the region field set to ``AWS_REGION``),
+  and ``kms:Decrypt`` on the key of that copy through Secrets Manager in that region;
+- a way to ``secretsmanager.<PEER_REGION>.amazonaws.com`` (an interface endpoint serves its own
+  region only: through NAT). A function that cannot reach it takes the peer region for lost and
+  rotates.
 """
 
 from __future__ import annotations
@@ -53,6 +82,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import boto3
+import botocore.config
 import botocore.exceptions
 import pymysql
 
@@ -94,6 +124,21 @@ _IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 GLOBAL_WRITER_ENDPOINT = re.compile(
     r"^(?P<global_cluster>[a-z][a-z0-9-]*)\.global-[a-z0-9]+\.global\.rds\.amazonaws\.com$"
 )
+# The peer region's Secrets Manager, asked before each step (`check_authority`): a lost region
+# must not hold a rotation for long (at most 2 attempts of 3 s to connect and 5 s to answer).
+PEER_CLIENT_CONFIG = botocore.config.Config(
+    connect_timeout=3, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}
+)
+# What a peer region that cannot be reached raises: taken for a lost region (`check_authority`).
+# botocore.exceptions: EndpointConnectionError (name resolution or connection refused) and
+# ConnectTimeoutError are ConnectionErrors, ReadTimeoutError and ConnectionClosedError HTTPClientErrors.
+_PEER_UNREACHABLE = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+)
+REJOIN_COMMAND = "./deploy failover <stack> --rejoin-secrets"
 # Lookups that fail with these are a host this function cannot resolve (one RotationError).
 _LOOKUP_ERRORS = (
     botocore.exceptions.BotoCoreError,
@@ -109,17 +154,50 @@ class RotationError(RuntimeError):
 
 
 class HostResolver:
-    """Where this invocation connects for each host a secret names (`connect_host`), looked up once
-    per invocation: a switchover or failover between two invocations is followed."""
+    """Where this invocation connects for each host a secret names (`connect_host`), and the
+    writer cluster behind a global writer endpoint (`writer_cluster`), each looked up once per
+    invocation: a switchover or failover between two invocations is followed."""
 
     def __init__(self, rds: Any = None) -> None:
         self._rds = rds
+        self._writers: dict[str, str] = {}
         self._resolved: dict[str, str] = {}
+
+    def writer_cluster(self, host: str) -> str | None:
+        """The ARN of the writer cluster of the global database whose writer endpoint ``host``
+        is (DescribeGlobalClusters), or None for any other host."""
+        global_cluster = _global_cluster(host)
+        return None if global_cluster is None else self._writer(global_cluster, host)
 
     def __call__(self, host: str) -> str:
         if host not in self._resolved:
-            self._resolved[host] = connect_host(host, self._rds)
+            self._resolved[host] = self._connect_host(host)
         return self._resolved[host]
+
+    def _writer(self, global_cluster: str, host: str) -> str:
+        if global_cluster not in self._writers:
+            try:
+                self._writers[global_cluster] = _writer_cluster_arn(_rds(self._rds, None), global_cluster)
+            except _LOOKUP_ERRORS as exc:
+                raise _unresolvable(global_cluster, host, exc) from None
+        return self._writers[global_cluster]
+
+    def _connect_host(self, host: str) -> str:
+        global_cluster = _global_cluster(host)
+        if global_cluster is None:
+            return host
+        writer = self._writer(global_cluster, host)
+        try:
+            (cluster,) = _rds(self._rds, arn_region(writer)).describe_db_clusters(DBClusterIdentifier=writer)[
+                "DBClusters"
+            ]
+            endpoint = cluster["Endpoint"]
+            if not isinstance(endpoint, str) or not endpoint:
+                raise ValueError("no endpoint")
+        except _LOOKUP_ERRORS as exc:
+            raise _unresolvable(global_cluster, host, exc) from None
+        logger.info("connecting to %s, the writer cluster of global database %s", endpoint, global_cluster)
+        return endpoint
 
 
 # The resolver of the running invocation (lambda_handler sets it; outside one, a fresh default).
@@ -127,18 +205,24 @@ _RESOLVER: ContextVar[HostResolver | None] = ContextVar("rotation_host_resolver"
 
 
 def lambda_handler(
-    event: dict[str, Any], context: object, client: Any = None, rds: Any = None
+    event: dict[str, Any], context: object, client: Any = None, rds: Any = None, peer: Any = None
 ) -> dict[str, Any] | None:
-    """``client`` (Secrets Manager) and ``rds`` (one RDS client for every region) are for tests."""
+    """``client`` (Secrets Manager), ``rds`` (one RDS client for every region) and ``peer`` (Secrets
+    Manager in ``PEER_REGION``, see `check_authority`) are for tests: None makes the real ones."""
     client = client or boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
     resolver = _RESOLVER.set(HostResolver(rds))
     try:
-        return _handle(event, client)
+        return _handle(event, client, peer)
     finally:
         _RESOLVER.reset(resolver)
 
 
-def _handle(event: dict[str, Any], client: Any) -> dict[str, Any] | None:
+def peer_client(region: str) -> Any:
+    """Secrets Manager in the peer region, quick to give up (`PEER_CLIENT_CONFIG`)."""
+    return boto3.client("secretsmanager", region_name=region, config=PEER_CLIENT_CONFIG)
+
+
+def _handle(event: dict[str, Any], client: Any, peer: Any = None) -> dict[str, Any] | None:
     if not isinstance(event, dict):
         raise ValueError("event must be a JSON object")
     if event.get("action") == "bootstrap":
@@ -161,6 +245,10 @@ def _handle(event: dict[str, Any], client: Any) -> dict[str, Any] | None:
         return None
     if "AWSPENDING" not in versions[token]:
         raise ValueError(f"secret version {token} is not staged AWSPENDING for rotation of secret {arn}")
+
+    peer_region = os.environ.get("PEER_REGION")
+    if peer_region:
+        check_authority(client, str(metadata.get("ARN") or arn), peer_region, peer or peer_client(peer_region))
 
     single_user = is_single_user(client, arn)
     logger.info(
@@ -199,6 +287,125 @@ def _bootstrap_target(event: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError("bootstrap event's port must be a TCP port (and comes with a host)")
     return {"host": host, "port": port}
+
+
+# --------------------------------------------------------------------------- which copy rotates
+
+
+def check_authority(client: Any, arn: str, peer_region: str, peer: Any) -> None:
+    """Raise RotationError unless this region's copy ``arn`` is the one to rotate, asking the
+    peer region's Secrets Manager (``peer``) about its copy of the secret.
+
+    The peer's copy has this ARN with the region field changed (a replica's ARN "is the same as
+    the original primary secret except the Region is changed", StopReplicationToReplica API
+    reference; a promoted replica keeps it). The answer's shape, from botocore's service model
+    (botocore/data/secretsmanager/2017-10-17/service-2.json, DescribeSecretResponse, checked with
+    botocore 1.44): ``PrimaryRegion``, a string, "The Region the secret is in. If a secret is
+    replicated to other Regions, the replicas are listed in ReplicationStatus" (for a replica, its
+    primary's region); ``ReplicationStatus``, a list of {Region, KmsKeyId, Status (InSync, Failed,
+    InProgress, Pending, Detached), StatusMessage, LastAccessedDate}, the replicas of a primary,
+    not needed here; and "Secrets Manager only returns fields that have a value" (DescribeSecret),
+    so a copy without replicas may have no ``PrimaryRegion``. The copy there is:
+
+    - a replica of this copy (``PrimaryRegion`` is this function's region): rotate;
+    - not there (ResourceNotFoundException) or the region cannot be reached (`_PEER_UNREACHABLE`):
+      rotate, with a warning: the peer region is lost, which is when the standby rotates;
+    - anything else (standalone, or primary itself): two standalone copies exist since a failover.
+      Rotate only when the secret's host is an Aurora global database's writer endpoint whose
+      writer cluster is in this function's region (`HostResolver.writer_cluster`: the lookup the
+      connection itself reuses); otherwise the copy that rotates is the other one.
+
+    Any other error (AccessDeniedException, throttling past the retries...) refuses: rotating a
+    superseded copy breaks every client of the live one, and Secrets Manager retries a step.
+    """
+    region = os.environ.get("AWS_REGION")
+    if not region:
+        raise RotationError("AWS_REGION is not set: cannot tell this copy's region from the peer's")
+    if peer_region == region:
+        raise RotationError(f"PEER_REGION is this function's own region ({region}): it must name the other region")
+    peer_arn = arn_in_region(arn, peer_region)
+    try:
+        described = peer.describe_secret(SecretId=peer_arn)
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        if code != "ResourceNotFoundException":
+            raise RotationError(
+                f"cannot tell whether {arn} may rotate: DescribeSecret of its copy in {peer_region} failed with "
+                f"{code}; refusing to rotate"
+            ) from None
+        logger.warning("%s has no copy in %s (%s): rotating this copy", arn, peer_region, code)
+        return
+    except _PEER_UNREACHABLE as exc:
+        logger.warning(
+            "cannot reach Secrets Manager in %s (%s): taking that region for lost and rotating %s",
+            peer_region,
+            type(exc).__name__,
+            arn,
+        )
+        return
+    except botocore.exceptions.BotoCoreError as exc:
+        raise RotationError(
+            f"cannot tell whether {arn} may rotate: DescribeSecret of its copy in {peer_region} failed "
+            f"({type(exc).__name__}); refusing to rotate"
+        ) from None
+
+    if described.get("PrimaryRegion") == region:
+        return  # the peer's copy is this one's replica: this is the primary
+    host = json.loads(client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]).get("host")
+    resolver = _RESOLVER.get() or HostResolver()
+    writer = resolver.writer_cluster(host) if isinstance(host, str) else None
+    both = (
+        f"both {arn} and its copy in {peer_region} are standalone secrets (the copy there names primary region "
+        f"{described.get('PrimaryRegion') or 'none'}), as after a failover"
+    )
+    if writer is None:
+        raise RotationError(
+            f"{both}, and this secret's host {host!r} is not an Aurora global database's writer endpoint, so which "
+            f"copy is live cannot be told; refusing to rotate. Run `{REJOIN_COMMAND}` to rejoin the copies."
+        )
+    if arn_region(writer) != region:
+        raise RotationError(
+            f"this copy was superseded by the copy in {peer_region} since a failover: {both}, and the global "
+            f"database's writer {writer} is not in {region}; refusing to rotate. Run `{REJOIN_COMMAND}` to "
+            "rejoin the copies."
+        )
+    logger.warning(
+        "%s has a standalone copy in %s too; rotating this one: the global database's writer %s is in %s",
+        arn,
+        peer_region,
+        writer,
+        region,
+    )
+
+
+def arn_region(arn: str) -> str:
+    """The region field of a regional ARN (``arn:partition:service:region:account:resource``)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[3]:
+        raise ValueError(f"{arn!r} is not a regional ARN")
+    return parts[3]
+
+
+def arn_in_region(arn: str, region: str) -> str:
+    """``arn`` with its region field set to ``region``: a secret's copy there."""
+    arn_region(arn)
+    parts = arn.split(":", 5)
+    parts[3] = region
+    return ":".join(parts)
+
+
+def master_secret_arn(app_secret: dict[str, Any]) -> str:
+    """The master secret's copy in this function's region (``AWS_REGION``).
+
+    ``masterarn`` names the home region's copy; a function in the other region (the standby's,
+    after a failover promoted its replicas) reads its own region's copy, whose ARN differs only
+    in the region field. A name (no ARN) already resolves in the function's region.
+    """
+    arn = str(app_secret["masterarn"])
+    region = os.environ.get("AWS_REGION")
+    if not region or not arn.startswith("arn:"):
+        return arn
+    return arn if arn_region(arn) == region else arn_in_region(arn, region)
 
 
 # --------------------------------------------------------------------------- steps
@@ -551,8 +758,9 @@ def _same_login_versions(
 def connect_as_master(client: Any, app_secret: dict[str, Any]) -> Any:
     """A connection as the master user to the app secret's database.
 
-    The master secret (``masterarn``) is RDS-managed (only username and password) or, in a global
-    database, this function's single-user secret. Its AWSCURRENT is tried first, then its
+    The master secret (``masterarn``, read in this function's region: `master_secret_arn`) is
+    RDS-managed (only username and password) or, in a global database, this function's
+    single-user secret. Its AWSCURRENT is tried first, then its
     AWSPENDING and AWSPREVIOUS when they are the same login (`MASTER_FALLBACK_STAGES`): a
     single-user rotation changes the password at setSecret and moves AWSCURRENT only at
     finishSecret (docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_how.html).
@@ -562,7 +770,7 @@ def connect_as_master(client: Any, app_secret: dict[str, Any]) -> Any:
     Where to connect comes from the app secret, never from the master secret: the master's
     password is presented only to the database the app secret is for.
     """
-    arn = app_secret["masterarn"]
+    arn = master_secret_arn(app_secret)
     current = get_secret(client, arn, "AWSCURRENT", fields=MASTER_FIELDS)
     *earlier, (last_stage, last) = [
         ("AWSCURRENT", current),
@@ -597,28 +805,31 @@ def connect_host(host: str, rds: Any = None) -> str:
     seen on a real Aurora MySQL cluster), and AWS DMS takes the host name to verify for an Aurora
     MySQL cluster from DescribeDBClusters' ``Endpoint`` (AWS::DMS::DataProvider MySqlSettings
     ServerName). ``rds`` is one client for every call (tests); None makes one per region.
+    A handler invocation looks each up once (`HostResolver`).
     """
+    return HostResolver(rds)(host)
+
+
+def _global_cluster(host: str) -> str | None:
+    """The global database whose writer endpoint ``host`` is, or None."""
     match = GLOBAL_WRITER_ENDPOINT.match(host.lower())
-    if match is None:
-        return host
-    global_cluster = match["global_cluster"]
-    try:
-        (described,) = _rds(rds, None).describe_global_clusters(GlobalClusterIdentifier=global_cluster)[
-            "GlobalClusters"
-        ]
-        (writer_arn,) = [m["DBClusterArn"] for m in described["GlobalClusterMembers"] if m.get("IsWriter")]
-        region = writer_arn.split(":")[3]
-        (cluster,) = _rds(rds, region).describe_db_clusters(DBClusterIdentifier=writer_arn)["DBClusters"]
-        endpoint = cluster["Endpoint"]
-        if not isinstance(endpoint, str) or not endpoint:
-            raise ValueError("no endpoint")
-    except _LOOKUP_ERRORS as exc:
-        raise RotationError(
-            f"cannot find the writer cluster's endpoint of global database {global_cluster} (for {host}): "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    logger.info("connecting to %s, the writer cluster of global database %s", endpoint, global_cluster)
-    return str(endpoint)
+    return None if match is None else match["global_cluster"]
+
+
+def _writer_cluster_arn(rds: Any, global_cluster: str) -> str:
+    """The ARN of the member RDS reports with ``IsWriter``; raises one of `_LOOKUP_ERRORS` when
+    there is not exactly one."""
+    (described,) = rds.describe_global_clusters(GlobalClusterIdentifier=global_cluster)["GlobalClusters"]
+    (writer_arn,) = [m["DBClusterArn"] for m in described["GlobalClusterMembers"] if m.get("IsWriter")]
+    arn_region(writer_arn)
+    return str(writer_arn)
+
+
+def _unresolvable(global_cluster: str, host: str, exc: Exception) -> RotationError:
+    return RotationError(
+        f"cannot find the writer cluster's endpoint of global database {global_cluster} (for {host}): "
+        f"{type(exc).__name__}: {exc}"
+    )
 
 
 def _rds(rds: Any, region: str | None) -> Any:

@@ -9,7 +9,8 @@ the end; nothing is left running. `scripts/setup-system.sh` (run by `make test`)
   certificate for a name that is not theirs, which hostname verification must refuse.
 
 Shared by the test modules: `SecretsManagerService` (what Secrets Manager does around the
-function), the ``aws``/``service``/``app_secret``/``tls`` fixtures, and failure injection.
+function), the ``aws``/``service``/``app_secret``/``tls`` fixtures, the secrets' makers, RDS faked
+for one global database (`FakeRds`), and failure injection.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import boto3
 import pymysql
 import pytest
 import rotation  # lambdas/rotation is on the test path: the handler as Lambda imports it
+from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -271,17 +273,19 @@ class SecretsManagerService:
         secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
         return token
 
-    def run(self, arn: str, token: str, steps: tuple[str, ...] = rotation.STEPS) -> None:
+    def run(self, arn: str, token: str, steps: tuple[str, ...] = rotation.STEPS, **clients: Any) -> None:
+        """Invoke the function for ``steps``; ``clients`` are its other test seams (``rds``, ``peer``)."""
         for step in steps:
-            rotation.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None, self.client)
+            event = {"SecretId": arn, "ClientRequestToken": token, "Step": step}
+            rotation.lambda_handler(event, None, self.client, **clients)
         if steps and steps[-1] == "finishSecret":
             stages = self._secret(arn).versions[token]["version_stages"]
             if "AWSPENDING" in stages:
                 stages.remove("AWSPENDING")
 
-    def rotate(self, arn: str) -> str:
+    def rotate(self, arn: str, **clients: Any) -> str:
         token = self.start(arn)
-        self.run(arn, token)
+        self.run(arn, token, **clients)
         return token
 
     def current(self, arn: str) -> dict[str, Any]:
@@ -295,6 +299,8 @@ class SecretsManagerService:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)  # Lambda sets it: the function's own region
+    monkeypatch.delenv("PEER_REGION", raising=False)  # a one-region stack unless a test sets it
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("DB_TLS", "disabled")  # the loopback test server has no certificate
@@ -356,6 +362,78 @@ def can_login(db: MariaDB, secret: dict[str, Any]) -> bool:
 
 def bootstrap(aws: Any, arn: str) -> Any:
     return rotation.lambda_handler({"action": "bootstrap", "SecretId": arn}, None, aws)
+
+
+# --------------------------------------------------------------------------- single-user secrets
+
+
+def single_user_secret(aws: Any, value: dict[str, Any]) -> str:
+    """A secret as the data tier writes it, its first version labelled like the app secret's."""
+    created = aws.create_secret(Name=f"master-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(value))
+    aws.update_secret_version_stage(
+        SecretId=created["ARN"], VersionStage=BOOTSTRAP_STAGE, MoveToVersionId=created["VersionId"]
+    )
+    return str(created["ARN"])
+
+
+def new_admin(db: MariaDB) -> dict[str, str]:
+    """A user with the master's privileges (all, with grant option, as Aurora's master user)."""
+    admin = {"username": f"admin_{uuid.uuid4().hex[:12]}", "password": f"Initial-{uuid.uuid4().hex}"}
+    with db.connect(db.master_user, db.master_password) as conn, conn.cursor() as cursor:
+        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (admin["username"], admin["password"]))
+        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (admin["username"],))
+        conn.commit()
+    return admin
+
+
+def new_master_secret(aws: Any, db: MariaDB, *, host: str | None = None) -> str:
+    """A master-like user and its secret holding the first password (the one Pulumi's state holds)."""
+    value = {"engine": "mysql", "host": host or db.host, "port": db.port, **new_admin(db)}
+    return single_user_secret(aws, value)
+
+
+# --------------------------------------------------------------------------- RDS, faked: one global database
+
+
+GLOBAL_ID = "fintech-prod-global"
+GLOBAL_WRITER_ENDPOINT = f"{GLOBAL_ID}.global-a1b2c3d4e5f6.global.rds.amazonaws.com"
+HOME_ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:fintech-prod-cluster"
+STANDBY_ARN = "arn:aws:rds:eu-central-1:123456789012:cluster:fintech-prod-standby-cluster"
+
+
+class FakeRds:
+    """DescribeGlobalClusters and DescribeDBClusters as RDS answers them, for one global database."""
+
+    def __init__(self, members: list[dict[str, Any]], endpoints: dict[str, str]) -> None:
+        self.members, self.endpoints = members, endpoints
+        self.calls: list[tuple[str, str]] = []
+
+    def describe_global_clusters(self, GlobalClusterIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(("DescribeGlobalClusters", GlobalClusterIdentifier))
+        if GlobalClusterIdentifier != GLOBAL_ID:
+            error = {"Error": {"Code": "GlobalClusterNotFoundFault", "Message": "not found"}}
+            raise ClientError(error, "DescribeGlobalClusters")
+        return {"GlobalClusters": [{"GlobalClusterIdentifier": GLOBAL_ID, "GlobalClusterMembers": self.members}]}
+
+    def describe_db_clusters(self, DBClusterIdentifier: str) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(("DescribeDBClusters", DBClusterIdentifier))
+        if DBClusterIdentifier not in self.endpoints:
+            error = {"Error": {"Code": "DBClusterNotFoundFault", "Message": "not found"}}
+            raise ClientError(error, "DescribeDBClusters")
+        return {"DBClusters": [{"DBClusterArn": DBClusterIdentifier, "Endpoint": self.endpoints[DBClusterIdentifier]}]}
+
+
+def members(writer: str) -> list[dict[str, Any]]:
+    return [
+        {"DBClusterArn": arn, "IsWriter": arn == writer, "Readers": [], "GlobalClusterMemberRole": "x"}
+        for arn in (HOME_ARN, STANDBY_ARN)
+    ]
+
+
+ENDPOINTS = {
+    HOME_ARN: "fintech-prod-cluster.cluster-c1.eu-west-1.rds.amazonaws.com",
+    STANDBY_ARN: "fintech-prod-standby-cluster.cluster-c2.eu-central-1.rds.amazonaws.com",
+}
 
 
 class FailOnce:

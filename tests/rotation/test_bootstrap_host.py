@@ -9,22 +9,23 @@ from typing import Any
 
 import pytest
 import rotation  # lambdas/rotation is on the test path: the handler as Lambda imports it
-from botocore.exceptions import ClientError
 
 from tests.rotation.conftest import (
+    ENDPOINTS,
+    GLOBAL_ID,
+    GLOBAL_WRITER_ENDPOINT,
+    HOME_ARN,
+    STANDBY_ARN,
     TLS_HOSTNAME,
+    FakeRds,
     FlakyClient,
     MariaDB,
     SecretsManagerService,
     bootstrap,
     can_login,
+    members,
     new_app_secret,
 )
-
-GLOBAL_ID = "fintech-prod-global"
-GLOBAL_WRITER_ENDPOINT = f"{GLOBAL_ID}.global-a1b2c3d4e5f6.global.rds.amazonaws.com"
-HOME_ARN = "arn:aws:rds:eu-west-1:123456789012:cluster:fintech-prod-cluster"
-STANDBY_ARN = "arn:aws:rds:eu-central-1:123456789012:cluster:fintech-prod-standby-cluster"
 
 
 def bootstrap_at(aws: Any, arn: str, host: str, port: int, rds: Any = None) -> Any:
@@ -142,41 +143,6 @@ def test_a_bootstrap_event_with_half_a_target_is_refused(aws: Any, extra: dict[s
 
 
 # --------------------------------------------------------------------------- the global writer endpoint
-
-
-class FakeRds:
-    """DescribeGlobalClusters and DescribeDBClusters as RDS answers them, for one global database."""
-
-    def __init__(self, members: list[dict[str, Any]], endpoints: dict[str, str]) -> None:
-        self.members, self.endpoints = members, endpoints
-        self.calls: list[tuple[str, str]] = []
-
-    def describe_global_clusters(self, GlobalClusterIdentifier: str) -> dict[str, Any]:  # noqa: N803
-        self.calls.append(("DescribeGlobalClusters", GlobalClusterIdentifier))
-        if GlobalClusterIdentifier != GLOBAL_ID:
-            error = {"Error": {"Code": "GlobalClusterNotFoundFault", "Message": "not found"}}
-            raise ClientError(error, "DescribeGlobalClusters")
-        return {"GlobalClusters": [{"GlobalClusterIdentifier": GLOBAL_ID, "GlobalClusterMembers": self.members}]}
-
-    def describe_db_clusters(self, DBClusterIdentifier: str) -> dict[str, Any]:  # noqa: N803
-        self.calls.append(("DescribeDBClusters", DBClusterIdentifier))
-        if DBClusterIdentifier not in self.endpoints:
-            error = {"Error": {"Code": "DBClusterNotFoundFault", "Message": "not found"}}
-            raise ClientError(error, "DescribeDBClusters")
-        return {"DBClusters": [{"DBClusterArn": DBClusterIdentifier, "Endpoint": self.endpoints[DBClusterIdentifier]}]}
-
-
-def members(writer: str) -> list[dict[str, Any]]:
-    return [
-        {"DBClusterArn": arn, "IsWriter": arn == writer, "Readers": [], "GlobalClusterMemberRole": "x"}
-        for arn in (HOME_ARN, STANDBY_ARN)
-    ]
-
-
-ENDPOINTS = {
-    HOME_ARN: "fintech-prod-cluster.cluster-c1.eu-west-1.rds.amazonaws.com",
-    STANDBY_ARN: "fintech-prod-standby-cluster.cluster-c2.eu-central-1.rds.amazonaws.com",
-}
 
 
 @pytest.mark.parametrize("writer", [HOME_ARN, STANDBY_ARN], ids=["home-writes", "after-switchover"])

@@ -29,7 +29,10 @@ from tests.rotation.conftest import (
     SecretsManagerService,
     bootstrap,
     can_login,
+    new_admin,
     new_app_secret,
+    new_master_secret,
+    single_user_secret,
 )
 
 EXCLUDED = set("/@\"'\\`:;%")
@@ -45,31 +48,6 @@ def rotate_app_to_its_clone(service: Any, mariadb: Any, app: str) -> dict[str, A
     assert can_login(mariadb, after)
     assert can_login(mariadb, before)
     return after
-
-
-def single_user_secret(aws: Any, value: dict[str, Any]) -> str:
-    """A secret as the data tier writes it, its first version labelled like the app secret's."""
-    created = aws.create_secret(Name=f"master-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(value))
-    aws.update_secret_version_stage(
-        SecretId=created["ARN"], VersionStage=BOOTSTRAP_STAGE, MoveToVersionId=created["VersionId"]
-    )
-    return str(created["ARN"])
-
-
-def new_admin(db: MariaDB) -> dict[str, str]:
-    """A user with the master's privileges (all, with grant option, as Aurora's master user)."""
-    admin = {"username": f"admin_{uuid.uuid4().hex[:12]}", "password": f"Initial-{uuid.uuid4().hex}"}
-    with db.connect(db.master_user, db.master_password) as conn, conn.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (admin["username"], admin["password"]))
-        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", (admin["username"],))
-        conn.commit()
-    return admin
-
-
-def new_master_secret(aws: Any, db: MariaDB, *, host: str | None = None) -> str:
-    """A master-like user and its secret holding the first password (the one Pulumi's state holds)."""
-    value = {"engine": "mysql", "host": host or db.host, "port": db.port, **new_admin(db)}
-    return single_user_secret(aws, value)
 
 
 def new_rds_managed_master_secret(aws: Any, db: MariaDB) -> str:
