@@ -6,9 +6,9 @@ lost one (not the Pulumi state backend, which lives in the stack's region). The 
 ``FailoverRecord`` from its outputs and stores ``to_json()``; the operator commands read it back with
 ``from_json()``. Plain Python, no Pulumi import: ops/regions.py uses it without the SDK.
 
-Format (``format`` 1; every key required, extra keys ignored so a later format may add some)::
+Format (``format`` 2; every key required, extra keys ignored so a later format may add some)::
 
-    {"format": 1, "stack": "prod", "primary_region": "eu-west-1", "standby_region": "eu-central-1",
+    {"format": 2, "stack": "prod", "primary_region": "eu-west-1", "standby_region": "eu-central-1",
      "standby_mode": "warm" | "pilot-light", "global_cluster_id": "...",
      "db_cluster_arns": {region: arn}, "db_cluster_ids": {region: id}, "asg_names": {region: name},
      "target_group_arns": {region: arn},
@@ -18,11 +18,20 @@ Format (``format`` 1; every key required, extra keys ignored so a later format m
                                        "ca_certificate_identifier": "rds-ca-rsa2048-g1",
                                        "monitoring_interval": 0|1|5|10|15|30|60,
                                        "monitoring_role_arn": arn or "" (only with interval 0)}},
-     "origin_name": "origin.<domain>", "origin_health_check_ids": {region: id}, "hosted_zone_id": "Z..."}
+     "origin_name": "origin.<domain>", "origin_health_check_ids": {region: id}, "hosted_zone_id": "Z...",
+     "home_region": "eu-west-1", "rotation_days": 1-365,
+     "master_secret_arns": {region: arn}, "app_secret_arns": {region: arn},
+     "secrets_key_arns": {region: arn}, "rotation_function_arns": {region: arn}}
 
-Every per-region map has exactly the two sites' regions as keys. The value stays well under the Standard
+Every per-region map has exactly the two sites' regions as keys. ``primary_region`` is where the writer
+is (it follows a move); ``home_region`` is the stack's ``aws:region``, where Pulumi declares the
+credentials' primary secrets (each replicated to the other region), and never moves. The four
+credential maps (format 2) hold each region's copy of the master and app secrets, the KMS key that
+copy is encrypted with and that site's rotation function; each ARN names its own region (a swapped
+map would have a failover promote or overwrite the wrong copy). A format-1 record (written before
+them) is refused: ``./deploy up <stack>`` writes it again. The value stays well under the Standard
 tier's 4,096 characters (Parameter Store quotas, "Parameter value size"; SSM PutParameter ``Value``):
-a prod-sized record is ~1.6 KB (tests/ops/test_failover_record.py keeps it under 3,000), so the parameter
+a prod-sized record is ~2.8 KB (tests/ops/test_failover_record.py keeps it under 3,000), so the parameter
 is a ``String`` of tier ``Standard``. Parameter names: letters, digits, ``_.-`` and ``/`` for the hierarchy,
 not starting with ``aws`` or ``ssm`` (PutParameter ``Name``).
 """
@@ -34,11 +43,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 STANDBY_MODES = ("warm", "pilot-light")
 # CreateDBInstance MonitoringInterval: "Valid Values: 0, 1, 5, 10, 15, 30, 60".
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
-PER_REGION = ("db_cluster_arns", "db_cluster_ids", "asg_names", "target_group_arns", "origin_health_check_ids")
+# Each region's copy of the credentials, its key and its site's rotation function: ARNs in that region.
+CREDENTIALS = ("master_secret_arns", "app_secret_arns", "secrets_key_arns", "rotation_function_arns")
+PER_REGION = (
+    "db_cluster_arns",
+    "db_cluster_ids",
+    "asg_names",
+    "target_group_arns",
+    "origin_health_check_ids",
+    *CREDENTIALS,
+)
+# SecretRotation in components/between/secrets.py takes 1-365 (RotateSecret's AutomaticallyAfterDays: 1-1000).
+ROTATION_DAYS = (1, 365)
 TEXT = (
     "stack",
     "primary_region",
@@ -47,6 +67,7 @@ TEXT = (
     "db_instance_class",
     "origin_name",
     "hosted_zone_id",
+    "home_region",
 )
 
 
@@ -106,6 +127,18 @@ class FailoverRecord:
     origin_health_check_ids: Mapping[str, str]
     """Each site's Route 53 health check (the one its failover record carries)."""
     hosted_zone_id: str
+    home_region: str
+    """The stack's ``aws:region``: where the credentials' primary secrets are declared (never moves)."""
+    rotation_days: int
+    """Days between rotations (``SecretRotation``; RotateSecret ``AutomaticallyAfterDays`` on a promoted copy)."""
+    master_secret_arns: Mapping[str, str]
+    """Each region's copy of the master credential's secret (the home one primary, the other its replica)."""
+    app_secret_arns: Mapping[str, str]
+    """Each region's copy of the app credential's secret."""
+    secrets_key_arns: Mapping[str, str]
+    """The KMS key each region's copies are encrypted with (ReplicateSecretToRegions ``KmsKeyId``)."""
+    rotation_function_arns: Mapping[str, str]
+    """Each site's rotation function (RotateSecret ``RotationLambdaARN``: it must be in the secret's region)."""
     format: int = field(default=FORMAT)
 
     def __post_init__(self) -> None:
@@ -124,6 +157,20 @@ class FailoverRecord:
         for key in PER_REGION:
             for region, value in getattr(self, key).items():
                 _text(f"{key}.{region}", value)
+        if self.home_region not in self.regions:
+            raise FailoverRecordError(
+                f"failover record: home_region is {self.home_region}, neither primary_region {self.primary_region} "
+                f"nor standby_region {self.standby_region}"
+            )
+        low, high = ROTATION_DAYS
+        if isinstance(self.rotation_days, bool) or not low <= self.rotation_days <= high:
+            raise FailoverRecordError(
+                f"failover record: rotation_days is {self.rotation_days}, not from {low} to {high}"
+            )
+        for key in CREDENTIALS:
+            for region, arn in getattr(self, key).items():
+                if not arn.startswith("arn:") or arn.split(":")[3:4] != [region]:
+                    raise FailoverRecordError(f"failover record: {key}.{region} is {arn}, not an ARN in {region}")
         capacity = self.app_capacity
         if not 0 <= capacity.min <= capacity.desired <= capacity.max:
             raise FailoverRecordError(
@@ -161,7 +208,7 @@ class FailoverRecord:
 
     def to_json(self) -> str:
         """The parameter's value: compact JSON, keys sorted (a byte-identical value for an unchanged stack)."""
-        data: dict[str, Any] = {key: getattr(self, key) for key in (*TEXT, "standby_mode", "format")}
+        data: dict[str, Any] = {key: getattr(self, key) for key in (*TEXT, "standby_mode", "rotation_days", "format")}
         data |= {key: dict(getattr(self, key)) for key in PER_REGION}
         data["app_capacity"] = {"min": self.app_capacity.min, "max": self.app_capacity.max}
         data["app_capacity"]["desired"] = self.app_capacity.desired
@@ -187,7 +234,10 @@ class FailoverRecord:
             raise FailoverRecordError("failover record: not a JSON object")
         version = _get(data, "format", int)
         if version != FORMAT:
-            raise FailoverRecordError(f"failover record: format is {version}, these commands read format {FORMAT}")
+            written = " (written before the credentials' copies were recorded)" if version < FORMAT else ""
+            raise FailoverRecordError(
+                f"failover record: format is {version}{written}, these commands read format {FORMAT}"
+            )
         texts: dict[str, Any] = {key: _get(data, key, str) for key in (*TEXT, "standby_mode")}
         maps: dict[str, Any] = {key: _string_map(data, key) for key in PER_REGION}
         capacity = _get(data, "app_capacity", dict)
@@ -195,6 +245,7 @@ class FailoverRecord:
         return cls(
             **texts,
             **maps,
+            rotation_days=_get(data, "rotation_days", int),
             app_capacity=AppCapacity(
                 min=_get(capacity, "min", int, "app_capacity."),
                 max=_get(capacity, "max", int, "app_capacity."),

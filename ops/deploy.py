@@ -9,6 +9,7 @@ region switchover and failover (ops/regions.py).
     ./deploy switchover prod                    # planned: writer and traffic to the other region, no data loss
     ./deploy failover prod --allow-data-loss    # primary region lost: promote the other, unreplicated writes lost
     ./deploy failover prod --remove-temporary   # pilot-light, after the up that follows a failover
+    ./deploy failover prod --rejoin-secrets     # the lost region answers again: BEFORE up, credentials home
 
 State lives where ``PULUMI_BACKEND_URL`` points. prod needs a durable, shared backend: an S3
 bucket with versioning and encryption (``s3://...``) or Pulumi Cloud (``https://api.pulumi.com``);
@@ -31,9 +32,15 @@ the program would refuse is listed (a key in a namespace nothing reads, a region
 AWS does not offer, a value out of range). switchover and failover apply to a stack with a
 standbyRegion only; for any other they say so and stop.
 
+A failover away from the stack's region promotes the standby's copies of the database credentials to
+standalone secrets that rotate there; until ``./deploy failover <stack> --rejoin-secrets`` has copied
+their values home and made them replicas again, up and switchover refuse (up would overwrite them with
+the older values at home).
+
 Exit codes: 0 done; 2 the machine, the stack file or the request is not ready, a switchover or failover
-precondition fails (first of all: the stack has a standbyRegion) or its confirmation is declined (every
-problem is listed, one line each, and nothing is changed), an earlier destroy left something in the way
+precondition fails (first of all: the stack has a standbyRegion) or its confirmation is declined, up or
+switchover while the credentials are split after a failover (every problem is listed, one line each,
+and nothing is changed), an earlier destroy left something in the way
 (ops/leftovers.py: for preview and up a kept log group the state does not hold, one line each, then the
 `pulumi import` commands that adopt them; for destroy a final snapshot it would write again), or a usage
 error; 3 a switchover or failover step failed or timed out after changes began (one line names the step,
@@ -340,6 +347,27 @@ def hosted_zone(zone_id: str, env: Mapping[str, str]) -> Mapping[str, Any]:
     return dict(_client("route53", ROUTE53_REGION, env).get_hosted_zone(Id=zone_id))
 
 
+def check_credentials_joined(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> str | None:
+    """A two-region stack after a failover away from its region: the standby's copies of the credentials
+    are standalone and hold the live values, and `up` would overwrite them with the home region's older
+    ones (ops/regions.py split_credentials). Read from the failover record and Secrets Manager; unlike
+    the quota checks this one fails closed: nothing later in `up` would stop the overwrite."""
+    project = project_name(PROJECT_DIR)
+    home, standby = config.get("aws:region", ""), config.get(f"{project}:standbyRegion")
+    session, problem = aws_session(env)
+    if not standby or problem:
+        return None  # one region: nothing replicated; no credentials: check_credentials says so
+    suffix = config.get(f"{project}:envSuffix") or stack
+    try:
+        return regions.split_credentials(regions.Aws(session), stack, suffix, [home, standby])
+    except regions.AwsError as exc:
+        return (
+            f"cannot tell whether {standby}'s copies of the database credentials are replicas of {home}'s ({exc}), "
+            "and if a failover left them standalone, `up` would overwrite their live values: run this again once "
+            "that answers. Nothing was changed."
+        )
+
+
 def check_placeholders(stack: str) -> str | None:
     found = placeholders(stack_file_config(stack), project_name(PROJECT_DIR))
     if found:
@@ -364,6 +392,8 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
         problems += [check_names_free(stack, config, backend, env), check_lambda_concurrency(stack, config, env)]
         problems += check_vcpu_quota(stack, config, env)
         problems += check_hosted_zone(stack, config, env)
+        if action == "up":
+            problems.append(check_credentials_joined(stack, config, env))
     if action in leftovers.ACTIONS and not any(problems):
         # What an earlier destroy kept under the program's names (docs/deploy.md#after-a-failed-first-up).
         problems += leftovers.check(
@@ -475,6 +505,7 @@ def move(
     yes: bool = False,
     allow_data_loss: bool = False,
     remove_temporary: bool = False,
+    rejoin_secrets: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> int:
     """switchover or failover (ops/regions.py). One boto3 Session serves the checks and every AWS call.
@@ -488,7 +519,7 @@ def move(
         raise SetupError(str(exc)) from None
     project = project_name(PROJECT_DIR)
     regions.require_standby_region(action, stack, config, project)
-    if action == "failover" and not remove_temporary:
+    if action == "failover" and not (remove_temporary or rejoin_secrets):
         regions.require_data_loss_ack(stack, allow_data_loss)
     session, credentials = aws_session(env)
     found = [credentials]
@@ -507,6 +538,8 @@ def move(
         )
     elif remove_temporary:
         regions.remove_temporary(place, aws, yes=yes, polling=regions.POLLING)
+    elif rejoin_secrets:
+        regions.rejoin_secrets(place, aws, yes=yes, polling=regions.POLLING)
     else:
         regions.failover(place, aws, yes=yes, polling=regions.POLLING)
     return 0
@@ -544,11 +577,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="failover, pilot-light: after the up that follows it, move the writer to the managed DB instance "
         "and delete the temporary one",
     )
+    parser.add_argument(
+        "--rejoin-secrets",
+        action="store_true",
+        help="failover, once the lost region answers again and before up: copy the credentials' values home and "
+        "make the standby's copies replicas again",
+    )
     args = parser.parse_args(argv)
     if args.allow_data_loss and args.action != "failover":
         parser.error("--allow-data-loss goes with failover only")
     if args.remove_temporary and (args.action != "failover" or args.allow_data_loss):
         parser.error("--remove-temporary goes with failover only, without --allow-data-loss")
+    if args.rejoin_secrets and (args.action != "failover" or args.allow_data_loss or args.remove_temporary):
+        parser.error("--rejoin-secrets goes with failover only, without --allow-data-loss or --remove-temporary")
     try:
         if args.action in regions.MOVES:
             return move(
@@ -557,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 yes=args.yes,
                 allow_data_loss=args.allow_data_loss,
                 remove_temporary=args.remove_temporary,
+                rejoin_secrets=args.rejoin_secrets,
             )
         return run(args.action, args.stack, yes=args.yes, allow_prod=args.allow_prod)
     except (SetupError, regions.RefusedError) as exc:

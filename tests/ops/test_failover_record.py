@@ -18,6 +18,7 @@ from components.failover_record import (
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
 ACCOUNT = "123456789012"
+PULUMI_SUFFIX = "2026010709301512340000000"  # a name_prefix resource's 26 digits, less the last
 
 
 def prod_record(**changes: Any) -> FailoverRecord:
@@ -53,6 +54,24 @@ def prod_record(**changes: Any) -> FailoverRecord:
             STANDBY: "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
         },
         hosted_zone_id="Z04811223ABCDEFGHIJK",
+        home_region=PRIMARY,
+        rotation_days=30,
+        # Names as the program makes them (name_prefix + Pulumi's 26-digit suffix) + Secrets Manager's 6 characters.
+        master_secret_arns={
+            r: f"arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:fintech-prod-database-master-{PULUMI_SUFFIX}2-Ab3dEf"
+            for r in ids
+        },
+        app_secret_arns={
+            r: f"arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:fintech-prod/app/db-{PULUMI_SUFFIX}1-Gh8iJk" for r in ids
+        },
+        secrets_key_arns={
+            PRIMARY: f"arn:aws:kms:{PRIMARY}:{ACCOUNT}:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            STANDBY: f"arn:aws:kms:{STANDBY}:{ACCOUNT}:key/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
+        },
+        rotation_function_arns={
+            PRIMARY: f"arn:aws:lambda:{PRIMARY}:{ACCOUNT}:function:fintech-prod-db-rotation-5e6f7a8",
+            STANDBY: f"arn:aws:lambda:{STANDBY}:{ACCOUNT}:function:fintech-prod-standby-db-rotation-1b2c3d4",
+        },
     )
     return dataclasses.replace(record, **changes)
 
@@ -74,7 +93,8 @@ def test_the_json_names_every_field_and_fits_a_standard_parameter() -> None:
             "format", "stack", "primary_region", "standby_region", "standby_mode", "global_cluster_id",
             "db_cluster_arns", "db_cluster_ids", "asg_names", "target_group_arns", "app_capacity",
             "db_instance_class", "db_instance_settings", "origin_name", "origin_health_check_ids",
-            "hosted_zone_id",
+            "hosted_zone_id", "home_region", "rotation_days", "master_secret_arns", "app_secret_arns",
+            "secrets_key_arns", "rotation_function_arns",
         ]
     )  # fmt: skip
     assert data["app_capacity"] == {"min": 2, "max": 10, "desired": 3}
@@ -136,7 +156,47 @@ BAD = {
         "failover record: target_group_arns must map exactly eu-central-1 and eu-west-1",
     ),
     "unknown mode": (_with("standby_mode", "cold"), "failover record: standby_mode is 'cold'"),
-    "newer format": (_with("format", 2), "failover record: format is 2, these commands read format 1"),
+    "newer format": (_with("format", 3), "failover record: format is 3, these commands read format 2"),
+    "format 1": (
+        _with("format", 1),
+        "failover record: format is 1 (written before the credentials' copies were recorded), these commands read "
+        "format 2",
+    ),
+    "no home region": (_without("home_region"), "failover record: home_region is missing"),
+    "home region elsewhere": (
+        _with("home_region", "us-east-1"),
+        "failover record: home_region is us-east-1, neither primary_region eu-west-1 nor standby_region eu-central-1",
+    ),
+    "no rotation days": (_without("rotation_days"), "failover record: rotation_days is missing"),
+    "rotation days as text": (_with("rotation_days", "30"), "failover record: rotation_days must be a whole number"),
+    "rotation days out of range": (
+        _with("rotation_days", 366),
+        "failover record: rotation_days is 366, not from 1 to 365",
+    ),
+    "no rotation days at all": (_with("rotation_days", 0), "failover record: rotation_days is 0, not from 1 to 365"),
+    "no app secrets": (_without("app_secret_arns"), "failover record: app_secret_arns is missing"),
+    "master secret in one region": (
+        _with("master_secret_arns", {PRIMARY: "arn:aws:secretsmanager:eu-west-1:1:secret:m"}),
+        "failover record: master_secret_arns must map exactly eu-central-1 and eu-west-1, not ['eu-west-1']",
+    ),
+    "a key map with a number": (
+        _with("secrets_key_arns", {PRIMARY: 1, STANDBY: 2}),
+        "failover record: secrets_key_arns must map regions to strings",
+    ),
+    "swapped rotation functions": (
+        _with(
+            "rotation_function_arns",
+            {
+                PRIMARY: f"arn:aws:lambda:{STANDBY}:{ACCOUNT}:function:standby",
+                STANDBY: f"arn:aws:lambda:{PRIMARY}:{ACCOUNT}:function:home",
+            },
+        ),
+        f"failover record: rotation_function_arns.{PRIMARY} is arn:aws:lambda:{STANDBY}:",
+    ),
+    "a key id, not an ARN": (
+        _with("secrets_key_arns", {PRIMARY: "1a2b3c4d", STANDBY: "5e6f7a8b"}),
+        f"failover record: secrets_key_arns.{PRIMARY} is 1a2b3c4d, not an ARN in {PRIMARY}",
+    ),
     "monitoring without role": (
         _with(f"db_instance_settings.{PRIMARY}.monitoring_role_arn", ""),
         f"failover record: db_instance_settings.{PRIMARY}.monitoring_role_arn must be set exactly when",

@@ -26,6 +26,7 @@ from botocore.validate import validate_parameters
 from components.failover_record import AppCapacity, DbInstanceSettings, FailoverRecord, parameter_name
 from offline import harness
 from ops import deploy, leftovers, regions
+from tests.ops.fake_secrets import APP, DAYS, FUNCTIONS, KEYS, MASTER, SECRET_MUTATIONS, FaultError, SecretsManager
 from tests.ops.test_deploy import install, lambda_quota, offline_machine  # noqa: F401 (lambda_quota: autouse)
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
@@ -46,7 +47,10 @@ MUTATING = (
     "create_db_instance",
     "failover_db_cluster",
     "delete_db_instance",
+    *SECRET_MUTATIONS,
 )
+# What a failover away from the home region does to the credentials' copies there: master, then app.
+TAKE_OVER = ["stop_replication_to_replica", "rotate_secret"] * 2
 CHECKERS = ("us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2", "sa-east-1")
 
 
@@ -73,6 +77,12 @@ def record(mode: str = "warm", primary: str = PRIMARY) -> FailoverRecord:
         origin_name=ORIGIN,
         origin_health_check_ids=CHECKS,
         hosted_zone_id=ZONE,
+        home_region=PRIMARY,  # aws:region: the credentials' primaries never move
+        rotation_days=DAYS,
+        master_secret_arns=MASTER,
+        app_secret_arns=APP,
+        secrets_key_arns=KEYS,
+        rotation_function_arns=FUNCTIONS,
     )
 
 
@@ -90,10 +100,11 @@ class Region:
         self.engine_version = VERSION
 
 
-class Cloud:
-    """Two regions, the global cluster between them, Route 53 and the SSM records."""
+class Cloud(SecretsManager):
+    """Two regions, the global cluster between them, Route 53, the SSM records and the credentials' copies."""
 
     def __init__(self, mode: str = "warm", lost: tuple[str, ...] = ()) -> None:
+        super().__init__()
         warm = mode == "warm"
         self.sites = {PRIMARY: Region(PRIMARY, 2, 3), STANDBY: Region(STANDBY, 1 if warm else 0, 1 if warm else 0)}
         self.lost = set(lost)
@@ -343,12 +354,6 @@ class Cloud:
         }
 
 
-class FaultError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code)
-        self.code, self.message = code, message
-
-
 # The machine
 
 
@@ -378,6 +383,7 @@ printf '%s\\n' "pulumi $*" >> "$FAKE_PULUMI_LOG"
 if [ "$1" = up ]; then exit "${FAKE_PULUMI_EXIT:-0}"; fi
 """
 
+CHECK_CREDENTIALS_JOINED = deploy.check_credentials_joined
 REAL = {
     "payments-platform:domainName": "payments.acme-pay.co.uk",
     "payments-platform:hostedZoneId": ZONE,
@@ -410,6 +416,8 @@ class Machine:
         monkeypatch.setattr(deploy, "stack_file", lambda stack: project / f"Pulumi.{stack}.yaml")
         monkeypatch.setattr(deploy, "aws_session", lambda env: (cloud.session(), None))
         monkeypatch.setattr(leftovers, "check", lambda *args, **kwargs: [])  # tested in test_leftovers.py
+        # up's credentials check asks this cloud (test_deploy.py's autouse fixture answers None).
+        monkeypatch.setattr(deploy, "check_credentials_joined", CHECK_CREDENTIALS_JOINED)
 
     @property
     def stack_file(self) -> Path:
@@ -686,7 +694,12 @@ def test_pilot_light_failover_creates_the_temporary_writer_like_the_managed_ones
 ) -> None:
     _, cloud = region_lost
     assert deploy.main(FAILOVER) == 0
-    assert cloud.mutations() == ["create_db_instance", "failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.mutations() == [
+        "create_db_instance",
+        "failover_global_cluster",
+        "update_auto_scaling_group",
+        *TAKE_OVER,
+    ]
     assert cloud.asked("create_db_instance") == [
         {
             "DBInstanceIdentifier": TEMPORARY,
@@ -706,12 +719,13 @@ def test_pilot_light_failover_creates_the_temporary_writer_like_the_managed_ones
         {"GlobalClusterIdentifier": GLOBAL, "TargetDbClusterIdentifier": ARNS[STANDBY], "AllowDataLoss": True}
     ]
     out = capsys.readouterr().out
-    assert [s.split(":")[0] for s in steps_of(out)] == [f"step {n}/8" for n in range(1, 9)]
+    assert [s.split(":")[0] for s in steps_of(out)] == [f"step {n}/12" for n in range(1, 13)]
     follow_up = out[out.index("next:") :]
     for words in (
         "1. commit Pulumi.prod.yaml (primaryRegion: eu-central-1)",
-        "2. leave `./deploy up prod` until eu-west-1 answers again",
-        "3. once that up has created the managed DB instance in eu-central-1, run "
+        "2. once eu-west-1 answers again, and BEFORE any up, run `./deploy failover prod --rejoin-secrets`",
+        "3. leave `./deploy up prod` until eu-west-1 answers again",
+        "4. once that up has created the managed DB instance in eu-central-1, run "
         "`./deploy failover prod --remove-temporary`: it moves the writer to the managed instance, then deletes "
         f"{TEMPORARY}",
     ):
@@ -722,7 +736,7 @@ def test_pilot_light_failover_creates_the_temporary_writer_like_the_managed_ones
 def test_warm_failover_promotes_the_running_instance(machine: Machine, cloud: Cloud) -> None:
     cloud.lost.add(PRIMARY)
     assert deploy.main(FAILOVER) == 0
-    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group", *TAKE_OVER]
 
 
 FAILOVER_REFUSALS = {
@@ -732,7 +746,7 @@ FAILOVER_REFUSALS = {
         "cannot read the failover record: ssm GetParameter in eu-central-1: EndpointConnectionError",
     ),
     "record malformed": (
-        lambda c: c.parameters.update({STANDBY: '{"format": 1}'}),
+        lambda c: c.parameters.update({STANDBY: '{"format": 2}'}),
         "/fintech/prod/failover-record in eu-central-1: failover record: stack is missing",
     ),
 }
@@ -757,7 +771,7 @@ def test_a_failed_failover_call_leaves_the_app_alone(
     assert deploy.main(FAILOVER) == regions.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
-        "deploy: step 1/6 failed: rds FailoverGlobalCluster in eu-central-1: GlobalClusterNotFoundFault"
+        "deploy: step 1/10 failed: rds FailoverGlobalCluster in eu-central-1: GlobalClusterNotFoundFault"
     )
     assert "the writer has not moved: fix the cause and run `./deploy failover prod --allow-data-loss` again" in err
     assert cloud.mutations() == ["failover_global_cluster"]
@@ -825,7 +839,7 @@ def test_switchover_resumes_after_every_step(
         assert "already done" in capsys.readouterr().out, "the re-run says what it skips"
 
 
-@pytest.mark.parametrize("boundary", range(2, 9))
+@pytest.mark.parametrize("boundary", range(2, 13))
 def test_failover_resumes_after_every_step(
     region_lost: tuple[Machine, Cloud],
     monkeypatch: pytest.MonkeyPatch,
@@ -839,7 +853,12 @@ def test_failover_resumes_after_every_step(
         "run `./deploy failover prod --allow-data-loss` again: it goes on from there.\n"
     )
     assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
-    assert cloud.mutations() == ["create_db_instance", "failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.mutations() == [
+        "create_db_instance",
+        "failover_global_cluster",
+        "update_auto_scaling_group",
+        *TAKE_OVER,
+    ]
     assert cloud.writer == STANDBY
     assert "primaryRegion: eu-central-1" in machine.stack_file.read_text()
     assert "next:" in capsys.readouterr().out, "the follow-up is printed on the run that finishes"
@@ -864,7 +883,7 @@ def test_a_temporary_instance_still_creating_is_waited_for(region_lost: tuple[Ma
     cloud.sites[STANDBY].instances[TEMPORARY] = {"status": "creating", "tier": 15, "polls": 2}
     cloud.sites[STANDBY].cluster_writer = TEMPORARY
     assert deploy.main(FAILOVER) == 0
-    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group"]
+    assert cloud.mutations() == ["failover_global_cluster", "update_auto_scaling_group", *TAKE_OVER]
     waited = [p for p in cloud.asked("describe_db_instances") if p["DBInstanceIdentifier"] == TEMPORARY]
     assert len(waited) >= 3, "the waiter polled until available"
 
