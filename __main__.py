@@ -12,12 +12,13 @@ from components.between.backup import AirGap, Backup, BackupArgs, Retention, Vau
 from components.between.edge import Edge, EdgeArgs
 from components.between.failover_records import FailoverRecords, FailoverRecordsArgs
 from components.between.origin_dns import OriginFailover, OriginFailoverArgs, OriginTarget
+from components.between.peering import PeeredSite, Peering, PeeringArgs
 from components.between.replication import ReplicatedBucket, Replication, ReplicationArgs, SiteArchives
 from components.between.secrets import SecretReplica, Secrets, SecretsArgs
-from components.naming import app_secret_prefix, log_group_name
+from components.naming import app_secret_prefix
 from components.settings import load_settings
-from components.site.across_sites import backed_up, failover_record, origin_secret_accepted_by
-from components.site.site import EdgeWatch, Links, RotationWatch, Site, SiteArgs, connecting
+from components.site.across_sites import backed_up, failover_record, origin_secret_accepted_by, rotated_copies
+from components.site.site import EdgeWatch, Links, Site, SiteArgs, connecting
 
 # Validates everything first: a bad config declares nothing.
 settings = load_settings()
@@ -31,6 +32,11 @@ def through_provider(name: str, region: str) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers=[provider])
 
 
+def peered(site: Site) -> PeeredSite:
+    net = site.network
+    return PeeredSite(site.region, net.vpc_id, net.cidr, net.rotation_route_table_ids, net.database_route_table_id)
+
+
 def archives(of: Site) -> SiteArchives:
     return SiteArchives(
         region=of.region,
@@ -42,11 +48,7 @@ def archives(of: Site) -> SiteArchives:
 # ----------------------------------------------------------------------------- the sites
 
 in_home_region = through_provider(prefix, settings.region)
-home = Site(
-    prefix,
-    SiteArgs.in_region(settings, settings.region, settings.vpc_cidr, home=True, peer_region=settings.standby_region),
-    in_home_region,
-)
+home = Site(prefix, SiteArgs.at_home(settings), in_home_region)
 sites = [home]
 secret_replica: SecretReplica | None = None
 
@@ -73,6 +75,8 @@ with connecting(sites):
                     incoming_replication=replication.watched(each.region, leaving=False),
                 )
             )
+        # Each site's rotation function reaches the other's database, whichever holds the writer.
+        Peering(f"{prefix}-peering", PeeringArgs(requester=peered(home), accepter=peered(standby)), in_home_region)
         # The home site's master secret has a replica at the standby, with the standby's key.
         home.connect(Links(peer_secrets_key_arn=standby.keys.key_arns["secrets"]))
         secret_replica = SecretReplica(region=standby.region, key_arn=standby.keys.key_arns["secrets"])
@@ -108,31 +112,25 @@ with connecting(sites):
         SecretsArgs(
             secret_name_prefix=app_secret_prefix(settings),
             secrets_key_arn=home.keys.key_arns["secrets"],
-            logs_key_arn=home.keys.key_arns["logs"],
-            lambda_key_arn=home.keys.key_arns["lambda"],
-            log_group_name=log_group_name(settings, "secret-rotation"),
-            log_retention_days=settings.log_retention_days,
             # The global writer endpoint with a standby: it follows the writer to the other region.
             db_host=home.database.writer_endpoint,
             db_port=home.database.port,
             db_name="payments",
             master_secret_arn=home.database.master_secret_arn,
             db_instance_ids=home.database.instance_ids,
-            subnet_ids=home.network.private_subnet_ids,
-            security_group_id=home.groups.ids["rotation"],
+            # The home site's function bootstraps and rotates; the standby's waits (site/rotation.py).
+            rotation_function_name=home.rotation.function_name,
+            rotation_function_arn=home.rotation.function_arn,
             recovery_window_days=30 if settings.protect_data else 0,
-            retain_logs=settings.protect_data,
-            code_signing=settings.code_signing,
-            reserved_concurrency=settings.rotation_reserved_concurrency,
             # In a global database the master secret is the stack's own: rotated by the same function.
             rotate_master=secret_replica is not None,
             replica=secret_replica,
-            # The function connects to the global database's writer cluster, found among these (secrets.py).
-            global_cluster_id=home.database.global_cluster_identifier_or_none,
-            global_member_clusters={s.region: s.database.cluster_identifier for s in sites},
         ),
         in_home_region,
     )
+    # What each site's function may rotate: its region's copies (replicas until a failover promotes them).
+    for each in sites:
+        each.connect(Links(rotated=rotated_copies(each, sites, secrets.copy_in)))
 
     edge = Edge(
         f"{prefix}-edge",
@@ -193,7 +191,6 @@ with connecting(sites):
     home.connect(
         Links(
             app_secret_arn=secrets.app_secret_arn,
-            rotation=RotationWatch(secrets.rotation_function_name, secrets.rotation_log_group_name),
             edge=EdgeWatch(edge.web_acl_metric_name, edge.distribution_id),
             backup_vault_name=backup.vault_name if backup else None,
         )

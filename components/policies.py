@@ -391,9 +391,11 @@ def rotation_lambda_policy(
     region: str,
     rotate_master: bool = False,
     replica: tuple[str, str] | None = None,
+    peer_copies: Sequence[str] = (),
 ) -> PolicyDocument:
     """What the rotation function needs: rotate the app secret (and, self-managed, the master
-    secret), read the master secret, log."""
+    secret), read the master secret, log; with ``peer_copies`` (the other region's copies of both),
+    read their metadata: whether they are this region's replicas decides whether it may rotate."""
     rotate = ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
     read = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
     return _document(
@@ -436,6 +438,18 @@ def rotation_lambda_policy(
                 }
             ]
             if replica
+            else []
+        ),
+        *(
+            [
+                {
+                    "Sid": "AskPeerCopiesWhoIsPrimary",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:DescribeSecret",
+                    "Resource": list(peer_copies),
+                }
+            ]
+            if peer_copies
             else []
         ),
         {

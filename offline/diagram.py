@@ -4,7 +4,7 @@ Layout: the edge (CloudFront, WAF, its certificate) on top; in the region, the V
 (public, private, database subnets), each band one box per availability zone, zones left to right
 in the same order in every band. What lives in a subnet is drawn in it: NAT gateways and Aurora
 instances in their zone's subnet, the load balancer in the public band, the app instances (Auto
-Scaling group) and the rotation function in the private band. Outside the VPC: the regional
+Scaling group) and the rotation function (in subnets of its own) in the private band. Outside the VPC: the regional
 services, the audit-log archive fed by its log groups through Firehose, and per region one node
 of its alarms, listing what they watch (a row per watched box, with its number of alarms) and
 with one edge, to the topic they notify: an edge per watched box crossed the whole picture.
@@ -196,6 +196,9 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
     for stream in site.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"):
         text = "Kinesis Data Firehose\n(audit-log archive, KMS)"
         drawing.node(box, "standby-firehose", text, [stream], fillcolor="#f5f5f5")
+    for function in site.of_type("aws:lambda/function:Function"):
+        text = "Rotation Lambda\n(the copies here, once\na failover promotes them)"
+        drawing.node(box, "standby-rotation", text, [function], fillcolor="#fffbe6")
     _topic_node(site, drawing, box, region)
     return box
 
@@ -205,6 +208,12 @@ def _replication_flows(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph)
     drawn = drawing.stands_for
     if "aurora" in drawn and "standby-aurora" in drawn:
         dot.edge("aurora", "standby-aurora", label="Aurora Global Database", style="bold", color="#d9534f")
+    if (
+        "rotation" in drawn
+        and "standby-aurora" in drawn
+        and full.of_type("aws:ec2/vpcPeeringConnection:VpcPeeringConnection")
+    ):
+        dot.edge("rotation", "standby-aurora", label="VPC peering\n(rotation subnets only)", style="dashed")
     sources = {
         str(c.inputs.get("bucket")) for c in full.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     }
@@ -313,7 +322,8 @@ def _shared(run: StackRun, drawing: _Drawing, band: graphviz.Digraph, tier: str)
             [asg, template],
         )
         functions = run.of_type("aws:lambda/function:Function")
-        drawing.node(band, "rotation", "Rotation Lambda\n(alternating users)", functions, fillcolor="#fffbe6")
+        text = "Rotation Lambda\n(alternating users,\nin its own subnets)"
+        drawing.node(band, "rotation", text, functions, fillcolor="#fffbe6")
         endpoints = [
             e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs.get("vpcEndpointType") == "Interface"
         ]

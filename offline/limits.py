@@ -628,6 +628,8 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
 
 _ID = "AWS assigns the identifier; the Args class has no name input"
 UNNAMED: dict[str, str] = {
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": "AWS assigns the id (pcx-...); a Name tag only",
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": "the accepter's side of that connection",
     "aws:acm/certificateValidation:CertificateValidation": "not an AWS object: waits for validation",
     "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "a setting of the vault",
     "aws:backup/vaultPolicy:VaultPolicy": "a setting of the vault",

@@ -18,7 +18,8 @@ path, and sends no custom header (HealthCheckConfig has no field for one): the l
 answer ``GET /ready`` without the edge's origin-verify header (``LoadBalancerArgs.health_checkers``)
 and admit the checkers' addresses (``SecurityGroupsArgs.health_checker_ports``). ``/ready`` passes
 only on instances that reach the database writer their secret names (the global writer endpoint),
-and the sites' VPCs are not connected: a site is healthy exactly when it holds the writer and serves.
+and the sites' app subnets have no route to each other (the VPCs are peered for the rotation functions'
+subnets alone, between/peering.py): a site is healthy exactly when it holds the writer and serves.
 So traffic follows the writer: a database-only failover moves DNS too, and the old region coming
 back after a failover stays out of DNS until its site holds the writer again. When both sites are
 unhealthy (mid-move, a few checks) Route 53 answers with the primary; a pilot-light secondary takes

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 
 from components.failover_record import AppCapacity, FailoverRecord
 from components.settings import Settings
-from components.site.site import Site
+from components.site.rotation import ROTATION_DAYS, copy_arn
+from components.site.site import RotatedCopies, Site
 
 
 def failover_record(
@@ -27,6 +29,11 @@ def failover_record(
         "target_group_arns": {s.region: s.load_balancer.target_group_arn for s in sites},
         "db_instance_settings": {s.region: s.database.instance_settings for s in sites},
         "origin_health_check_ids": health_check_ids,
+        # Each region's copies of the credentials, their key and the function that may rotate them there.
+        "app_secret_arns": {s.region: s.rotation.app_secret_arn for s in sites},
+        "master_secret_arns": {s.region: s.rotation.master_secret_arn for s in sites},
+        "secrets_key_arns": {s.region: s.keys.key_arns["secrets"] for s in sites},
+        "rotation_function_arns": {s.region: s.rotation.function_arn for s in sites},
     }
     (standby,) = [s.region for s in sites if s.region != settings.active_region]
     return pulumi.Output.all(per_site, sites[0].database.global_cluster_id).apply(
@@ -40,8 +47,23 @@ def failover_record(
             db_instance_class=settings.db_instance_class,
             origin_name=origin_name,
             hosted_zone_id=settings.hosted_zone_id or "",
+            home_region=settings.region,
+            rotation_days=ROTATION_DAYS,
             **values[0],
         ).to_json()
+    )
+
+
+def rotated_copies(
+    site: Site, sites: Sequence[Site], app_copy_in: Callable[[str], pulumi.Output[str]]
+) -> RotatedCopies:
+    """What ``site``'s rotation function may rotate: its region's copies of the app secret
+    (``app_copy_in``, the Secrets tier's) and of the home site's master secret, and the clusters
+    whose endpoint it may read."""
+    return RotatedCopies(
+        app_secret_arn=app_copy_in(site.region),
+        master_secret_arn=sites[0].database.master_secret_arn.apply(partial(copy_arn, region=site.region)),
+        member_clusters={s.region: s.database.cluster_identifier for s in sites},
     )
 
 

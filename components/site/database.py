@@ -387,6 +387,9 @@ class Database(pulumi.ComponentResource):
             replicas=[aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.key_arn)]
             if (r := args.master_replica)
             else None,
+            # A replica promoted by a region-loss failover is replicated over once its value is home
+            # again (`./deploy failover --rejoin-secrets`); without this, re-adding it fails on the name.
+            force_overwrite_replica_secret=True if args.master_replica else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         version = aws.secretsmanager.SecretVersion(

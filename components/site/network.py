@@ -1,4 +1,10 @@
-"""Network tier: a VPC across N availability zones with public, private and database subnets."""
+"""Network tier: a VPC across N availability zones with public, private, database and rotation subnets.
+
+The rotation subnets hold only the secret rotation function. They have route tables of their own so
+that, in a two-region stack, the route to the other region's database (over the peering,
+``components/between/peering.py``) is theirs alone: the app subnets never reach the other region's
+writer, which is what makes a passive site's readiness check fail (``/ready``: "reaches the writer").
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,13 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-Tier = Literal["public", "private", "database"]
-TIERS: tuple[Tier, ...] = ("public", "private", "database")
-# Each tier owns a fixed block of slots, so adding an AZ never renumbers existing subnets.
-_TIER_SLOT_OFFSET: dict[Tier, int] = {"public": 0, "private": 4, "database": 8}
+Tier = Literal["public", "private", "database", "rotation"]
+TIERS: tuple[Tier, ...] = ("public", "private", "database", "rotation")
+# Each tier owns a fixed block of slots, so adding an AZ never renumbers existing subnets, and a
+# tier's block is one aligned CIDR (``tier_block``): one rule or route names a whole tier.
+_TIER_SLOT_OFFSET: dict[Tier, int] = {"public": 0, "private": 4, "database": 8, "rotation": 12}
 MAX_AZS = 4
-_SUBNET_NEWBITS = 4  # 16 equal slots; 12 used at most
+_SUBNET_NEWBITS = 4  # 16 equal slots, 4 per tier
 
 # Services the private tiers call, reached through interface endpoints instead of NAT ($0.01 an
 # endpoint-AZ-hour each): Secrets Manager (the health service, the rotation Lambda), CloudWatch
@@ -38,6 +45,15 @@ def carve_subnets(vpc_cidr: str, az_count: int) -> dict[Tier, list[str]]:
     network = ipaddress.IPv4Network(vpc_cidr, strict=True)
     slots = list(network.subnets(prefixlen_diff=_SUBNET_NEWBITS))
     return {tier: [str(slots[_TIER_SLOT_OFFSET[tier] + i]) for i in range(az_count)] for tier in TIERS}
+
+
+def tier_block(vpc_cidr: str, tier: Tier) -> str:
+    """The CIDR holding every subnet ``tier`` may ever have (a quarter of the VPC), whatever the AZ count."""
+    network = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    slots = list(network.subnets(prefixlen_diff=_SUBNET_NEWBITS))
+    offset = _TIER_SLOT_OFFSET[tier]
+    (block,) = ipaddress.collapse_addresses(slots[offset : offset + MAX_AZS])
+    return str(block)
 
 
 def pick_zones(available: Sequence[str], az_count: int) -> tuple[str, ...]:
@@ -88,6 +104,7 @@ class Network(pulumi.ComponentResource):
     """VPC, subnets per tier and AZ, internet and NAT gateways, routes, flow logs and endpoints."""
 
     vpc_id: pulumi.Output[str]
+    cidr: str
     availability_zones: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
@@ -95,6 +112,10 @@ class Network(pulumi.ComponentResource):
     database_subnet_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
+    rotation_subnet_ids: list[pulumi.Output[str]]
+    """The rotation function's subnets; resolve only once their route out and the endpoints exist."""
+    rotation_route_table_ids: list[pulumi.Output[str]]
+    database_route_table_id: pulumi.Output[str]
     endpoint_security_group_id: pulumi.Output[str] | None
     flow_log_group_name: pulumi.Output[str]
 
@@ -115,15 +136,23 @@ class Network(pulumi.ComponentResource):
         # What a private subnet needs before anything is launched into it: its route out and
         # the endpoints its traffic to AWS APIs takes.
         private_rts, private_ready = self._private_routing(name, vpc, subnets["private"], nats)
-        self._database_routing(name, vpc, subnets["database"])
+        rotation_rts, rotation_ready = self._private_routing(name, vpc, subnets["rotation"], nats, tier="rotation")
+        database_rt = self._database_routing(name, vpc, subnets["database"])
         flow_log_group = self._flow_logs(name, vpc, args)
         private_ready += self._gateway_endpoints(name, vpc, service_prefix, private_rts)
         endpoint_sg, endpoints_ready = self._interface_endpoints(
-            name, vpc, service_prefix, cidrs["private"], subnets["private"], args.interface_endpoint_services
+            name,
+            vpc,
+            service_prefix,
+            {"private": cidrs["private"], "rotation": cidrs["rotation"]},
+            subnets["private"],
+            args.interface_endpoint_services,
         )
         private_ready += endpoints_ready
+        rotation_ready += endpoints_ready
 
         self.vpc_id = vpc.id
+        self.cidr = args.vpc_cidr
         self.flow_log_group_name = flow_log_group.name
         self.availability_zones = zones
         # An internet-facing load balancer created in a subnet of a VPC whose gateway is not attached
@@ -139,9 +168,15 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = [
             pulumi.Output.all(s.id, *ready_ids).apply(lambda v: str(v[0])) for s in subnets["private"]
         ]
+        self.rotation_subnet_ids = [
+            pulumi.Output.all(s.id, *[r.id for r in rotation_ready]).apply(lambda v: str(v[0]))
+            for s in subnets["rotation"]
+        ]
         self.database_subnet_ids = [s.id for s in subnets["database"]]
         self.nat_gateway_ids = [n.id for n in nats]
         self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.rotation_route_table_ids = [rt.id for rt in rotation_rts]
+        self.database_route_table_id = database_rt.id
         self.endpoint_security_group_id = endpoint_sg.id if endpoint_sg is not None else None
         self.register_outputs(
             {
@@ -152,6 +187,9 @@ class Network(pulumi.ComponentResource):
                 "database_subnet_ids": self.database_subnet_ids,
                 "nat_gateway_ids": self.nat_gateway_ids,
                 "private_route_table_ids": self.private_route_table_ids,
+                "rotation_subnet_ids": self.rotation_subnet_ids,
+                "rotation_route_table_ids": self.rotation_route_table_ids,
+                "database_route_table_id": self.database_route_table_id,
                 "endpoint_security_group_id": self.endpoint_security_group_id,
                 "flow_log_group_name": self.flow_log_group_name,
             }
@@ -239,9 +277,14 @@ class Network(pulumi.ComponentResource):
         return nats
 
     def _private_routing(
-        self, name: str, vpc: aws.ec2.Vpc, private_subnets: list[aws.ec2.Subnet], nats: list[aws.ec2.NatGateway]
+        self,
+        name: str,
+        vpc: aws.ec2.Vpc,
+        private_subnets: list[aws.ec2.Subnet],
+        nats: list[aws.ec2.NatGateway],
+        tier: Tier = "private",
     ) -> tuple[list[aws.ec2.RouteTable], list[pulumi.CustomResource]]:
-        """A route table per private subnet, out through a NAT gateway (its own AZ's under ``per_az``).
+        """A route table per subnet of ``tier``, out through a NAT gateway (its own AZ's under ``per_az``).
 
         Returns the tables and the routes and associations the subnets must wait for.
         """
@@ -249,24 +292,27 @@ class Network(pulumi.ComponentResource):
         ready: list[pulumi.CustomResource] = []
         for i, subnet in enumerate(private_subnets):
             rt = aws.ec2.RouteTable(
-                f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-private-{i}"}, opts=self._child()
+                f"{name}-{tier}-rt-{i}", vpc_id=vpc.id, tags={"Name": f"{name}-{tier}-{i}"}, opts=self._child()
             )
             route = aws.ec2.Route(
-                f"{name}-private-default-{i}",
+                f"{name}-{tier}-default-{i}",
                 route_table_id=rt.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nats[i % len(nats)].id,
                 opts=self._child(),
             )
             association = aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child()
+                f"{name}-{tier}-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=self._child()
             )
             tables.append(rt)
             ready += [route, association]
         return tables, ready
 
-    def _database_routing(self, name: str, vpc: aws.ec2.Vpc, database_subnets: list[aws.ec2.Subnet]) -> None:
-        # Database subnets get a table of their own with only the implicit local route.
+    def _database_routing(
+        self, name: str, vpc: aws.ec2.Vpc, database_subnets: list[aws.ec2.Subnet]
+    ) -> aws.ec2.RouteTable:
+        # Database subnets get a table of their own with only the implicit local route (and, with a
+        # peer region, the way back to its rotation subnets: between/peering.py).
         database_rt = aws.ec2.RouteTable(
             f"{name}-database-rt", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=self._child()
         )
@@ -274,6 +320,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-database-{i}", subnet_id=subnet.id, route_table_id=database_rt.id, opts=self._child()
             )
+        return database_rt
 
     def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, args: NetworkArgs) -> aws.cloudwatch.LogGroup:
         """All the VPC's traffic, logged into an encrypted group (kept on delete when asked)."""
@@ -321,35 +368,38 @@ class Network(pulumi.ComponentResource):
         name: str,
         vpc: aws.ec2.Vpc,
         service_prefix: pulumi.Output[str],
-        private_cidrs: list[str],
+        client_cidrs: dict[Tier, list[str]],
         private_subnets: list[aws.ec2.Subnet],
         services: tuple[str, ...],
     ) -> tuple[aws.ec2.SecurityGroup | None, list[pulumi.CustomResource]]:
-        """An interface endpoint per service in the private subnets, behind a group admitting HTTPS from them.
+        """An interface endpoint per service in the private subnets, behind a group admitting HTTPS
+        from the subnets of ``client_cidrs`` (the app's and the rotation function's).
 
-        Returns the group (None when there are no services) and what the private subnets must wait for.
+        Returns the group (None when there are no services) and what the clients' subnets must wait for.
         """
         if not services:
             return None, []
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
             vpc_id=vpc.id,
-            description="Interface endpoints: HTTPS from the private (app) subnets",
+            description="Interface endpoints: HTTPS from the private (app) and rotation subnets",
             tags={"Name": f"{name}-endpoints"},
             opts=self._child(),
         )
         ready: list[pulumi.CustomResource] = [
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-endpoints-https-{i}",
+                # The app subnets' rules keep their first names (a rename would replace them).
+                f"{name}-endpoints-https-{i}" if tier == "private" else f"{name}-endpoints-https-{tier}-{i}",
                 security_group_id=endpoint_sg.id,
-                description=f"HTTPS from private subnet {i}",
+                description=f"HTTPS from {tier} subnet {i}",
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
                 cidr_ipv4=cidr,
                 opts=self._child(),
             )
-            for i, cidr in enumerate(private_cidrs)
+            for tier, cidrs in client_cidrs.items()
+            for i, cidr in enumerate(cidrs)
         ]
         ready += [
             aws.ec2.VpcEndpoint(

@@ -1,7 +1,12 @@
 """Security tier, network half: one security group per role, rules referencing each other.
 
-Only the load balancer's public listener ports admit a CIDR; every other rule names the
-security group on the other side, so access follows roles, not addresses.
+Only the load balancer's public listener ports and the two rules across the regions' peering admit
+a CIDR; every other rule names the security group on the other side, so access follows roles, not
+addresses. Across an inter-region peering a rule cannot name the other VPC's group ("You can't
+reference the security group of a peer VPC that's in a different Region. Instead, use the CIDR block
+of the peer VPC", VPC Peering guide, "Update your security groups to reference peer security groups"):
+those two name the other site's rotation and database subnet blocks (``network.tier_block``), never
+its app subnets.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ AlbSource = Literal["internet", "cloudfront"]
 
 
 @dataclass(frozen=True)
+class PeerBlocks:
+    """The other site's subnet blocks this site's groups name across the peering."""
+
+    rotation_cidr: str
+    database_cidr: str
+
+
+@dataclass(frozen=True)
 class Rule:
     """One security group rule in a form tests and policies can read."""
 
@@ -63,6 +76,7 @@ def rule_plan(
     alb_source: AlbSource = "internet",
     alb_ports: tuple[int, ...] = (HTTPS, HTTP),
     health_checker_ports: tuple[int, ...] = (),
+    peer: PeerBlocks | None = None,
 ) -> list[Rule]:
     """Every rule of every group: the reviewed source of truth the component declares."""
     if alb_source == "cloudfront":
@@ -94,6 +108,32 @@ def rule_plan(
         Rule("db-in-rotation", "ingress", "database", db_port, peer_group="rotation", description="From rotation"),
         Rule("rotation-out-db", "egress", "rotation", db_port, peer_group="database", description="To Aurora"),
         Rule("rotation-out-https", "egress", "rotation", HTTPS, cidr=ANYWHERE_IPV4, description="Secrets Manager API"),
+        *_peer_rules(db_port, peer),
+    ]
+
+
+def _peer_rules(db_port: int, peer: PeerBlocks | None) -> list[Rule]:
+    """The other region's rotation function reaches this region's writer, and this one the other's:
+    whichever region holds the writer, the function attached to the secrets reaches it."""
+    if peer is None:
+        return []
+    return [
+        Rule(
+            "db-in-peer-rotation",
+            "ingress",
+            "database",
+            db_port,
+            cidr=peer.rotation_cidr,
+            description="From the other region's rotation function (peering)",
+        ),
+        Rule(
+            "rotation-out-peer-db",
+            "egress",
+            "rotation",
+            db_port,
+            cidr=peer.database_cidr,
+            description="To the other region's Aurora (peering)",
+        ),
     ]
 
 
@@ -129,6 +169,8 @@ class SecurityGroupsArgs:
     health_checker_ports: tuple[int, ...] = ()
     """Ports on which Route 53's health checkers may reach the load balancer, through a separate
     group (``ids["alb-health-checks"]``, for the load balancer's extra groups); none: no group."""
+    peer: PeerBlocks | None = None
+    """With a peer region: its rotation function may reach this database, this one its database."""
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -145,6 +187,7 @@ class SecurityGroups(pulumi.ComponentResource):
             alb_source=args.alb_source,
             alb_ports=args.alb_ports,
             health_checker_ports=args.health_checker_ports,
+            peer=args.peer,
         )
         groups = self._groups(name, args.vpc_id, {rule.group for rule in plan})
         rules = self._rules(name, plan, groups)

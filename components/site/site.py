@@ -7,10 +7,11 @@ the standby region if there is one. A site is ``active`` (holds the Aurora write
 or ``passive`` (keeps the capacity ``standbyMode`` says, ready to take over).
 
 A few things a site uses are built after it, between the sites: the app's credential (the secret
-or its replica), the rotation function, the edge and the backup vault that its monitoring watches,
-and the other site's secrets key and replication rules. The site receives each as a Pulumi deferred
-output (``pulumi.deferred_output``), which ``connect`` resolves once the piece exists: the resources
-that use it wait for it as for any output, and depend on what it came from.
+or its replica) and the copies its rotation function may rotate, the edge and the backup vault that
+its monitoring watches, and the other site's secrets key, database cluster and replication rules.
+The site receives each as a Pulumi deferred output (``pulumi.deferred_output``), which ``connect``
+resolves once the piece exists: the resources that use it wait for it as for any output, and
+depend on what it came from.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from components.site.monitoring import (
     Watched,
     WatchedReplicationRule,
 )
-from components.site.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones
+from components.site.network import INTERFACE_ENDPOINT_SERVICES, Network, NetworkArgs, lookup_zones, tier_block
+from components.site.rotation import Replication, Rotation, RotationArgs
 from components.site.security import Security, SecurityArgs
-from components.site.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.site.security_groups import PeerBlocks, SecurityGroups, SecurityGroupsArgs
 from components.site.storage import Storage, StorageArgs
 
 Role = Literal["active", "passive"]
@@ -80,6 +82,9 @@ class SiteArgs:
     and watches the edge, the rotation function and the backups."""
     peer_region: str | None = None
     """The other site's region; None: a single-region stack."""
+    peer_cidr: str | None = None
+    """The other site's VPC CIDR (with ``peer_region``): its rotation function reaches this site's
+    database across the peering, and this site's the other's (``between/peering.py``)."""
     global_cluster_id: pulumi.Input[str] | None = None
     """A standby joins this Aurora Global Database (founded by the home site)."""
     origin_verify_secrets: Sequence[pulumi.Input[str]] = ()
@@ -92,6 +97,18 @@ class SiteArgs:
     peer_backup_key_arn: pulumi.Input[str] | None = None
     """The home site's backup key in this site's region (the copies' key, ``keys.backup_copy_key_arn``):
     this region's key-change rule watches it with the site's own keys."""
+
+    @classmethod
+    def at_home(cls, settings: Settings) -> SiteArgs:
+        """The site of the stack's own region (``aws:region``), peered with the standby if there is one."""
+        return cls.in_region(
+            settings,
+            settings.region,
+            settings.vpc_cidr,
+            home=True,
+            peer_region=settings.standby_region,
+            peer_cidr=settings.standby_vpc_cidr if settings.standby_region else None,
+        )
 
     @classmethod
     def joining(cls, settings: Settings, home: Site) -> SiteArgs:
@@ -107,6 +124,7 @@ class SiteArgs:
                 settings.standby_vpc_cidr,
                 home=False,
                 peer_region=home.region,
+                peer_cidr=settings.vpc_cidr,
                 global_cluster_id=home.database.global_cluster_id,
                 origin_verify_secrets=home.load_balancer.origin_verify_values,
                 origin_validation_record_fqdn=home.load_balancer.validation_record_fqdn,
@@ -125,6 +143,7 @@ class SiteArgs:
         *,
         home: bool,
         peer_region: str | None,
+        peer_cidr: str | None = None,
         global_cluster_id: pulumi.Input[str] | None = None,
         origin_verify_secrets: Sequence[pulumi.Input[str]] = (),
         origin_validation_record_fqdn: pulumi.Input[str] | None = None,
@@ -139,6 +158,7 @@ class SiteArgs:
             capacity=Capacity.of(settings, home=home, role=role),
             home=home,
             peer_region=peer_region,
+            peer_cidr=peer_cidr,
             global_cluster_id=global_cluster_id,
             origin_verify_secrets=origin_verify_secrets,
             origin_validation_record_fqdn=origin_validation_record_fqdn,
@@ -156,12 +176,19 @@ class SiteArgs:
             raise ValueError("the home site's backup keys are its own: peer_backup_key_arn is for a standby")
         if not self.home and self.peer_region is None:
             raise ValueError("a standby site needs peer_region, the home site's region")
+        if (self.peer_region is None) != (self.peer_cidr is None):
+            raise ValueError("peer_region and peer_cidr come together: the other site's region and VPC CIDR")
 
 
 @dataclass(frozen=True)
-class RotationWatch:
-    function_name: pulumi.Input[str]
-    log_group_name: pulumi.Input[str]
+class RotatedCopies:
+    """What a site's rotation function may rotate: the site's region's copies of the credentials."""
+
+    app_secret_arn: pulumi.Input[str]
+    """The app secret's copy here, resolving as soon as the secret exists (the bootstrap needs the grant)."""
+    master_secret_arn: pulumi.Input[str]
+    member_clusters: pulumi.Input[dict[str, str]]
+    """The stack's database clusters by region: in a global database the function reads the writer's endpoint."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +204,7 @@ class Links:
 
     app_secret_arn: pulumi.Input[str] | None = None
     """The app's credential in the site's region: the secret, or its replica."""
-    rotation: RotationWatch | None = None
+    rotated: RotatedCopies | None = None
     edge: EdgeWatch | None = None
     backup_vault_name: pulumi.Input[str] | None = None
     peer_secrets_key_arn: pulumi.Input[str] | None = None
@@ -197,6 +224,7 @@ class Site(pulumi.ComponentResource):
     network: Network
     groups: SecurityGroups
     database: Database
+    rotation: Rotation
     archives: Storage
     load_balancer: LoadBalancer
     app: Compute
@@ -207,6 +235,10 @@ class Site(pulumi.ComponentResource):
         self.region, self.role = args.region, args.role
         self._later = _Deferred()
         self.app_secret_arn = self._later("app_secret_arn")
+        # The other site's secrets key, which the home site's copies are replicated with (asked for once).
+        self._peer_secrets_key_arn = (
+            self._later("peer_secrets_key_arn") if args.home and args.peer_region else pulumi.Output.from_input("")
+        )
         try:
             self._build(name, args)
         except BaseException as exc:
@@ -230,6 +262,7 @@ class Site(pulumi.ComponentResource):
         self.network = self._network(name, args, zones)
         self.groups = self._groups(name, args)
         self.database = self._database(name, args, zones)
+        self.rotation = self._rotation(name, args)
         self.archives = self._archives(name, args)
         self.load_balancer = self._load_balancer(name, args)
         self.app = self._app(name, args)
@@ -307,6 +340,13 @@ class Site(pulumi.ComponentResource):
                 alb_ports=(443,) if args.settings.domain_name else (80,),
                 # With two sites, Route 53 checks the origin's health (its own group: see security_groups.py).
                 health_checker_ports=(443,) if args.peer_region else (),
+                # ... and each site's rotation function reaches the other's database (between/peering.py).
+                peer=PeerBlocks(
+                    rotation_cidr=tier_block(args.peer_cidr, "rotation"),
+                    database_cidr=tier_block(args.peer_cidr, "database"),
+                )
+                if args.peer_cidr
+                else None,
             ),
             self._child(),
         )
@@ -319,7 +359,7 @@ class Site(pulumi.ComponentResource):
             # An Aurora Global Database founded from this cluster (its identifier never changes:
             # the primary region is a role, not a name).
             global_role = GlobalPrimary(identifier=f"{settings.name_prefix}-global")
-            master_replica = MasterReplica(region=args.peer_region, key_arn=self._later("peer_secrets_key_arn"))
+            master_replica = MasterReplica(region=args.peer_region, key_arn=self._peer_secrets_key_arn)
         elif args.global_cluster_id is not None:
             global_role = GlobalSecondary(global_cluster_id=args.global_cluster_id, source_region=settings.region)
         return Database(
@@ -344,6 +384,42 @@ class Site(pulumi.ComponentResource):
                 protect=settings.protect_data,
                 global_role=global_role,
                 master_replica=master_replica,
+            ),
+            self._child(),
+        )
+
+    def _rotation(self, name: str, args: SiteArgs) -> Rotation:
+        """The site's rotation function, for its region's copies of the credentials (``rotated``)."""
+        settings, later = args.settings, self._later
+        global_cluster_id = self.database.global_cluster_identifier_or_none if args.home else args.global_cluster_id
+        return Rotation(
+            # The children keep the names the Secrets tier gave the home site's (``formerly_under``).
+            f"{name}-secrets",
+            RotationArgs(
+                subnet_ids=self.network.rotation_subnet_ids,
+                security_group_id=self.groups.ids["rotation"],
+                secrets_key_arn=self.keys.key_arns["secrets"],
+                logs_key_arn=self.keys.key_arns["logs"],
+                lambda_key_arn=self.keys.key_arns["lambda"],
+                log_group_name=log_group_name(settings, "secret-rotation"),
+                log_retention_days=settings.log_retention_days,
+                app_secret_arn=later("rotated.app_secret_arn"),
+                master_secret_arn=later("rotated.master_secret_arn"),
+                # In a global database the master secret is the stack's own: rotated by the same function.
+                rotate_master=args.peer_region is not None,
+                replication=Replication(args.peer_region, self._peer_secrets_key_arn)
+                if args.home and args.peer_region
+                else None,
+                peer_region=args.peer_region,
+                code_signing=settings.code_signing,
+                reserved_concurrency=settings.rotation_reserved_concurrency,
+                retain_logs=settings.protect_data,
+                global_cluster_id=global_cluster_id,
+                global_member_clusters=later("rotated.member_clusters"),
+                # Built by the Secrets tier until the standby could take over rotation: moved, not replaced.
+                formerly_under=pulumi.resource.create_urn(f"{settings.name_prefix}-secrets", "fintech:data:Secrets")
+                if args.home
+                else None,
             ),
             self._child(),
         )
@@ -431,7 +507,6 @@ class Site(pulumi.ComponentResource):
         """The site's alarms, dashboard and log archive, alerting through its own topic: the standby
         must page when the stack's region is the one that is down."""
         settings, home, later = args.settings, args.home, self._later
-        rotation_log_group = [later("rotation.log_group_name")] if home else []
         outgoing = self._replication_rules("outgoing", args.peer_region)
         return Monitoring(
             f"{name}-monitoring",
@@ -446,11 +521,11 @@ class Site(pulumi.ComponentResource):
                     app_min_instances=args.capacity.app_min,
                     db_cluster_identifier=self.database.cluster_identifier,
                     db_instance_identifiers=self.database.instance_identifiers,
-                    rotation_function_name=later("rotation.function_name") if home else None,
+                    rotation_function_name=self.rotation.function_name,
                     web_acl_metric_name=later("edge.web_acl_metric_name") if home else None,
                     distribution_id=later("edge.distribution_id") if home else None,
-                    # The passive site's app cannot reach the writer in the other region (the VPCs are
-                    # not connected): it is watched only where it is the active one.
+                    # The passive site's app cannot reach the writer in the other region (its subnets have
+                    # no route there; only the rotation subnets are peered): watched only where it is active.
                     app_dependency_metric=self.app.dependency_metric if args.role == "active" else None,
                     backup_vault_name=later("backup_vault_name") if settings.backup_enabled else None,
                     # The keys of this region the site's data and (home) recovery points are encrypted with.
@@ -474,7 +549,7 @@ class Site(pulumi.ComponentResource):
                 archived_log_groups=[
                     self.network.flow_log_group_name,
                     *self.database.log_group_names,
-                    *rotation_log_group,
+                    self.rotation.log_group_name,
                     self.app.log_group_name,
                 ],
                 archive_errors=ArchiveErrors(

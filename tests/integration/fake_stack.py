@@ -31,7 +31,7 @@ class FakeStack:
 
 
 def _by_tier(plan: StackRun) -> dict[str, list[dict[str, Any]]]:
-    tiers: dict[str, list[dict[str, Any]]] = {"public": [], "private": [], "database": []}
+    tiers: dict[str, list[dict[str, Any]]] = {"public": [], "private": [], "database": [], "rotation": []}
     for subnet in sorted(plan.of_type("aws:ec2/subnet:Subnet"), key=lambda s: s.name):
         tiers[subnet.inputs["tags"]["Tier"]].append(subnet.inputs)
     return tiers
@@ -70,7 +70,7 @@ def build(stack: str, plan: StackRun | None = None) -> FakeStack:
                 "NatGatewayId"
             ]
         )
-    for i, subnet in enumerate(subnet_ids["private"]):
+    for i, subnet in enumerate(subnet_ids["private"] + subnet_ids["rotation"]):
         table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
         ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nats[i % len(nats)])
         ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)

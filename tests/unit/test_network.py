@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from components.site.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets, pick_zones
+from components.site.network import INTERFACE_ENDPOINT_SERVICES, TIERS, carve_subnets, pick_zones, tier_block
 from offline.harness import ProgramError, ResourceRecord, StackRun, run_stack
 from tests.helpers import record_by_output
 
@@ -26,7 +26,7 @@ def test_carved_subnets_are_disjoint_inside_the_vpc(cidr: str, size: int, az_cou
     carved = carve_subnets(cidr, az_count)
     vpc = ipaddress.IPv4Network(cidr)
     nets = [ipaddress.IPv4Network(c) for tier in TIERS for c in carved[tier]]
-    assert len(nets) == 3 * az_count
+    assert len(nets) == len(TIERS) * az_count == 4 * az_count
     assert all(n.subnet_of(vpc) and n.prefixlen == size for n in nets)
     assert not any(a.overlaps(b) for a, b in itertools.combinations(nets, 2))
 
@@ -75,7 +75,7 @@ def test_zones_come_from_the_provider_not_literals() -> None:
     run = run_stack("dev", {"aws:region": "ap-southeast-2", "azCount": 2})
     zones = run.outputs["availability_zones"]
     assert zones == ["ap-southeast-2a", "ap-southeast-2b"]
-    assert len(run.of_type(SUBNET)) == 6
+    assert len(run.of_type(SUBNET)) == 8  # four tiers in two zones
     (az_call,) = [args for token, args in run.calls if token.endswith("getAvailabilityZones")]
     assert az_call["state"] == "available"
     assert az_call["filters"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
@@ -116,9 +116,16 @@ def test_public_subnets_route_to_the_internet_gateway(stack_run: StackRun) -> No
 
 
 def test_database_subnets_have_no_route_out_of_the_vpc(stack_run: StackRun) -> None:
+    """None but, with a standby, the way back to the other site's rotation subnets over the peering."""
+    other = (
+        stack_run.config.get("payments-platform:standbyVpcCidr") if stack_run.outputs.get("standby_region") else None
+    )
     for subnet in subnets(stack_run, "database"):
         table = route_table_of(stack_run, subnet)
-        assert routes_of(stack_run, table) == []
+        assert [
+            (r.inputs["destinationCidrBlock"], "vpcPeeringConnectionId" in r.inputs)
+            for r in routes_of(stack_run, table)
+        ] == ([(tier_block(other, "rotation"), True)] if other else [])
         assert not table.inputs.get("routes")
         gateway_endpoints = [e for e in stack_run.of_type(ENDPOINT) if table.id in e.inputs.get("routeTableIds", [])]
         assert gateway_endpoints == []
@@ -165,8 +172,9 @@ def test_prod_reaches_aws_apis_through_interface_endpoints(prod: StackRun) -> No
         for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.inputs["securityGroupId"] == sg_id
     ]
+    # The app's subnets and the rotation function's.
     assert sorted(r.inputs["cidrIpv4"] for r in rules) == sorted(
-        s.inputs["cidrBlock"] for s in subnets(prod, "private")
+        s.inputs["cidrBlock"] for s in [*subnets(prod, "private"), *subnets(prod, "rotation")]
     )
     assert {(r.inputs["fromPort"], r.inputs["toPort"]) for r in rules} == {(443, 443)}
 

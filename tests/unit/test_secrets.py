@@ -14,12 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from components.between.secrets import (
-    BOOTSTRAP_STAGE,
-    EXCLUDED_PASSWORD_CHARACTERS,
-    rotation_bundle,
-)
-from offline.harness import ProgramError, ResourceRecord, StackRun, known_stacks, run_stack, stack_config
+from components.between.secrets import BOOTSTRAP_STAGE
+from components.site.rotation import EXCLUDED_PASSWORD_CHARACTERS, RotationArgs, rotation_bundle
+from offline.harness import ResourceRecord, StackRun, known_stacks, stack_config
 from tests.helpers import as_list, doc, named, record_by_output
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -51,7 +48,9 @@ def app_secret(run: StackRun) -> ResourceRecord:
 
 
 def function(run: StackRun) -> ResourceRecord:
-    return run.one(FUNCTION)
+    """The home site's rotation function (the one the schedules name)."""
+    (home,) = [f for f in run.of_type(FUNCTION) if "-standby-" not in f.name]
+    return home
 
 
 def secrets_component(run: StackRun) -> ResourceRecord:
@@ -260,50 +259,73 @@ def test_without_a_global_database_the_role_may_call_no_rds_action(dev: StackRun
     assert rds_statements(dev) == []
 
 
-def test_a_global_writer_lookup_needs_the_member_clusters(tmp_path: Path) -> None:
-    wiring = (
-        "global_cluster_id=home.database.global_cluster_identifier_or_none,",
-        "global_member_clusters={s.region: s.database.cluster_identifier for s in sites},",
-    )
-    source = (REPO / "__main__.py").read_text()
-    assert all(line in source for line in wiring)
-    program = tmp_path / "__main__.py"
-    program.write_text(
-        source.replace(wiring[0], 'global_cluster_id="payments-global",').replace(
-            wiring[1], "global_member_clusters={},"
-        )
-    )
-    with pytest.raises(ProgramError, match="global_cluster_id needs global_member_clusters"):
-        run_stack("dev", program=program)
+def test_a_global_writer_lookup_needs_the_member_clusters() -> None:
+    rotation_args(global_cluster_id="payments-global", global_member_clusters={"eu-west-1": "c"})
+    with pytest.raises(ValueError, match="global_cluster_id needs global_member_clusters"):
+        rotation_args(global_cluster_id="payments-global", global_member_clusters={})
 
 
 def test_prod_has_several_instances_for_the_bootstrap_to_wait_for(prod: StackRun) -> None:
     assert len(prod.of_type(INSTANCE)) >= 2
 
 
+def rotation_tiers(run: StackRun) -> set[str]:
+    return {r.urn for r in run.resources if r.type == "fintech:data:Rotation"}
+
+
 def test_consumers_of_the_exported_secret_arn_wait_for_the_bootstrap(stack_run: StackRun) -> None:
     secret, bootstrap = app_secret(stack_run), stack_run.one(INVOCATION)
     tier = secrets_component(stack_run).urn
-    # Whatever outside the tier took the secret's ARN (the app's launch template, for one).
-    consumers = [r for r in stack_run.resources if r.custom and r.parent != tier and secret.urn in r.dependencies]
+    # Whatever outside the tier took the secret's ARN (the app's launch template, for one), but the
+    # rotation functions' grants: the home function runs the bootstrap (the next test).
+    consumers = [
+        r
+        for r in stack_run.resources
+        if r.custom and r.parent not in {tier, *rotation_tiers(stack_run)} and secret.urn in r.dependencies
+    ]
     assert "aws:ec2/launchTemplate:LaunchTemplate" in {c.type for c in consumers}
     for consumer in consumers:
         assert depends_on(stack_run, consumer, bootstrap.urn), f"{consumer.name} may start before the bootstrap"
 
 
+def test_the_function_may_touch_the_secret_before_the_bootstrap_it_runs(stack_run: StackRun) -> None:
+    """The role's grant names the secret as soon as it exists: waiting for the bootstrap (which the
+    function runs) would be a cycle that no `up` finishes."""
+    secret, bootstrap = app_secret(stack_run), stack_run.one(INVOCATION)
+    grants = [
+        r
+        for r in stack_run.resources
+        if r.parent in rotation_tiers(stack_run) and r.custom and secret.urn in r.dependencies
+    ]
+    assert {g.type for g in grants} >= {"aws:iam/rolePolicy:RolePolicy", "aws:lambda/permission:Permission"}
+    for grant in grants:
+        assert not depends_on(stack_run, grant, bootstrap.urn), f"{grant.name} waits for the bootstrap"
+    assert depends_on(stack_run, bootstrap, function(stack_run).urn)
+
+
 # --------------------------------------------------------------------------- the function
 
 
-def test_function_runs_in_the_private_subnets_with_its_own_group(stack_run: StackRun) -> None:
+def test_function_runs_in_the_rotation_subnets_with_its_own_group(stack_run: StackRun) -> None:
     fn = function(stack_run)
-    assert fn.inputs["vpcConfig"]["subnetIds"] == stack_run.outputs["private_subnet_ids"]
+    rotation_subnets = [
+        s.id
+        for s in stack_run.of_type("aws:ec2/subnet:Subnet")
+        if s.inputs["tags"]["Tier"] == "rotation" and s.region == stack_run.config["aws:region"]
+    ]
+    assert rotation_subnets
+    assert fn.inputs["vpcConfig"]["subnetIds"] == rotation_subnets
+    assert not set(rotation_subnets) & set(stack_run.outputs["private_subnet_ids"])
     assert fn.inputs["vpcConfig"]["securityGroupIds"] == [stack_run.outputs["security_group_ids"]["rotation"]]
     assert fn.inputs["handler"] == "rotation.lambda_handler"
     assert fn.inputs["runtime"] == "python3.12"
+    standby = stack_run.outputs.get("standby_region")
     assert fn.inputs["environment"]["variables"] == {
         "SECRETS_MANAGER_ENDPOINT": "https://secretsmanager.eu-west-1.amazonaws.com",
         "DB_TLS": "required",
         "EXCLUDE_CHARACTERS": "/@\"'\\`:;%",
+        # With a standby, the function asks the other region's copy whether it may rotate.
+        **({"PEER_REGION": standby} if standby else {}),
     }
 
 
@@ -351,15 +373,26 @@ def test_concurrency_is_reserved_in_prod_and_small_and_never_in_dev(dev: StackRu
     assert reserved == int(prod.setting("rotationReservedConcurrency"))
 
 
+def rotation_args(**overrides: Any) -> RotationArgs:
+    given: dict[str, Any] = {
+        "subnet_ids": ["subnet-1"],
+        "security_group_id": "sg-1",
+        "secrets_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/s",
+        "logs_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/l",
+        "lambda_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/f",
+        "log_group_name": "/fintech/dev/secret-rotation",
+        "log_retention_days": 30,
+        "app_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-AbCdEf",
+        "master_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:master-AbCdEf",
+    }
+    return RotationArgs(**(given | overrides))
+
+
 @pytest.mark.parametrize("reserved", [-1, 6])
-def test_reserved_concurrency_outside_0_to_5_is_refused(tmp_path: Path, reserved: int) -> None:
-    wiring = "reserved_concurrency=settings.rotation_reserved_concurrency,"
-    source = (REPO / "__main__.py").read_text().replace(wiring, f"reserved_concurrency={reserved},")
-    program = tmp_path / "__main__.py"
-    program.write_text(source)
-    with pytest.raises(ProgramError, match="reserved_concurrency must be from 0 to 5") as excinfo:
-        run_stack("dev", program=program)
-    assert isinstance(excinfo.value.__cause__, ValueError)
+def test_reserved_concurrency_outside_0_to_5_is_refused(reserved: int) -> None:
+    rotation_args(reserved_concurrency=5)
+    with pytest.raises(ValueError, match="reserved_concurrency must be from 0 to 5"):
+        rotation_args(reserved_concurrency=reserved)
 
 
 def test_function_logs_to_an_encrypted_group(stack_run: StackRun) -> None:
@@ -496,7 +529,7 @@ def test_signer_signs_the_uploaded_version_of_the_zip_into_the_same_private_buck
         "s3": {"bucket": bucket.id, "key": unsigned.inputs["key"], "version": unsigned.state["versionId"]}
     }
     assert job.inputs["destination"]["s3"]["bucket"] == bucket.id
-    assert bucket.parent == secrets_component(prod).urn, "the secrets tier owns its artifacts bucket"
+    assert bucket.parent == function(prod).parent, "the rotation tier owns its artifacts bucket"
     assert bucket.inputs["tags"] == {"Purpose": "lambda-artifacts"}
 
 

@@ -1,14 +1,16 @@
 """Security tier as declared: keys, roles and security group rules in both stacks."""
 
+import ipaddress
 import json
 from typing import Any
 
 import pytest
 
 from components.policies import UNSCOPABLE_ACTIONS
+from components.site.network import tier_block
 from components.site.security import KEY_PURPOSES
 from components.site.security_groups import ROLES, rule_plan
-from offline.harness import ResourceRecord, StackRun
+from offline.harness import ResourceRecord, StackRun, run_stack
 from tests.helpers import as_list, doc, record_by_output
 
 KEY = "aws:kms/key:Key"
@@ -237,6 +239,7 @@ def test_security_group_rules_are_exactly_these(stack_run: StackRun) -> None:
         ("ingress", "database", 3306, "rotation"),
     ]
     groups: list[str] = sorted(ROLES)
+    expected += peer_rules(stack_run)
     if "alb-health-checks" in stack_run.outputs["security_group_ids"]:
         # With a standby, Route 53's health checkers reach /health, through a group of their own.
         checkers = f"com.amazonaws.{stack_run.config['aws:region']}.route53-healthchecks"
@@ -246,10 +249,41 @@ def test_security_group_rules_are_exactly_these(stack_run: StackRun) -> None:
     assert sorted(stack_run.outputs["security_group_ids"]) == groups
 
 
+def peer_rules(run: StackRun) -> list[tuple[str, str, int, str]]:
+    """With a standby, the two rules across the peering: the other site's rotation subnets may reach
+    this database, this rotation function the other's database subnets; never its app subnets."""
+    other = run.config.get("payments-platform:standbyVpcCidr") if run.outputs.get("standby_region") else None
+    if not other:
+        return []
+    return [
+        ("egress", "rotation", 3306, tier_block(other, "database")),
+        ("ingress", "database", 3306, tier_block(other, "rotation")),
+    ]
+
+
 def test_only_https_leaves_the_vpc(stack_run: StackRun) -> None:
-    """AWS APIs and OS updates are HTTPS: no other port may reach a CIDR (e.g. MySQL to the internet)."""
-    to_cidrs = {(g, p) for d, g, p, peer in rules(stack_run) if d == "egress" and "/" in peer}
-    assert {p for _, p in to_cidrs} == {443}
+    """AWS APIs and OS updates are HTTPS: no other port may reach a CIDR (e.g. MySQL to the internet),
+    but MySQL from the rotation function to the other site's database subnets (peered)."""
+    to_cidrs = {(g, p, peer) for d, g, p, peer in rules(stack_run) if d == "egress" and "/" in peer}
+    assert {(g, p) for g, p, _ in to_cidrs} - {("rotation", 3306)} == {("app", 443), ("rotation", 443)}
+    assert {(d, g, p, peer) for d, g, p, peer in rules(stack_run) if p == 3306 and "/" in peer} == set(
+        peer_rules(stack_run)
+    )
+
+
+def test_the_peer_blocks_are_the_other_sites_rotation_and_database_subnets(prod: StackRun) -> None:
+    standby = run_stack("prod").standby()
+    for tier in ("rotation", "database"):
+        block = ipaddress.ip_network(tier_block(prod.config["payments-platform:standbyVpcCidr"], tier))
+        subnets = [s.inputs["cidrBlock"] for s in standby.of_type("aws:ec2/subnet:Subnet")]
+        inside = [c for c in subnets if ipaddress.ip_network(c).subnet_of(block)]  # type: ignore[arg-type]
+        tiers = {
+            s.inputs["tags"]["Tier"]
+            for s in standby.of_type("aws:ec2/subnet:Subnet")
+            if s.inputs["cidrBlock"] in inside
+        }
+        assert inside, f"the {tier} block holds the standby's {tier} subnets"
+        assert tiers == {tier}, f"the {tier} block holds the standby's {tier} subnets and nothing else"
 
 
 def test_the_load_balancer_admits_only_cloudfront_on_its_origin_port(stack_run: StackRun) -> None:
@@ -259,7 +293,9 @@ def test_the_load_balancer_admits_only_cloudfront_on_its_origin_port(stack_run: 
 
 
 def test_no_group_admits_a_cidr(stack_run: StackRun) -> None:
-    assert [(g, p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and "/" in peer] == []
+    """But the database, from the other site's rotation subnets (a group across Regions cannot be named)."""
+    admitted = [("ingress", g, p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and "/" in peer]
+    assert admitted == [r for r in peer_rules(stack_run) if r[0] == "ingress"]
 
 
 def test_cloudfront_prefix_list_is_referenced_on_one_port_only() -> None:
@@ -269,7 +305,8 @@ def test_cloudfront_prefix_list_is_referenced_on_one_port_only() -> None:
 
 def test_database_admits_only_the_app_and_rotation_on_mysql(stack_run: StackRun) -> None:
     db_ingress = [(p, peer) for d, g, p, peer in rules(stack_run) if d == "ingress" and g == "database"]
-    assert sorted(db_ingress) == [(3306, "app"), (3306, "rotation")]
+    peered = [(p, peer) for d, g, p, peer in peer_rules(stack_run) if d == "ingress"]
+    assert sorted(db_ingress) == sorted([(3306, "app"), (3306, "rotation"), *peered])
 
 
 def test_security_groups_live_in_the_vpc(stack_run: StackRun) -> None:

@@ -122,3 +122,26 @@ def test_rules_name_their_peers_by_raw_ids(run: StackRun) -> None:
         assert rule.property_dependencies["referencedSecurityGroupId"] == (peer.urn,), rule.name
         own = groups[rule.inputs["securityGroupId"]]
         assert rule.property_dependencies["securityGroupId"] == (own.urn,), rule.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_security_group_is_attached_to_something(stack: str) -> None:
+    """A group nothing uses is a rule set no review looks at (issue #25, item 10: the standby's rotation
+    group, before the standby had its own rotation function). Rules name groups; users put them on."""
+    run = run_stack(stack)
+    users = [r for r in run.resources if r.custom and r.type not in (*RULE_TYPES, SECURITY_GROUP)]
+    used = {group for r in users for group in _security_group_ids(r.inputs)}
+    unattached = [g.name for g in run.of_type(SECURITY_GROUP) if g.id not in used]
+    assert not unattached, f"no resource is launched into {unattached}"
+
+
+def _security_group_ids(value: Any, key: str = "") -> Iterator[str]:
+    """Every value under a key that names security groups (``securityGroupIds``, ``vpcSecurityGroupIds``...)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _security_group_ids(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _security_group_ids(v, key)
+    elif isinstance(value, str) and "ecurityGroup" in key:
+        yield value

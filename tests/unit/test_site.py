@@ -19,6 +19,7 @@ TIERS = {
     "fintech:network:Network",
     "fintech:security:SecurityGroups",
     "fintech:data:Database",
+    "fintech:data:Rotation",
     "fintech:storage:Storage",
     "fintech:app:LoadBalancer",
     "fintech:app:Compute",
@@ -75,6 +76,7 @@ def test_the_pieces_between_sites_stand_beside_them(prod: StackRun, dev: StackRu
         "fintech:backup:Backup",
         "fintech:data:Replication",
         "fintech:edge:OriginFailover",
+        "fintech:network:Peering",
         "fintech:ops:FailoverRecords",
     }
 
@@ -108,7 +110,7 @@ def test_imports_flow_one_way() -> None:
         for p in (REPO / "components" / "site").glob("*.py")
         if p.name not in ("site.py", "__init__.py", "across_sites.py")
     ]
-    assert len(tiers) == 8
+    assert len(tiers) == 9
     assert not {m for m in _imports(REPO / "components" / "site" / "across_sites.py") if "between" in m}
     for tier in tiers:
         bad = {m for m in _imports(tier) if m.startswith(("components.between", "components.site.site", "__main__"))}

@@ -83,8 +83,11 @@ def test_no_resource_of_the_stack_region_lands_in_the_standby_region_by_accident
         for r in prod.home().resources
         if r.custom and r.region == STANDBY and not any(mark in r.name for mark in ELSEWHERE_ON_PURPOSE)
     ]
-    # The replication configuration of the standby's buckets lives with them (its source).
-    assert all(r.startswith("fintech-prod-replication-") for r in misplaced), misplaced
+    # The replication configuration of the standby's buckets lives with them (its source); the peering's
+    # accepter and the standby's routes over it are the standby's side of the connection.
+    on_purpose = ("fintech-prod-replication-", f"fintech-prod-peering-{STANDBY}-", "fintech-prod-peering-accept")
+    assert misplaced
+    assert all(r.startswith(on_purpose) for r in misplaced), misplaced
 
 
 # --------------------------------------------------------------------------- Aurora Global Database
@@ -315,7 +318,7 @@ def test_only_the_active_sites_app_is_alarmed_for_reaching_the_database(primary:
 
 
 def test_rotations_may_re_encrypt_the_replicas_with_the_standby_key(prod: StackRun) -> None:
-    (policy,) = [p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy")]
+    (policy,) = [p for p in prod.home().of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-rotation-policy")]
     by_sid = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     statement = by_sid["EncryptReplicasThroughSecretsManager"]
     assert statement["Resource"] == key_arn(prod, prod.standby(), "secrets")
