@@ -222,23 +222,30 @@ def lambda_account_settings(region: str, env: Mapping[str, str]) -> dict[str, An
         return None
 
 
-def check_lambda_concurrency(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> str | None:
-    """The rotation function's reservation must leave the account's floor: a new account's quota
-    (10 or 50) cannot, and `PutFunctionConcurrency` fails part-way through the first `up`."""
-    reserved = int(config.get(f"{project_name(PROJECT_DIR)}:rotationReservedConcurrency") or 0)
-    account = lambda_account_settings(config.get("aws:region", ""), env) if reserved > 0 else None
-    if account is None:
-        return None
-    quota = int(account.get("AccountLimit", {}).get("ConcurrentExecutions", 0))
-    if quota - reserved >= LAMBDA_UNRESERVED_FLOOR:
-        return None
-    return (
-        f"Lambda in {config.get('aws:region')}: the account's concurrency quota is {quota}, and reserving "
-        f"{reserved} for the rotation function (rotationReservedConcurrency) would leave {quota - reserved} of "
-        f"the {LAMBDA_UNRESERVED_FLOOR} Lambda keeps unreserved. Ask AWS for more (Service Quotas: AWS Lambda, "
-        f"'Concurrent executions', e.g. {LAMBDA_USUAL_QUOTA}) or set rotationReservedConcurrency: 0 in "
-        f"Pulumi.{stack}.yaml."
-    )
+def check_lambda_concurrency(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
+    """Each site's rotation function reserves ``rotationReservedConcurrency`` in its region, and the
+    reservation must leave the account's floor there: a new account's quota (10 or 50) cannot, and
+    `PutFunctionConcurrency` fails part-way through the first `up`."""
+    project = project_name(PROJECT_DIR)
+    reserved = int(config.get(f"{project}:rotationReservedConcurrency") or 0)
+    if reserved <= 0:
+        return []
+    problems = []
+    for region in [r for r in (config.get("aws:region"), config.get(f"{project}:standbyRegion")) if r]:
+        account = lambda_account_settings(region, env)
+        if account is None:
+            continue
+        quota = int(account.get("AccountLimit", {}).get("ConcurrentExecutions", 0))
+        if quota - reserved >= LAMBDA_UNRESERVED_FLOOR:
+            continue
+        problems.append(
+            f"Lambda in {region}: the account's concurrency quota is {quota}, and reserving "
+            f"{reserved} for the rotation function (rotationReservedConcurrency) would leave {quota - reserved} of "
+            f"the {LAMBDA_UNRESERVED_FLOOR} Lambda keeps unreserved. Ask AWS for more (Service Quotas: AWS Lambda, "
+            f"'Concurrent executions', e.g. {LAMBDA_USUAL_QUOTA}) or set rotationReservedConcurrency: 0 in "
+            f"Pulumi.{stack}.yaml."
+        )
+    return problems
 
 
 # Service Quotas, EC2: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", in vCPUs.
@@ -389,7 +396,8 @@ def missing_prerequisites(action: str, stack: str, pulumi: str | None, env: Mapp
     if action in ("preview", "up") and not any(problems):
         # What only the account can say, once the stack file is known to be good (read once here).
         config = stack_config(stack, project_dir=PROJECT_DIR, omit_secure=True)
-        problems += [check_names_free(stack, config, backend, env), check_lambda_concurrency(stack, config, env)]
+        problems.append(check_names_free(stack, config, backend, env))
+        problems += check_lambda_concurrency(stack, config, env)
         problems += check_vcpu_quota(stack, config, env)
         problems += check_hosted_zone(stack, config, env)
         if action == "up":

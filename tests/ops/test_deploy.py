@@ -512,7 +512,20 @@ def test_up_refuses_a_reservation_the_accounts_lambda_quota_cannot_leave(
     assert err.count("\n") == 1, err
     assert f"Lambda in eu-west-1: the account's concurrency quota is {quota}, and reserving 2" in err
     assert "set rotationReservedConcurrency: 0 in Pulumi.prod.yaml" in err
-    assert lambda_quota == ["eu-west-1"]
+    assert lambda_quota == ["eu-west-1", "eu-central-1"]
+    assert calls(fake) == [], "pulumi is never called"
+
+
+@pytest.mark.usefixtures("real_prod", "s3_backend")
+def test_the_standby_regions_quota_is_asked_too(
+    fake: Path, lambda_quota: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The standby site's rotation function reserves the same in its own region."""
+    QUOTA["eu-central-1"] = 50
+    assert deploy.main(["up", "prod", "--yes"]) == deploy.EXIT_SETUP
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "Lambda in eu-central-1: the account's concurrency quota is 50, and reserving 2" in err
     assert calls(fake) == [], "pulumi is never called"
 
 
@@ -520,7 +533,7 @@ def test_up_refuses_a_reservation_the_accounts_lambda_quota_cannot_leave(
 def test_up_goes_ahead_when_the_quota_leaves_the_floor(fake: Path, lambda_quota: list[str]) -> None:
     QUOTA["eu-west-1"] = 102
     assert deploy.main(["up", "prod", "--yes"]) == 0
-    assert lambda_quota == ["eu-west-1"]
+    assert lambda_quota == ["eu-west-1", "eu-central-1"]
 
 
 def test_a_stack_reserving_nothing_never_asks_lambda(fake: Path, lambda_quota: list[str]) -> None:
