@@ -541,6 +541,18 @@ class Settings(BaseModel):
         description="An AWS Backup Audit Manager framework per site (plan, frequency, retention, manual deletion, "
         "cross-region copy); needs backupEnabled and AWS Config recording each site's region.",
     )
+    management_events: Bool = Field(
+        True,
+        description="The stack's CloudTrail trail records management events of every region (who changed what); "
+        "off only where a landing zone's organization trail already records them (docs/audit-trail.md). "
+        "Data events on the archives are recorded either way.",
+    )
+    account_baseline: Bool = Field(
+        False,
+        description="Turn on, in each site's region, what an account no landing zone manages lacks: GuardDuty, "
+        "AWS Config recording, Security Hub (FSBP and PCI DSS standards) and the backup audit framework; "
+        "one of each per account and region (docs/landing-zone.md).",
+    )
     standby_region: Annotated[
         OptionalText,
         _OPTIONAL_REGION,
