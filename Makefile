@@ -35,6 +35,7 @@ test: lint typecheck unit
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/zizmor --offline --strict-collection --no-progress --quiet .
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

@@ -2,10 +2,17 @@
 
 Each test reads the workflow YAML and checks one property that makes CI run on day one and stay
 safe; the expectations are literals, so a careless edit to a workflow turns a test red.
+The pipeline that deploys prod is evidence too (PCI DSS 6.3/6.4): its actions are pinned to
+commits that Dependabot keeps current, no checkout leaves a token behind, and zizmor audits it
+in `make lint`.
 """
 
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +20,11 @@ from typing import Any
 import pytest
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB = ROOT / ".github"
+WORKFLOWS = GITHUB / "workflows"
+# What runs actions: every workflow and every composite action of the repository.
+ACTION_USERS = sorted(WORKFLOWS.glob("*.y*ml")) + sorted(GITHUB.glob("**/action.y*ml"))
 
 ON_MAIN_PUSH = "github.ref == 'refs/heads/main' && github.event_name == 'push'"
 SAME_REPOSITORY_PULL_REQUEST = (
@@ -44,7 +55,15 @@ PERMISSIONS = {
 }
 # Jobs that run Pulumi against a stack from main share one queue per stack.
 STACK_QUEUES = {"deploy-dev": "pulumi-dev", "preview-prod": "pulumi-prod", "deploy-prod": "pulumi-prod"}
-PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+# `uses: owner/repo[/path]@<40-hex commit> # v1.2.3`: a tag or branch can be moved to other code,
+# a commit cannot; the comment is the release Dependabot reads and rewrites with the SHA.
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>\s+#.*)?$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
+RELEASE_COMMENT = re.compile(r"^\s+# (v\d+(?:\.\d+){1,2})$")
+# The updates Dependabot must propose, and how often.
+DEPENDABOT = {("github-actions", "/"): "weekly", ("pip", "/"): "weekly"}
+# The audit `make lint` runs: offline (no GitHub token, no network), over the whole repository.
+ZIZMOR = "$(BIN)/zizmor --offline --strict-collection --no-progress --quiet ."
 
 
 def load(name: str) -> dict[str, Any]:
@@ -65,9 +84,64 @@ def pulumi(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for name in ("ci.yml", "drift.yml"):
-        for job_name, job in load(name)["jobs"].items():
-            yield name, job_name, job
+    for path in sorted(WORKFLOWS.glob("*.y*ml")):
+        for job_name, job in load(path.name)["jobs"].items():
+            yield path.name, job_name, job
+
+
+def uses_values(node: Any) -> Iterator[str]:
+    """Every `uses:` in a parsed workflow or action, wherever it sits (steps, reusable-workflow jobs)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "uses":
+                yield str(value)
+            else:
+                yield from uses_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from uses_values(item)
+
+
+def uses_lines(path: Path) -> list[tuple[str, str]]:
+    """(ref, trailing comment) of each `uses:` line; comments are lost to the YAML parser."""
+    found = []
+    for line in path.read_text().splitlines():
+        if match := USES_LINE.match(line):
+            found.append((match["ref"], match["comment"] or ""))
+    return found
+
+
+def all_steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path in ACTION_USERS:
+        data = yaml.safe_load(path.read_text())
+        for job_name, job in data.get("jobs", {"runs": data.get("runs", {})}).items():
+            for step in job.get("steps", []):
+                yield path.name, job_name, step
+
+
+def makefile_rule(target: str) -> tuple[list[str], list[str]]:
+    """A Makefile target's prerequisites and recipe lines."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return lines[start].split(":", 1)[1].split(), recipe
+
+
+def zizmor(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    # No token in reach: --offline forbids the online audits anyway, this keeps it so if a flag slips.
+    env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
+    binary = Path(sys.executable).parent / "zizmor"
+    return subprocess.run(
+        [str(binary), *args], check=False, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+def is_checkout(step: dict[str, Any]) -> bool:
+    return str(step.get("uses", "")).startswith("actions/checkout@")
 
 
 def pulumi_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -240,10 +314,13 @@ def test_drift_check_runs_the_policy_pack_with_each_stacks_config_on_main_only()
 
 def test_every_job_has_only_the_permissions_it_uses() -> None:
     found = {}
-    for name in ("ci.yml", "drift.yml"):
-        workflow = load(name)
+    for path in sorted(WORKFLOWS.glob("*.y*ml")):
+        name, workflow = path.name, load(path.name)
         assert workflow["permissions"] == {}, f"{name}: grant permissions per job, not workflow-wide"
         for job_name, job in workflow["jobs"].items():
+            assert isinstance(job.get("permissions"), dict), (
+                f"{name} {job_name}: no permissions of its own (or read-all/write-all): list each scope it uses"
+            )
             found[(name, job_name)] = job["permissions"]
             uses_oidc = bool(steps(job, "aws-actions/configure-aws-credentials@"))
             assert (job["permissions"].get("id-token") == "write") == uses_oidc, job_name
@@ -252,11 +329,84 @@ def test_every_job_has_only_the_permissions_it_uses() -> None:
     assert found == PERMISSIONS
 
 
-def test_actions_are_pinned_to_a_major_version_or_a_commit() -> None:
-    for name, job_name, job in all_jobs():
-        for step in job["steps"]:
-            if "uses" in step:
-                assert PINNED.match(step["uses"]), f"{name} {job_name}: {step['uses']} is not pinned"
+def test_the_only_writes_are_the_oidc_token_and_the_preview_comment() -> None:
+    # The table above is the whole grant; this keeps its writes to the two the jobs use.
+    writes = {scope for grant in PERMISSIONS.values() for scope, level in grant.items() if level == "write"}
+    assert writes == {"id-token", "pull-requests"}, "a new write scope needs a reason in the workflow and here"
+    readers = {scope for grant in PERMISSIONS.values() for scope, level in grant.items() if level == "read"}
+    assert readers == {"contents"}
+
+
+@pytest.mark.parametrize("path", ACTION_USERS, ids=lambda path: path.name)
+def test_every_action_is_pinned_to_a_commit_with_its_release_in_a_comment(path: Path) -> None:
+    lines = uses_lines(path)
+    # Every `uses:` the YAML holds is one the line check sees (none hides in flow style).
+    assert sorted(ref for ref, _ in lines) == sorted(uses_values(yaml.safe_load(path.read_text())))
+    for ref, comment in lines:
+        if ref.startswith("./"):
+            continue  # an action of this repository: reviewed with the change that uses it
+        assert PINNED.match(ref), f"{path.name}: {ref} is not pinned to a full commit SHA"
+        assert RELEASE_COMMENT.match(comment), f"{path.name}: {ref} needs its release as `# vX.Y.Z`"
+
+
+def test_each_action_is_pinned_to_one_commit_and_release_everywhere() -> None:
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for path in ACTION_USERS:
+        for ref, comment in uses_lines(path):
+            if not ref.startswith("./"):
+                action, sha = ref.split("@")
+                pins.setdefault(action, set()).add((sha, comment.strip()))
+    assert pins, "no action found: the line check reads nothing"
+    mixed = {action: sorted(found) for action, found in pins.items() if len(found) > 1}
+    assert not mixed, f"one action, several pins (a half-applied update?): {mixed}"
+
+
+def test_no_checkout_leaves_the_token_in_the_repository() -> None:
+    # persist-credentials defaults to true: the job's token stays in .git/config for every later
+    # step, and in anything that uploads the work tree. No job here pushes.
+    checkouts = [(name, job_name, step) for name, job_name, step in all_steps() if is_checkout(step)]
+    assert checkouts, "no checkout found: the check reads nothing"
+    for name, job_name, step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, f"{name} {job_name}: persist-credentials"
+
+
+def test_dependabot_keeps_the_pins_and_the_requirements_current() -> None:
+    config = yaml.safe_load((GITHUB / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    found = {(u["package-ecosystem"], u["directory"]): u["schedule"]["interval"] for u in config["updates"]}
+    assert found == DEPENDABOT
+
+
+def test_make_lint_audits_the_workflows_with_zizmor_offline() -> None:
+    assert ZIZMOR in makefile_rule("lint")[1]
+    assert "lint" in makefile_rule("test")[0], "`make test` (and so CI) runs the audit"
+    assert re.search(r"^zizmor==[\d.]+$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+
+
+def test_the_workflows_pass_the_audit() -> None:
+    args = shlex.split(ZIZMOR)[1:]
+    result = zizmor(args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_audit_finds_what_it_is_there_for() -> None:
+    """The same audit, on a workflow with each fault once: it must name all of them."""
+    unsafe = """
+name: unsafe
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions: write-all
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.head_commit.message }}"
+"""
+    args = [a for a in shlex.split(ZIZMOR)[1:] if a != "."]
+    result = zizmor([*args, "--format", "json", "-"], stdin=unsafe)
+    assert result.returncode != 0
+    found = {finding["ident"] for finding in json.loads(result.stdout)}
+    assert {"unpinned-uses", "artipacked", "excessive-permissions", "template-injection"} <= found, found
 
 
 def test_two_runs_against_one_stack_from_main_never_overlap() -> None:
