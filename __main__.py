@@ -8,6 +8,7 @@ every stack has between its sites (the app credential and its rotation, the edge
 import pulumi
 import pulumi_aws as aws
 
+from components.between.audit_trail import AuditTrail, AuditTrailArgs, TrailArchives
 from components.between.backup import AirGap, Backup, BackupArgs, Retention, VaultLock, Window
 from components.between.edge import Edge, EdgeArgs
 from components.between.failover_records import FailoverRecords, FailoverRecordsArgs
@@ -187,12 +188,18 @@ with connecting(sites):
         pulumi.export("backup_copy_vault_arn", backup.copy_vault_arn)
         pulumi.export("backup_restore_testing_plan", backup.restore_testing_plan_name)
 
+    # Who called the AWS APIs, and who read or wrote the archives' objects (between/audit_trail.py).
+    watched_archives = [TrailArchives(**s.archive_arns) for s in sites]
+    trail_args = AuditTrailArgs.of(settings, home.archives.audit_bucket_name, home.keys.key_arns, watched_archives)
+    trail = AuditTrail(f"{prefix}-audit-trail", trail_args, in_home_region)
+
     # What the sites use of the pieces built after them (see components/site/site.py).
     home.connect(
         Links(
             app_secret_arn=secrets.app_secret_arn,
             edge=EdgeWatch(edge.web_acl_metric_name, edge.distribution_id),
             backup_vault_name=backup.vault_name if backup else None,
+            audit_trail_log_group_name=trail.log_group_name,
         )
     )
     for other in sites[1:]:

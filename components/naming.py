@@ -16,3 +16,9 @@ def kms_alias(alias_prefix: str, purpose: str) -> str:
 def app_secret_prefix(settings: Settings) -> str:
     """The app may read exactly the secrets under this prefix (see components/site/security.py)."""
     return f"{settings.name_prefix}/app/"
+
+
+def audit_trail_name(settings: Settings) -> str:
+    """The stack's CloudTrail trail (components/between/audit_trail.py): fixed, so that the home site's
+    audit key and archive name its ARN before the trail exists."""
+    return f"{settings.name_prefix}-audit-trail"

@@ -8,6 +8,7 @@ no document ever needs a wildcard action.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 PolicyDocument = dict[str, Any]
@@ -58,14 +59,25 @@ def account_root(partition: str, account_id: str) -> str:
 
 
 def kms_key_policy(
-    purpose: KeyPurpose, *, partition: str, account_id: str, region: str, eventbridge: bool = False
+    purpose: KeyPurpose,
+    *,
+    partition: str,
+    account_id: str,
+    region: str,
+    eventbridge: bool = False,
+    trail_arn: str | None = None,
+    config_delivery: bool = False,
 ) -> PolicyDocument:
     """Key policy for one customer-managed key.
 
     The account may administer the key; data-plane use is limited to the one AWS
     service the key exists for (``kms:ViaService``), or to that service's principal
-    where the service acts on its own (CloudWatch Logs, CloudWatch alarms).
+    where the service acts on its own (CloudWatch Logs, CloudWatch alarms). The audit key
+    also admits the stack's CloudTrail trail (``trail_arn``) and, with ``config_delivery``,
+    AWS Config delivering into the audit archive.
     """
+    if (trail_arn is not None or config_delivery) and purpose != "audit":
+        raise ValueError("the trail and AWS Config deliver into the audit archive: only the audit key admits them")
     statements = [_account_administers_key(partition=partition, account_id=account_id)]
     if purpose in VIA_SERVICE:
         statements.append(_use_through_service(purpose, partition=partition, account_id=account_id, region=region))
@@ -73,7 +85,172 @@ def kms_key_policy(
         statements += _PURPOSE_STATEMENTS[purpose](partition=partition, account_id=account_id, region=region)
     if purpose == "alerts" and eventbridge:
         statements.append(_eventbridge_publishes())
+    if trail_arn is not None:
+        statements += cloudtrail_key_statements(trail_arn)
+    if config_delivery:
+        statements.append(config_key_statement(account_id))
     return _document(*statements)
+
+
+# --------------------------------------------------------------------------- the audit trail
+
+CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
+CONFIG_SERVICE = "config.amazonaws.com"
+TRAIL_PREFIX = "cloudtrail"
+"""Where the stack's trail delivers in the audit archive (``s3_key_prefix``, no slash: CloudTrail
+adds ``/AWSLogs/<account>/``)."""
+CONFIG_PREFIX = "config"
+"""Where AWS Config delivers in the audit archive, when the account baseline turns it on."""
+
+
+def cloudtrail_trail_arn(*, partition: str, region: str, account_id: str, name: str) -> str:
+    """A trail's ARN, known before the trail exists from its fixed name and home region
+    (``arn:aws:cloudtrail:region:account-id:trail/trailName``, CloudTrail User Guide, "Amazon S3
+    bucket policy for CloudTrail")."""
+    return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{name}"
+
+
+def cloudtrail_key_statements(trail_arn: str) -> list[dict[str, Any]]:
+    """What CloudTrail needs of the key that encrypts one trail's log files, and no more.
+
+    "Configure AWS KMS key policies for CloudTrail" (CloudTrail User Guide,
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html)
+    requires three statements for a trail: encrypt (``kms:GenerateDataKey*`` on the encryption
+    context ``aws:cloudtrail:arn``), describe the key (``kms:DescribeKey``) and, because the
+    archive uses an S3 Bucket Key, ``kms:Decrypt`` ("kms:Decrypt permissions are required to
+    create or update a trail with SSE-KMS encryption enabled"). Each is scoped by ``aws:SourceArn``
+    to this trail, as the guide recommends; encryption only for this trail's context (the guide's
+    example allows any trail of the account: ``arn:aws:cloudtrail:*:account-id:trail/*``).
+
+    Readers need nothing here: they read log files through S3 in this account, which the audit
+    key's ``UseThroughS3AndFirehose`` statement already allows (what the guide's "decrypt
+    permissions" grant), and digest files are not encrypted with the key ("Encrypting CloudTrail
+    log files with AWS KMS keys": digest files use SSE-S3)."""
+    this_trail = {"aws:SourceArn": trail_arn}
+    return [
+        {
+            "Sid": "CloudTrailEncryptsThisTrailsLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:EncryptionContext:aws:cloudtrail:arn": trail_arn, **this_trail},
+            },
+        },
+        {
+            "Sid": "CloudTrailDescribesKey",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": dict(this_trail)},
+        },
+        {
+            "Sid": "CloudTrailDecryptsWithTheBucketKey",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": dict(this_trail)},
+        },
+    ]
+
+
+def config_key_statement(account_id: str) -> dict[str, Any]:
+    """AWS Config delivering configuration items with the key, as its service principal, for this
+    account only ("Permissions for the KMS Key", AWS Config Developer Guide,
+    https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html: the statement
+    for a service-linked role, which delivers as ``config.amazonaws.com``)."""
+    return {
+        "Sid": "AWSConfigKMSPolicy",
+        "Effect": "Allow",
+        "Principal": {"Service": CONFIG_SERVICE},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"AWS:SourceAccount": account_id}},
+    }
+
+
+def cloudtrail_bucket_statements(*, bucket_arn: str, trail_arn: str, account_id: str) -> list[dict[str, Any]]:
+    """The two statements CloudTrail needs on the bucket it delivers to, as the CloudTrail User Guide
+    gives them ("Amazon S3 bucket policy for CloudTrail",
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html),
+    each for this one trail (``aws:SourceArn``), writing only under its prefix. The digest files of
+    log file validation go to ``<prefix>/AWSLogs/<account>/CloudTrail-Digest/``, under the same grant."""
+    this_trail = {"aws:SourceArn": trail_arn}
+    return [
+        {
+            "Sid": "AWSCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": dict(this_trail)},
+        },
+        {
+            "Sid": "AWSCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": CLOUDTRAIL_SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{TRAIL_PREFIX}/AWSLogs/{account_id}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **this_trail}},
+        },
+    ]
+
+
+def cloudtrail_logs_delivery_policy(*, log_group_arn: str, account_id: str) -> PolicyDocument:
+    """What CloudTrail needs to send a trail's events into one log group ("Role policy document for
+    CloudTrail to use CloudWatch Logs for monitoring", CloudTrail User Guide,
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-required-policy-for-cloudwatch-logs.html):
+    create its streams and put events, in that group only. CloudTrail names the streams
+    ``<account>_CloudTrail_<region>`` (and ``_<n>`` when it needs several); a multi-Region trail's
+    events come from every region, hence the region's wildcard."""
+    streams = f"{log_group_arn}:log-stream:{account_id}_CloudTrail_*"
+    return _document(
+        {
+            "Sid": "AWSCloudTrailCreateLogStream",
+            "Effect": "Allow",
+            "Action": "logs:CreateLogStream",
+            "Resource": streams,
+        },
+        {"Sid": "AWSCloudTrailPutLogEvents", "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": streams},
+    )
+
+
+def config_bucket_statements(*, bucket_arn: str, account_id: str) -> list[dict[str, Any]]:
+    """The three statements AWS Config needs on its delivery bucket, for this account only
+    ("Permissions for the Amazon S3 Bucket", AWS Config Developer Guide,
+    https://docs.aws.amazon.com/config/latest/developerguide/s3-bucket-policy.html), delivering
+    under ``config/``. Config's delivery channel must name the audit key (``s3_kms_key_arn``): the
+    archive refuses puts that name another key or none (``DenyOtherEncryption``, ``DenyOtherKeys``)."""
+    this_account = {"AWS:SourceAccount": account_id}
+    return [
+        {
+            "Sid": "AWSConfigBucketPermissionsCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": CONFIG_SERVICE},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": dict(this_account)},
+        },
+        {
+            "Sid": "AWSConfigBucketExistenceCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": CONFIG_SERVICE},
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": dict(this_account)},
+        },
+        {
+            "Sid": "AWSConfigBucketDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": CONFIG_SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{CONFIG_PREFIX}/AWSLogs/{account_id}/Config/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **this_account}},
+        },
+    ]
 
 
 def _eventbridge_publishes() -> dict[str, Any]:
@@ -519,9 +696,31 @@ def lambda_artifacts_bucket_policy(bucket_arn: str) -> PolicyDocument:
     return _document(deny_insecure_transport(bucket_arn))
 
 
-def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
-    """TLS only; uploads either rely on the bucket's default CMK or name exactly that key."""
-    return _document(
+@dataclass(frozen=True)
+class ArchiveDeliveries:
+    """AWS services that deliver into an archive (the audit archive of the stack's home site)."""
+
+    account_id: str
+    trail_arn: str | None = None
+    """The stack's CloudTrail trail, delivering under ``cloudtrail/``."""
+    config: bool = False
+    """AWS Config, delivering under ``config/`` (the account baseline)."""
+
+
+def data_bucket_policy(bucket_arn: str, key_arn: str, deliveries: ArchiveDeliveries | None = None) -> PolicyDocument:
+    """TLS only; uploads either rely on the bucket's default CMK or name exactly that key; with
+    ``deliveries``, the statements those services need.
+
+    The stack's trail is exempt from the two encryption denies (``aws:SourceArn`` is the trail's
+    only in its own deliveries): CloudTrail encrypts log files with the trail's key, the audit
+    key, but its digest files with SSE-S3 ("Encrypting CloudTrail log files with AWS KMS keys"),
+    and "if you have modified your Amazon S3 bucket policy to only allow SSE-KMS encrypted files,
+    you will not be able to create trails that utilize that bucket" ("Security best practices in
+    AWS CloudTrail", https://docs.aws.amazon.com/awscloudtrail/latest/userguide/best-practices-security.html).
+    Within one condition operator the keys combine with AND: the deny applies to a put with the
+    wrong encryption that is not the trail's."""
+    not_the_trail = {"aws:SourceArn": deliveries.trail_arn} if deliveries and deliveries.trail_arn else {}
+    statements: list[dict[str, Any]] = [
         deny_insecure_transport(bucket_arn),
         {
             "Sid": "DenyOtherEncryption",
@@ -529,7 +728,7 @@ def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms", **not_the_trail}},
         },
         {
             "Sid": "DenyOtherKeys",
@@ -537,9 +736,21 @@ def data_bucket_policy(bucket_arn: str, key_arn: str) -> PolicyDocument:
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+            "Condition": {
+                "StringNotEqualsIfExists": {
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn,
+                    **not_the_trail,
+                }
+            },
         },
-    )
+    ]
+    if deliveries and deliveries.trail_arn:
+        statements += cloudtrail_bucket_statements(
+            bucket_arn=bucket_arn, trail_arn=deliveries.trail_arn, account_id=deliveries.account_id
+        )
+    if deliveries and deliveries.config:
+        statements += config_bucket_statements(bucket_arn=bucket_arn, account_id=deliveries.account_id)
+    return _document(*statements)
 
 
 # Where CloudFront's access logs come from: its delivery sources live in us-east-1, whatever

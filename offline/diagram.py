@@ -5,7 +5,8 @@ Layout: the edge (CloudFront, WAF, its certificate) on top; in the region, the V
 in the same order in every band. What lives in a subnet is drawn in it: NAT gateways and Aurora
 instances in their zone's subnet, the load balancer in the public band, the app instances (Auto
 Scaling group) and the rotation function (in subnets of its own) in the private band. Outside the VPC: the regional
-services, the audit-log archive fed by its log groups through Firehose, and per region one node
+services, the audit-log archive fed by its log groups through Firehose and by the stack's CloudTrail
+trail (whose log group's metric filters the CIS alarms read), and per region one node
 of its alarms, listing what they watch (a row per watched box, with its number of alarms) and
 with one edge, to the topic they notify: an edge per watched box crossed the whole picture.
 Nothing is drawn that the stack does not create (dev has no certificate, so no certificate node).
@@ -30,6 +31,8 @@ TIERS = ("public", "private", "database")
 TIER_COLOURS = {"public": "#e8f4fd", "private": "#eaf7ea", "database": "#fdf0e6"}
 EDGE_REGION = "us-east-1"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TRAIL = "aws:cloudtrail/trail:Trail"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 
 
 def tier_cluster(tier: str) -> str:
@@ -99,10 +102,24 @@ def _identifiers(record: ResourceRecord) -> Iterator[str]:
                 yield value
 
 
-def _dimension_values(alarm: ResourceRecord) -> Iterator[str]:
+def _dimension_values(alarm: ResourceRecord, published: Mapping[tuple[str, str], str]) -> Iterator[str]:
+    """What an alarm's metrics name: their dimensions' values and, for a metric a log metric filter
+    publishes (no dimensions), that filter's id (``published``: (namespace, metric) -> filter id)."""
     yield from (str(v) for v in (alarm.inputs.get("dimensions") or {}).values())
     for query in alarm.inputs.get("metricQueries") or []:
         yield from (str(v) for v in ((query.get("metric") or {}).get("dimensions") or {}).values())
+    metric = (str(alarm.inputs.get("namespace", "")), str(alarm.inputs.get("metricName", "")))
+    if metric in published:
+        yield published[metric]
+
+
+def _published(run: StackRun) -> dict[tuple[str, str], str]:
+    """(namespace, metric) -> the id of the log metric filter that publishes it."""
+    found: dict[tuple[str, str], str] = {}
+    for f in run.of_type(METRIC_FILTER):
+        transformation = f.inputs.get("metricTransformation") or {}
+        found[(str(transformation.get("namespace")), str(transformation.get("name")))] = f.id
+    return found
 
 
 VAULT = "aws:backup/vault:Vault"
@@ -379,6 +396,16 @@ def _regional(run: StackRun, drawing: _Drawing, reg: graphviz.Digraph, region: s
         drawing.node(reg, "log-groups", _label("CloudWatch log groups", *names), groups, fillcolor="#f5f5f5")
     for stream in streams:
         drawing.node(reg, "firehose", "Kinesis Data Firehose\n(audit-log archive, KMS)", [stream], fillcolor="#f5f5f5")
+    for trail in run.of_type(TRAIL):
+        # The trail, its log group and the metric filters the CIS alarms read (they watch the trail).
+        group = str(trail.inputs.get("cloudWatchLogsGroupArn", "")).removesuffix(":*")
+        groups = [g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.state.get("arn") == group]
+        text = _label(
+            "CloudTrail trail (multi-Region, validated, KMS)",
+            f"{len(trail.inputs.get('advancedEventSelectors') or [])} event selectors",
+            *(f"log group {g.inputs.get('name')}" for g in groups),
+        )
+        drawing.node(reg, "trail", text, [trail, *groups, *run.of_type(METRIC_FILTER)], fillcolor="#f5f5f5")
     vaults = [v for v in run.of_type(VAULT) if _region(run, v) == region]
     if vaults:
         plans = run.of_type("aws:backup/plan:Plan")
@@ -477,6 +504,7 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
     if standby_region and full.standby().resources:
         sites.append((full.standby(), True, {standby_region: f"cluster_standby_{standby_region}"}))
     order = {node_id: n for n, node_id in enumerate(drawing.stands_for)}
+    published = _published(full)
     for site, standby, regions in sites:
         by_region: dict[str, list[ResourceRecord]] = defaultdict(list)
         for alarm in site.of_type(ALARM):
@@ -484,7 +512,7 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         for region, alarms in sorted(by_region.items()):
             watched: Counter[str] = Counter()
             for alarm in alarms:
-                found = (regional.get((region, v)) or known.get(v) for v in _dimension_values(alarm))
+                found = (regional.get((region, v)) or known.get(v) for v in _dimension_values(alarm, published))
                 targets = {node for node in found if node is not None and node.startswith("standby-") == standby}
                 watched.update(targets or {""})
             rows = sorted(watched.items(), key=lambda item: order.get(item[0], len(order)))
@@ -547,6 +575,10 @@ def _flows(run: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         bucket = str(function.inputs.get("s3Bucket", ""))
         if bucket in known:
             dot.edge(known[bucket], "rotation", label="signed code", style="dashed")
+    # The trail's log files into the audit-log archive (its cloudtrail/ prefix).
+    for trail in drawn.get("trail", []):
+        if trail.type == TRAIL and str(trail.inputs.get("s3BucketName", "")) in known:
+            dot.edge("trail", known[str(trail.inputs["s3BucketName"])], label="log files (cloudtrail/)")
     # The audit-log archive: log groups -> (subscription filters) -> Firehose -> S3.
     filters = run.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
     if filters and "log-groups" in drawn and "firehose" in drawn:

@@ -85,6 +85,15 @@ def _s3_bucket(name: str) -> str | None:
     )
 
 
+def _no_adjacent_punctuation(name: str) -> str | None:
+    """CreateTrail: "Have no adjacent periods, underscores or dashes" (my-_namespace, my--namespace)."""
+    return "must not have adjacent periods, underscores or dashes" if re.search(r"[._-]{2}", name) else None
+
+
+def _not_an_ip_address(name: str) -> str | None:
+    return "must not be in IP address format" if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name) else None
+
+
 def _secret_name(name: str) -> str | None:
     # The ARN appends "-" and 6 characters; a name ending the same way confuses partial-ARN lookups.
     return "must not end with a hyphen and six characters" if re.search(r"-[^-/]{6}$", name) else None
@@ -304,6 +313,27 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
     "aws:backup/restoreTestingSelection:RestoreTestingSelection": (
         NameRule(
             "name", 50, f"{_API}/aws-backup/latest/devguide/API_RestoreTestingSelectionForCreate.html", pattern=r"\w+"
+        ),
+    ),
+    "aws:cloudtrail/trail:Trail": (
+        NameRule(
+            "name",
+            128,
+            f"{_API}/awscloudtrail/latest/APIReference/API_CreateTrail.html",
+            # Letters, digits, periods, underscores and dashes; a letter or digit first and last.
+            pattern=r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?",
+            min_len=3,
+            autoname=True,
+            checks=(_no_adjacent_punctuation, _not_an_ip_address),
+        ),
+    ),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": (
+        NameRule(
+            "name",
+            512,
+            f"{_API}/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html",
+            pattern=r"[^:*]+",
+            autoname=True,
         ),
     ),
     "aws:cloudwatch/eventRule:EventRule": (

@@ -31,6 +31,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/S3": "s3-",  # an archive's replication: the archive's own node
     "AWS/Firehose": "firehose",  # the audit-log archive's delivery stream
     "AWS/Route53": "origin-failover",  # the origin's health checks (the primary site's)
+    "Fintech/AuditTrail": "trail",  # the CIS alarms: metric filters on the trail's log group
 }
 
 

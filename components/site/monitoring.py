@@ -132,6 +132,9 @@ class Watched:
     incoming_replication: Sequence[WatchedReplicationRule] = ()
     """S3 replication rules INTO a bucket in this site's region (configured at the other site):
     S3 publishes their latency here."""
+    audit_trail_log_group_name: pulumi.Input[str] | None = None
+    """The log group the stack's CloudTrail trail sends its events to (a log group of this site's
+    region): the site turns them into the CIS alarms (``TRAIL_FILTERS``); None: no trail here."""
 
     def __post_init__(self) -> None:
         for direction, rules in (("outgoing", self.outgoing_replication), ("incoming", self.incoming_replication)):
@@ -221,6 +224,7 @@ def alarm_specs(w: Watched, t: Thresholds) -> list[AlarmSpec]:
         *_backup_alarms(w),
         *_global_db_alarms(w, t),
         *_replication_alarms(w),
+        *(trail_alarms() if w.audit_trail_log_group_name is not None else []),
     ]
 
 
@@ -754,6 +758,185 @@ def _bucket_name(value: str) -> str:
     return value
 
 
+# --------------------------------------------------------------------------- the trail's CIS alarms
+
+# Security Hub's CloudWatch.1-14 controls (the CIS AWS Foundations Benchmark's monitoring section):
+# a metric filter on the trail's log group and an alarm on its metric, per control. The patterns are
+# the ones Security Hub publishes, character for character: its check "fails if the exact metric
+# filters prescribed by CIS are not used. Additional fields or terms cannot be added" ("Security Hub
+# CSPM controls for Amazon CloudWatch", SECURITY_HUB_CLOUDWATCH). Each alarm fires on one matching
+# event in five minutes ("Greater/Equal" 1, the guide's remediation) and notifies the site's alert
+# topic, back to OK too. A deploy that changes IAM policies, security groups, routes or bucket
+# policies pages by design: the alert says what changed, the deploy's log says who.
+SECURITY_HUB_CLOUDWATCH = "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html"
+TRAIL_METRICS_NAMESPACE = "Fintech/AuditTrail"
+TRAIL_METRIC_PERIOD_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """One Security Hub CloudWatch control: its metric filter and the alarm on it."""
+
+    control: str
+    """Security Hub's control id (``CloudWatch.1``)."""
+    key: str
+    """Stable short name in the alarm's and the filter's names."""
+    metric: str
+    """The metric the filter publishes (1 per matching event) in ``TRAIL_METRICS_NAMESPACE``."""
+    pattern: str
+    """The CloudWatch Logs filter pattern, exactly as Security Hub publishes it."""
+    description: str
+
+
+TRAIL_FILTERS: tuple[TrailFilter, ...] = (
+    TrailFilter(
+        "CloudWatch.1",
+        "root-user",
+        "RootAccountUsage",
+        '{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}',
+        'The "root" user was used',
+    ),
+    TrailFilter(
+        "CloudWatch.2",
+        "unauthorized-api-calls",
+        "UnauthorizedAPICalls",
+        '{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}',
+        "An API call was refused as unauthorized (AccessDenied), the archives' objects included",
+    ),
+    TrailFilter(
+        "CloudWatch.3",
+        "console-signin-without-mfa",
+        "ConsoleSigninWithoutMFA",
+        '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && '
+        '($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',
+        "An IAM user signed in to the console without MFA",
+    ),
+    TrailFilter(
+        "CloudWatch.4",
+        "iam-policy-changes",
+        "IAMPolicyChanges",
+        "{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || "
+        "($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || "
+        "($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || "
+        "($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || "
+        "($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || "
+        "($.eventName=DetachGroupPolicy)}",
+        "An IAM policy was changed (created, attached, detached, put or deleted)",
+    ),
+    TrailFilter(
+        "CloudWatch.5",
+        "cloudtrail-changes",
+        "CloudTrailChanges",
+        "{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || "
+        "($.eventName=StartLogging) || ($.eventName=StopLogging)}",
+        "A CloudTrail trail was created, changed, deleted, started or stopped",
+    ),
+    TrailFilter(
+        "CloudWatch.6",
+        "console-auth-failures",
+        "ConsoleAuthenticationFailure",
+        '{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}',
+        "A console sign-in failed authentication",
+    ),
+    TrailFilter(
+        "CloudWatch.7",
+        "kms-key-disabled-or-deleted",
+        "DisableOrDeleteCMK",
+        "{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}",
+        "A KMS key was disabled or scheduled for deletion: what it encrypts (backups, archives) becomes unreadable",
+    ),
+    TrailFilter(
+        "CloudWatch.8",
+        "s3-bucket-policy-changes",
+        "S3BucketPolicyChanges",
+        "{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || "
+        "($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || "
+        "($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || "
+        "($.eventName=DeleteBucketReplication))}",
+        "An S3 bucket's ACL, policy, CORS, lifecycle or replication was changed",
+    ),
+    TrailFilter(
+        "CloudWatch.9",
+        "config-changes",
+        "AWSConfigChanges",
+        "{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || "
+        "($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || "
+        "($.eventName=PutConfigurationRecorder))}",
+        "AWS Config's recorder or delivery channel was stopped, changed or deleted",
+    ),
+    TrailFilter(
+        "CloudWatch.10",
+        "security-group-changes",
+        "SecurityGroupChanges",
+        "{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || "
+        "($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || "
+        "($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}",
+        "A security group or one of its rules was created, changed or deleted",
+    ),
+    TrailFilter(
+        "CloudWatch.11",
+        "nacl-changes",
+        "NetworkACLChanges",
+        "{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || "
+        "($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || "
+        "($.eventName=ReplaceNetworkAclAssociation)}",
+        "A network ACL or one of its entries was created, changed or deleted",
+    ),
+    TrailFilter(
+        "CloudWatch.12",
+        "network-gateway-changes",
+        "NetworkGatewayChanges",
+        "{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || "
+        "($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || "
+        "($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}",
+        "A customer or internet gateway was created, attached, detached or deleted",
+    ),
+    TrailFilter(
+        "CloudWatch.13",
+        "route-table-changes",
+        "RouteTableChanges",
+        "{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || "
+        "($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || "
+        "($.eventName=DisassociateRouteTable)}",
+        "A route table or route was created, changed or deleted",
+    ),
+    TrailFilter(
+        "CloudWatch.14",
+        "vpc-changes",
+        "VPCChanges",
+        "{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || "
+        "($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || "
+        "($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || "
+        "($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || "
+        "($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}",
+        "A VPC or VPC peering connection was created, changed or deleted",
+    ),
+)
+_TRAIL_SILENCE = (
+    "The metric filter publishes only when an event matches: no datapoint is no such call (the trail's "
+    "own failures show in CloudTrail's delivery status, docs/audit-trail.md)"
+)
+
+
+def trail_alarms() -> list[AlarmSpec]:
+    """One alarm per Security Hub CloudWatch control, on its metric filter's metric."""
+    return [
+        AlarmSpec(
+            f"cis-{f.key}",
+            f"[{f.control}] {f.description}: see the trail's log group for who, from where",
+            "GreaterThanOrEqualToThreshold",
+            1,
+            "notBreaching",
+            _TRAIL_SILENCE,
+            metric=Metric(TRAIL_METRICS_NAMESPACE, f.metric, {}, "Sum", period=TRAIL_METRIC_PERIOD_SECONDS),
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            tier="Audit trail",
+        )
+        for f in TRAIL_FILTERS
+    ]
+
+
 class Monitoring(pulumi.ComponentResource):
     """Encrypted alert topics with e-mail subscriptions, alarms, dashboard, log archive."""
 
@@ -779,6 +962,8 @@ class Monitoring(pulumi.ComponentResource):
         )
         if args.backup_audit is not None:
             self._backup_audit(name, args.backup_audit)
+        if watched.audit_trail_log_group_name is not None:
+            self._trail_filters(name, watched.audit_trail_log_group_name)
         streams = self._archive(name, args, region, account_id) if args.archived_log_groups else {}
         specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules), *archive_alarms(streams)]
         check_watched(specs)
@@ -895,6 +1080,19 @@ class Monitoring(pulumi.ComponentResource):
             aws.cloudwatch.EventTarget(f"{name}-{key}-alert", rule=rule.name, arn=topic_arn, opts=child)
             names[key] = rule.name
         return names
+
+    def _trail_filters(self, name: str, log_group_name: pulumi.Input[str]) -> None:
+        """A metric filter per ``TRAIL_FILTERS`` row on the trail's log group: 1 per matching event."""
+        for f in TRAIL_FILTERS:
+            aws.cloudwatch.LogMetricFilter(
+                f"{name}-cis-{f.key}",
+                log_group_name=log_group_name,
+                pattern=f.pattern,
+                metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                    name=f.metric, namespace=TRAIL_METRICS_NAMESPACE, value="1"
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _backup_audit(self, name: str, audit: BackupAudit) -> None:
         """The site's AWS Backup Audit Manager framework (AWS Config evaluates its controls)."""
@@ -1132,12 +1330,17 @@ def _metric_arguments(spec: AlarmSpec) -> dict[str, Any]:
     }
 
 
+def _dimensions(metric: Metric) -> pulumi.Output[dict[str, str]]:
+    """``metric``'s dimensions, resolved (``Output.all()`` of nothing is a list, not a mapping)."""
+    if not metric.dimensions:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in metric.dimensions.items()})
+
+
 def _resolved(spec: AlarmSpec) -> pulumi.Output[dict[str, Any]]:
     """The spec's metrics with their dimensions resolved, for the dashboard."""
     metrics = (spec.metric,) if spec.metric else spec.inputs
-    return pulumi.Output.all(
-        *[pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in m.dimensions.items()}) for m in metrics]
-    ).apply(
+    return pulumi.Output.all(*[_dimensions(m) for m in metrics]).apply(
         lambda dims: {
             "key": spec.key,
             "where": spec.where,
@@ -1267,6 +1470,11 @@ WATCHES: tuple[Watch, ...] = (
     Watch("AWS/Firehose", "DeliveryToS3.Success", _DELIVERY_STREAM, _FIREHOSE),
     Watch("AWS/S3", "OperationsFailedReplication", _REPLICATION_RULE, _S3_REPLICATION),
     Watch("AWS/S3", "ReplicationLatency", _REPLICATION_RULE, _S3_REPLICATION),
+    # The trail's metric filters publish these, without dimensions (TRAIL_FILTERS, SECURITY_HUB_CLOUDWATCH).
+    *(
+        Watch(TRAIL_METRICS_NAMESPACE, f.metric, {}, "components/site/monitoring.py (TRAIL_FILTERS: metric filters)")
+        for f in TRAIL_FILTERS
+    ),
 )
 
 
@@ -1411,6 +1619,8 @@ TIER_OF = {
     "AWS/Events": "Backup",
     "AWS/S3": "Replication",
     "AWS/Firehose": "Audit trail",
+    # The trail's metric filters (TRAIL_FILTERS).
+    TRAIL_METRICS_NAMESPACE: "Audit trail",
 }
 
 

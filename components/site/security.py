@@ -59,13 +59,42 @@ class SecurityArgs:
     """Waiting period before a destroyed key is deleted (7-30 days)."""
     protect: bool = False
     """Pulumi ``protect`` on the keys: data encrypted with them is lost with them."""
+    audit_trail_name: str | None = None
+    """The stack's CloudTrail trail (in this site's region) encrypts its log files with the audit key:
+    the key policy lets CloudTrail use it for that trail alone; None: no trail here."""
+    config_delivery: bool = False
+    """AWS Config encrypts what it delivers into the audit archive with the audit key (the account
+    baseline)."""
 
 
-def _key_policy_json(purpose: KeyPurpose, eventbridge: bool, context: list[str]) -> str:
+@dataclass(frozen=True)
+class _KeyUsers:
+    """Who else a key of the site's region admits besides its own service."""
+
+    eventbridge: bool = False
+    """Failed backup jobs reach the site's alert topic through EventBridge (the alerts key)."""
+    trail_name: str | None = None
+    """The stack's trail encrypts with the audit key."""
+    config_delivery: bool = False
+    """AWS Config encrypts with the audit key."""
+
+
+def _key_policy_json(purpose: KeyPurpose, users: _KeyUsers, context: list[str]) -> str:
     partition, account_id, region = context
+    trail_arn = (
+        policies.cloudtrail_trail_arn(partition=partition, region=region, account_id=account_id, name=users.trail_name)
+        if users.trail_name and purpose == "audit"
+        else None
+    )
     return json.dumps(
         policies.kms_key_policy(
-            purpose, partition=partition, account_id=account_id, region=region, eventbridge=eventbridge
+            purpose,
+            partition=partition,
+            account_id=account_id,
+            region=region,
+            eventbridge=users.eventbridge,
+            trail_arn=trail_arn,
+            config_delivery=users.config_delivery and purpose == "audit",
         )
     )
 
@@ -175,6 +204,12 @@ class Security(pulumi.ComponentResource):
         """
         suffix = "" if key_region is None else f"-{key_region}"
         policy_region = where.region if key_region is None else pulumi.Output.from_input(key_region)
+        # The trail, AWS Config and EventBridge use the keys of the site's own region only.
+        users = (
+            _KeyUsers(args.backup_notifications, args.audit_trail_name, args.config_delivery)
+            if key_region is None
+            else _KeyUsers()
+        )
         arns: dict[KeyPurpose, pulumi.Output[str]] = {}
         for purpose in purposes:
             key = aws.kms.Key(
@@ -184,8 +219,7 @@ class Security(pulumi.ComponentResource):
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.key_deletion_window_days,
                 policy=pulumi.Output.all(where.partition, where.account_id, policy_region).apply(
-                    # Failed backup jobs reach the site's alert topic through EventBridge.
-                    partial(_key_policy_json, purpose, args.backup_notifications and key_region is None)
+                    partial(_key_policy_json, purpose, users)
                 ),
                 region=key_region,
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import pulumi
 
-from components.naming import app_secret_prefix, log_group_name
+from components.naming import app_secret_prefix, audit_trail_name, log_group_name
 from components.settings import Settings
 from components.site.compute import Compute, ComputeArgs, Schedule
 from components.site.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
@@ -211,6 +211,8 @@ class Links:
     """The other site's secrets key: the home site's master secret is replicated there with it."""
     outgoing_replication: Sequence[WatchedReplicationRule] = ()
     incoming_replication: Sequence[WatchedReplicationRule] = ()
+    audit_trail_log_group_name: pulumi.Input[str] | None = None
+    """The home site's: the log group of the stack's CloudTrail trail, for the CIS alarms."""
 
 
 class Site(pulumi.ComponentResource):
@@ -307,6 +309,8 @@ class Site(pulumi.ComponentResource):
                 edge=args.home,
                 key_deletion_window_days=30 if settings.protect_data else 7,
                 protect=settings.protect_data,
+                # The stack's trail (between/audit_trail.py) encrypts with the home site's audit key.
+                audit_trail_name=audit_trail_name(settings) if args.home else None,
             ),
             self._child(),
         )
@@ -436,6 +440,8 @@ class Site(pulumi.ComponentResource):
                 object_lock_days=settings.object_lock_days,
                 audit_lock_days=settings.audit_lock_days,
                 protect=settings.protect_data,
+                # The stack's trail delivers into the home site's audit archive.
+                audit_trail_name=audit_trail_name(settings) if args.home else None,
             ),
             self._child(),
         )
@@ -539,6 +545,8 @@ class Site(pulumi.ComponentResource):
                     global_db=args.peer_region is not None,
                     outgoing_replication=outgoing,
                     incoming_replication=self._replication_rules("incoming", args.peer_region),
+                    # The stack's trail is built in the home site's region, after the sites.
+                    audit_trail_log_group_name=later("audit_trail_log_group_name") if home else None,
                 ),
                 thresholds=Thresholds(**dataclasses.asdict(settings.alarms)),
                 backup_audit=self._backup_audit(args),

@@ -43,6 +43,11 @@ class StorageArgs:
     """Pulumi ``protect`` on the archive and no ``force_destroy``; False empties buckets on destroy."""
     data_noncurrent_days: int = 365
     """Days an overwritten or deleted archive object's old version is kept."""
+    audit_trail_name: str | None = None
+    """The stack's CloudTrail trail (in this site's region, built between the sites) delivers into the
+    audit archive under ``cloudtrail/``: its bucket policy admits that trail; None: no trail here."""
+    config_delivery: bool = False
+    """AWS Config delivers into the audit archive under ``config/`` (the account baseline)."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -55,6 +60,7 @@ class Storage(pulumi.ComponentResource):
     logs_bucket_arn: pulumi.Output[str]
     """Like the name, resolves only once the bucket policy admits log writers."""
     audit_bucket_name: pulumi.Output[str]
+    """Like the ARN, resolves once the bucket's encryption, lock and policy are in place."""
     audit_bucket_arn: pulumi.Output[str]
     """Resolves once the bucket's encryption, lock and TLS policy are in place."""
     alb_log_prefix: str
@@ -84,6 +90,7 @@ class Storage(pulumi.ComponentResource):
             lock_days=args.audit_lock_days,
             args=args,
             rule=_expire_logs("expire-audit-logs", args.log_retention_days),
+            deliveries=_deliveries(args, account_id, partition, region),
         )
         logs_policy = self._logs_policy(
             name, logs, logs_public_access, [data, audit], account_id=account_id, partition=partition, region=region
@@ -94,7 +101,8 @@ class Storage(pulumi.ComponentResource):
         self.data_bucket_arn = data_ready
         self.logs_bucket_name = pulumi.Output.all(logs.bucket, logs_policy.id).apply(lambda v: str(v[0]))
         self.logs_bucket_arn = pulumi.Output.all(logs.arn, logs_policy.id).apply(lambda v: str(v[0]))
-        self.audit_bucket_name = audit.bucket
+        # The name too: CloudTrail refuses to create a trail until the bucket policy admits it.
+        self.audit_bucket_name = audit_ready.apply(lambda arn: arn.split(":::", 1)[1])
         self.audit_bucket_arn = audit_ready
         self.alb_log_prefix = ALB_LOG_PREFIX.rstrip("/")
         self.register_outputs(
@@ -169,12 +177,14 @@ class Storage(pulumi.ComponentResource):
         lock_days: int,
         args: StorageArgs,
         rule: aws.s3.BucketLifecycleConfigurationRuleArgs,
+        deliveries: pulumi.Output[policies.ArchiveDeliveries] | None = None,
     ) -> tuple[aws.s3.Bucket, pulumi.Output[str]]:
         """A bucket whose objects must outlive mistakes: SSE-KMS with ``key_arn`` only, versioned,
         TLS only, object-locked (when a mode is set) and Pulumi-protected (when ``args.protect``).
 
         Also returns the bucket's ARN resolving only once all of that is in place, for writers
-        that must never put an object the lock or the key does not cover."""
+        that must never put an object the lock or the key does not cover. ``deliveries``: the AWS
+        services the bucket policy admits (``policies.data_bucket_policy``)."""
         locked = args.object_lock_mode is not None
         bucket = _bucket(
             self, f"{name}-{short}", purpose=purpose, force_destroy=not args.protect, object_lock=locked,
@@ -201,13 +211,32 @@ class Storage(pulumi.ComponentResource):
         policy = aws.s3.BucketPolicy(
             f"{name}-{short}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, key_arn).apply(
-                lambda v: json.dumps(policies.data_bucket_policy(v[0], v[1]))
+            policy=pulumi.Output.all(bucket.arn, key_arn, deliveries).apply(
+                lambda v: json.dumps(policies.data_bucket_policy(v[0], v[1], v[2]))
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         controls.append(policy)
         return bucket, pulumi.Output.all(bucket.arn, *[c.id for c in controls]).apply(lambda v: str(v[0]))
+
+
+def _deliveries(
+    args: StorageArgs, account_id: pulumi.Output[str], partition: pulumi.Output[str], region: pulumi.Output[str]
+) -> pulumi.Output[policies.ArchiveDeliveries] | None:
+    """What the audit archive admits besides its writers in the account: the stack's trail (its ARN
+    from its fixed name, before it exists) and AWS Config."""
+    if args.audit_trail_name is None and not args.config_delivery:
+        return None
+    trail_name = args.audit_trail_name
+    return pulumi.Output.all(account_id, partition, region).apply(
+        lambda v: policies.ArchiveDeliveries(
+            account_id=v[0],
+            trail_arn=policies.cloudtrail_trail_arn(partition=v[1], region=v[2], account_id=v[0], name=trail_name)
+            if trail_name
+            else None,
+            config=args.config_delivery,
+        )
+    )
 
 
 def _abort_multipart() -> aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs:

@@ -96,7 +96,8 @@ def test_the_names_a_destroy_keeps_come_from_the_program() -> None:
     assert ("/aws/rds/cluster/fintech-prod-standby-db-cluster/audit", "eu-central-1") in prod
     assert ("/fintech/prod/secret-rotation", "eu-west-1") in prod
     assert ("/fintech/prod/secret-rotation", "eu-central-1") in prod, "each site has its rotation function"
-    assert len(prod) == 15  # with each site's audit-archive delivery error log
+    assert len(prod) == 16  # with each site's audit-archive delivery error log and the trail's log group
+    assert ("/fintech/prod/cloudtrail", "eu-west-1") in prod, "the stack's trail, in the home region"
     snapshots = {(s.identifier, s.region) for s in leftovers.final_snapshots(run_stack("prod"))}
     assert snapshots == {
         ("fintech-prod-db-cluster-final", "eu-west-1"),

@@ -170,7 +170,8 @@ def test_no_deprecated_argument_is_used(stack_run: StackRun) -> None:
 def test_prod_log_groups_survive_a_stack_deletion(prod: StackRun, dev: StackRun) -> None:
     """PCI DSS 10.5: the audit trail outlives the platform; dev's logs go with the stack."""
     groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(prod.home().of_type("aws:cloudwatch/logGroup:LogGroup")) == 8, [g.name for g in groups]
+    # With the stack's trail's log group (between/audit_trail.py, in the home region).
+    assert len(prod.home().of_type("aws:cloudwatch/logGroup:LogGroup")) == 9, [g.name for g in groups]
     assert prod.standby().of_type("aws:cloudwatch/logGroup:LogGroup")
     for group in groups:
         assert group.retain_on_delete or group.protect, f"{group.name} is deleted with the stack"
@@ -187,14 +188,18 @@ def test_log_groups_follow_one_naming_scheme(stack_run: StackRun) -> None:
     assert ours == [
         f"/fintech/{suffix}/app",
         f"/fintech/{suffix}/audit-archive-delivery",
+        f"/fintech/{suffix}/cloudtrail",
         f"/fintech/{suffix}/secret-rotation",
         f"/fintech/{suffix}/vpc-flow-logs",
     ]
     assert len(names) - len(ours) == 4, "three RDS exports and the WAF log group"
-    # The standby site's: the same names in its own region (its own rotation function; no edge there).
+    # The standby site's: the same names in its own region (its own rotation function; no edge there,
+    # and no trail: the stack's one trail records every region from the home region).
     standby = sorted(g.inputs["name"] for g in stack_run.standby().of_type("aws:cloudwatch/logGroup:LogGroup"))
     if standby:
-        assert [n for n in standby if not n.startswith("/aws/rds/cluster/")] == ours
+        assert [n for n in standby if not n.startswith("/aws/rds/cluster/")] == [
+            n for n in ours if n != f"/fintech/{suffix}/cloudtrail"
+        ]
 
 
 def test_every_certificate_validation_fails_fast_instead_of_waiting_an_hour(prod: StackRun) -> None:

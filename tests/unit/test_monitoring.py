@@ -70,8 +70,45 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/Firehose", "DeliveryToS3.Success"): {"DeliveryStreamName"},
     # Route 53 health checks, in us-east-1 only ("Monitoring health checks using CloudWatch").
     ("AWS/Route53", "HealthCheckStatus"): {"HealthCheckId"},
+    # The trail's metric filters (Security Hub CloudWatch.1-14), published without dimensions.
+    **{
+        ("Fintech/AuditTrail", metric): set()
+        for metric in (
+            "RootAccountUsage",
+            "UnauthorizedAPICalls",
+            "ConsoleSigninWithoutMFA",
+            "IAMPolicyChanges",
+            "CloudTrailChanges",
+            "ConsoleAuthenticationFailure",
+            "DisableOrDeleteCMK",
+            "S3BucketPolicyChanges",
+            "AWSConfigChanges",
+            "SecurityGroupChanges",
+            "NetworkACLChanges",
+            "NetworkGatewayChanges",
+            "RouteTableChanges",
+            "VPCChanges",
+        )
+    },
 }
 EDGE_NAMESPACES = {"AWS/WAFV2", "AWS/CloudFront"}
+# The home site's alarms on the stack's trail, one per Security Hub CloudWatch control (1-14).
+CIS_ALARM_KEYS = (
+    "root-user",
+    "unauthorized-api-calls",
+    "console-signin-without-mfa",
+    "iam-policy-changes",
+    "cloudtrail-changes",
+    "console-auth-failures",
+    "kms-key-disabled-or-deleted",
+    "s3-bucket-policy-changes",
+    "config-changes",
+    "security-group-changes",
+    "nacl-changes",
+    "network-gateway-changes",
+    "route-table-changes",
+    "vpc-changes",
+)
 
 # The Monitoring tier of a second site alone: eu-central-1, no edge, a global-database member,
 # S3 replication both ways.
@@ -134,6 +171,8 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
         "app-dependencies",
         "archive-delivery-freshness",
         "archive-delivery-success",
+        # The home site's CIS alarms on the stack's trail (test_audit_trail.py).
+        *(f"cis-{key}" for key in CIS_ALARM_KEYS),
     }
     per_instance = {"db-{}-cpu", "db-{}-freeable-memory", "db-{}-connections"}
     assert set(alarms(dev)) == common | {p.format(0) for p in per_instance}
@@ -270,6 +309,8 @@ MISSING_DATA = {
     # site silence is normal, and the alarms must follow a switchover without a deploy.
     "db-global-rpo-lag": "notBreaching",
     "db-global-replication-lag": "notBreaching",
+    # A metric filter publishes only when an event matches: no datapoint is no such call.
+    **{f"cis-{key}": "notBreaching" for key in CIS_ALARM_KEYS},
 }
 DB_INSTANCE_ALARMS = ("cpu", "freeable-memory", "connections")
 # S3 "Metrics and dimensions": treat missing replication data as ignore (keep the alarm state):
@@ -422,6 +463,7 @@ def test_every_treat_missing_data_carries_its_reason() -> None:
         db_instance_identifiers=["aurora-0", "aurora-1"],
         outgoing_replication=[rule],
         incoming_replication=[rule],
+        audit_trail_log_group_name="/fintech/test/cloudtrail",
     )
     for w in (everything, watched(app_min_instances=0)):
         specs = [*alarm_specs(w, Thresholds()), *delivery_alarms({"backup-job-failures": "rule"})]
@@ -837,9 +879,12 @@ def test_log_groups_are_archived_to_the_audit_archive_encrypted_end_to_end(stack
         for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup")
         if g.region == stack_run.config["aws:region"]
     }
-    # The stream's own error log is not fed back into it: it says why the stream cannot deliver.
+    # The stream's own error log is not fed back into it: it says why the stream cannot deliver. The
+    # trail's log group is not either: the trail writes its log files into the archive itself.
     errors = s3["cloudwatchLoggingOptions"]["logGroupName"]
-    assert archived == regional_groups - {errors}, "every other log group in the stack's region is archived"
+    trail = f"/fintech/{stack_run.config['payments-platform:envSuffix']}/cloudtrail"
+    assert trail in regional_groups
+    assert archived == regional_groups - {errors, trail}, "every other log group in the stack's region is archived"
     assert all(f.inputs["destinationArn"] == stream.state["arn"] for f in filters)
 
 

@@ -68,7 +68,7 @@ def test_the_pieces_between_sites_stand_beside_them(prod: StackRun, dev: StackRu
     def beside(run: StackRun) -> set[str]:
         return {r.type for r in run.resources if not r.custom and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"}
 
-    between = {"fintech:data:Secrets", "fintech:edge:Edge"}
+    between = {"fintech:data:Secrets", "fintech:edge:Edge", "fintech:audit:AuditTrail"}
     assert beside(dev) == {SITE, *between}
     assert beside(prod) == {
         SITE,

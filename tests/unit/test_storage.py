@@ -97,8 +97,12 @@ def test_audit_logs_have_a_bucket_of_their_own_encrypted_with_the_audit_key(stac
     assert rule == {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key},
                     "bucketKeyEnabled": True}  # fmt: skip
     denies = statements(stack_run, audit)
+    # Except the stack's trail: its digest files are SSE-S3 (test_audit_trail.py).
+    where, suffix = stack_run.config["aws:region"], stack_run.config["payments-platform:envSuffix"]
+    trail = f"arn:aws:cloudtrail:{where}:123456789012:trail/fintech-{suffix}-audit-trail"
     assert denies["DenyOtherKeys"]["Condition"]["StringNotEqualsIfExists"] == {
-        "s3:x-amz-server-side-encryption-aws-kms-key-id": key
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": key,
+        "aws:SourceArn": trail,
     }
     (lifecycle,) = side(stack_run, "bucketLifecycleConfiguration:BucketLifecycleConfiguration", audit).inputs["rules"]
     assert lifecycle["expiration"] == {"days": int(stack_run.config["payments-platform:logBucketRetentionDays"])}
