@@ -539,7 +539,8 @@ class Settings(BaseModel):
     backup_audit_framework: Bool = Field(
         False,
         description="An AWS Backup Audit Manager framework per site (plan, frequency, retention, manual deletion, "
-        "cross-region copy); needs backupEnabled and AWS Config recording each site's region.",
+        "cross-region copy); needs backupEnabled, backupCopyRegion or standbyRegion, and AWS Config recording "
+        "each site's region (accountBaseline turns it on with that recording).",
     )
     management_events: Bool = Field(
         True,
@@ -550,8 +551,9 @@ class Settings(BaseModel):
     account_baseline: Bool = Field(
         False,
         description="Turn on, in each site's region, what an account no landing zone manages lacks: GuardDuty, "
-        "AWS Config recording, Security Hub (FSBP and PCI DSS standards) and the backup audit framework; "
-        "one of each per account and region (docs/landing-zone.md).",
+        "AWS Config recording, Security Hub (FSBP and PCI DSS standards) and the backup audit framework "
+        "(needs backupEnabled and backupCopyRegion or standbyRegion); one of each per account and region "
+        "(docs/landing-zone.md).",
     )
     standby_region: Annotated[
         OptionalText,
@@ -856,8 +858,26 @@ def _backup_checks(v: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """AWS Backup against the stack's region, the database's own windows and the vault lock."""
     if v.get("backup_audit_framework") and not v.get("backup_enabled"):
         yield "backup_audit_framework", "needs backupEnabled true: the framework audits the stack's backups"
+    if v.get("account_baseline") and not v.get("backup_enabled"):
+        yield (
+            "account_baseline",
+            "needs backupEnabled true: the baseline turns on the backup audit framework, which audits the "
+            "stack's backups (docs/landing-zone.md)",
+        )
     if not v.get("backup_enabled"):
         return
+    if not (v.get("backup_copy_region") or v.get("standby_region")):
+        # The framework's cross-Region control needs a Region the backups are copied to.
+        for key, what in (
+            ("backup_audit_framework", "the framework"),
+            ("account_baseline", "the backup audit framework the baseline turns on"),
+        ):
+            if v.get(key):
+                yield (
+                    key,
+                    f"needs backupCopyRegion or standbyRegion: {what} checks that every backup is copied to "
+                    "another Region, and without one it would be built without that control",
+                )
     if v.get("backup_copy_region") and v["backup_copy_region"] == v.get("region"):
         yield "backup_copy_region", "must differ from aws:region: a copy in the same region survives no region outage"
     if {"backup_window", "db_backup_window", "db_maintenance_window"} <= v.keys():

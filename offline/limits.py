@@ -654,6 +654,28 @@ NAME_RULES: dict[str, tuple[NameRule, ...]] = {
             prefix_prop="namePrefix",
         ),
     ),
+    # The account baseline (components/site/baseline.py). AWS Config's recorder and delivery channel
+    # are named 1-256 characters (RecorderName, ChannelName); the program always names them.
+    "aws:cfg/recorder:Recorder": (
+        NameRule("name", 256, f"{_API}/config/latest/APIReference/API_ConfigurationRecorder.html"),
+    ),
+    "aws:cfg/deliveryChannel:DeliveryChannel": (
+        NameRule("name", 256, f"{_API}/config/latest/APIReference/API_DeliveryChannel.html"),
+    ),
+    # Not a name of its own: the recorder it starts (StartConfigurationRecorder ConfigurationRecorderName).
+    "aws:cfg/recorderStatus:RecorderStatus": (
+        NameRule("name", 256, f"{_API}/config/latest/APIReference/API_StartConfigurationRecorder.html"),
+    ),
+    # Not a name either: which protection of the detector, one of the API's feature names.
+    "aws:guardduty/detectorFeature:DetectorFeature": (
+        NameRule(
+            "name",
+            32,
+            f"{_API}/guardduty/latest/APIReference/API_DetectorFeatureConfiguration.html",
+            pattern=r"S3_DATA_EVENTS|EKS_AUDIT_LOGS|EBS_MALWARE_PROTECTION|RDS_LOGIN_EVENTS|EKS_RUNTIME_MONITORING"
+            r"|LAMBDA_NETWORK_LOGS|RUNTIME_MONITORING",
+        ),
+    ),
 }
 
 _ID = "AWS assigns the identifier; the Args class has no name input"
@@ -712,6 +734,17 @@ UNNAMED: dict[str, str] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": f"{_ID} (sgr-...)",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": f"{_ID} (sgr-...)",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "a setting of the web ACL",
+    "aws:guardduty/detector:Detector": (
+        f"{_ID} (a detector ID); {_API}/guardduty/latest/APIReference/API_CreateDetector.html"
+    ),
+    "aws:securityhub/account:Account": "Security Hub in the account and Region: identified by the account ID",
+    "aws:securityhub/standardsSubscription:StandardsSubscription": (
+        f"{_ID} (the subscription ARN); {_API}/securityhub/1.0/APIReference/API_BatchEnableStandards.html"
+    ),
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": (
+        "AWS names it after the service (AWSServiceRoleForConfig); "
+        f"{_API}/IAM/latest/APIReference/API_CreateServiceLinkedRole.html"
+    ),
 }
 
 TAG_KEY_MAX = 128

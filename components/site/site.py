@@ -27,6 +27,7 @@ import pulumi
 
 from components.naming import app_secret_prefix, audit_trail_name, log_group_name
 from components.settings import Settings
+from components.site.baseline import AuditFramework, Baseline, BaselineArgs, ConfigDelivery
 from components.site.compute import Compute, ComputeArgs, Schedule
 from components.site.database import Database, DatabaseArgs, GlobalPrimary, GlobalSecondary, MasterReplica
 from components.site.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
@@ -97,6 +98,9 @@ class SiteArgs:
     peer_backup_key_arn: pulumi.Input[str] | None = None
     """The home site's backup key in this site's region (the copies' key, ``keys.backup_copy_key_arn``):
     this region's key-change rule watches it with the site's own keys."""
+    config_role_arn: pulumi.Input[str] | None = None
+    """With ``accountBaseline``: AWS Config's service-linked role, which the home site's baseline
+    creates (IAM is global: one per account) and a standby's recorder uses."""
 
     @classmethod
     def at_home(cls, settings: Settings) -> SiteArgs:
@@ -132,6 +136,7 @@ class SiteArgs:
             peer_backup_key_arn=home.keys.backup_copy_key_arn
             if settings.backup_copy_region == settings.standby_region
             else None,
+            config_role_arn=home.baseline.config_role_arn if home.baseline is not None else None,
         )
 
     @classmethod
@@ -174,6 +179,8 @@ class SiteArgs:
             )
         if self.home and self.peer_backup_key_arn is not None:
             raise ValueError("the home site's backup keys are its own: peer_backup_key_arn is for a standby")
+        if self.home and self.config_role_arn is not None:
+            raise ValueError("the home site creates AWS Config's service-linked role: config_role_arn is for a standby")
         if not self.home and self.peer_region is None:
             raise ValueError("a standby site needs peer_region, the home site's region")
         if (self.peer_region is None) != (self.peer_cidr is None):
@@ -231,6 +238,8 @@ class Site(pulumi.ComponentResource):
     load_balancer: LoadBalancer
     app: Compute
     monitoring: Monitoring
+    baseline: Baseline | None
+    """GuardDuty, AWS Config and Security Hub in the site's region (``accountBaseline``); None: off."""
 
     def __init__(self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:site:Site", name, None, opts)
@@ -269,6 +278,7 @@ class Site(pulumi.ComponentResource):
         self.load_balancer = self._load_balancer(name, args)
         self.app = self._app(name, args)
         self.monitoring = self._monitoring(name, args)
+        self.baseline = self._baseline(name, args) if args.settings.account_baseline else None
 
     def connect(self, links: Links) -> None:
         """Hand the site some of what was built after it: only what it was built to wait for, once."""
@@ -311,6 +321,8 @@ class Site(pulumi.ComponentResource):
                 protect=settings.protect_data,
                 # The stack's trail (between/audit_trail.py) encrypts with the home site's audit key.
                 audit_trail_name=audit_trail_name(settings) if args.home else None,
+                # The account baseline's AWS Config encrypts what it delivers with the audit key.
+                config_delivery=settings.account_baseline,
             ),
             self._child(),
         )
@@ -442,6 +454,9 @@ class Site(pulumi.ComponentResource):
                 protect=settings.protect_data,
                 # The stack's trail delivers into the home site's audit archive.
                 audit_trail_name=audit_trail_name(settings) if args.home else None,
+                # AWS Config delivers into the audit archive only where it has no default retention
+                # (``baseline.ConfigDelivery``): a locked archive's site gives it a bucket of its own.
+                config_delivery=settings.account_baseline and settings.object_lock_mode is None,
             ),
             self._child(),
         )
@@ -549,7 +564,8 @@ class Site(pulumi.ComponentResource):
                     audit_trail_log_group_name=later("audit_trail_log_group_name") if home else None,
                 ),
                 thresholds=Thresholds(**dataclasses.asdict(settings.alarms)),
-                backup_audit=self._backup_audit(args),
+                # With the account baseline, its AWS Config records first: the baseline builds it then.
+                backup_audit=None if settings.account_baseline else self._backup_audit(args),
                 archive_bucket_arn=self.archives.audit_bucket_arn,
                 archive_key_arn=self.keys.key_arns["audit"],
                 # Two sites: the audit archive's stream starts once that archive replicates.
@@ -570,13 +586,39 @@ class Site(pulumi.ComponentResource):
             self._child(),
         )
 
+    def _baseline(self, name: str, args: SiteArgs) -> Baseline:
+        """GuardDuty, AWS Config and Security Hub in the site's region (``accountBaseline``): one
+        of each per account and region, so each site has its own, through its provider."""
+        settings = args.settings
+        return Baseline(
+            f"{name}-baseline",
+            BaselineArgs(
+                alert_topic_arn=self.monitoring.topic_arn,
+                delivery=ConfigDelivery(
+                    key_arn=self.keys.key_arns["audit"],
+                    # Resolves once the archive's policy admits AWS Config (storage.py).
+                    audit_bucket_name=self.archives.audit_bucket_name if settings.object_lock_mode is None else None,
+                    retention_days=settings.log_bucket_retention_days,
+                ),
+                record_global_types=args.home,
+                config_role_arn=args.config_role_arn,
+                protect=settings.protect_data,
+                framework=AuditFramework(audit, f"{name}-monitoring-backup-audit", self.monitoring.urn)
+                if (audit := self._backup_audit(args)) is not None
+                else None,
+            ),
+            self._child(),
+        )
+
     @staticmethod
     def _backup_audit(args: SiteArgs) -> BackupAudit | None:
-        """The site's AWS Backup Audit Manager framework (``backupAuditFramework``: once AWS Config
-        records the region): its points are copied to the other site's region (or the copy region)."""
+        """The site's AWS Backup Audit Manager framework (``backupAuditFramework``, or the account
+        baseline, which makes AWS Config record the region): its points are copied to the other
+        site's region (or the copy region)."""
         settings = args.settings
         copy_region = args.peer_region or settings.backup_copy_region
-        if not (settings.backup_audit_framework and settings.backup_enabled and copy_region):
+        audited = settings.backup_audit_framework or settings.account_baseline
+        if not (audited and settings.backup_enabled and copy_region):
             return None
         return BackupAudit(min_retention_days=settings.backup_daily_retention_days, copy_region=copy_region)
 

@@ -63,8 +63,10 @@ def long_overrides(stack: str) -> dict[str, str]:
     overrides["envSuffix"] = _longest_accepted(stack, "envSuffix", _suffix, overrides)
     if stack == "prod":
         overrides["domainName"] = _longest_accepted(stack, "domainName", _domain, overrides)
-        # Every optional piece too, so each named type is checked: the Backup Audit Manager framework.
+        # Every optional piece too, so each named type is checked: the Backup Audit Manager framework
+        # and the account baseline.
         overrides["backupAuditFramework"] = "true"
+        overrides["accountBaseline"] = "true"
     return overrides
 
 
