@@ -1,8 +1,9 @@
 """Offline plan: what a stack would create, checked against the policy pack, drawn as a picture.
 
     make plan STACK=prod                                   # sets up .venv and Graphviz, then the next line
-    python -m offline.plan prod                            # report + build/plan/prod/{plan.txt,architecture.*}
-    python -m offline.plan prod --json prod.json           # also the full recorded graph
+    python -m offline.plan prod                            # report + build/plan/prod/{plan.txt,compliance.md,
+                                                           #   architecture.*}
+    python -m offline.plan prod --json prod.json           # also the full recorded graph and the control matrix
     python -m offline.plan dev --diff prod                 # only what prod changes over dev (dev's plan
                                                            #   is still written to build/plan/dev/)
     python -m offline.plan dev --set azCount=2             # what-if, without editing the stack file;
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from components.settings import SettingsError, placeholders
-from offline import prices
+from offline import compliance, prices
 from offline.harness import (
     PROJECT_DIR,
     ConfigFileError,
@@ -48,7 +49,7 @@ from offline.harness import (
 )
 from offline.policy_check import PolicyConfigError, Violation, evaluate, load_policy_config
 from offline.prices import monthly_costs
-from policypack.rules import POLICIES
+from policypack.rules import POLICIES, TRAIL_TYPE, recorded_objects
 
 EXIT_FAILED, EXIT_INVALID_INPUT, EXIT_POLICY = 1, 2, 3
 EXIT_INVALID_SETTINGS = EXIT_INVALID_INPUT
@@ -106,6 +107,7 @@ def cost_drivers(run: StackRun) -> list[str]:
     if not standby.resources:
         return [
             *_priced(monthly_costs(run)),
+            *usage_drivers(run),
             f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)",
         ]
     region = run.config.get("aws:region", "?")
@@ -120,7 +122,29 @@ def cost_drivers(run: StackRun) -> list[str]:
         *(f"  {line}" for line in _priced(standby_costs)),
         "Standby by mode: " + ", ".join(f"{m} {_compact(a)}" for m, a in by_mode.items()) + f" (this stack: {mode})",
         f"Total (both sites): {_compact(total)}",
+        *usage_drivers(run),
         f"Prices: {prices.SOURCE}, checked {prices.CHECKED} (sources in offline/prices.py)",
+    ]
+
+
+def usage_drivers(run: StackRun) -> list[str]:
+    """What the stack declares that AWS bills by usage alone: no fixed line above, the drivers and their
+    list prices in docs/offline-plan.md#cost. Alarms are priced above, per metric they read."""
+
+    def count(type_: str, one: str) -> str:
+        n = len(run.of_type(type_))
+        return f"{n} {one}{'' if n == 1 else 's'}"
+
+    data_trails = sum(1 for t in run.of_type(TRAIL_TYPE) if recorded_objects(t.inputs))
+    return [
+        "Billed by usage, no fixed line (drivers and list prices: docs/offline-plan.md#cost):",
+        f"  CloudTrail data events ({data_trails} trail{'' if data_trails == 1 else 's'} recording them), "
+        f"AWS Config ({count('aws:cfg/recorder:Recorder', 'recorder')}), "
+        f"GuardDuty ({count('aws:guardduty/detector:Detector', 'detector')}), "
+        f"Security Hub ({count('aws:securityhub/account:Account', 'account')}), "
+        f"Backup Audit Manager ({count('aws:backup/framework:Framework', 'framework')})",
+        f"  {count('aws:cloudwatch/logMetricFilter:LogMetricFilter', 'metric filter')}: free; each metric is "
+        "a custom metric, billed for the hours it publishes",
     ]
 
 
@@ -162,9 +186,11 @@ def report(
     violations: list[Violation],
     pictures: list[Path],
     overrides: Mapping[str, str] | None = None,
+    controls: compliance.Matrix | None = None,
 ) -> str:
     """The plan as text. Deterministic (no timings, no paths): the committed docs/<stack>/plan.txt is one."""
     overrides = overrides or {}
+    controls = controls or compliance.matrix(run, violations)
     overridden = full_keys(overrides)
     custom = [r for r in run.resources if r.custom]
     by_type = Counter(r.type for r in custom)
@@ -202,6 +228,9 @@ def report(
         "",
         f"Policies: {len(POLICIES)} mandatory, {len(violations)} violation(s)",
         *(f"  [{v.policy}] {v.message}" for v in violations),
+        "",
+        f"{compliance.STANDARD} control matrix (compliance.md beside this report): {compliance.summary(controls)}",
+        *(f"  {line}" for line in compliance.gap_lines(controls)),
         "",
         "Stack outputs:",
         *(
@@ -456,7 +485,9 @@ def _parser() -> argparse.ArgumentParser:
     stacks = known_stacks()
     parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stack", choices=stacks, help=f"the stack to plan: {', '.join(stacks)}")
-    parser.add_argument("--json", metavar="FILE", help="write the full recorded graph as JSON")
+    parser.add_argument(
+        "--json", metavar="FILE", help="write the full recorded graph and the control matrix (compliance) as JSON"
+    )
     parser.add_argument(
         "--diff",
         metavar="STACK",
@@ -579,12 +610,19 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     pictures = _pictures(run, out, png=args.png)
     timings["pictures"] = time.perf_counter() - mark
-    text = report(run, violations, pictures, overrides)
+    controls = compliance.matrix(run, violations)
+    text = report(run, violations, pictures, overrides, controls)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "plan.txt").write_text(text + "\n")
+        (out / "compliance.md").write_text(compliance.markdown(controls))
         if args.json:
-            graph = {"stack": run.stack, "outputs": run.outputs, "resources": run.graph()}
+            graph = {
+                "stack": run.stack,
+                "outputs": run.outputs,
+                "resources": run.graph(),
+                "compliance": compliance.as_json(controls),
+            }
             Path(args.json).write_text(json.dumps(graph, indent=2, default=str), encoding="utf-8")
     except OSError as exc:
         print(f"cannot write the plan: {exc.strerror}: {exc.filename}", file=sys.stderr)
@@ -595,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     else:
         print(_compare(run, other, overrides))
-    written = f"Written to {_shown(out)}/: plan.txt" + "".join(f", {p.name}" for p in pictures)
+    written = f"Written to {_shown(out)}/: plan.txt, compliance.md" + "".join(f", {p.name}" for p in pictures)
     print(f"\n{written}" if other is None else f"Plan of {label(run.stack, overrides)}: {written}", file=shown)
     if args.json:
         print(f"Recorded graph written to {args.json}", file=shown)

@@ -9,7 +9,9 @@ unknown values at preview are skipped by the SDK.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -32,6 +34,8 @@ TLS13_POLICY_PREFIX = "ELBSecurityPolicy-TLS13-"
 CLOUDFRONT_MIN_TLS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
 PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
 PUBLIC_PORTS = (80, 443)
+TCP = ("tcp", "6")
+ALL_PROTOCOLS = ("-1", "all")
 MAX_ROTATION_DAYS = 90
 MIN_LOG_RETENTION_DAYS = 90
 # Actions AWS offers no resource-level permissions for: "*" is their only valid Resource.
@@ -42,6 +46,11 @@ LOG_BUCKET_PURPOSE = "logs"
 ARCHIVE_PURPOSES = ("transaction-archive", "audit-log-archive")
 # The policies only prod enforces read this flag from the pack config (policypack/prod.json).
 PROTECT_DATA_SCHEMA = PolicyConfigSchema(properties={"protectData": {"type": "boolean", "default": False}})
+# prod-audit-trail reads this flag (policypack/prod.json turns it on once the stack declares its trail).
+AUDIT_TRAIL_SCHEMA = PolicyConfigSchema(properties={"requireAuditTrail": {"type": "boolean", "default": False}})
+TRAIL_TYPE = "aws:cloudtrail/trail:Trail"
+READ, WRITE = "read", "write"
+BOTH = frozenset({READ, WRITE})
 
 APPLIES_TO: dict[str, tuple[str, ...]] = {}
 
@@ -298,28 +307,75 @@ def _imdsv2(args: ResourceValidationArgs) -> Iterator[Finding]:
         )
 
 
+@dataclass(frozen=True)
+class IngressRule:
+    """One ingress rule as AWS applies it: protocol, port range and sources."""
+
+    protocol: str
+    low: Any
+    high: Any
+    sources: tuple[str, ...]
+
+    @property
+    def admits(self) -> str:
+        """``tcp 443-65535``; ``all protocols and ports (-1)``."""
+        if self.protocol in ALL_PROTOCOLS:
+            return f"all protocols and ports ({self.protocol})"
+        low, high = (int(p) if isinstance(p, float) and p.is_integer() else p for p in (self.low, self.high))
+        return f"{self.protocol} {low}-{high}"
+
+    @property
+    def one_web_port(self) -> bool:
+        """Exactly TCP port 80 or exactly TCP port 443: what a public load balancer listens on."""
+        return str(self.protocol).lower() in TCP and self.low == self.high and self.low in PUBLIC_PORTS
+
+
+def ingress_rules(type_: str, props: Mapping[str, Any]) -> list[IngressRule]:
+    """The ingress rules a security group resource declares, in any of the three ways AWS takes them:
+    a standalone ingress rule, a ``SecurityGroupRule`` of type ingress, or a group's inline ``ingress``."""
+    p = props
+    if type_ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        sources = tuple(s for s in (p.get("cidrIpv4"), p.get("cidrIpv6")) if s)
+        return [IngressRule(str(p.get("ipProtocol")), p.get("fromPort"), p.get("toPort"), sources)]
+    if type_ == "aws:ec2/securityGroupRule:SecurityGroupRule":
+        if p.get("type") != "ingress":
+            return []
+        sources = (*_as_list(p.get("cidrBlocks")), *_as_list(p.get("ipv6CidrBlocks")))
+        return [IngressRule(str(p.get("protocol")), p.get("fromPort"), p.get("toPort"), tuple(sources))]
+    if type_ == "aws:ec2/securityGroup:SecurityGroup":
+        return [
+            IngressRule(
+                str(rule.get("protocol")),
+                rule.get("fromPort"),
+                rule.get("toPort"),
+                (*_as_list(rule.get("cidrBlocks")), *_as_list(rule.get("ipv6CidrBlocks"))),
+            )
+            for rule in _as_list(p.get("ingress"))
+        ]
+    return []
+
+
+def public_ingress(type_: str, props: Mapping[str, Any]) -> list[IngressRule]:
+    """The rules that admit the whole internet (0.0.0.0/0, ::/0) on anything but exactly TCP 80 or 443.
+
+    A range that merely starts at 80 or 443 (443-65535) is not 443; protocol ``-1`` admits every
+    port whatever the range says (AWS ignores the ports for it)."""
+    return [
+        rule
+        for rule in ingress_rules(type_, props)
+        if any(s in PUBLIC_CIDRS for s in rule.sources) and not rule.one_web_port
+    ]
+
+
 def _public_ingress(args: ResourceValidationArgs) -> Iterator[Finding]:
-    p, t = args.props, args.resource_type
-    rules: list[tuple[Any, Any, list[Any]]] = []
-    if t == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-        rules.append((p.get("fromPort"), p.get("toPort"), [p.get("cidrIpv4"), p.get("cidrIpv6")]))
-    elif t == "aws:ec2/securityGroup:SecurityGroup":
-        for rule in _as_list(p.get("ingress")):
-            rules.append(
-                (
-                    rule.get("fromPort"),
-                    rule.get("toPort"),
-                    [*_as_list(rule.get("cidrBlocks")), *_as_list(rule.get("ipv6CidrBlocks"))],
-                )
-            )
-    for low, high, sources in rules:
-        public = [s for s in sources if s in PUBLIC_CIDRS]
-        if public and not (low == high and low in PUBLIC_PORTS):
-            yield (
-                f"ingress {public[0]} on ports {low}-{high}",
-                public,
-                "reference a security group or prefix list; only a load balancer's 80/443 may be public",
-            )
+    for rule in public_ingress(args.resource_type, args.props):
+        public = [s for s in rule.sources if s in PUBLIC_CIDRS]
+        yield (
+            f"ingress {public[0]} on {rule.admits}",
+            public,
+            "reference a security group or prefix list; only a load balancer's exact TCP ports 80 and 443 may be "
+            "public (one rule each, from_port == to_port)",
+        )
 
 
 # --------------------------------------------------------------------------- IAM and KMS
@@ -331,7 +387,11 @@ def _is_write(action: str) -> bool:
 
 
 def _iam_wildcards(args: ResourceValidationArgs) -> Iterator[Finding]:
-    p = args.props
+    return iam_wildcards(args.props)
+
+
+def iam_wildcards(p: Mapping[str, Any]) -> Iterator[Finding]:
+    """What an IAM role or policy grants too widely: ``*`` actions, write actions on every resource."""
     documents = [_document(p.get("policy"))] if "policy" in p else []
     documents += [_document(i.get("policy")) for i in _as_list(p.get("inlinePolicies"))]
     for document in documents:
@@ -535,6 +595,194 @@ def _prod_backups_locked(
             )
 
 
+# --------------------------------------------------------------------------- the audit trail
+
+# An S3 object ARN prefix that names every object of one bucket: ``arn:aws:s3:::<bucket>/``.
+_WHOLE_BUCKET = re.compile(r"arn:[a-z-]+:s3:::[^/*]+/")
+_S3_OBJECT = "AWS::S3::Object"
+# Advanced event selector fields that do not narrow which S3 object events are recorded.
+_NEUTRAL_FIELDS = frozenset({"eventCategory", "resources.type", "resources.ARN", "readOnly", "eventSource"})
+
+
+@dataclass(frozen=True)
+class RecordedObjects:
+    """One part of a trail's S3 data events: objects whose ARN starts with ``prefix`` (``""``: every
+    object), except those the negative operators exclude, for reads, writes or both.
+
+    ``own_logs`` is the key prefix the trail delivers its log files under: excluding it in a bucket
+    (CloudTrail's own deliveries would otherwise be recorded as data events, delivered, recorded
+    again: "Suppressing recursive events", CloudTrail User Guide) still records every other object."""
+
+    prefix: str
+    excluded: tuple[str, ...]
+    modes: frozenset[str]
+    own_logs: str = "AWSLogs/"
+
+    def _excluded_from(self, objects: str) -> list[str]:
+        return [x for x in self.excluded if x.startswith(objects) or objects.startswith(x)]
+
+    def covers(self, bucket_arn: str) -> bool:
+        """Every object of the bucket but, at most, the trail's own log files."""
+        objects = f"{bucket_arn}/"
+        own = objects + self.own_logs
+        return objects.startswith(self.prefix) and all(x.startswith(own) for x in self._excluded_from(objects))
+
+    def skips_own_logs(self, bucket_arn: str) -> bool:
+        """Whether the trail's own log files in this bucket are left out."""
+        return bool(self._excluded_from(f"{bucket_arn}/"))
+
+    @property
+    def whole_buckets(self) -> bool:
+        """Every object of one bucket (or of every bucket), but at most the trail's own log files."""
+        universal = self.prefix in ("", "arn:aws:s3", "arn:aws:s3:::")
+        whole = universal or bool(_WHOLE_BUCKET.fullmatch(self.prefix))
+        own = self.prefix + self.own_logs
+        return whole and (
+            not self.excluded if universal else all(x.startswith(own) for x in self._excluded_from(self.prefix))
+        )
+
+
+def _fields(selector: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(f.get("field")): f for f in _as_list(selector.get("fieldSelectors"))}
+
+
+def _read_only_modes(field: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """``readOnly`` narrows to reads (``true``) or writes (``false``); absent, a selector records both."""
+    if field is None:
+        return BOTH
+    if any(field.get(op) for op in ("notEquals", "startsWiths", "notStartsWiths", "endsWiths", "notEndsWiths")):
+        return None  # not a shape CloudTrail documents for readOnly: counted as nothing
+    values = {str(v).lower() for v in _as_list(field.get("equals"))}
+    return frozenset({READ} if "true" in values else set()) | frozenset({WRITE} if "false" in values else set())
+
+
+def recorded_objects(trail: Mapping[str, Any]) -> list[RecordedObjects]:
+    """The S3 object data events a trail's inputs record, from advanced event selectors
+    (``advancedEventSelectors[].fieldSelectors[]``: ``eventCategory`` = Data, ``resources.type`` =
+    AWS::S3::Object, ``resources.ARN`` startsWith, ``readOnly``) or basic ones
+    (``eventSelectors[].dataResources[]`` of type AWS::S3::Object, ``readWriteType``).
+
+    Conservative: a selector narrowed by another field (``eventName``, ``userIdentity.arn`` ...), by
+    ``equals``/``endsWith`` on the ARN, or by an ``eventSource`` other than S3 counts for nothing; an
+    exclusion counts against a bucket unless it lies within the trail's own log files (``own_logs``)."""
+    found: list[RecordedObjects] = []
+    key_prefix = str(trail.get("s3KeyPrefix") or "").strip("/")
+    own_logs = f"{key_prefix}/" if key_prefix else "AWSLogs/"
+    for selector in _as_list(trail.get("advancedEventSelectors")):
+        fields = _fields(selector)
+        if _as_list((fields.get("eventCategory") or {}).get("equals")) != ["Data"]:
+            continue
+        if _as_list((fields.get("resources.type") or {}).get("equals")) != [_S3_OBJECT]:
+            continue
+        source = fields.get("eventSource")
+        if set(fields) - _NEUTRAL_FIELDS or (
+            source is not None and _as_list(source.get("equals")) != ["s3.amazonaws.com"]
+        ):
+            continue
+        modes = _read_only_modes(fields.get("readOnly"))
+        arn = fields.get("resources.ARN") or {}
+        if not modes or any(arn.get(op) for op in ("equals", "endsWiths", "notEndsWiths")):
+            continue
+        excluded = tuple(str(x) for op in ("notStartsWiths", "notEquals") for x in _as_list(arn.get(op)))
+        for prefix in _as_list(arn.get("startsWiths")) or ([""] if "startsWiths" not in arn else []):
+            found.append(RecordedObjects(str(prefix), excluded, modes, own_logs))
+    if trail.get("advancedEventSelectors"):
+        return found  # CloudTrail uses one kind of selector per trail
+    for selector in _as_list(trail.get("eventSelectors")):
+        kind = selector.get("readWriteType", "All")
+        modes = {"All": BOTH, "ReadOnly": frozenset({READ}), "WriteOnly": frozenset({WRITE})}.get(kind, frozenset())
+        for resource in _as_list(selector.get("dataResources")):
+            if resource.get("type") == _S3_OBJECT and modes:
+                found += [RecordedObjects(str(v), (), modes, own_logs) for v in _as_list(resource.get("values"))]
+    return found
+
+
+def object_event_modes(trail: Mapping[str, Any], bucket_arn: str) -> frozenset[str]:
+    """Reads, writes or both: what the trail records of every object of ``bucket_arn``."""
+    return frozenset(m for part in recorded_objects(trail) if part.covers(bucket_arn) for m in part.modes)
+
+
+def management_event_modes(trail: Mapping[str, Any]) -> frozenset[str]:
+    """Which management events (read, write) a trail records: a trail without selectors records all
+    of them; an advanced selector on ``eventCategory`` = Management narrowed only by ``readOnly``;
+    a basic selector with ``includeManagementEvents`` (its default) and no excluded sources."""
+    advanced = _as_list(trail.get("advancedEventSelectors"))
+    basic = _as_list(trail.get("eventSelectors"))
+    if not advanced and not basic:
+        return BOTH
+    modes: set[str] = set()
+    for selector in advanced:
+        fields = _fields(selector)
+        if _as_list((fields.get("eventCategory") or {}).get("equals")) != ["Management"]:
+            continue
+        if set(fields) - {"eventCategory", "readOnly"}:
+            continue
+        modes |= _read_only_modes(fields.get("readOnly")) or set()
+    for selector in [] if advanced else basic:
+        if selector.get("includeManagementEvents", True) is False or selector.get("excludeManagementEventSources"):
+            continue
+        kind = selector.get("readWriteType", "All")
+        modes |= {"All": BOTH, "ReadOnly": {READ}, "WriteOnly": {WRITE}}.get(kind, set())
+    return frozenset(modes)
+
+
+def _trail_settings(trail: PolicyResource) -> Iterator[Finding]:
+    p = trail.props
+    if p.get("isMultiRegionTrail") is not True:
+        yield (
+            "isMultiRegionTrail",
+            p.get("isMultiRegionTrail"),
+            "set is_multi_region_trail=True (the archives and their replicas live in every site's region)",
+        )
+    if p.get("enableLogFileValidation") is not True:
+        yield "enableLogFileValidation", p.get("enableLogFileValidation"), "set enable_log_file_validation=True"
+    if not p.get("kmsKeyId"):
+        yield "kmsKeyId", p.get("kmsKeyId"), "encrypt the log files with the audit key (kms_key_id)"
+    if p.get("enableLogging") is False:
+        yield "enableLogging", False, "leave enable_logging at True: a stopped trail records nothing"
+
+
+def _prod_audit_trail(
+    resources: Sequence[PolicyResource], config: Mapping[str, Any]
+) -> Iterator[tuple[PolicyResource, Finding]]:
+    """With requireAuditTrail: a trail records read and write data events on every object of every
+    archive bucket (the transaction and audit archives, replicas included), and every trail is
+    multi-region, validates its log files, is KMS-encrypted and logging.
+
+    A preview cannot see the buckets' names (AWS generates them), so a trail counts for an archive
+    when its selectors were built from that bucket (a property dependency) and hold at least as
+    many whole-bucket object prefixes, recorded for reads and writes, as buckets they were built from."""
+    if not config.get("requireAuditTrail"):
+        return
+    trails = _of_type(resources, TRAIL_TYPE)
+    buckets = _of_type(resources, "aws:s3/bucket:Bucket")
+    for trail in trails:
+        for finding in _trail_settings(trail):
+            yield trail, finding
+    for archive in (b for b in buckets if _is_archive(b)):
+        if not any(_records_archive(trail, archive, buckets) for trail in trails):
+            yield (
+                archive,
+                (
+                    "CloudTrail data events",
+                    [t.name for t in trails] or None,
+                    "record read and write data events on every object of this bucket in the stack's trail "
+                    "(advanced event selector: eventCategory Data, resources.type AWS::S3::Object, "
+                    "resources.ARN startsWith the bucket's ARN + '/')",
+                ),
+            )
+
+
+def _records_archive(trail: PolicyResource, archive: PolicyResource, buckets: Sequence[PolicyResource]) -> bool:
+    parts = [part for part in recorded_objects(trail.props) if part.modes == BOTH and part.whole_buckets]
+    if any(part.prefix in ("", "arn:aws:s3", "arn:aws:s3:::") for part in parts):
+        return True  # every object of every bucket
+    built_from = [
+        b for b in buckets if any(_depends_on(trail, prop, b) for prop in ("advancedEventSelectors", "eventSelectors"))
+    ]
+    return archive in built_from and len({part.prefix for part in parts}) >= len(built_from)
+
+
 def _vpc_flow_logs(resources: Sequence[PolicyResource]) -> Iterator[tuple[PolicyResource, Finding]]:
     flow_logs = _of_type(resources, "aws:ec2/flowLog:FlowLog")
     for vpc in _of_type(resources, "aws:ec2/vpc:Vpc"):
@@ -633,8 +881,12 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     resource_policy(
         "no-public-ingress",
-        "No security group admits 0.0.0.0/0 or ::/0 except a load balancer's 80/443",
-        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/securityGroup:SecurityGroup"),
+        "No security group admits 0.0.0.0/0 or ::/0 except on exactly TCP port 80 or 443 (a load balancer's)",
+        (
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "aws:ec2/securityGroupRule:SecurityGroupRule",
+            "aws:ec2/securityGroup:SecurityGroup",
+        ),
         _public_ingress,
         severity=Severity.CRITICAL,
     ),
@@ -687,6 +939,16 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         _prod_backups_locked,
         severity=Severity.CRITICAL,
         config_schema=PROTECT_DATA_SCHEMA,
+    ),
+    configured_stack_policy(
+        "prod-audit-trail",
+        "With requireAuditTrail, a CloudTrail trail records read and write data events on every object of every "
+        "archive bucket (transactions, audit logs, replicas included); every trail is multi-region, validates its "
+        "log files, is KMS-encrypted and logging",
+        ("aws:s3/bucket:Bucket", TRAIL_TYPE),
+        _prod_audit_trail,
+        severity=Severity.CRITICAL,
+        config_schema=AUDIT_TRAIL_SCHEMA,
     ),
     stack_policy(
         "vpc-flow-logs",

@@ -1,5 +1,6 @@
 """The offline plan command: report, pictures, policy results, exit codes, JSON, diff, what-ifs."""
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,7 +28,7 @@ def test_plan_writes_report_and_pictures(tmp_path: Path, capsys: pytest.CaptureF
     captured = capsys.readouterr()
     written = (tmp_path / "plan.txt").read_text()
     assert written.startswith("Stack dev: ")
-    assert "Policies: 18 mandatory, 0 violation(s)" in written
+    assert "Policies: 19 mandatory, 0 violation(s)" in written
     assert "fintech:network:Network fintech-dev-net:" in written
     assert captured.out.startswith(written), "the terminal shows the report that is written"
     assert "offline run took" in captured.err, "timings go to the terminal, not into the report"
@@ -245,7 +246,7 @@ def test_diff_prints_the_difference_alone_and_still_writes_the_plan(
     assert "Settings in force" not in captured.out
     assert (tmp_path / "plan.txt").read_text().startswith("Stack dev: "), "the plan is written as without --diff"
     assert (tmp_path / "architecture.svg").exists()
-    assert f"Plan of dev: Written to {tmp_path}/: plan.txt, architecture.svg" in captured.err
+    assert f"Plan of dev: Written to {tmp_path}/: plan.txt, compliance.md, architecture.svg" in captured.err
 
 
 def test_the_first_make_plan_says_it_is_setting_up_the_venv(tmp_path: Path) -> None:
@@ -400,6 +401,26 @@ def test_cost_drivers_show_what_prod_pays_for_over_dev(dev: StackRun, prod: Stac
     assert "Interface endpoint-AZs (hourly + per GB): 12" in prod_report
     assert "Aurora instances (hourly): 2 x db.r6g.large" in prod_report
     assert "Prices: AWS list prices, us-east-1 on demand, 730 h/month, checked 2026-11-23" in prod_report
+
+
+def test_services_billed_by_usage_are_named_from_the_graph_without_a_fixed_line(dev: StackRun, prod: StackRun) -> None:
+    """#26 item 6: CloudTrail data events, AWS Config, GuardDuty, Security Hub bill by usage alone (their
+    drivers and list prices are in docs/offline-plan.md): the plan counts them, prices nothing for them."""
+    for run in (dev, prod):
+        lines = plan.usage_drivers(run)
+        assert lines[0] == "Billed by usage, no fixed line (drivers and list prices: docs/offline-plan.md#cost):"
+        report = plan.report(run, [], [])
+        assert all(line in report for line in lines), "in the cost drivers, single site or standby"
+    like = prod.of_type("aws:ec2/vpc:Vpc")
+    detectors = [
+        dataclasses.replace(vpc, type="aws:guardduty/detector:Detector", urn=f"{vpc.urn}-gd", inputs={"enable": True})
+        for vpc in like
+    ]
+    guarded = dataclasses.replace(prod, resources=[*prod.resources, *detectors])
+    before = len(prod.of_type("aws:guardduty/detector:Detector"))
+    assert f"GuardDuty ({before} detector" in plan.usage_drivers(prod)[1]
+    assert f"GuardDuty ({before + 2} detectors)" in plan.usage_drivers(guarded)[1]
+    assert monthly_costs(guarded) == monthly_costs(prod), "no fixed line"
 
 
 def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: StackRun) -> None:

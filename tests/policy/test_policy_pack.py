@@ -2,16 +2,20 @@
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from offline.harness import StackRun, run_stack
 from offline.policy_check import Violation, evaluate, load_policy_config
-from policypack.rules import APPLIES_TO, POLICIES
+from policypack.rules import APPLIES_TO, POLICIES, TRAIL_TYPE
 
 POLICY_BY_NAME = {p.name: p for p in POLICIES}
 # The policies only prod enforces, switched on as policypack/prod.json does.
-PROTECTED = {name: {"protectData": True} for name in ("prod-data-protected", "prod-backups-locked")}
+PROTECTED: dict[str, dict[str, bool]] = {
+    **{name: {"protectData": True} for name in ("prod-data-protected", "prod-backups-locked")},
+    "prod-audit-trail": {"requireAuditTrail": True},
+}
 
 PRELUDE = """
 import json
@@ -87,6 +91,12 @@ BAD = {
         "bad-unbacked-cluster",
         "AWS Backup",
     ),
+    "prod-audit-trail": (
+        'archive = aws.s3.Bucket("trail-archive", tags={"Purpose": "audit-log-archive"}, opts=o)\n'
+        'aws.cloudtrail.Trail("bad-trail", s3_bucket_name=archive.bucket, is_multi_region_trail=True, enable_log_file_validation=False, kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/k", advanced_event_selectors=[{"name": "archive", "field_selectors": [{"field": "eventCategory", "equals": ["Data"]}, {"field": "resources.type", "equals": ["AWS::S3::Object"]}, {"field": "resources.ARN", "starts_withs": [archive.arn.apply(lambda a: f"{a}/")]}]}], opts=o)',
+        "bad-trail",
+        "enableLogFileValidation",
+    ),
     "vpc-flow-logs": ('aws.ec2.Vpc("bad-vpc", cidr_block="10.0.0.0/16", opts=o)', "bad-vpc", "flow logs"),
     "waf-on-cloudfront": (
         'aws.cloudfront.Distribution("bad-unprotected-cdn", enabled=True, origins=[{"origin_id": "o", "domain_name": "x.example.com"}], default_cache_behavior={"target_origin_id": "o", "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ["GET", "HEAD"], "cached_methods": ["GET", "HEAD"]}, restrictions={"geo_restriction": {"restriction_type": "none"}}, viewer_certificate={"cloudfront_default_certificate": True}, opts=o)',
@@ -156,9 +166,10 @@ def test_the_prod_pack_config_turns_protection_on() -> None:
     import json
 
     config = json.loads((Path(__file__).resolve().parents[2] / "policypack" / "prod.json").read_text())
-    assert {name: settings["protectData"] for name, settings in config.items()} == {
-        "prod-data-protected": True,
-        "prod-backups-locked": True,
+    assert config == {
+        "prod-data-protected": {"protectData": True},
+        "prod-backups-locked": {"protectData": True},
+        "prod-audit-trail": {"requireAuditTrail": True},
     }
 
 
@@ -355,3 +366,173 @@ def test_a_store_selected_by_a_plan_of_another_region_is_reported(tmp_path: Path
     assert _reported(violations) == ["store-cluster"]
     assert "not the store's eu-central-1" in violations[0].message
     assert "its own region" in violations[0].message
+
+
+# --------------------------------------------------------------------------- no-public-ingress
+
+PUBLIC_INGRESS = """
+sg = aws.ec2.SecurityGroup("web", vpc_id="vpc-1", opts=o)
+def rule(name, protocol, low, high, **source):
+    aws.vpc.SecurityGroupIngressRule(name, security_group_id=sg.id, ip_protocol=protocol, from_port=low, to_port=high, opts=o, **source)
+rule("range-443-65535", "tcp", 443, 65535, cidr_ipv4="0.0.0.0/0")
+rule("range-80-443", "tcp", 80, 443, cidr_ipv4="0.0.0.0/0")
+rule("all-protocols-443", "-1", 443, 443, cidr_ipv6="::/0")
+rule("udp-443", "udp", 443, 443, cidr_ipv4="0.0.0.0/0")
+rule("exact-443", "tcp", 443, 443, cidr_ipv4="0.0.0.0/0")
+rule("exact-80", "tcp", 80, 80, cidr_ipv6="::/0")
+rule("private-range", "tcp", 0, 65535, cidr_ipv4="10.0.0.0/8")
+aws.ec2.SecurityGroupRule("legacy-range", type="ingress", security_group_id=sg.id, protocol="tcp", from_port=443, to_port=65535, cidr_blocks=["0.0.0.0/0"], opts=o)
+aws.ec2.SecurityGroupRule("legacy-exact-443", type="ingress", security_group_id=sg.id, protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"], opts=o)
+aws.ec2.SecurityGroupRule("legacy-egress", type="egress", security_group_id=sg.id, protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"], opts=o)
+aws.ec2.SecurityGroup("inline-all", vpc_id="vpc-1", ingress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}], opts=o)
+"""
+
+
+def test_public_ingress_admits_exactly_tcp_80_and_443(tmp_path: Path) -> None:
+    """#26: a public range that merely starts at 443 (443-65535) or ends at it is not port 443; protocol -1
+    admits every port whatever the range says; a SecurityGroupRule of type ingress is a public rule too."""
+    program = tmp_path / "ingress.py"
+    program.write_text(PRELUDE + PUBLIC_INGRESS)
+    violations = evaluate(run_stack("dev", program=program), [POLICY_BY_NAME["no-public-ingress"]], {})
+    flagged = {v.message.split(" ", 1)[0]: v.message for v in violations}
+    assert set(flagged) == {
+        "range-443-65535",
+        "range-80-443",
+        "all-protocols-443",
+        "udp-443",
+        "legacy-range",
+        "inline-all",
+    }
+    assert "ingress 0.0.0.0/0 on tcp 443-65535" in flagged["range-443-65535"]
+    assert "all protocols and ports (-1)" in flagged["all-protocols-443"]
+    assert "from_port == to_port" in flagged["legacy-range"]
+
+
+# --------------------------------------------------------------------------- prod-audit-trail
+
+TRAIL_STACK = """
+data = aws.s3.Bucket("data-archive", tags={"Purpose": "transaction-archive"}, opts=o)
+audit = aws.s3.Bucket("audit-archive", tags={"Purpose": "audit-log-archive"}, opts=o)
+aws.s3.Bucket("plain-bucket", tags={"Purpose": "assets"}, opts=o)
+def objects(bucket):
+    return bucket.arn.apply(lambda a: f"{a}/")
+def own_logs(bucket):
+    return bucket.arn.apply(lambda a: f"{a}/cloudtrail/")
+"""
+DATA = [
+    {"field": "eventCategory", "equals": ["Data"]},
+    {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+]
+
+
+def _trail(
+    tmp_path: Path, selectors: str = "", config: dict[str, Any] | None = None, arguments: dict[str, str] | None = None
+) -> list[Violation]:
+    """The prod-audit-trail violations of a stack with two archives and one trail (``arguments`` replace the trail's)."""
+    archives = '{"field": "resources.ARN", "starts_withs": [objects(data), objects(audit)]}'
+    trail = {
+        "s3_bucket_name": "audit.bucket",
+        "s3_key_prefix": '"cloudtrail"',
+        "is_multi_region_trail": "True",
+        "enable_log_file_validation": "True",
+        "kms_key_id": '"arn:aws:kms:eu-west-1:123456789012:key/audit"',
+        "advanced_event_selectors": selectors or f'[{{"name": "archives", "field_selectors": {DATA} + [{archives}]}}]',
+        **(arguments or {}),
+    }
+    source = ", ".join(f"{k}={v}" for k, v in trail.items() if v)
+    program = tmp_path / "trail.py"
+    program.write_text(PRELUDE + TRAIL_STACK + (f'aws.cloudtrail.Trail("trail", {source}, opts=o)\n' if source else ""))
+    name = "prod-audit-trail"
+    return evaluate(
+        run_stack("dev", program=program), [POLICY_BY_NAME[name]], config if config is not None else PROTECTED
+    )
+
+
+def test_a_trail_recording_every_archive_object_passes(tmp_path: Path) -> None:
+    assert _trail(tmp_path) == []
+
+
+def test_the_trail_may_leave_its_own_log_files_out(tmp_path: Path) -> None:
+    """Recording the trail's own deliveries would record each delivery again ("Suppressing recursive
+    events", CloudTrail User Guide): excluding exactly its log prefix still covers the archive."""
+    own = '{"field": "resources.ARN", "starts_withs": [objects(data), objects(audit)], "not_starts_withs": [own_logs(audit)]}'
+    assert _trail(tmp_path, f'[{{"name": "archives", "field_selectors": {DATA} + [{own}]}}]') == []
+
+
+def test_basic_event_selectors_count_too(tmp_path: Path) -> None:
+    selectors = '[{"read_write_type": "All", "include_management_events": True, "data_resources": [{"type": "AWS::S3::Object", "values": [objects(data), objects(audit)]}]}]'
+    assert _trail(tmp_path, arguments={"advanced_event_selectors": "", "event_selectors": selectors}) == []
+
+
+@pytest.mark.parametrize(
+    ("selectors", "flagged"),
+    [
+        (
+            '[{"name": "data", "field_selectors": DATA + [{"field": "resources.ARN", "starts_withs": [objects(data)]}]}]',
+            ["audit-archive"],
+        ),
+        (
+            '[{"name": "reads", "field_selectors": DATA + [{"field": "readOnly", "equals": ["true"]}, {"field": "resources.ARN", "starts_withs": [objects(data), objects(audit)]}]}]',
+            ["audit-archive", "data-archive"],
+        ),
+        (
+            '[{"name": "gets", "field_selectors": DATA + [{"field": "eventName", "equals": ["GetObject"]}, {"field": "resources.ARN", "starts_withs": [objects(data), objects(audit)]}]}]',
+            ["audit-archive", "data-archive"],
+        ),
+        (
+            '[{"name": "most", "field_selectors": DATA + [{"field": "resources.ARN", "starts_withs": [objects(data), objects(audit)], "not_starts_withs": [audit.arn.apply(lambda a: f"{a}/secret/")]}]}]',
+            ["audit-archive", "data-archive"],
+        ),
+        (
+            '[{"name": "management", "field_selectors": [{"field": "eventCategory", "equals": ["Management"]}]}]',
+            ["audit-archive", "data-archive"],
+        ),
+    ],
+    ids=["one-archive-left-out", "reads-only", "one-event-name", "a-prefix-excluded", "management-only"],
+)
+def test_an_archive_whose_objects_the_trail_does_not_fully_record_is_reported(
+    tmp_path: Path, selectors: str, flagged: list[str]
+) -> None:
+    violations = _trail(tmp_path, selectors.replace("DATA", repr(DATA)))
+    assert sorted(v.message.split(" ", 1)[0] for v in violations) == flagged
+    assert all("CloudTrail data events" in v.message and "Fix: " in v.message for v in violations)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "prop"),
+    [
+        ("is_multi_region_trail", "False", "isMultiRegionTrail"),
+        ("enable_log_file_validation", "False", "enableLogFileValidation"),
+        ("kms_key_id", "None", "kmsKeyId"),
+        ("enable_logging", "False", "enableLogging"),
+    ],
+)
+def test_a_trail_that_is_not_multi_region_validated_encrypted_and_logging_is_reported(
+    tmp_path: Path, argument: str, value: str, prop: str
+) -> None:
+    (violation,) = _trail(tmp_path, arguments={argument: value})
+    assert violation.message.startswith(f"trail (aws:cloudtrail/trail:Trail): {prop} is ")
+
+
+def test_no_trail_reports_every_archive(tmp_path: Path) -> None:
+    program = tmp_path / "none.py"
+    program.write_text(PRELUDE + TRAIL_STACK)
+    violations = evaluate(run_stack("dev", program=program), [POLICY_BY_NAME["prod-audit-trail"]], PROTECTED)
+    assert sorted(v.message.split(" ", 1)[0] for v in violations) == ["audit-archive", "data-archive"]
+    assert evaluate(run_stack("dev", program=program), [POLICY_BY_NAME["prod-audit-trail"]], {}) == [], "off by default"
+
+
+def test_prod_without_its_trail_fails() -> None:
+    run = run_stack("prod")
+    policy = [POLICY_BY_NAME["prod-audit-trail"]]
+    assert evaluate(run, policy, PROTECTED) == []
+    cut = copy.deepcopy(run)
+    cut.resources = [r for r in cut.resources if r.type != TRAIL_TYPE]
+    flagged = {str(v.urn).rsplit("::", 1)[-1] for v in evaluate(cut, policy, PROTECTED)}
+    archives = {
+        r.name
+        for r in run.resources
+        if r.type == "aws:s3/bucket:Bucket" and r.inputs["tags"]["Purpose"].endswith("archive")
+    }
+    assert flagged == archives
+    assert len(archives) == 4, "both sites' transaction and audit archives"
