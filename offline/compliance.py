@@ -1688,6 +1688,17 @@ def markdown(controls: Matrix) -> str:
         "",
         f"Settings that decide who provides what: {settings}.",
         "",
+        *(
+            []
+            if controls.settings.get("environment") == "prod"
+            else [
+                "This stack is not an environment that may hold account data (it holds no payment data, and a "
+                "disposable stack",
+                "omits by design a domain, Object Lock and subscribed alerts): its gaps say what it lacks to become "
+                "one, not a finding.",
+                "",
+            ]
+        ),
         f"Summary: {summary(controls)}.",
         "",
         "| Requirement | Status | Policy-pack rules | Outside the stack |",

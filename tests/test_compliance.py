@@ -577,3 +577,10 @@ def test_the_plan_writes_the_matrix_beside_plan_txt_and_in_its_json(tmp_path: Pa
 def test_the_committed_prod_matrix_is_current(prod: StackRun) -> None:
     written = compliance.markdown(matrix(prod, evaluate(prod)))
     assert written == (DOCS / "prod" / "compliance.md").read_text(), "docs/prod/compliance.md is stale: make pictures"
+
+
+def test_only_prod_is_read_as_an_environment_that_may_hold_account_data() -> None:
+    """dev's gaps are what a disposable stack omits by design: its matrix says so, prod's does not."""
+    out_of_scope = "This stack is not an environment that may hold account data"
+    assert out_of_scope in compliance.markdown(matrix(run_stack("dev")))
+    assert out_of_scope not in compliance.markdown(matrix(run_stack("prod")))
