@@ -67,9 +67,10 @@ import botocore.exceptions
 from components.naming import kms_alias
 from components.settings import SettingsError, name_prefix, parse_settings, placeholders
 from offline.harness import ConfigFileError, known_stacks, project_name, read_stack_file, stack_config
-from ops import leftovers, regions
+from ops import leftovers, regions, steps
+from ops.credentials import split_credentials
 from ops.dns_check import ROUTE53_REGION, public_name_servers, zone_problems
-from ops.regions import one_line
+from ops.steps import one_line
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE = PROJECT_DIR / ".pulumi-state"
@@ -357,7 +358,7 @@ def hosted_zone(zone_id: str, env: Mapping[str, str]) -> Mapping[str, Any]:
 def check_credentials_joined(stack: str, config: Mapping[str, str], env: Mapping[str, str]) -> str | None:
     """A two-region stack after a failover away from its region: the standby's copies of the credentials
     are standalone and hold the live values, and `up` would overwrite them with the home region's older
-    ones (ops/regions.py split_credentials). Read from the failover record and Secrets Manager; unlike
+    ones (ops/credentials.py split_credentials). Read from the failover record and Secrets Manager; unlike
     the quota checks this one fails closed: nothing later in `up` would stop the overwrite."""
     project = project_name(PROJECT_DIR)
     home, standby = config.get("aws:region", ""), config.get(f"{project}:standbyRegion")
@@ -366,8 +367,8 @@ def check_credentials_joined(stack: str, config: Mapping[str, str], env: Mapping
         return None  # one region: nothing replicated; no credentials: check_credentials says so
     suffix = config.get(f"{project}:envSuffix") or stack
     try:
-        return regions.split_credentials(regions.Aws(session), stack, suffix, [home, standby])
-    except regions.AwsError as exc:
+        return split_credentials(steps.Aws(session), stack, suffix, [home, standby])
+    except steps.AwsError as exc:
         return (
             f"cannot tell whether {standby}'s copies of the database credentials are replicas of {home}'s ({exc}), "
             "and if a failover left them standalone, `up` would overwrite their live values: run this again once "
@@ -538,18 +539,18 @@ def move(
     problems = list(dict.fromkeys(problem for problem in found if problem))  # the credentials line once
     if problems:
         raise SetupError("\n".join(problems))
-    aws, place = regions.Aws(session), regions.placement(stack, config, project, stack_file(stack))
+    aws, place = steps.Aws(session), regions.placement(stack, config, project, stack_file(stack))
     if action == "switchover":
         env = with_backend(env)
         regions.switchover(
-            place, aws, up=lambda: up_after_move(stack, yes=yes, env=env), yes=yes, polling=regions.POLLING
+            place, aws, up=lambda: up_after_move(stack, yes=yes, env=env), yes=yes, polling=steps.POLLING
         )
     elif remove_temporary:
-        regions.remove_temporary(place, aws, yes=yes, polling=regions.POLLING)
+        regions.remove_temporary(place, aws, yes=yes, polling=steps.POLLING)
     elif rejoin_secrets:
-        regions.rejoin_secrets(place, aws, yes=yes, polling=regions.POLLING)
+        regions.rejoin_secrets(place, aws, yes=yes, polling=steps.POLLING)
     else:
-        regions.failover(place, aws, yes=yes, polling=regions.POLLING)
+        regions.failover(place, aws, yes=yes, polling=steps.POLLING)
     return 0
 
 
@@ -609,15 +610,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rejoin_secrets=args.rejoin_secrets,
             )
         return run(args.action, args.stack, yes=args.yes, allow_prod=args.allow_prod)
-    except (SetupError, regions.RefusedError) as exc:
+    except (SetupError, steps.RefusedError) as exc:
         report(exc)
         return EXIT_SETUP
-    except regions.StepError as exc:
+    except steps.StepError as exc:
         report(exc)
         return exc.code
     except KeyboardInterrupt:
         print("deploy: interrupted", file=sys.stderr)
-        return regions.EXIT_INTERRUPTED
+        return steps.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ A stack with ``standbyRegion`` runs two sites; ``primaryRegion`` in ``Pulumi.<st
 ``aws:region``) names the one that holds the Aurora writer and takes the traffic, the other one is the
 target. Both commands read the **failover record** (components/failover_record.py) that every ``up``
 writes into each site's region as an SSM parameter: failover from the target region only, so nothing is
-asked of the lost region, not even the Pulumi state backend that lives there. They call AWS through one
-boto3 Session (the credentials ./deploy checked first), a client per service and region with connect/read
-timeouts and standard retries, print the plan and ask (unless ``--yes``), then run numbered steps.
+asked of the lost region, not even the Pulumi state backend that lives there. They call AWS, print the
+plan and ask (unless ``--yes``), then run numbered steps, as ops/steps.py describes.
 
 **Resume.** Each step first asks AWS whether it is done (the writer already in the target, a failover
 under way, the temporary instance already there, the app group already at its size) and says
@@ -33,25 +32,10 @@ writer, the app scaled and waited for, the same DNS check, ``primaryRegion`` rec
 created the managed instance) first fails the cluster over to the managed instance, then deletes the
 temporary one, which until then is the writer.
 
-**Credentials.** The app and master secrets have their primaries in the home region (``aws:region``,
-the record's ``home_region``), each replicated to the other region and encrypted there with its
-secrets key. Each site has a rotation function; the home one rotates the primaries wherever the
-writer is (the VPCs are peered for it), so a switchover changes no secret. A failover away from the
-home region (it is lost: its primaries cannot rotate, and a replica cannot) promotes the target's
-copy of each (``StopReplicationToReplica``, in the target) and rotates it with the target's function
-every ``rotation_days``, once at once (``RotateSecret``), after the traffic follows and before
-``primaryRegion`` is recorded; a failover to the home region touches no secret (its copies are the
-primaries). The failover cannot tell a region loss from a database-only impairment without asking
-the old region, which it never does: it promotes in both. ``--rejoin-secrets``, once the home region
-answers and before ``up``: for each credential whose standby copy is not an ``InSync`` replica of
-home, wait (bounded) until no rotation is under way on the standby copy; ``CancelRotateSecret`` on
-it; ``PutSecretValue`` of its ``AWSCURRENT`` value into the home copy with the standby version's id
-as ``ClientRequestToken``; ``ReplicateSecretToRegions`` from home over it (its key,
-``ForceOverwriteReplicaSecret``); wait (bounded) until it is an ``InSync`` replica. It says whether
-each home copy rotates with the home function, and leaves turning that on to ``up``. No secret value
-is printed. Until then ``up`` and ``switchover`` refuse (``split_credentials``, run by ops/deploy.py):
-``up``, whose replicas have ``force_overwrite_replica_secret``, would overwrite the live standby
-copies with the older home values.
+**Credentials.** A failover away from the home region (``aws:region``) also promotes the target's
+copies of the database credentials and rotates them there, after the traffic follows and before
+``primaryRegion`` is recorded; ``--rejoin-secrets`` makes them replicas of the home copies again, and
+until then ``up`` and ``switchover`` refuse: ops/credentials.py.
 
 AWS facts used (API names, parameters and error codes checked against the botocore 1.44 service models
 on this machine, ``botocore/data/<service>/<version>/service-2.json.gz`` and ``waiters-2.json``, and the
@@ -93,147 +77,42 @@ API references, docs.aws.amazon.com/<service>/latest/APIReference/API_<Operation
   primary" (API ResourceRecordSet, Failover). The control plane answers while either site's region is
   down; its data plane (checks, answers) does not depend on it.
 - SSM (2014-11-06): ``GetParameter(Name)`` -> ``Parameter.Value`` (``ParameterNotFound``).
-- Secrets Manager (2017-10-17, ``botocore/data/secretsmanager/2017-10-17/service-2.json.gz``):
-  ``DescribeSecret(SecretId)`` (``ResourceNotFoundException``): ``PrimaryRegion``,
-  ``ReplicationStatus[].Region/Status/StatusMessage`` (``StatusType``: InSync, Failed, InProgress,
-  Pending, Detached), ``VersionIdsToStages`` (AWSPENDING: "the version of the secret that contains new
-  secret information that will become the next current version when rotation finishes"),
-  ``RotationEnabled`` ("If the secret has never been configured for rotation, Secrets Manager returns
-  null"), ``RotationLambdaARN``. ``PrimaryRegion`` reads "The Region the secret is in. If a secret is
-  replicated to other Regions, the replicas are listed in ReplicationStatus", which does not say what a
-  replica reports. Relied on: a replica reports its primary's Region (ListSecrets
-  ``SecretListEntry.PrimaryRegion``: "The Region where Secrets Manager originated the secret"; moto 5.2.5
-  ``ReplicaSecret``), a primary or standalone secret its own Region or nothing (moto leaves it out); so a
-  copy is a replica of home only when ``PrimaryRegion`` is home and not its own Region, and anything else
-  counts as standalone. ``StopReplicationToReplica(SecretId)``: "You call this operation from the
-  replica account or Region"; a cross-Region replica is promoted "to a standalone primary secret in the
-  replica Region". ``RotateSecret(SecretId, RotationLambdaARN, RotationRules.AutomaticallyAfterDays)``
-  (1-1000): "If you include the configuration parameters, the operation sets the values for the secret
-  and then immediately starts a rotation"; ``RotateImmediately`` "The default ... is true" (false runs
-  only the function's testSecret step); "If the AWSPENDING staging label is present but not attached to
-  the same version as AWSCURRENT, then any later invocation of RotateSecret assumes that a previous
-  rotation request is still in progress and returns an error"; the SDK fills ``ClientRequestToken``.
-  ``CancelRotateSecret(SecretId)``: "Turns off automatic rotation, and if a rotation is currently in
-  progress, cancels the rotation", which "can leave the VersionStage labels in an unexpected state" (so
-  the rejoin waits for a rotation first). ``GetSecretValue(SecretId, VersionStage="AWSCURRENT")`` ->
-  ``VersionId``, ``SecretString``. ``PutSecretValue(SecretId, SecretString, ClientRequestToken)``
-  (32-64 characters, as a ``VersionId``): without ``VersionStages`` AWSCURRENT moves to the new version;
-  "If a version with this value already exists and that version's SecretString or SecretBinary values
-  are the same as those in the request then the request is ignored. The operation is idempotent";
-  "This value becomes the VersionId of the new version". ``ReplicateSecretToRegions(SecretId,
-  AddReplicaRegions=[{Region, KmsKeyId}], ForceOverwriteReplicaSecret)``: "Specifies whether to
-  overwrite a secret with the same name in the destination Region", called on the primary. User Guide,
-  "Promote a replica secret to a standalone secret": "as a disaster recovery solution if the primary
-  secret becomes unavailable" or "if you want to turn on rotation for the replica"; a replica's ARN is
-  the primary's with the Region changed ("Replicate secrets across Regions"). Not documented: what the
-  primary's ``ReplicationStatus`` lists for a replica promoted while the primary's Region was down; the
-  rejoin trusts the standby copy's own ``PrimaryRegion``, and a listing not InProgress or Pending does
-  not skip the replication.
-- botocore ``Config(connect_timeout, read_timeout, retries={"mode": "standard", "max_attempts"})``
-  (boto3 guide "Retries": standard mode retries throttling, transient and connection errors with
-  backoff); errors branch on ``ClientError.response["Error"]["Code"]``.
 - ``Pulumi.<stack>.yaml`` "should be committed" (pulumi.com/docs/iac/concepts/config): the commands
   edit the ``primaryRegion`` line in place instead of ``pulumi config set``, which needs the backend.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import botocore.config
-import botocore.exceptions
 import yaml
 
 from components.failover_record import AppCapacity, FailoverRecord, FailoverRecordError, parameter_name
+from ops import credentials
+from ops.steps import (
+    ActionError,
+    Aws,
+    AwsError,
+    Polling,
+    RefusedError,
+    Step,
+    confirm,
+    reading,
+    refuse,
+    run_steps,
+)
 
 MOVES = ("switchover", "failover")
-EXIT_STEP_FAILED = 3  # a step failed or timed out once changes had begun
-EXIT_INTERRUPTED = 130  # Ctrl-C during a step
 TEMPORARY_SUFFIX = "-failover"
 MAX_INSTANCE_ID = 63  # CreateDBInstance DBInstanceIdentifier
 TEMPORARY_PROMOTION_TIER = 15  # CreateDBInstance PromotionTier: 0-15, the highest is promoted last
 ROUTE53_REGION = "us-east-1"  # Route 53 is global; its endpoint signs in us-east-1
 HEALTHY_SHARE = 0.18  # Route 53: healthy when MORE than 18 % of its checkers say so
-CLIENT_CONFIG = botocore.config.Config(
-    connect_timeout=5, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 5}
-)
-
-
-class RefusedError(Exception):
-    """Nothing was changed; one line per problem."""
-
-
-class StepError(Exception):
-    """A step failed after changes began; the message says what is done and what to do next."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class ActionError(Exception):
-    """An action of a step failed (an AWS call, the stack file, `./deploy up`)."""
-
-
-class WaitTimeoutError(ActionError):
-    pass
-
-
-class AwsError(ActionError):
-    """An AWS call failed; ``code`` is the service's error code (or botocore's exception name)."""
-
-    def __init__(self, service: str, operation: str, region: str, code: str, message: str) -> None:
-        super().__init__(f"{service} {operation} in {region}: {code}: {one_line(message) or 'no message'}")
-        self.code = code
-
-
-def one_line(text: str) -> str:
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-class Aws:
-    """One boto3 Session (one set of credentials) and its clients, one per service and region."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self._clients: dict[tuple[str, str], Any] = {}
-
-    def client(self, service: str, region: str) -> Any:
-        if (service, region) not in self._clients:
-            self._clients[service, region] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
-        return self._clients[service, region]
-
-    def call(self, service: str, region: str, operation: str, **params: Any) -> dict[str, Any]:
-        client = self.client(service, region)
-        name = client.meta.method_to_api_mapping.get(operation, operation)
-        try:
-            return dict(getattr(client, operation)(**params))
-        except botocore.exceptions.ClientError as exc:
-            error = exc.response.get("Error", {})
-            code, message = str(error.get("Code") or "Unknown"), str(error.get("Message") or "")
-            raise AwsError(service, name, region, code, message) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise AwsError(service, name, region, type(exc).__name__, str(exc)) from None
-
-    def wait(self, service: str, region: str, waiter: str, polling: Polling, **params: Any) -> None:
-        """One of the SDK's waiters, as often as ``polling`` says and no longer."""
-        delay = polling.waiter_delay
-        attempts = max(1, math.ceil(polling.timeout / max(delay, 1)))
-        try:
-            self.client(service, region).get_waiter(waiter).wait(
-                **params, WaiterConfig={"Delay": delay, "MaxAttempts": attempts}
-            )
-        except botocore.exceptions.WaiterError as exc:
-            raise AwsError(service, waiter, region, "WaiterError", str(exc)) from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise AwsError(service, waiter, region, type(exc).__name__, str(exc)) from None
 
 
 def require_standby_region(action: str, stack: str, config: Mapping[str, str], project: str) -> None:
@@ -260,34 +139,6 @@ def require_data_loss_ack(stack: str, allow_data_loss: bool) -> None:
 def temporary_instance_id(cluster_id: str) -> str:
     """The stand-in writer of a pilot-light cluster: the cluster's identifier, cut to fit, plus a suffix."""
     return cluster_id[: MAX_INSTANCE_ID - len(TEMPORARY_SUFFIX)].rstrip("-") + TEMPORARY_SUFFIX
-
-
-@dataclass(frozen=True)
-class Polling:
-    """How often and how long to wait for AWS to reach a state (tests pass a fake clock)."""
-
-    interval: float = 15.0
-    timeout: float = 30 * 60.0
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    waiter_delay: int = 30  # the RDS waiters' own delay
-    dns_timeout: float = 5 * 60.0  # how long traffic may take to follow the writer before we say so
-
-    def until(self, what: str, pending: Callable[[], str | None], *, timeout: float | None = None) -> None:
-        """Ask ``pending`` until it answers None (done); it otherwise describes the state, printed on change."""
-        limit = self.timeout if timeout is None else timeout
-        deadline = self.clock() + limit
-        last = None
-        while (state := pending()) is not None:
-            if state != last:
-                print(f"  {state}", flush=True)
-                last = state
-            if self.clock() >= deadline:
-                raise WaitTimeoutError(f"timed out after {limit / 60:g} min waiting for {what} (last seen: {state})")
-            self.sleep(self.interval)
-
-
-POLLING = Polling()
 
 
 @dataclass(frozen=True)
@@ -462,169 +313,6 @@ def answering_site(aws: Aws, r: FailoverRecord) -> tuple[str, str]:
     return region, f"its {role} record; {checks}"
 
 
-# The credentials' copies (Secrets Manager)
-
-
-@dataclass(frozen=True)
-class Credential:
-    """One database credential's two copies: Pulumi's primary in the home region and its replica."""
-
-    what: str  # "master credential", "app credential"
-    arns: Mapping[str, str]  # region -> that region's copy
-
-
-def credentials(r: FailoverRecord) -> list[Credential]:
-    """Master first: the app credential's rotation logs in as master."""
-    return [Credential("master credential", r.master_secret_arns), Credential("app credential", r.app_secret_arns)]
-
-
-def secret(aws: Aws, region: str, arn: str) -> dict[str, Any]:
-    """DescribeSecret of a region's copy; empty when there is none (``ResourceNotFoundException``)."""
-    try:
-        return aws.call("secretsmanager", region, "describe_secret", SecretId=arn)
-    except AwsError as exc:
-        if exc.code == "ResourceNotFoundException":
-            return {}
-        raise
-
-
-def replica_of(described: Mapping[str, Any], region: str) -> str:
-    """The region whose primary this copy (in ``region``) replicates; empty for a primary or standalone secret.
-
-    A replica reports its primary's Region as ``PrimaryRegion``; a secret that is its own primary
-    reports its own Region, or nothing (see the module docstring)."""
-    primary = str(described.get("PrimaryRegion") or "")
-    return primary if primary != region else ""
-
-
-def labelled(described: Mapping[str, Any], label: str) -> list[str]:
-    """The version ids carrying a staging label (``VersionIdsToStages``)."""
-    return [str(v) for v, stages in (described.get("VersionIdsToStages") or {}).items() if label in (stages or [])]
-
-
-def current_version(described: Mapping[str, Any]) -> str:
-    return next(iter(labelled(described, "AWSCURRENT")), "")
-
-
-def rotation_under_way(described: Mapping[str, Any]) -> str:
-    """The version a rotation is writing (AWSPENDING on a version that is not AWSCURRENT); empty if none."""
-    current = labelled(described, "AWSCURRENT")
-    return next((v for v in labelled(described, "AWSPENDING") if v not in current), "")
-
-
-def rotates_with(described: Mapping[str, Any], function_arn: str) -> bool:
-    return bool(described.get("RotationEnabled")) and described.get("RotationLambdaARN") == function_arn
-
-
-# ReplicationStatus Status values (StatusType) of a replication that was asked for and has not ended.
-UNDER_WAY = ("InProgress", "Pending")
-
-
-def replication_to(described: Mapping[str, Any], region: str) -> dict[str, Any]:
-    """A primary's ``ReplicationStatus`` entry for ``region`` (``Status``: InProgress, InSync, Failed, ...)."""
-    return dict(next((s for s in described.get("ReplicationStatus") or [] if s.get("Region") == region), {}))
-
-
-def split_credentials(aws: Aws, stack: str, env_suffix: str, regions: Sequence[str]) -> str | None:
-    """Why ``up`` (and so a switchover, which ends with one) must wait: the other region's copies of the
-    credentials are standalone since a failover, and Pulumi's replicas (``force_overwrite_replica_secret``)
-    would overwrite their live values with the home region's older ones. None when they are replicas,
-    when no record exists (the first ``up``) or it is an older format (no failover of this program
-    split them; ``up`` writes it again). An AWS error is raised: the caller refuses (fails closed)."""
-    name, record = parameter_name(env_suffix), None
-    for region in regions:
-        try:
-            value = aws.call("ssm", region, "get_parameter", Name=name)["Parameter"]["Value"]
-        except AwsError as exc:
-            if exc.code == "ParameterNotFound":
-                continue
-            raise
-        try:
-            record = FailoverRecord.from_json(str(value))
-        except FailoverRecordError:
-            return None
-        break
-    if record is None:
-        return None
-    home = record.home_region
-    standby = record.other(home)
-    split = [
-        c.what
-        for c in credentials(record)
-        if (d := secret(aws, standby, c.arns[standby])) and replica_of(d, standby) != home
-    ]
-    if not split:
-        return None
-    return (
-        f"{standby}'s copies of the {' and '.join(split)} are standalone secrets since a failover, not replicas of "
-        f"{home}'s: `up` would overwrite their live values with {home}'s older ones. Run "
-        f"`./deploy failover {stack} --rejoin-secrets` first (it copies them home and makes them replicas again). "
-        "Nothing was changed."
-    )
-
-
-# Steps
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    action: Callable[[], object]
-    if_failed: str  # what is done and what to do next, should this step fail
-    done: Callable[[], bool] | None = None  # AWS already shows the step done: skipped (a re-run resumes)
-    resume: str = ""  # the command that goes on from this step, when not the move's own run again
-
-
-def starting(number: int, total: int, step: Step, already: bool) -> None:
-    print(f"step {number}/{total}: {step.title}{': already done' if already else ''}", flush=True)
-
-
-def run_steps(steps: Sequence[Step], again: str) -> None:
-    total = len(steps)
-    for number, step in enumerate(steps, 1):
-        try:
-            already = bool(step.done and step.done())
-            starting(number, total, step, already)
-            if not already:
-                step.action()
-        except ActionError as exc:
-            raise StepError(EXIT_STEP_FAILED, f"step {number}/{total} failed: {exc}. {step.if_failed}") from None
-        except KeyboardInterrupt:
-            command = f"`{step.resume}`" if step.resume else f"`{again}` again"
-            raise StepError(
-                EXIT_INTERRUPTED, f"interrupted during step {number}/{total}; run {command}: it goes on from there."
-            ) from None
-
-
-def confirm(headline: str, steps: Sequence[Step], *, yes: bool) -> None:
-    print(headline)
-    for number, step in enumerate(steps, 1):
-        print(f"  {number}. {step.title}")
-    if yes:
-        return
-    try:
-        answer = input("Type yes to go ahead: ")
-    except EOFError:
-        raise RefusedError(
-            "no answer to the confirmation (no terminal): pass --yes to go ahead without asking."
-        ) from None
-    if answer.strip().lower() != "yes":
-        raise RefusedError("stopped at the confirmation: nothing was changed.")
-
-
-def refuse(problems: Sequence[str]) -> None:
-    if problems:
-        raise RefusedError("\n".join(problems))
-
-
-def reading(aws_reads: Callable[[], Any]) -> Any:
-    """A read before any change: a failure refuses, nothing having been changed."""
-    try:
-        return aws_reads()
-    except AwsError as exc:
-        raise RefusedError(f"{exc}; nothing was changed.") from None
-
-
 @dataclass
 class Move:
     """One switchover, failover or clean-up: the stack file's view, the record, AWS and the clock."""
@@ -720,6 +408,13 @@ class Move:
             f"{self.target} holds the writer, but clients resolving {self.r.origin_name} still reach the other site, "
             f"whose app cannot reach the writer (its payments fail): see {self.target}'s Route 53 check "
             f"{self.r.origin_health_check_ids[self.target]} and app, then run `{self.again}` again",
+        )
+
+    def take_over_credentials(self) -> list[Step]:
+        """The target's copies of the credentials promoted and rotated there (ops/credentials.py); none when
+        the target is the home region."""
+        return credentials.take_over_credentials(
+            self.r, self.aws, self.target, again=self.again, rejoin=self.p.command("rejoin-secrets")
         )
 
     def record_primary(self) -> Step:
@@ -885,7 +580,7 @@ def failover(p: Placement, aws: Aws, *, yes: bool, polling: Polling) -> None:
         m.scale_app(),
         m.wait_app_ready(f"{m.target} holds the writer: see why its app is not ready, then run `{m.again}` again"),
         m.traffic_follows(),
-        *take_over_credentials(m),
+        *m.take_over_credentials(),
         m.record_primary(),
     ]
     state = " (resuming: the writer has moved or is moving)" if resuming else ""
@@ -925,7 +620,7 @@ def follow_up(m: Move, temporary: str | None) -> None:
     stack = m.p.stack
     promoted = (
         f" Its copies of the master and app credentials are standalone and rotate with {m.target}'s function."
-        if take_over_credentials(m)
+        if m.take_over_credentials()
         else ""
     )
     print(
@@ -935,7 +630,7 @@ def follow_up(m: Move, temporary: str | None) -> None:
     todo = [
         f"commit Pulumi.{stack}.yaml (primaryRegion: {m.target}): every later deploy must keep {m.target} primary",
     ]
-    if take_over_credentials(m):
+    if m.take_over_credentials():
         todo.append(
             f"once {m.source} answers again, and BEFORE any up, run `{m.p.command('rejoin-secrets')}`: {m.target}'s "
             f"copies of the credentials are standalone and rotate there; it copies their values home to {m.source} "
@@ -1031,218 +726,13 @@ def remove_temporary(p: Placement, aws: Aws, *, yes: bool, polling: Polling) -> 
     print(f"done: {chosen} is the writer of {cluster_id} and {temporary} is gone.")
 
 
-# The credentials after a region-loss failover, and their rejoin
-
-
-def take_over_credentials(m: Move) -> list[Step]:
-    """Failover away from the home region: the target's copies are read-only replicas of primaries in the
-    lost region, so each is promoted and rotated by the target's own function (a full rotation at once
-    proves that function). Failover to the home region needs none of it: its copies are the primaries."""
-    if m.target == m.r.home_region:
-        return []
-    return [step for c in credentials(m.r) for step in _take_over(m, c)]
-
-
-def _take_over(m: Move, c: Credential) -> list[Step]:
-    aws, region, home, r = m.aws, m.target, m.r.home_region, m.r
-    arn, function = c.arns[region], r.rotation_function_arns[region]
-    then = f"run `{m.again}` again (then, once {home} answers, `{m.p.command('rejoin-secrets')}` before any up)"
-
-    def rotate() -> None:
-        pending = rotation_under_way(secret(aws, region, arn))
-        if pending:
-            raise ActionError(
-                f"{arn} carries a rotation begun in {home} before it was lost (version {pending} is AWSPENDING, "
-                "not AWSCURRENT), and RotateSecret refuses to start another: see docs/standby-region.md, "
-                "'A rotation caught by the region loss'"
-            )
-        aws.call(
-            "secretsmanager",
-            region,
-            "rotate_secret",
-            SecretId=arn,
-            RotationLambdaARN=function,
-            RotationRules={"AutomaticallyAfterDays": r.rotation_days},
-        )
-
-    return [
-        Step(
-            f"promote {region}'s copy of the {c.what} to a standalone secret (StopReplicationToReplica): its "
-            f"primary in {home} is out of reach, and a replica cannot rotate",
-            lambda: aws.call("secretsmanager", region, "stop_replication_to_replica", SecretId=arn),
-            f"{region} holds the writer and takes the traffic; its copy of the {c.what} ({arn}) is still a "
-            f"read-only replica: fix the cause and {then}",
-            done=lambda: bool(d := secret(aws, region, arn)) and not replica_of(d, region),
-        ),
-        Step(
-            f"rotate {region}'s copy of the {c.what} with {region}'s function every {r.rotation_days} days, once now "
-            f"(RotateSecret, {function})",
-            rotate,
-            f"{region}'s copy of the {c.what} ({arn}) is standalone and does not rotate yet: fix the cause and {then}",
-            done=lambda: rotates_with(secret(aws, region, arn), function),
-        ),
-    ]
-
-
 def rejoin_secrets(p: Placement, aws: Aws, *, yes: bool, polling: Polling) -> None:
-    """Once the home region answers again, BEFORE ``up``: each credential's standby copy, standalone since a
-    failover, hands its value back to the home copy and becomes its replica again."""
+    """Once the home region answers again, BEFORE ``up``: the credentials' copies rejoined (ops/credentials.py),
+    from the failover record of either region, whose writer may not yet be where the stack file says."""
     r = reading(lambda: read_record(aws, p, [p.primary, p.target], moved=False))
-    home = r.home_region
-    standby, again = r.other(home), p.command("rejoin-secrets")
-    found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = reading(
-        lambda: {
-            c.what: (secret(aws, home, c.arns[home]), secret(aws, standby, c.arns[standby])) for c in credentials(r)
-        }
+    credentials.rejoin_secrets(
+        r, aws, stack=p.stack, primary=p.primary, again=p.command("rejoin-secrets"), yes=yes, polling=polling
     )
-    problems = []
-    for c in credentials(r):
-        at_home, away = found[c.what]
-        for region, described in ((home, at_home), (standby, away)):
-            if not described:
-                problems.append(f"{region} has no copy of the {c.what} {c.arns[region]}: nothing was changed.")
-        if at_home and replica_of(at_home, home):
-            problems.append(
-                f"{home}'s copy of the {c.what} is a replica of {replica_of(at_home, home)}'s: not a state a failover "
-                "leaves, and not one this command undoes. Nothing was changed."
-            )
-    refuse(problems)
-    todo = [c for c in credentials(r) if not _rejoined(found[c.what], home, standby)]
-    if not todo:
-        print(
-            f"nothing to rejoin: {standby}'s copies of the master and app credentials are replicas of {home}'s, "
-            "in sync."
-        )
-        return
-    for c in credentials(r):
-        if c not in todo:
-            print(f"already done: {standby}'s copy of the {c.what} is a replica of {home}'s, InSync")
-    steps = [step for c in todo for step in _rejoin(c, aws, r, polling, again)]
-    whats = " and ".join(c.what for c in todo)
-    confirm(
-        f"rejoin-secrets {p.stack}: {standby}'s copies of the {whats} are standalone since a failover; copy their "
-        f"current values home to {home}, then make them replicas of {home}'s again (before `./deploy up {p.stack}`)",
-        steps,
-        yes=yes,
-    )
-    run_steps(steps, again)
-    print(f"done: {home}'s copies of the {whats} hold the values {standby}'s held, and {standby}'s are their replicas.")
-    for c in todo:
-        at_home, function = secret(aws, home, c.arns[home]), r.rotation_function_arns[home]
-        if rotates_with(at_home, function):
-            print(f"  {home}'s copy of the {c.what} rotates with {function} (RotationEnabled).")
-        else:
-            print(
-                f"  note: {home}'s copy of the {c.what} does not rotate with {home}'s function {function} "
-                f"(RotationEnabled {at_home.get('RotationEnabled')}, function "
-                f"{at_home.get('RotationLambdaARN') or 'none'}): `./deploy refresh {p.stack}` then `./deploy up "
-                f"{p.stack}` set it again (up alone trusts its state); this command leaves it."
-            )
-    print("next:")
-    print(f"  1. ./deploy up {p.stack}: both sites, the DNS roles and the failover record follow the writer")
-    if p.primary != home:
-        print(f"  2. ./deploy switchover {p.stack}: the writer and the traffic back to {home}, when you choose")
-
-
-def _rejoined(copies: tuple[Mapping[str, Any], Mapping[str, Any]], home: str, standby: str) -> bool:
-    at_home, away = copies
-    return replica_of(away, standby) == home and replication_to(at_home, standby).get("Status") == "InSync"
-
-
-def _rejoin(c: Credential, aws: Aws, r: FailoverRecord, polling: Polling, again: str) -> list[Step]:
-    home = r.home_region
-    standby = r.other(home)
-    home_arn, arn = c.arns[home], c.arns[standby]
-
-    def replica() -> bool:
-        return replica_of(secret(aws, standby, arn), standby) == home
-
-    def rotating() -> str | None:
-        pending = rotation_under_way(secret(aws, standby, arn))
-        return (
-            f"{standby}'s copy of the {c.what}: version {pending} is AWSPENDING (a rotation is under way)"
-            if pending
-            else None
-        )
-
-    def copied() -> bool:
-        version = current_version(secret(aws, standby, arn))
-        return bool(version) and current_version(secret(aws, home, home_arn)) == version
-
-    def copy_home() -> None:
-        if pending := rotating():
-            raise ActionError(f"{pending}: it began after the wait; nothing was copied")
-        value = aws.call("secretsmanager", standby, "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
-        if "SecretString" not in value:
-            raise ActionError(f"{arn} in {standby}: its AWSCURRENT version holds no SecretString")
-        aws.call(
-            "secretsmanager",
-            home,
-            "put_secret_value",
-            SecretId=home_arn,
-            SecretString=value["SecretString"],
-            ClientRequestToken=value["VersionId"],  # the same version id at home: a repeat is a no-op
-        )
-
-    def syncing() -> str | None:
-        status = replication_to(secret(aws, home, home_arn), standby)
-        state = str(status.get("Status") or "not listed")
-        if state == "Failed":
-            raise ActionError(
-                f"{home} reports replication of {home_arn} to {standby} Failed: "
-                f"{status.get('StatusMessage') or 'no message'}"
-            )
-        away = replica_of(secret(aws, standby, arn), standby)
-        if state == "InSync" and away == home:
-            return None
-        return f"replication to {standby}: {state}; {standby}'s copy reports PrimaryRegion {away or standby}"
-
-    kept = f"{standby}'s copy holds the live value: fix the cause and run `{again}` again (not `./deploy up`)"
-    return [
-        Step(
-            f"wait until no rotation of {standby}'s copy of the {c.what} is under way (no version AWSPENDING but the "
-            "AWSCURRENT one)",
-            lambda: polling.until(f"the rotation of {arn} in {standby} to finish", rotating),
-            f"nothing was changed: a rotation of {arn} has not finished; see {standby}'s rotation function's log and "
-            f"the rotation-errors alarm, and run `{again}` again once it has",
-            done=replica,
-        ),
-        Step(
-            f"turn rotation off on {standby}'s copy of the {c.what} (CancelRotateSecret): from here on the home copy "
-            "rotates",
-            lambda: aws.call("secretsmanager", standby, "cancel_rotate_secret", SecretId=arn),
-            kept,
-            done=lambda: replica() or not secret(aws, standby, arn).get("RotationEnabled"),
-        ),
-        Step(
-            f"copy its AWSCURRENT value home: a new AWSCURRENT version of {home}'s copy, with {standby}'s version id "
-            "(PutSecretValue; a repeat is a no-op)",
-            copy_home,
-            kept,
-            done=lambda: replica() or copied(),
-        ),
-        Step(
-            f"replicate {home}'s copy over {standby}'s, encrypted with {standby}'s key (ReplicateSecretToRegions, "
-            "ForceOverwriteReplicaSecret)",
-            lambda: aws.call(
-                "secretsmanager",
-                home,
-                "replicate_secret_to_regions",
-                SecretId=home_arn,
-                AddReplicaRegions=[{"Region": standby, "KmsKeyId": r.secrets_key_arns[standby]}],
-                ForceOverwriteReplicaSecret=True,
-            ),
-            f"{home}'s copy holds the live value; {standby}'s is standalone and does not rotate: fix the cause and run "
-            f"`{again}` again (not `./deploy up`)",
-            # Under way once asked; a listing in another state may be what the promotion left (see above).
-            done=lambda: replica() or replication_to(secret(aws, home, home_arn), standby).get("Status") in UNDER_WAY,
-        ),
-        Step(
-            f"wait until {standby}'s copy of the {c.what} is a replica of {home}'s, InSync",
-            lambda: polling.until(f"{standby}'s copy of {home_arn} to be InSync", syncing),
-            f"replication to {standby} was requested: run `{again}` again, it waits for it",
-        ),
-    ]
 
 
 # The stack file

@@ -108,7 +108,7 @@ def version_id(n: int) -> str:
 
 
 class SecretsManager:
-    """The operations ops/regions.py calls, on the copies of the master and app credentials."""
+    """The operations ops/credentials.py calls, on the copies of the master and app credentials."""
 
     def __init__(self) -> None:
         self.copies: dict[tuple[str, str], Copy] = {}

@@ -16,7 +16,7 @@ import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 
-from ops import deploy, regions
+from ops import deploy, regions, steps
 from tests.ops.fake_secrets import APP, DAYS, FUNCTIONS, KEYS, MASTER
 from tests.ops.test_deploy import install, lambda_quota  # noqa: F401 (lambda_quota: autouse)
 from tests.ops.test_regions import (
@@ -110,7 +110,7 @@ def test_failover_interrupted_after_promoting_or_rotating_says_already_done_and_
 ) -> None:
     _, cloud = region_lost
     interrupt_at(monkeypatch, boundary)
-    assert deploy.main(FAILOVER) == regions.EXIT_INTERRUPTED
+    assert deploy.main(FAILOVER) == steps.EXIT_INTERRUPTED
     capsys.readouterr()
     assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
     line = next(s for s in steps_of(capsys.readouterr().out) if s.startswith(skipped))
@@ -144,7 +144,7 @@ def test_a_rotation_caught_by_the_region_loss_stops_the_rotation_step_with_one_l
     _, cloud = region_lost
     half = cloud.new_version()
     home_copy(cloud, MASTER).add_version(half, "SECRET-VALUE-half-rotated", "AWSPENDING")
-    assert deploy.main(FAILOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(FAILOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
         f"deploy: step 9/12 failed: {MASTER[STANDBY]} carries a rotation begun in eu-west-1 before it was lost "
@@ -319,7 +319,7 @@ def test_rejoin_resumes_after_every_step(
 ) -> None:
     _, cloud = split
     interrupt_at(monkeypatch, boundary)
-    assert deploy.main(REJOIN) == regions.EXIT_INTERRUPTED
+    assert deploy.main(REJOIN) == steps.EXIT_INTERRUPTED
     assert one_error(capsys.readouterr().err).endswith(
         "run `./deploy failover prod --rejoin-secrets` again: it goes on from there.\n"
     )
@@ -350,7 +350,7 @@ def test_a_rotation_that_never_finishes_stops_the_rejoin_before_any_change(
 ) -> None:
     _, cloud = split
     cloud.rotation_started(standby_copy(cloud, MASTER), looks=10**6)
-    assert deploy.main(REJOIN) == regions.EXIT_STEP_FAILED
+    assert deploy.main(REJOIN) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
         f"deploy: step 1/10 failed: timed out after 1 min waiting for the rotation of {MASTER[STANDBY]}"
@@ -366,7 +366,7 @@ def test_put_secret_value_is_a_no_op_when_repeated_with_the_same_token(
     the re-run puts again with the same token, and Secrets Manager makes no second version."""
     _, cloud = split
     cloud.answers_lost.add("put_secret_value")
-    assert deploy.main(REJOIN) == regions.EXIT_STEP_FAILED
+    assert deploy.main(REJOIN) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: step 3/10 failed: secretsmanager PutSecretValue in eu-west-1: InternalServiceError")
     assert "run `./deploy failover prod --rejoin-secrets` again (not `./deploy up`)" in err
@@ -384,7 +384,7 @@ def test_a_failed_replication_stops_with_its_message_and_is_asked_again_on_the_r
 ) -> None:
     _, cloud = split
     cloud.replication_fails[STANDBY] = "Access to KMS is not allowed"
-    assert deploy.main(REJOIN) == regions.EXIT_STEP_FAILED
+    assert deploy.main(REJOIN) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
         f"deploy: step 5/10 failed: eu-west-1 reports replication of {MASTER[HOME]} to eu-central-1 Failed: "

@@ -25,7 +25,7 @@ from botocore.validate import validate_parameters
 
 from components.failover_record import AppCapacity, DbInstanceSettings, FailoverRecord, parameter_name
 from offline import harness
-from ops import deploy, leftovers, regions
+from ops import deploy, leftovers, regions, steps
 from tests.ops.fake_secrets import APP, DAYS, FUNCTIONS, KEYS, MASTER, SECRET_MUTATIONS, FaultError, SecretsManager
 from tests.ops.test_deploy import install, lambda_quota, offline_machine  # noqa: F401 (lambda_quota: autouse)
 
@@ -430,10 +430,8 @@ class Machine:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    polling = regions.Polling(
-        interval=15, timeout=60, sleep=fake.sleep, clock=fake.time, waiter_delay=0, dns_timeout=60
-    )
-    monkeypatch.setattr(regions, "POLLING", polling)
+    polling = steps.Polling(interval=15, timeout=60, sleep=fake.sleep, clock=fake.time, waiter_delay=0, dns_timeout=60)
+    monkeypatch.setattr(steps, "POLLING", polling)
     return fake
 
 
@@ -518,7 +516,7 @@ def test_traffic_that_does_not_follow_stops_before_recording_with_one_line(
 ) -> None:
     """The old site still passes its check (say it still reaches the writer): Route 53 keeps answering with it."""
     monkeypatch.setattr(cloud, "ready", lambda region: region == PRIMARY)
-    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(SWITCHOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: step 5/7 failed: timed out after 1 min waiting for Route 53 to answer")
     assert f"Route 53 answers {ORIGIN} with eu-west-1 (its PRIMARY record; eu-west-1's check healthy" in err
@@ -579,7 +577,7 @@ def test_a_failing_step_stops_there_with_one_line(
     machine: Machine, cloud: Cloud, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cloud.failures["switchover_global_cluster"] = ("InvalidGlobalClusterStateFault", "is not available")
-    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(SWITCHOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
         "deploy: step 3/7 failed: rds SwitchoverGlobalCluster in eu-west-1: InvalidGlobalClusterStateFault: "
@@ -593,7 +591,7 @@ def test_a_failing_up_names_what_is_done(
     machine: Machine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FAKE_PULUMI_EXIT", "255")
-    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(SWITCHOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: step 7/7 failed: `./deploy up prod` exited 255")
     assert "eu-central-1 holds the writer and takes the traffic, Pulumi.prod.yaml says so" in err
@@ -603,7 +601,7 @@ def test_waiting_for_instances_times_out_cleanly(
     machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(cloud, "describe_target_health", lambda region, **_: {"TargetHealthDescriptions": []})
-    assert deploy.main(SWITCHOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(SWITCHOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith("deploy: step 2/7 failed: timed out after 1 min waiting for 3 InService, healthy instances")
     assert "last seen: fintech-prod-standby-app: 3/3 instances InService, 0/3 targets healthy" in err
@@ -617,8 +615,8 @@ def test_ctrl_c_during_a_wait_is_one_line_naming_the_command_to_resume(
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(regions, "POLLING", regions.Polling(interval=15, timeout=60, sleep=interrupted, waiter_delay=0))
-    assert deploy.main(SWITCHOVER) == regions.EXIT_INTERRUPTED
+    monkeypatch.setattr(steps, "POLLING", steps.Polling(interval=15, timeout=60, sleep=interrupted, waiter_delay=0))
+    assert deploy.main(SWITCHOVER) == steps.EXIT_INTERRUPTED
     err = one_error(capsys.readouterr().err)
     assert err == "deploy: interrupted during step 2/7; run `./deploy switchover prod` again: it goes on from there.\n"
     assert "switchover_global_cluster" not in cloud.mutations()
@@ -768,7 +766,7 @@ def test_a_failed_failover_call_leaves_the_app_alone(
 ) -> None:
     cloud.lost.add(PRIMARY)
     cloud.failures["failover_global_cluster"] = ("GlobalClusterNotFoundFault", "not found")
-    assert deploy.main(FAILOVER) == regions.EXIT_STEP_FAILED
+    assert deploy.main(FAILOVER) == steps.EXIT_STEP_FAILED
     err = one_error(capsys.readouterr().err)
     assert err.startswith(
         "deploy: step 1/10 failed: rds FailoverGlobalCluster in eu-central-1: GlobalClusterNotFoundFault"
@@ -807,15 +805,15 @@ def test_a_recorded_move_without_up_is_refused_naming_it(
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
     """Ctrl-C (a lost terminal) just as step ``number`` begins: every step before it is done."""
-    begin = regions.starting
+    begin = steps.starting
 
-    def starting(n: int, total: int, step: regions.Step, already: bool) -> None:
+    def starting(n: int, total: int, step: steps.Step, already: bool) -> None:
         if n == number:
-            monkeypatch.setattr(regions, "starting", begin)
+            monkeypatch.setattr(steps, "starting", begin)
             raise KeyboardInterrupt
         begin(n, total, step, already)
 
-    monkeypatch.setattr(regions, "starting", starting)
+    monkeypatch.setattr(steps, "starting", starting)
 
 
 @pytest.mark.parametrize("boundary", range(2, 8))
@@ -823,7 +821,7 @@ def test_switchover_resumes_after_every_step(
     machine: Machine, cloud: Cloud, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], boundary: int
 ) -> None:
     interrupt_at(monkeypatch, boundary)
-    assert deploy.main(SWITCHOVER) == regions.EXIT_INTERRUPTED
+    assert deploy.main(SWITCHOVER) == steps.EXIT_INTERRUPTED
     err = one_error(capsys.readouterr().err)
     # Once primaryRegion is recorded (step 6), what is left is the up (a switchover would now go back).
     if boundary == 7:
@@ -848,7 +846,7 @@ def test_failover_resumes_after_every_step(
 ) -> None:
     machine, cloud = region_lost
     interrupt_at(monkeypatch, boundary)
-    assert deploy.main(FAILOVER) == regions.EXIT_INTERRUPTED
+    assert deploy.main(FAILOVER) == steps.EXIT_INTERRUPTED
     assert one_error(capsys.readouterr().err).endswith(
         "run `./deploy failover prod --allow-data-loss` again: it goes on from there.\n"
     )
@@ -943,7 +941,7 @@ def test_remove_temporary_resumes_after_every_step(
 ) -> None:
     _, cloud = after_pilot_light_failover
     interrupt_at(monkeypatch, boundary)
-    assert deploy.main(REMOVE) == regions.EXIT_INTERRUPTED
+    assert deploy.main(REMOVE) == steps.EXIT_INTERRUPTED
     assert one_error(capsys.readouterr().err).endswith(
         "run `./deploy failover prod --remove-temporary` again: it goes on from there.\n"
     )
@@ -985,11 +983,11 @@ def test_no_aws_cli_is_needed(machine: Machine, cloud: Cloud) -> None:
 
 
 def test_the_clients_have_timeouts_and_standard_retries() -> None:
-    config = regions.CLIENT_CONFIG
+    config = steps.CLIENT_CONFIG
     assert (config.connect_timeout, config.read_timeout) == (5, 30)
     assert config.retries == {"mode": "standard", "total_max_attempts": 5}
     session = boto3.Session(aws_access_key_id="A", aws_secret_access_key="s")
-    aws = regions.Aws(session)
+    aws = steps.Aws(session)
     assert aws.client("rds", STANDBY).meta.config.retries["mode"] == "standard"
     assert aws.client("rds", STANDBY) is aws.client("rds", STANDBY), "one client per service and region"
 
@@ -1056,7 +1054,7 @@ def test_usage_documents_the_moves_and_their_exit_codes(capsys: pytest.CaptureFi
         "no AWS CLI",
     ):
         assert words in usage
-    assert (deploy.EXIT_SETUP, regions.EXIT_STEP_FAILED, regions.EXIT_INTERRUPTED) == (2, 3, 130)
+    assert (deploy.EXIT_SETUP, steps.EXIT_STEP_FAILED, steps.EXIT_INTERRUPTED) == (2, 3, 130)
 
 
 def test_temporary_instance_identifiers_fit_rds_limits() -> None:
