@@ -113,6 +113,15 @@ def _dimension_values(alarm: ResourceRecord, published: Mapping[tuple[str, str],
         yield published[metric]
 
 
+def _rotation_filters(run: StackRun) -> list[ResourceRecord]:
+    """The metric filters on the rotation function's log (its alarms are listed with the function)."""
+    return [
+        f
+        for f in run.of_type(METRIC_FILTER)
+        if (f.inputs.get("metricTransformation") or {}).get("namespace") == "Fintech/Rotation"
+    ]
+
+
 def _published(run: StackRun) -> dict[tuple[str, str], str]:
     """(namespace, metric) -> the id of the log metric filter that publishes it."""
     found: dict[tuple[str, str], str] = {}
@@ -215,7 +224,7 @@ def _standby_site(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> g
         drawing.node(box, "standby-firehose", text, [stream], fillcolor="#f5f5f5")
     for function in site.of_type("aws:lambda/function:Function"):
         text = "Rotation Lambda\n(the copies here, once\na failover promotes them)"
-        drawing.node(box, "standby-rotation", text, [function], fillcolor="#fffbe6")
+        drawing.node(box, "standby-rotation", text, [function, *_rotation_filters(site)], fillcolor="#fffbe6")
     _topic_node(site, drawing, box, region)
     return box
 
@@ -338,7 +347,7 @@ def _shared(run: StackRun, drawing: _Drawing, band: graphviz.Digraph, tier: str)
             f"{int(asg.inputs['minSize'])}-{int(asg.inputs['maxSize'])}\nIMDSv2, encrypted gp3",
             [asg, template],
         )
-        functions = run.of_type("aws:lambda/function:Function")
+        functions = [*run.of_type("aws:lambda/function:Function"), *_rotation_filters(run)]
         text = "Rotation Lambda\n(alternating users,\nin its own subnets)"
         drawing.node(band, "rotation", text, functions, fillcolor="#fffbe6")
         endpoints = [

@@ -23,6 +23,7 @@ WATCHED_BY_NAMESPACE = {
     "AWS/EC2": "asg",
     "Fintech/App": "asg",
     "AWS/Lambda": "rotation",
+    "Fintech/Rotation": "rotation",  # a metric filter on the rotation function's log
     "AWS/CloudFront": "cdn",
     "AWS/WAFV2": "waf",
     "AWS/RDS": "aurora",  # the cluster, or an instance (a cell of its database subnet)

@@ -437,7 +437,7 @@ def test_monthly_costs_price_each_driver_from_the_graph(dev: StackRun, prod: Sta
     # One HTTPS, fast-interval (10 s) check per site: $0.50 + 2 x $1.00 each.
     assert costs["Route 53 health checks (monthly): 2 with 4 options"] == pytest.approx(5.00)
     # With the home site's 14 CIS alarms on the trail ($0.10 each).
-    assert sum(costs.values()) == pytest.approx(799.98, abs=0.01)
+    assert sum(costs.values()) == pytest.approx(800.08, abs=0.01)
     assert sum(amount for _, amount in monthly_costs(dev)) == pytest.approx(164.99, abs=0.01)
 
 
@@ -451,9 +451,10 @@ def test_the_standby_is_priced_in_each_mode(prod: StackRun) -> None:
     assert modes["warm"] - modes["pilot-light"] == pytest.approx(0.26 * 730 + 0.0672 * 730 + 7 * 0.30)
     report = "\n".join(plan.cost_drivers(prod))
     assert "Standby site (eu-central-1, warm):" in report
-    # The standby's rotation function has its error alarm ($0.10): it rotates there after a failover.
-    assert "Standby by mode: pilot-light $244.12/month, warm $485.07/month (this stack: warm)" in report
-    assert "Total (both sites): $1,285.05/month" in report
+    # The standby's rotation function has its error and unconfirmed-rotation alarms ($0.20): it rotates
+    # there after a failover.
+    assert "Standby by mode: pilot-light $244.22/month, warm $485.17/month (this stack: warm)" in report
+    assert "Total (both sites): $1,285.25/month" in report
 
 
 def test_a_type_without_a_price_is_reported_unpriced_not_zero() -> None:

@@ -135,6 +135,9 @@ class Watched:
     audit_trail_log_group_name: pulumi.Input[str] | None = None
     """The log group the stack's CloudTrail trail sends its events to (a log group of this site's
     region): the site turns them into the CIS alarms (``TRAIL_FILTERS``); None: no trail here."""
+    rotation_log_group_name: pulumi.Input[str] | None = None
+    """Its log group, with a peer region: a rotation it runs without the other region's copy's word
+    (``ROTATION_UNCONFIRMED``) is counted there; None: no such alarm."""
 
     def __post_init__(self) -> None:
         for direction, rules in (("outgoing", self.outgoing_replication), ("incoming", self.incoming_replication)):
@@ -365,10 +368,40 @@ def _backup_failure_alarms(vault_name: pulumi.Input[str]) -> list[AlarmSpec]:
     ]
 
 
+# What the rotation function logs when it rotates without the other region's copy having said it is
+# this copy's replica (lambdas/rotation/rotation.py, check_authority): that region does not answer,
+# or has no copy. Right during a region loss; anywhere else a sign of a cut network path (egress, NAT)
+# or a deleted replica, under which a stale copy could rotate. CloudWatch Logs filter pattern syntax:
+# quoted phrases, ``?`` between terms for either ("Filter pattern syntax for metric filters").
+ROTATION_UNCONFIRMED = '?"taking that region for lost" ?"has no copy in"'
+ROTATION_METRICS_NAMESPACE = "Fintech/Rotation"
+ROTATION_UNCONFIRMED_METRIC = "RotationsUnconfirmedByPeer"
+
+
 def _secrets_alarms(w: Watched) -> list[AlarmSpec]:
     if w.rotation_function_name is None:
         return []
+    unconfirmed = (
+        [
+            AlarmSpec(
+                "rotation-unconfirmed",
+                "A rotation ran without the other region's copy confirming it is this copy's replica (that "
+                "region unreachable or without a copy): expected during a region loss, else check the function's "
+                "egress and the replicas before the copies drift apart",
+                "GreaterThanOrEqualToThreshold",
+                1,
+                "notBreaching",
+                "Nothing logged means every rotation was confirmed (or none ran)",
+                metric=Metric(ROTATION_METRICS_NAMESPACE, ROTATION_UNCONFIRMED_METRIC, {}, "Sum", period=300),
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+            )
+        ]
+        if w.rotation_log_group_name is not None
+        else []
+    )
     return [
+        *unconfirmed,
         AlarmSpec(
             "rotation-errors",
             "Secret rotation Lambda failed: the app credential may not be rotating",
@@ -964,6 +997,16 @@ class Monitoring(pulumi.ComponentResource):
             self._backup_audit(name, args.backup_audit)
         if watched.audit_trail_log_group_name is not None:
             self._trail_filters(name, watched.audit_trail_log_group_name)
+        if watched.rotation_log_group_name is not None:
+            aws.cloudwatch.LogMetricFilter(
+                f"{name}-rotation-unconfirmed",
+                log_group_name=watched.rotation_log_group_name,
+                pattern=ROTATION_UNCONFIRMED,
+                metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                    name=ROTATION_UNCONFIRMED_METRIC, namespace=ROTATION_METRICS_NAMESPACE, value="1"
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         streams = self._archive(name, args, region, account_id) if args.archived_log_groups else {}
         specs = [*alarm_specs(args.watched, args.thresholds), *delivery_alarms(rules), *archive_alarms(streams)]
         check_watched(specs)
@@ -1470,6 +1513,13 @@ WATCHES: tuple[Watch, ...] = (
     Watch("AWS/Firehose", "DeliveryToS3.Success", _DELIVERY_STREAM, _FIREHOSE),
     Watch("AWS/S3", "OperationsFailedReplication", _REPLICATION_RULE, _S3_REPLICATION),
     Watch("AWS/S3", "ReplicationLatency", _REPLICATION_RULE, _S3_REPLICATION),
+    # The rotation function's log, counted by a metric filter (ROTATION_UNCONFIRMED), without dimensions.
+    Watch(
+        ROTATION_METRICS_NAMESPACE,
+        ROTATION_UNCONFIRMED_METRIC,
+        {},
+        "components/site/monitoring.py (ROTATION_UNCONFIRMED: a metric filter)",
+    ),
     # The trail's metric filters publish these, without dimensions (TRAIL_FILTERS, SECURITY_HUB_CLOUDWATCH).
     *(
         Watch(TRAIL_METRICS_NAMESPACE, f.metric, {}, "components/site/monitoring.py (TRAIL_FILTERS: metric filters)")
@@ -1613,6 +1663,8 @@ TIER_OF = {
     # Published by the app instances (components/site/compute.py DEPENDENCY_METRIC_NAMESPACE).
     "Fintech/App": "App",
     "AWS/Lambda": "Secrets",
+    # The rotation function's log, counted by a metric filter (ROTATION_UNCONFIRMED).
+    ROTATION_METRICS_NAMESPACE: "Secrets",
     "AWS/RDS": "Database",
     "AWS/Backup": "Backup",
     # EventBridge rules notifying failed AWS Backup jobs (their failed deliveries).

@@ -543,6 +543,8 @@ class Site(pulumi.ComponentResource):
                     db_cluster_identifier=self.database.cluster_identifier,
                     db_instance_identifiers=self.database.instance_identifiers,
                     rotation_function_name=self.rotation.function_name,
+                    # With a peer, a rotation the other region did not confirm is counted (monitoring.py).
+                    rotation_log_group_name=self.rotation.log_group_name if args.peer_region else None,
                     web_acl_metric_name=later("edge.web_acl_metric_name") if home else None,
                     distribution_id=later("edge.distribution_id") if home else None,
                     # The passive site's app cannot reach the writer in the other region (its subnets have

@@ -70,6 +70,8 @@ KNOWN_METRICS: dict[tuple[str, str], set[str]] = {
     ("AWS/Firehose", "DeliveryToS3.Success"): {"DeliveryStreamName"},
     # Route 53 health checks, in us-east-1 only ("Monitoring health checks using CloudWatch").
     ("AWS/Route53", "HealthCheckStatus"): {"HealthCheckId"},
+    # The rotation function's log, counted by a metric filter (monitoring.ROTATION_UNCONFIRMED).
+    ("Fintech/Rotation", "RotationsUnconfirmedByPeer"): set(),
     # The trail's metric filters (Security Hub CloudWatch.1-14), published without dimensions.
     **{
         ("Fintech/AuditTrail", metric): set()
@@ -191,6 +193,8 @@ def test_the_expected_alarms_exist(dev: StackRun, prod: StackRun) -> None:
     standby = {"db-global-rpo-lag", "db-global-replication-lag"} | {
         f"replication-{purpose}-{what}" for purpose in ("data", "audit") for what in ("failures", "latency")
     }
+    # With a peer region, a rotation the other region did not confirm (test_rotation_sites.py).
+    standby |= {"rotation-unconfirmed"}
     assert set(alarms(prod)) == (
         common | {p.format(i) for p in per_instance for i in (0, 1)} | {"db-replica-lag"} | backup | standby
     ), "prod watches its backups and its standby; dev has none"
@@ -285,6 +289,7 @@ MISSING_DATA = {
     # The shipped sites' groups never scale to zero (a pilot-light standby's does: see below).
     "asg-cpu": "breaching",
     "rotation-errors": "notBreaching",
+    "rotation-unconfirmed": "notBreaching",
     "waf-blocked-spike": "notBreaching",
     "cloudfront-5xx-rate": "notBreaching",
     "db-replica-lag": "notBreaching",

@@ -2,6 +2,8 @@
 other region's writer, and the replicas a failover can promote and `up` can re-add (issue #24, item 5)."""
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from components.site.network import tier_block
 from offline.harness import ResourceRecord, StackRun, run_stack
 
+REPO = Path(__file__).resolve().parents[2]
 HOME, STANDBY = "eu-west-1", "eu-central-1"
 FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
@@ -199,3 +202,39 @@ def test_each_site_watches_its_own_rotation_function(full: StackRun) -> None:
     alarms = [a for a in full.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.endswith("rotation-errors")]
     watched = {a.region: a.inputs["dimensions"]["FunctionName"] for a in alarms}
     assert watched == {region: fn.state["name"] for region, fn in fns.items()}
+
+
+def test_a_rotation_the_other_region_did_not_confirm_pages_in_its_region(full: StackRun, dev: StackRun) -> None:
+    """The function rotates without the other copy's word when that region does not answer (right in a
+    region loss, else a cut egress under which a stale copy could rotate): each site counts it in its
+    function's log and alarms on it in its own region."""
+    pattern = '?"taking that region for lost" ?"has no copy in"'
+    # Each phrase is what the function logs then (lambdas/rotation/rotation.py, check_authority).
+    handler = (REPO / "lambdas" / "rotation" / "rotation.py").read_text()
+    for phrase in re.findall(r'"([^"]+)"', pattern):
+        assert phrase in handler, phrase
+    fns = functions(full)
+    groups = {
+        g.region: g.inputs["name"]
+        for g in full.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"] in {fn.inputs["loggingConfig"]["logGroup"] for fn in fns.values()}
+    }
+    filters = [
+        f
+        for f in full.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+        if f.inputs["metricTransformation"]["namespace"] == "Fintech/Rotation"
+    ]
+    assert {f.region: (f.inputs["logGroupName"], f.inputs["pattern"]) for f in filters} == {
+        region: (group, pattern) for region, group in groups.items()
+    }
+    topics = {t.region: t.state["arn"] for t in full.of_type("aws:sns/topic:Topic") if "edge" not in t.name}
+    alarms = [
+        a for a in full.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.endswith("rotation-unconfirmed")
+    ]
+    assert {a.region for a in alarms} == {HOME, STANDBY}
+    for alarm in alarms:
+        assert alarm.inputs["namespace"] == "Fintech/Rotation"
+        assert alarm.inputs["metricName"] == filters[0].inputs["metricTransformation"]["name"]
+        assert alarm.inputs["alarmActions"] == [topics[str(alarm.region)]]
+        assert alarm.inputs["treatMissingData"] == "notBreaching"
+    assert not [f for f in dev.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter") if "rotation" in f.name]
