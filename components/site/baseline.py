@@ -27,7 +27,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
-from components.site.monitoring import AlarmSpec, BackupAudit, Metric, backup_audit_controls, metric_alarm
+from components.site.monitoring import AlarmSpec, BackupAudit, Metric, backup_audit_framework, metric_alarm
+from components.site.storage import _secure
 
 # --------------------------------------------------------------------------- GuardDuty
 
@@ -320,41 +321,9 @@ class Baseline(pulumi.ComponentResource):
             tags={"Purpose": "config-history"},
             opts=self._child(protect=args.protect),
         )
-        child = self._child()
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{short}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{short}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{short}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{short}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=delivery.key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
+        # The controls every bucket of the stack gets (storage.py): no public access, no ACLs,
+        # versioning, SSE-KMS with the audit key and a bucket key.
+        versioning, public_access, encryption = _secure(self, short, bucket, sse=("aws:kms", delivery.key_arn))
         aws.s3.BucketLifecycleConfiguration(
             f"{short}-lifecycle",
             bucket=bucket.id,
@@ -414,25 +383,12 @@ class Baseline(pulumi.ComponentResource):
 
     def _backup_audit(self, name: str, framework: AuditFramework, recording: aws.cfg.RecorderStatus) -> None:
         """The framework of ``monitoring.backup_audit_controls``, once AWS Config records."""
-        aws.backup.Framework(
-            f"{name}-backup-audit",
-            name=framework.former_name.replace("-", "_"),
-            description="Every cluster in a daily plan copied to the other region; locked vaults; retention",
-            controls=[
-                aws.backup.FrameworkControlArgs(
-                    name=control,
-                    input_parameters=[
-                        aws.backup.FrameworkControlInputParameterArgs(name=k, value=v) for k, v in parameters.items()
-                    ]
-                    or None,
-                    scope=aws.backup.FrameworkControlScopeArgs(compliance_resource_types=list(types))
-                    if types
-                    else None,
-                )
-                for control, parameters, types in backup_audit_controls(framework.audit)
-            ],
+        backup_audit_framework(
+            self,
+            name,
+            framework.audit,
+            physical_name=framework.former_name,
             opts=pulumi.ResourceOptions(
-                parent=self,
                 depends_on=[recording],
                 aliases=[pulumi.Alias(name=framework.former_name, parent=framework.former_parent_urn)],
             ),

@@ -1139,25 +1139,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def _backup_audit(self, name: str, audit: BackupAudit) -> None:
         """The site's AWS Backup Audit Manager framework (AWS Config evaluates its controls)."""
-        aws.backup.Framework(
-            f"{name}-backup-audit",
-            name=f"{name}-backup-audit".replace("-", "_"),
-            description="Every cluster in a daily plan copied to the other region; locked vaults; retention",
-            controls=[
-                aws.backup.FrameworkControlArgs(
-                    name=control,
-                    input_parameters=[
-                        aws.backup.FrameworkControlInputParameterArgs(name=k, value=v) for k, v in parameters.items()
-                    ]
-                    or None,
-                    scope=aws.backup.FrameworkControlScopeArgs(compliance_resource_types=list(types))
-                    if types
-                    else None,
-                )
-                for control, parameters, types in backup_audit_controls(audit)
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        backup_audit_framework(self, name, audit, physical_name=f"{name}-backup-audit")
 
     def _dashboard(self, name: str, specs: Sequence[AlarmSpec], region: pulumi.Output[str]) -> aws.cloudwatch.Dashboard:
         return aws.cloudwatch.Dashboard(
@@ -1651,6 +1633,35 @@ def backup_audit_controls(audit: BackupAudit) -> list[tuple[str, dict[str, str],
         ("BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED", {}, ()),
         ("BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION", {"crossRegionList": audit.copy_region}, AUDITED_RESOURCE_TYPES),
     ]
+
+
+def backup_audit_framework(
+    parent: pulumi.Resource,
+    name: str,
+    audit: BackupAudit,
+    *,
+    physical_name: str,
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.backup.Framework:
+    """The AWS Backup Audit Manager framework of ``backup_audit_controls``, under ``parent`` (the
+    site's monitoring, or its account baseline, which orders it after AWS Config records)."""
+    return aws.backup.Framework(
+        f"{name}-backup-audit",
+        name=physical_name.replace("-", "_"),
+        description="Every cluster in a daily plan copied to the other region; locked vaults; retention",
+        controls=[
+            aws.backup.FrameworkControlArgs(
+                name=control,
+                input_parameters=[
+                    aws.backup.FrameworkControlInputParameterArgs(name=k, value=v) for k, v in parameters.items()
+                ]
+                or None,
+                scope=aws.backup.FrameworkControlScopeArgs(compliance_resource_types=list(types)) if types else None,
+            )
+            for control, parameters, types in backup_audit_controls(audit)
+        ],
+        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts),
+    )
 
 
 TIER_OF = {
