@@ -4,7 +4,7 @@ Layout: the edge (CloudFront, WAF, its certificate) on top; in the region, the V
 (public, private, database subnets), each band one box per availability zone, zones left to right
 in the same order in every band. What lives in a subnet is drawn in it: NAT gateways and Aurora
 instances in their zone's subnet, the load balancer in the public band, the app instances (Auto
-Scaling group) and the rotation function (in subnets of its own) in the private band. Outside the VPC: the regional
+Scaling group) in the private band, the rotation function in the rotation band. Outside the VPC: the regional
 services, the audit-log archive fed by its log groups through Firehose and by the stack's CloudTrail
 trail (whose log group's metric filters the CIS alarms read), and per region one node
 of its alarms, listing what they watch (a row per watched box, with its number of alarms) and
@@ -27,8 +27,8 @@ import graphviz
 
 from offline.harness import ResourceRecord, StackRun
 
-TIERS = ("public", "private", "database")
-TIER_COLOURS = {"public": "#e8f4fd", "private": "#eaf7ea", "database": "#fdf0e6"}
+TIERS = ("public", "private", "rotation", "database")
+TIER_COLOURS = {"public": "#e8f4fd", "private": "#eaf7ea", "rotation": "#fffbe6", "database": "#fdf0e6"}
 EDGE_REGION = "us-east-1"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TRAIL = "aws:cloudtrail/trail:Trail"
@@ -102,13 +102,16 @@ def _identifiers(record: ResourceRecord) -> Iterator[str]:
                 yield value
 
 
-def _dimension_values(alarm: ResourceRecord, published: Mapping[tuple[str, str], str]) -> Iterator[str]:
+def _dimension_values(
+    alarm: ResourceRecord, published: Mapping[tuple[str, str, str], str], region: str
+) -> Iterator[str]:
     """What an alarm's metrics name: their dimensions' values and, for a metric a log metric filter
-    publishes (no dimensions), that filter's id (``published``: (namespace, metric) -> filter id)."""
+    publishes (no dimensions), that filter's id in the alarm's ``region`` (``published``: (region,
+    namespace, metric) -> filter id: each site's filter publishes the same metric in its own region)."""
     yield from (str(v) for v in (alarm.inputs.get("dimensions") or {}).values())
     for query in alarm.inputs.get("metricQueries") or []:
         yield from (str(v) for v in ((query.get("metric") or {}).get("dimensions") or {}).values())
-    metric = (str(alarm.inputs.get("namespace", "")), str(alarm.inputs.get("metricName", "")))
+    metric = (region, str(alarm.inputs.get("namespace", "")), str(alarm.inputs.get("metricName", "")))
     if metric in published:
         yield published[metric]
 
@@ -122,12 +125,12 @@ def _rotation_filters(run: StackRun) -> list[ResourceRecord]:
     ]
 
 
-def _published(run: StackRun) -> dict[tuple[str, str], str]:
-    """(namespace, metric) -> the id of the log metric filter that publishes it."""
-    found: dict[tuple[str, str], str] = {}
+def _published(run: StackRun) -> dict[tuple[str, str, str], str]:
+    """(region, namespace, metric) -> the id of the log metric filter that publishes it there."""
+    found: dict[tuple[str, str, str], str] = {}
     for f in run.of_type(METRIC_FILTER):
         transformation = f.inputs.get("metricTransformation") or {}
-        found[(str(transformation.get("namespace")), str(transformation.get("name")))] = f.id
+        found[(_region(run, f), str(transformation.get("namespace")), str(transformation.get("name")))] = f.id
     return found
 
 
@@ -347,9 +350,6 @@ def _shared(run: StackRun, drawing: _Drawing, band: graphviz.Digraph, tier: str)
             f"{int(asg.inputs['minSize'])}-{int(asg.inputs['maxSize'])}\nIMDSv2, encrypted gp3",
             [asg, template],
         )
-        functions = [*run.of_type("aws:lambda/function:Function"), *_rotation_filters(run)]
-        text = "Rotation Lambda\n(alternating users,\nin its own subnets)"
-        drawing.node(band, "rotation", text, functions, fillcolor="#fffbe6")
         endpoints = [
             e for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.inputs.get("vpcEndpointType") == "Interface"
         ]
@@ -357,6 +357,10 @@ def _shared(run: StackRun, drawing: _Drawing, band: graphviz.Digraph, tier: str)
             names = sorted(str(e.inputs["serviceName"]).rsplit(".", 1)[-1] for e in endpoints)
             text = _label("Interface endpoints", ", ".join(names[:3]), ", ".join(names[3:]))
             drawing.node(band, "endpoints", text, endpoints, fillcolor="#f5f5f5")
+    elif tier == "rotation":
+        functions = [*run.of_type("aws:lambda/function:Function"), *_rotation_filters(run)]
+        text = "Rotation Lambda\n(alternating users; routes to the\nother region's database if peered)"
+        drawing.node(band, "rotation", text, functions, fillcolor="#fffbe6")
     else:
         cluster = run.one("aws:rds/cluster:Cluster")
         version = str(cluster.inputs["engineVersion"]).split("mysql_aurora.")[-1]
@@ -369,7 +373,7 @@ def _align_zones(dot: graphviz.Digraph, zones: list[str], drawn: Mapping[str, ob
     Shared resources sit below the previous band's subnets, so no two bands share a rank (bands
     sharing one are drawn side by side, not stacked).
     """
-    shared = {"public": ["alb"], "private": ["asg", "rotation", "endpoints"], "database": ["aurora"]}
+    shared = {"public": ["alb"], "private": ["asg", "endpoints"], "rotation": ["rotation"], "database": ["aurora"]}
     for previous, tier in zip((None, *TIERS), TIERS, strict=False):
         for node_id in (n for n in shared[tier] if n in drawn):
             for zone in zones:
@@ -521,7 +525,7 @@ def _alarms(full: StackRun, drawing: _Drawing, dot: graphviz.Digraph) -> None:
         for region, alarms in sorted(by_region.items()):
             watched: Counter[str] = Counter()
             for alarm in alarms:
-                found = (regional.get((region, v)) or known.get(v) for v in _dimension_values(alarm, published))
+                found = (regional.get((region, v)) or known.get(v) for v in _dimension_values(alarm, published, region))
                 targets = {node for node in found if node is not None and node.startswith("standby-") == standby}
                 watched.update(targets or {""})
             rows = sorted(watched.items(), key=lambda item: order.get(item[0], len(order)))

@@ -131,7 +131,7 @@ def test_bands_are_stacked_public_private_database_inside_the_vpc(drawn: Layout)
 
 
 def test_each_resource_is_drawn_in_the_subnets_it_lives_in(stack_run: StackRun, drawn: Layout) -> None:
-    for node, tier in (("alb", "public"), ("asg", "private"), ("rotation", "private"), ("aurora", "database")):
+    for node, tier in (("alb", "public"), ("asg", "private"), ("rotation", "rotation"), ("aurora", "database")):
         assert _inside(drawn, node, tier_cluster(tier)), f"{node} is not drawn in the {tier} subnets"
         assert _inside(drawn, node, "cluster_vpc")
     for tier in TIERS:
@@ -252,3 +252,10 @@ def test_the_standby_region_is_drawn_with_what_replicates_into_it() -> None:
     assert re.search(r'"origin-failover" -> alb \[label=PRIMARY', source)
     assert re.search(r'"origin-failover" -> "standby-alb" \[label=SECONDARY', source)
     assert "standby-aurora" not in build(run_stack("dev")).source
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_alarm_lists_a_box_it_watches(stack: str) -> None:
+    """An alarm on a metric a log metric filter publishes lists that filter's box in its own region:
+    both sites' filters publish the same metric name, each in its region (rotation-unconfirmed)."""
+    assert "nothing drawn" not in build(run_stack(stack)).source
