@@ -32,6 +32,12 @@ AWS facts used (API names, parameters and error codes checked against the botoco
 on this machine and the API references, docs.aws.amazon.com/<service>/latest/APIReference/API_<Operation>.html):
 - SSM (2014-11-06): ``GetParameter(Name)`` -> ``Parameter.Value`` (``ParameterNotFound``): the failover
   record, read by ``split_credentials``.
+- What the operator's credentials need beyond the Secrets Manager actions named here: RotateSecret
+  "also need[s] lambda:InvokeFunction permissions on the rotation function", ReplicateSecretToRegions
+  ``kms:Decrypt`` on the primary's key and ``kms:GenerateDataKey``/``kms:Encrypt`` on the replica's
+  (API reference, "Required permissions"). ``UpdateSecretVersionStage(SecretId, VersionStage,
+  MoveToVersionId, RemoveFromVersionId)``: a label attached to another version moves only with
+  ``RemoveFromVersionId`` naming it; ``RemoveFromVersionId`` alone takes the label off.
 - Secrets Manager (2017-10-17, ``botocore/data/secretsmanager/2017-10-17/service-2.json.gz``):
   ``DescribeSecret(SecretId)`` (``ResourceNotFoundException``): ``PrimaryRegion``,
   ``ReplicationStatus[].Region/Status/StatusMessage`` (``StatusType``: InSync, Failed, InProgress,
@@ -322,21 +328,51 @@ def _rejoin(c: Credential, aws: Aws, r: FailoverRecord, polling: Polling, again:
 
     def copied() -> bool:
         version = current_version(secret(aws, standby, arn))
-        return bool(version) and current_version(secret(aws, home, home_arn)) == version
+        at_home = secret(aws, home, home_arn)
+        return bool(version) and current_version(at_home) == version and not rotation_under_way(at_home)
 
     def copy_home() -> None:
         if pending := rotating():
             raise ActionError(f"{pending}: it began after the wait; nothing was copied")
+        at_home = secret(aws, home, home_arn)
+        # A scheduled rotation of the home copy, refused while the copies were split (the function's
+        # guard), leaves AWSPENDING on an empty version; RotateSecret then takes "a previous rotation
+        # request" for "still in progress" (RotateSecret API reference): the home copy would never
+        # rotate again. No rotation of it runs now (refused until it has a replica): the label goes.
+        if stale := rotation_under_way(at_home):
+            aws.call(
+                "secretsmanager",
+                home,
+                "update_secret_version_stage",
+                SecretId=home_arn,
+                VersionStage="AWSPENDING",
+                RemoveFromVersionId=stale,
+            )
         value = aws.call("secretsmanager", standby, "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
         if "SecretString" not in value:
             raise ActionError(f"{arn} in {standby}: its AWSCURRENT version holds no SecretString")
+        version, current = value["VersionId"], current_version(at_home)
+        if version in (at_home.get("VersionIdsToStages") or {}) and version != current:
+            # The home copy has that version already (it was replicated from there before the loss) but
+            # its AWSCURRENT moved on: PutSecretValue ignores a version that exists with the same value
+            # (API reference), so the label is moved instead.
+            aws.call(
+                "secretsmanager",
+                home,
+                "update_secret_version_stage",
+                SecretId=home_arn,
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=version,
+                RemoveFromVersionId=current,
+            )
+            return
         aws.call(
             "secretsmanager",
             home,
             "put_secret_value",
             SecretId=home_arn,
             SecretString=value["SecretString"],
-            ClientRequestToken=value["VersionId"],  # the same version id at home: a repeat is a no-op
+            ClientRequestToken=version,  # the same version id at home: a repeat is a no-op
         )
 
     def syncing() -> str | None:
@@ -371,7 +407,8 @@ def _rejoin(c: Credential, aws: Aws, r: FailoverRecord, polling: Polling, again:
         ),
         Step(
             f"copy its AWSCURRENT value home: a new AWSCURRENT version of {home}'s copy, with {standby}'s version id "
-            "(PutSecretValue; a repeat is a no-op)",
+            "(PutSecretValue; a repeat is a no-op), or AWSCURRENT moved to that version where the home copy has it "
+            "(UpdateSecretVersionStage); an AWSPENDING label a refused home rotation left is taken off",
             copy_home,
             kept,
             done=lambda: replica() or copied(),

@@ -260,6 +260,24 @@ class SecretsManager:
         self._lose_answer("put_secret_value")
         return {"ARN": found.arn, "VersionId": token, "VersionStages": found.stages[token]}
 
+    def update_secret_version_stage(self, region: str, **params: Any) -> dict[str, Any]:
+        """UpdateSecretVersionStage: a label attached elsewhere moves only with RemoveFromVersionId naming
+        where it is (API reference); RemoveFromVersionId alone takes the label off."""
+        found = self._own(region, params["SecretId"])
+        label, to, off = params["VersionStage"], params.get("MoveToVersionId"), params.get("RemoveFromVersionId")
+        holder = next((v for v, labels in found.stages.items() if label in labels), None)
+        if off is not None and off != holder:
+            raise FaultError("InvalidParameterException", f"{label} is not attached to version {off}")
+        if to is None:
+            assert off is not None
+            found.stages[off].remove(label)
+            found.stages = {v: labels for v, labels in found.stages.items() if labels or v in found.values}
+            return {"ARN": found.arn, "Name": found.arn.split(":secret:")[1]}
+        if holder is not None and holder != to and off is None:
+            raise FaultError("InvalidParameterException", "the label is attached to another version")
+        found.label(to, label)
+        return {"ARN": found.arn, "Name": found.arn.split(":secret:")[1]}
+
     def replicate_secret_to_regions(self, region: str, **params: Any) -> dict[str, Any]:
         found = self._own(region, params["SecretId"])
         for add in params["AddReplicaRegions"]:

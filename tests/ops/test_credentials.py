@@ -523,3 +523,47 @@ def test_the_secrets_manager_calls_check_against_the_model_with_stubber() -> Non
         with pytest.raises(botocore.exceptions.ClientError) as error:
             client.describe_secret(SecretId=APP[STANDBY])
     assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_refused_home_rotations_awspending_is_taken_off_so_the_home_copy_rotates_again(
+    split: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While split, the home copy's scheduled rotation is refused by the function's guard and leaves
+    AWSPENDING on an empty version: RotateSecret would take it for a rotation still in progress forever."""
+    _, cloud = split
+    at_home = home_copy(cloud, APP)
+    stale = cloud.new_version()
+    at_home.add_version(stale, "", "AWSPENDING")
+    assert at_home.pending() == stale
+    assert deploy.main(REJOIN) == 0, capsys.readouterr().err
+    assert {"SecretId": APP[HOME], "VersionStage": "AWSPENDING", "RemoveFromVersionId": stale} in cloud.asked(
+        "update_secret_version_stage"
+    )
+    assert at_home.pending() == "", "no label left for RotateSecret to wait on"
+    assert at_home.current() == standby_copy(cloud, APP).current()
+
+
+def test_a_version_the_home_copy_already_has_is_made_current_not_put_again(
+    split: tuple[Machine, Cloud], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The standby never rotated after the failover, and the home copy's AWSCURRENT had moved on before the
+    region went (its last rotation never replicated): PutSecretValue with the standby's version id would be
+    ignored ("the request is ignored" for an existing version of the same value), so AWSCURRENT is moved."""
+    _, cloud = split
+    at_home, away = home_copy(cloud, MASTER), standby_copy(cloud, MASTER)
+    live = away.current()
+    at_home.add_version(live, away.values[live], "AWSCURRENT")  # replicated from home before the loss...
+    newer = cloud.new_version()  # ...then home rotated once more, and that never reached the standby
+    at_home.add_version(newer, "SECRET-VALUE-home-only", "AWSCURRENT")
+    assert at_home.current() == newer
+    assert deploy.main(REJOIN) == 0, capsys.readouterr().err
+    assert at_home.current() == live, "the live (standby) value is current at home before it is replicated"
+    assert {
+        "SecretId": MASTER[HOME],
+        "VersionStage": "AWSCURRENT",
+        "MoveToVersionId": live,
+        "RemoveFromVersionId": newer,
+    } in cloud.asked("update_secret_version_stage")
+    assert MASTER[HOME] not in [p["SecretId"] for p in cloud.asked("put_secret_value")]
+    assert standby_copy(cloud, MASTER).source is at_home
+    assert standby_copy(cloud, MASTER).current() == live
