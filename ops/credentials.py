@@ -188,8 +188,14 @@ def split_credentials(aws: Aws, stack: str, env_suffix: str, regions: Sequence[s
 
 # The credentials after a region-loss failover, and their rejoin
 
+# How long a failover waits for the first rotation by the target's function (four steps, seconds each when
+# the function works; Secrets Manager retries a failed one): longer means it does not work yet.
+ROTATION_WAIT = 5 * 60.0
 
-def take_over_credentials(r: FailoverRecord, aws: Aws, target: str, *, again: str, rejoin: str) -> list[Step]:
+
+def take_over_credentials(
+    r: FailoverRecord, aws: Aws, target: str, *, again: str, rejoin: str, polling: Polling
+) -> list[Step]:
     """Failover away from the home region: the target's copies are read-only replicas of primaries in the
     lost region, so each is promoted and rotated by the target's own function (a full rotation at once
     proves that function). Failover to the home region needs none of it: its copies are the primaries.
@@ -197,30 +203,45 @@ def take_over_credentials(r: FailoverRecord, aws: Aws, target: str, *, again: st
     ``again`` runs the failover again, ``rejoin`` is the command that rejoins the credentials."""
     if target == r.home_region:
         return []
-    return [step for c in credentials(r) for step in _take_over(c, r, aws, target, again=again, rejoin=rejoin)]
+    return [
+        step
+        for c in credentials(r)
+        for step in _take_over(c, r, aws, target, again=again, rejoin=rejoin, polling=polling)
+    ]
 
 
-def _take_over(c: Credential, r: FailoverRecord, aws: Aws, region: str, *, again: str, rejoin: str) -> list[Step]:
+def _take_over(
+    c: Credential, r: FailoverRecord, aws: Aws, region: str, *, again: str, rejoin: str, polling: Polling
+) -> list[Step]:
     home = r.home_region
     arn, function = c.arns[region], r.rotation_function_arns[region]
     then = f"run `{again}` again (then, once {home} answers, `{rejoin}` before any up)"
 
-    def rotate() -> None:
+    def under_way() -> str | None:
         pending = rotation_under_way(secret(aws, region, arn))
-        if pending:
+        return f"{region}'s copy of the {c.what}: version {pending} is AWSPENDING (rotating)" if pending else None
+
+    def rotate() -> None:
+        found = secret(aws, region, arn)
+        pending = rotation_under_way(found)
+        if pending and not rotates_with(found, function):
             raise ActionError(
                 f"{arn} carries a rotation begun in {home} before it was lost (version {pending} is AWSPENDING, "
                 "not AWSCURRENT), and RotateSecret refuses to start another: see docs/standby-region.md, "
                 "'A rotation caught by the region loss'"
             )
-        aws.call(
-            "secretsmanager",
-            region,
-            "rotate_secret",
-            SecretId=arn,
-            RotationLambdaARN=function,
-            RotationRules={"AutomaticallyAfterDays": r.rotation_days},
-        )
+        if not pending:
+            aws.call(
+                "secretsmanager",
+                region,
+                "rotate_secret",
+                SecretId=arn,
+                RotationLambdaARN=function,
+                RotationRules={"AutomaticallyAfterDays": r.rotation_days},
+            )
+        # RotateSecret only starts the rotation ("Configures and starts the asynchronous process"): the
+        # function is proven once AWSCURRENT has moved and no version is left AWSPENDING.
+        polling.until(f"the first rotation of {arn} by {region}'s function", under_way, timeout=ROTATION_WAIT)
 
     return [
         Step(
@@ -236,7 +257,7 @@ def _take_over(c: Credential, r: FailoverRecord, aws: Aws, region: str, *, again
             f"(RotateSecret, {function})",
             rotate,
             f"{region}'s copy of the {c.what} ({arn}) is standalone and does not rotate yet: fix the cause and {then}",
-            done=lambda: rotates_with(secret(aws, region, arn), function),
+            done=lambda: rotates_with(found := secret(aws, region, arn), function) and not rotation_under_way(found),
         ),
     ]
 

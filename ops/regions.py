@@ -414,7 +414,12 @@ class Move:
         """The target's copies of the credentials promoted and rotated there (ops/credentials.py); none when
         the target is the home region."""
         return credentials.take_over_credentials(
-            self.r, self.aws, self.target, again=self.again, rejoin=self.p.command("rejoin-secrets")
+            self.r,
+            self.aws,
+            self.target,
+            again=self.again,
+            rejoin=self.p.command("rejoin-secrets"),
+            polling=self.polling,
         )
 
     def record_primary(self) -> Step:

@@ -8,6 +8,7 @@ resumable step at a time; until then `up` and `switchover` refuse."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -567,3 +568,42 @@ def test_a_version_the_home_copy_already_has_is_made_current_not_put_again(
     assert MASTER[HOME] not in [p["SecretId"] for p in cloud.asked("put_secret_value")]
     assert standby_copy(cloud, MASTER).source is at_home
     assert standby_copy(cloud, MASTER).current() == live
+
+
+def test_failover_waits_for_the_first_rotation_by_the_targets_function(
+    region_lost: tuple[Machine, Cloud], clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RotateSecret only starts a rotation: the step is done once AWSCURRENT has moved and nothing is left
+    AWSPENDING, which is what proves the standby's function works."""
+    _, cloud = region_lost
+    before = {name: home_copy(cloud, arns).current() for name, arns in (("master", MASTER), ("app", APP))}
+    assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
+    for name, arns in (("master", MASTER), ("app", APP)):
+        promoted = standby_copy(cloud, arns)
+        assert promoted.pending() == ""
+        assert promoted.current() != before[name], f"the {name} credential was rotated in {STANDBY}"
+    assert "version" in capsys.readouterr().out, "the rotation under way was shown while waited for"
+    assert clock.sleeps > 0
+
+
+def test_a_first_rotation_that_does_not_finish_stops_the_failover_and_the_re_run_waits_again(
+    region_lost: tuple[Machine, Cloud], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, cloud = region_lost
+    started = cloud.rotation_started
+
+    def stuck(found: Any, looks: int = 2) -> None:
+        started(found, looks=10**6)
+
+    monkeypatch.setattr(cloud, "rotation_started", stuck)
+    assert deploy.main(FAILOVER) == steps.EXIT_STEP_FAILED
+    err = one_error(capsys.readouterr().err)
+    assert re.match(r"deploy: step (9|11)/12 failed: timed out after 5 min waiting for the first rotation of ", err)
+    assert "is standalone and does not rotate yet" in err
+    # Fixed (the function's log said why): the rotation finishes; the re-run waits for it, asks nothing twice.
+    monkeypatch.setattr(cloud, "rotation_started", started)
+    for arns in (MASTER, APP):
+        if standby_copy(cloud, arns).rotating:
+            standby_copy(cloud, arns).rotating = 1
+    assert deploy.main(FAILOVER) == 0, capsys.readouterr().err
+    assert cloud.mutations().count("rotate_secret") == 2, "once per credential"
