@@ -84,7 +84,6 @@ class Secrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("fintech:data:Secrets", name, None, opts)
         _validate(args)
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
         secret, initial = self._secret(name, args)
         bootstrap = self._bootstrap(name, args, args.rotation_function_name, secret.arn, initial.version_id)
@@ -96,9 +95,7 @@ class Secrets(pulumi.ComponentResource):
 
         self.app_secret_arn = pulumi.Output.all(secret.arn, bootstrap.id).apply(lambda v: str(v[0]))
         self.replica_secret_arn_or_none = (
-            pulumi.Output.all(self.app_secret_arn, region).apply(partial(_replica_arn, args.replica.region))
-            if args.replica
-            else None
+            self.app_secret_arn.apply(partial(copy_arn, region=args.replica.region)) if args.replica else None
         )
         self.secret_arn = secret.arn
         self.register_outputs(
@@ -211,12 +208,3 @@ def _validate(args: SecretsArgs) -> None:
         raise ValueError(f"recovery_window_days must be 0 or 7-30, got {args.recovery_window_days}")
     if not args.db_instance_ids:
         raise ValueError("db_instance_ids must name at least one instance (the bootstrap connects to it)")
-
-
-def _replica_arn(replica_region: str, values: list[str]) -> str:
-    """A replica keeps its primary's name: its ARN differs only in the region field."""
-    arn, region = values
-    parts = arn.split(":")
-    if len(parts) < 7 or parts[3] != region:
-        raise ValueError(f"not a secret ARN in {region}: {arn}")
-    return ":".join([*parts[:3], replica_region, *parts[4:]])

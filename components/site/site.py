@@ -247,8 +247,8 @@ class Site(pulumi.ComponentResource):
         self._later = _Deferred()
         self.app_secret_arn = self._later("app_secret_arn")
         # The other site's secrets key, which the home site's copies are replicated with (asked for once).
-        self._peer_secrets_key_arn = (
-            self._later("peer_secrets_key_arn") if args.home and args.peer_region else pulumi.Output.from_input("")
+        self._peer_secrets_key_arn: pulumi.Output[str] | None = (
+            self._later("peer_secrets_key_arn") if args.home and args.peer_region else None
         )
         try:
             self._build(name, args)
@@ -371,11 +371,11 @@ class Site(pulumi.ComponentResource):
         settings = args.settings
         global_role: GlobalPrimary | GlobalSecondary | None = None
         master_replica = None
-        if args.peer_region and args.home:
-            # An Aurora Global Database founded from this cluster (its identifier never changes:
-            # the primary region is a role, not a name).
+        if args.peer_region and (peer_key := self._peer_secrets_key_arn) is not None:
+            # The home site of two: an Aurora Global Database founded from this cluster (its identifier
+            # never changes: the primary region is a role, not a name).
             global_role = GlobalPrimary(identifier=f"{settings.name_prefix}-global")
-            master_replica = MasterReplica(region=args.peer_region, key_arn=self._peer_secrets_key_arn)
+            master_replica = MasterReplica(region=args.peer_region, key_arn=peer_key)
         elif args.global_cluster_id is not None:
             global_role = GlobalSecondary(global_cluster_id=args.global_cluster_id, source_region=settings.region)
         return Database(
@@ -423,8 +423,8 @@ class Site(pulumi.ComponentResource):
                 master_secret_arn=later("rotated.master_secret_arn"),
                 # In a global database the master secret is the stack's own: rotated by the same function.
                 rotate_master=args.peer_region is not None,
-                replication=Replication(args.peer_region, self._peer_secrets_key_arn)
-                if args.home and args.peer_region
+                replication=Replication(args.peer_region, peer_key)
+                if args.peer_region and (peer_key := self._peer_secrets_key_arn) is not None
                 else None,
                 peer_region=args.peer_region,
                 code_signing=settings.code_signing,

@@ -1,6 +1,7 @@
 """Rotation wherever the writer is: a function per site, the peering that lets the home one reach the
 other region's writer, and the replicas a failover can promote and `up` can re-add (issue #24, item 5)."""
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -238,3 +239,17 @@ def test_a_rotation_the_other_region_did_not_confirm_pages_in_its_region(full: S
         assert alarm.inputs["alarmActions"] == [topics[str(alarm.region)]]
         assert alarm.inputs["treatMissingData"] == "notBreaching"
     assert not [f for f in dev.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter") if "rotation" in f.name]
+
+
+def test_each_sites_app_reads_the_credentials_copy_in_its_own_region(full: StackRun) -> None:
+    """In a region loss the standby's app must not depend on the lost region: its instances read the app
+    secret's copy in their own region (the replica, promoted by the failover), by the same name."""
+    app_secret = secrets(full)["app"]
+    templates = full.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    assert {t.region for t in templates} == {HOME, STANDBY}
+    for template in templates:
+        script = base64.b64decode(template.inputs["userData"]).decode()
+        assert copy_of(app_secret, str(template.region)) in script, template.name
+        other = STANDBY if template.region == HOME else HOME
+        assert copy_of(app_secret, other) not in script, f"{template.name} reads the other region's copy"
+    assert full.outputs["app_db_secret_replica_arn"] == copy_of(app_secret, STANDBY)
